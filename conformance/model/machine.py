@@ -113,6 +113,20 @@ class UploadTokenModel:
     def waiting_closes(self) -> tuple[int, ...]:
         return tuple(self._waiting)
 
+    def close(self) -> None:
+        """Release every blob the model holds (file-backed blobs close their files)."""
+        self._waiting.clear()
+        for record in self._records.values():
+            if record.assembly is not None:
+                record.assembly.release()
+                record.assembly = None
+
+    def __enter__(self) -> UploadTokenModel:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # --- add / get / list / delete (§11) --------------------------------------------
 
     def _add(self, event: AddToken) -> Outcome:

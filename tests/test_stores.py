@@ -1,0 +1,132 @@
+"""Blobs: the in-memory one in the model and the file-backed one for large uploads."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from conformance.model import (
+    AddToken,
+    Blob,
+    Caller,
+    FilePart,
+    MemoryBlob,
+    TokenResult,
+    Upload,
+    UploadTokenModel,
+)
+from conformance.model.blobs import copy_into
+from conformance.stores import FileBlob, TempFileBlobFactory
+
+BlobMaker = Callable[[bytes], Blob]
+
+
+@pytest.fixture(params=["memory", "spooled", "file"])
+def make_blob(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobMaker]:
+    made: list[Blob] = []
+    if request.param == "memory":
+        factory: Callable[[bytes], Blob] = MemoryBlob
+    else:
+        threshold = 4 if request.param == "spooled" else 0
+        factory = TempFileBlobFactory(tmp_path, spool_threshold=threshold).new
+
+    def make(data: bytes) -> Blob:
+        blob = factory(data)
+        made.append(blob)
+        return blob
+
+    yield make
+    for blob in made:
+        blob.release()
+
+
+def test_blob_reads_back_what_was_written(make_blob: BlobMaker) -> None:
+    blob = make_blob(b"hello world")
+    assert blob.size == 11
+    assert blob.read() == b"hello world"
+    assert blob.read(6) == b"world"
+    assert blob.read(3, 5) == b"lo"
+    assert blob.read(5, 3) == b""
+    assert blob.read(8, 100) == b"rld"
+
+
+def test_write_overwrites_and_grows_but_never_truncates(make_blob: BlobMaker) -> None:
+    blob = make_blob(b"abcdef")
+    blob.write_at(2, b"XY")
+    assert blob.read() == b"abXYef"
+    blob.write_at(5, b"123")
+    assert blob.read() == b"abXYe123"
+    blob.write_at(8, b"!")
+    assert blob.size == 9
+
+
+@pytest.mark.parametrize("offset", [-1, 7])
+def test_write_past_the_end_is_refused(make_blob: BlobMaker, offset: int) -> None:
+    blob = make_blob(b"abcdef")
+    with pytest.raises(ValueError, match=f"offset={offset}"):
+        blob.write_at(offset, b"x")
+
+
+def test_pieces_and_digest_cover_the_whole_content(make_blob: BlobMaker) -> None:
+    data = bytes(range(256)) * 40
+    blob = make_blob(data)
+    assert b"".join(blob.pieces(1000)) == data
+    assert blob.sha256() == hashlib.sha256(data).hexdigest()
+
+
+def test_copy_into_writes_a_blob_at_an_offset(make_blob: BlobMaker) -> None:
+    target = make_blob(b"0123456789")
+    copy_into(target, 4, make_blob(b"abcdefghij"))
+    assert target.read() == b"0123abcdefghij"
+
+
+def test_empty_blob(make_blob: BlobMaker) -> None:
+    blob = make_blob(b"")
+    assert blob.size == 0
+    assert blob.read() == b""
+    assert list(blob.pieces()) == []
+    assert blob.sha256() == hashlib.sha256(b"").hexdigest()
+
+
+def test_spooled_blob_rolls_over_to_a_file_in_the_chosen_directory(tmp_path: Path) -> None:
+    blob = TempFileBlobFactory(tmp_path, spool_threshold=8).new(b"x" * 4)
+    assert isinstance(blob, FileBlob)
+    blob.write_at(4, b"y" * 100)
+    assert blob.read(0, 6) == b"xxxxyy"
+    blob.release()
+    assert list(tmp_path.iterdir()) == []  # anonymous files leave nothing behind
+
+
+def test_negative_spool_threshold_is_refused() -> None:
+    with pytest.raises(ValueError, match="spool_threshold=-1"):
+        TempFileBlobFactory(spool_threshold=-1)
+
+
+def test_the_model_assembles_into_file_blobs(tmp_path: Path) -> None:
+    """The model only sees the Blob protocol: file-backed blobs assemble the same file."""
+    factory = TempFileBlobFactory(tmp_path, spool_threshold=16)
+    with UploadTokenModel(blobs=factory) as model:
+        _upload_in_four_parts(model, factory)
+
+
+def _upload_in_four_parts(model: UploadTokenModel, factory: TempFileBlobFactory) -> None:
+    caller = Caller(partner_id=7)
+    added = model.apply(AddToken(caller, now=0))
+    assert isinstance(added, TokenResult)
+    token = added.token.id
+    source = bytes(range(200)) * 3
+
+    def send(start: int, end: int, *, resume: bool, final: bool) -> None:
+        part = FilePart(factory.new(source[start:end]), "chunk")
+        outcome = model.apply(Upload(caller, 1, token, part, resume, final, float(start)))
+        assert isinstance(outcome, TokenResult), outcome
+
+    send(0, 100, resume=False, final=False)
+    send(300, 450, resume=True, final=False)
+    send(100, 300, resume=True, final=False)
+    send(450, 600, resume=True, final=True)
+    assert model.read_file(7, token) == source
+    assert model.file_digest(7, token) == hashlib.sha256(source).hexdigest()
