@@ -1,0 +1,187 @@
+"""`kaltura-conformance`: the command line.
+
+Today: `simulate` runs a three-stage upload against the reference model (the embedded
+endpoint of this release) and shows what Kaltura's server answers at every step;
+`requirements` prints the catalogue. `run` (client conformance) and `serve` (the loopback
+server) arrive with the endpoints. Usage errors are one line naming the option, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from conformance import __version__
+from conformance.content import SourceFile
+from conformance.model import UploadTokenModel
+from conformance.requirements import CATALOGUE, Party, Requirement
+from conformance.scenario import Partition, UploadSchedule
+from conformance.simulation import Simulation, simulate
+from conformance.stores import TempFileBlobFactory
+
+__all__ = ["main"]
+
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2}
+_UNITS |= {"mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3}
+_SIZE = re.compile(r"^\s*(\d+)\s*([a-zA-Z]*)\s*$")
+_MAX_STEPS_SHOWN = 40
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (naming the option) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def byte_size(text: str) -> int:
+    """`4096`, `64KiB`, `10MiB`, `1GB` → bytes (argparse type)."""
+    match = _SIZE.match(text)
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in _UNITS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 4096, 64KiB or 10MiB")
+    return int(match.group(1)) * _UNITS[unit]
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(prog="kaltura-conformance", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_simulate(commands.add_parser("simulate", help="upload a generated file to the model"))
+    _add_requirements(commands.add_parser("requirements", help="print the catalogue"))
+    return parser
+
+
+def _add_simulate(sub: _Parser) -> None:
+    sub.add_argument("--size", type=byte_size, default=byte_size("10MiB"), help="file size")
+    sub.add_argument("--chunk-size", type=byte_size, default=byte_size("1MiB"))
+    sub.add_argument("--seed", type=int, default=1, help="content and order seed")
+    sub.add_argument("--order", choices=("in-order", "reverse", "shuffled"), default="shuffled")
+    sub.add_argument("--resend", type=int, default=0, metavar="N", help="re-send N middles")
+    sub.add_argument("--early-close", type=int, metavar="K", help="close early after K middles")
+    sub.add_argument("--empty-close", action="store_true", help="close with an empty part")
+    sub.add_argument("--store", choices=("memory", "file"), default="file")
+    sub.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _add_requirements(sub: _Parser) -> None:
+    sub.add_argument("--party", choices=("client", "server"), help="only one side")
+    sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `kaltura-conformance requirements | head` closed our stdout
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "requirements":
+        return _requirements(args)
+    try:
+        schedule, source = _schedule(args)
+    except ValueError as error:
+        parser.exit(2, f"{parser.prog} simulate: error: {error}\n")
+    return _simulate(args, source, schedule)
+
+
+def _schedule(args: argparse.Namespace) -> tuple[UploadSchedule, SourceFile]:
+    if args.chunk_size < 1:
+        raise ValueError(f"--chunk-size={args.chunk_size} must be at least 1 byte")
+    source = SourceFile(size=args.size, seed=_seed(args.seed))
+    partition = Partition.even(source.size, args.chunk_size)
+    middles = list(range(1, partition.count if args.empty_close else partition.count - 1))
+    rng = random.Random(args.seed)
+    order = _ordered(middles, args.order, rng)
+    if not 0 <= args.resend <= len(middles):
+        raise ValueError(f"--resend={args.resend} must be between 0 and {len(middles)} middles")
+    resends = tuple(rng.sample(middles, args.resend))
+    close_after = args.early_close
+    if close_after is not None and not 0 <= close_after < len(middles):
+        raise ValueError(f"--early-close={close_after} must be below the {len(middles)} middles")
+    schedule = UploadSchedule(partition, tuple(order), resends, close_after, args.empty_close)
+    return schedule, source
+
+
+def _seed(seed: int) -> int:
+    if not 0 <= seed < 2**64:
+        raise ValueError(f"--seed={seed} must be in [0, 2**64)")
+    return seed
+
+
+def _ordered(middles: list[int], order: str, rng: random.Random) -> list[int]:
+    if order == "reverse":
+        return middles[::-1]
+    if order == "shuffled":
+        return rng.sample(middles, len(middles))
+    return middles
+
+
+def _simulate(args: argparse.Namespace, source: SourceFile, schedule: UploadSchedule) -> int:
+    blobs = TempFileBlobFactory() if args.store == "file" else None
+    with UploadTokenModel(blobs=blobs) as model:
+        result = simulate(source, schedule, model)
+    if args.json:
+        print(json.dumps(_simulation_dict(result), indent=2))
+    else:
+        _print_simulation(result)
+    return 0 if result.converged else 1
+
+
+def _print_simulation(result: Simulation) -> None:
+    print(f"source: {result.source.size} bytes, seed {result.source.seed}")
+    print(f"plan:   {result.schedule.describe()}")
+    steps = result.steps
+    hidden = max(0, len(steps) - _MAX_STEPS_SHOWN)
+    for number, step in enumerate(steps, start=1):
+        if hidden and _MAX_STEPS_SHOWN // 2 < number <= len(steps) - _MAX_STEPS_SHOWN // 2:
+            continue
+        print(f"  #{number:<4} {step.describe()}")
+        if hidden and number == _MAX_STEPS_SHOWN // 2:
+            print(f"  ... {hidden} more requests ...")
+    token = result.final_token
+    verdict = "identical to the source" if result.converged else "NOT the source"
+    print(f"token:  {token.status.name}, uploadedFileSize={token.uploaded_file_size}")
+    print(f"file:   sha256 {result.file_digest} ({verdict})")
+
+
+def _simulation_dict(result: Simulation) -> dict[str, object]:
+    return {
+        "source": {"size": result.source.size, "seed": result.source.seed},
+        "schedule": result.schedule.to_dict(),
+        "steps": [step.describe() for step in result.steps],
+        "status": result.final_token.status.name,
+        "uploaded_file_size": result.final_token.uploaded_file_size,
+        "file_sha256": result.file_digest,
+        "source_sha256": result.source.digest(),
+        "converged": result.converged,
+    }
+
+
+def _requirements(args: argparse.Namespace) -> int:
+    rows = [r for r in CATALOGUE.values() if args.party is None or r.party is Party(args.party)]
+    if args.json:
+        print(json.dumps([_requirement_dict(r) for r in rows], indent=2, ensure_ascii=False))
+        return 0
+    for row in rows:
+        print(f"{row.id:<7} {row.level.value:<13} {row.rule}")
+    return 0
+
+
+def _requirement_dict(row: Requirement) -> dict[str, object]:
+    return {"id": row.id, "level": row.level.value, "rule": row.rule, "source": row.source}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
