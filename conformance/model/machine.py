@@ -44,6 +44,27 @@ _NULLABLE_BOOLEAN = {-1, 0, 1}  # KalturaNullableBoolean
 _TRUE_VALUE = 1
 
 
+# `KalturaUploadToken`'s readonly properties in declaration order (§1.3);
+# `validateForInsert` reports the first one that is set.
+_READONLY_FIELDS = (
+    "id",
+    "partnerId",
+    "userId",
+    "status",
+    "uploadedFileSize",
+    "createdAt",
+    "updatedAt",
+    "uploadUrl",
+    "attachedObjectType",
+    "attachedObjectId",
+)
+
+
+def _declaration_rank(name: str) -> int:
+    """Where a readonly field is declared; names the model does not know sort last [I]."""
+    return _READONLY_FIELDS.index(name) if name in _READONLY_FIELDS else len(_READONLY_FIELDS)
+
+
 def _failed(code: ErrorCode, **args: object) -> Failed:
     return Failed(api_error(code, **args))
 
@@ -130,9 +151,9 @@ class UploadTokenModel:
     # --- add / get / list / delete (§11) --------------------------------------------
 
     def _add(self, event: AddToken) -> Outcome:
-        if event.readonly_fields:
-            prop = f"KalturaUploadToken::{event.readonly_fields[0]}"
-            return _failed(ErrorCode.PROPERTY_VALIDATION_NOT_UPDATABLE, PROP_NAME=prop)
+        """The enum is checked while the argument is built (§3.5 step 3), then the KS
+        (step 4), then `validateForInsert` in the action (step 5): readonly fields first, in
+        declaration order, then the fileSize that autoFinalize needs (§1.3, §11.1)."""
         auto = event.auto_finalize
         if auto is not None and auto not in _NULLABLE_BOOLEAN:
             return _failed(
@@ -143,6 +164,10 @@ class UploadTokenModel:
             )
         if event.caller is None:
             return _failed(ErrorCode.MISSING_KS)
+        if event.readonly_fields:
+            first = min(event.readonly_fields, key=_declaration_rank)
+            prop = f"KalturaUploadToken::{first}"
+            return _failed(ErrorCode.PROPERTY_VALIDATION_NOT_UPDATABLE, PROP_NAME=prop)
         if auto == _TRUE_VALUE and event.file_size is None:
             return _failed(ErrorCode.UPLOAD_TOKEN_MISSING_FILE_SIZE)
         record = self._new_record(event.caller, event.now)

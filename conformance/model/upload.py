@@ -78,13 +78,10 @@ def run_upload(
     if part.size == 0 and not event.final_chunk and event.resume_at > 0:
         part.blob.release()  # Q-EMPTY-PART: swallowed, the token answers as it stands
         return TokenResult(record.view(event.now))
-    final = event.final_chunk or _auto_final(record, event, part, config)
-    if isinstance(final, Failed):
-        part.blob.release()
-        return final
     if not event.resume:
+        final = event.final_chunk or _auto_final_replace(record, event, part, config)
         return _replace(record, event, part, final)
-    return _resume(record, event, part, final, config)
+    return _resume(record, event, part, config)
 
 
 def _take_file_name(record: TokenRecord, part: FilePart, now: float) -> None:
@@ -105,13 +102,18 @@ def _replace(record: TokenRecord, event: Upload, part: FilePart, final: bool) ->
 
 
 def _resume(
-    record: TokenRecord, event: Upload, part: FilePart, final: bool, config: ModelConfig
+    record: TokenRecord, event: Upload, part: FilePart, config: ModelConfig
 ) -> Outcome | PendingClose:
-    """`handleResume` (§5): the case matrix."""
+    """`handleResume` (§5): the case matrix. The file check comes first, so a PENDING
+    token's autoFinalize counters are not touched (§8.1 runs inside `handleResume`)."""
     assembly = record.assembly
     if assembly is None:  # a PENDING token has no file yet (§5 precondition)
         part.blob.release()
         return _failed(ErrorCode.UPLOAD_TOKEN_CANNOT_RESUME)
+    final = event.final_chunk or _auto_final_resume(record, event, part, config)
+    if isinstance(final, Failed):
+        part.blob.release()
+        return final
     r = event.resume_at
     if final and (r > 0 or not event.final_chunk):
         expected = r + part.size if event.final_chunk else _declared_size(record)
@@ -210,16 +212,24 @@ def _auto_cache(record: TokenRecord, now: float, config: ModelConfig) -> AutoFin
     return cache
 
 
-def _auto_final(
+def _auto_final_replace(
+    record: TokenRecord, event: Upload, part: FilePart, config: ModelConfig
+) -> bool:
+    """`handleMoveFile` on an autoFinalize token: `.size` = n; final when n == fileSize."""
+    cache = _auto_cache(record, event.now, config)
+    if cache is None:
+        return False
+    cache.size = part.size
+    return part.size == _declared_size(record)
+
+
+def _auto_final_resume(
     record: TokenRecord, event: Upload, part: FilePart, config: ModelConfig
 ) -> bool | Failed:
     """`checkIsFinalChunk`: does an autoFinalize token promote this non-final part?"""
     cache = _auto_cache(record, event.now, config)
     if cache is None:
         return False
-    if not event.resume:
-        cache.size = part.size
-        return part.size == _declared_size(record)
     if event.resume_at == -1:
         return False  # decided after the append, see _auto_final_after_append
     cache.size += part.size  # Q-AUTOFINALIZE-DOUBLE-COUNT: re-sends count again
