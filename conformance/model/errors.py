@@ -74,14 +74,13 @@ class ErrorCode(Enum):
     )
     SERVICE_FORBIDDEN = (("SERVICE",), "The access to service [@SERVICE@] is forbidden")
     SERVICE_NOT_SPECIFIED = ((), "Service name was not specified, please specify one")
-    SERVICE_DOES_NOT_EXISTS = (
-        ("SERVICE_NAME",),
-        'Service "@SERVICE_NAME@" does not exists',
-    )
+    SERVICE_DOES_NOT_EXISTS = (("SRV_NAME",), 'Service "@SRV_NAME@" does not exists')
+    ACTION_NOT_SPECIFIED = ((), "Action name was not specified, please specify one")
     ACTION_DOES_NOT_EXISTS = (
         ("ACTION_NAME", "SERVICE_NAME"),
         'Action "@ACTION_NAME@" does not exists for service "@SERVICE_NAME@"',
     )
+    START_SESSION_ERROR = (("PID",), "Error while starting session for partner [@PID@]")
     INTERNAL_SERVERL_ERROR = ((), "Internal server error occurred")  # sic: Kaltura's spelling
     INVALID_PARAMETER_CHAR = (("XML_FIELD",), 'Invalid char in "@XML_FIELD@" field')
 

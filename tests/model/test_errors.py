@@ -75,9 +75,12 @@ SPEC: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "INTERNAL_SERVERL_ERROR": ((), "Internal server error occurred"),
     "INVALID_PARAMETER_CHAR": (("XML_FIELD",), 'Invalid char in "@XML_FIELD@" field'),
-    # §3.1 (names only in the spec) [I]
+    # §3.1 names these codes only; the texts are KalturaErrors.php's (api_v3/lib) [I]
     "SERVICE_NOT_SPECIFIED": ((), "Service name was not specified, please specify one"),
-    "SERVICE_DOES_NOT_EXISTS": (("SERVICE_NAME",), 'Service "@SERVICE_NAME@" does not exists'),
+    "SERVICE_DOES_NOT_EXISTS": (("SRV_NAME",), 'Service "@SRV_NAME@" does not exists'),
+    "ACTION_NOT_SPECIFIED": ((), "Action name was not specified, please specify one"),
+    # session.start with a wrong secret (APIErrors.class.php) [I]
+    "START_SESSION_ERROR": (("PID",), "Error while starting session for partner [@PID@]"),
 }
 
 # Historical codes, removed in 2016 (§10.1): the model must not answer them.
