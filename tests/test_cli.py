@@ -1,0 +1,104 @@
+"""`kaltura-conformance`: the commands, their exit codes, and one-line usage errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conformance.cli import byte_size, main
+from conformance.requirements import CATALOGUE
+
+
+def test_simulate_converges_and_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["simulate", "--size", "100KiB", "--chunk-size", "8KiB", "--early-close", "2"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE (after waiting)" in out
+    assert "token:  FULL_UPLOAD, uploadedFileSize=102400" in out
+    assert "(identical to the source)" in out
+
+
+def test_simulate_json_reports_the_digests(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["simulate", "--size", "3000", "--chunk-size", "1000", "--json", "--store", "memory"]
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert result["converged"] is True
+    assert result["file_sha256"] == result["source_sha256"]
+    assert result["status"] == "FULL_UPLOAD"
+    assert len(result["steps"]) == 3
+
+
+def test_long_runs_show_the_first_and_last_requests(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["simulate", "--size", "100", "--chunk-size", "1", "--order", "reverse"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "... 60 more requests ..." in out
+    assert "#1 " in out
+    assert "#100 " in out
+
+
+@pytest.mark.parametrize(
+    ("options", "option_named"),
+    [
+        (["--size", "ten"], "--size"),
+        (["--chunk-size", "0"], "--chunk-size"),
+        (["--seed", "-1"], "--seed"),
+        (["--resend", "99"], "--resend"),
+        (["--early-close", "99"], "--early-close"),
+        (["--order", "sideways"], "--order"),
+    ],
+)
+def test_a_wrong_option_gets_one_line_naming_it(
+    options: list[str], option_named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["simulate", *options])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert option_named in err
+
+
+def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["launch"])
+    assert exit_info.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_requirements_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["requirements", "--party", "client"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == sum(1 for rid in CATALOGUE if rid.startswith("UT-C"))
+    assert lines[0].startswith("UT-C01  MUST")
+
+
+def test_requirements_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["requirements", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["id"] for row in rows] == list(CATALOGUE)
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [("4096", 4096), ("64KiB", 65536), ("10 MiB", 10 << 20), ("1GB", 10**9)]
+)
+def test_byte_sizes(text: str, size: int) -> None:
+    assert byte_size(text) == size
+
+
+def test_the_console_script_survives_a_closed_pipe() -> None:
+    """`kaltura-conformance simulate --json | head -1` must not print a traceback; the
+    output (3,000 steps) is far larger than a pipe's buffer, so the write really fails."""
+    call = "main(['simulate', '--size', '3000', '--chunk-size', '1', '--json'])"
+    command = [sys.executable, "-c", f"from conformance.cli import main; {call}"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None
+        process.stdout.readline()
+        process.stdout.close()
+        _, err = process.communicate(timeout=30)
+    assert b"Traceback" not in err

@@ -1,0 +1,29 @@
+"""The pytest plugin loads through its entry point and stays inert in unrelated runs."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+
+def test_the_plugin_declares_the_requirement_marker(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--markers")
+    result.stdout.fnmatch_lines(["*requirement(*ids): the UT-C/UT-S requirement IDs*"])
+
+
+def test_an_unrelated_suite_runs_untouched(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.requirement("UT-C01")
+        def test_marked():
+            assert True
+
+        def test_plain():
+            assert 1 + 1 == 2
+        """
+    )
+    result = pytester.runpytest_subprocess("--strict-markers", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
