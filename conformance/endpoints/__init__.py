@@ -1,0 +1,31 @@
+"""Endpoints: the reference model on the wire.
+
+`core.KalturaEndpoint` is the one request handler (partners, model, faults, trace); the
+transports around it are the in-process httpx transport and the loopback HTTP server.
+"""
+
+from __future__ import annotations
+
+from conformance.endpoints.core import (
+    KALTURA_FINAL_WAIT,
+    EndpointConfig,
+    IncomingRequest,
+    KalturaEndpoint,
+    Reply,
+)
+from conformance.endpoints.partners import Partner, Partners
+from conformance.endpoints.trace import Answered, Exchange, PayloadInfo, TraceLog
+
+__all__ = [
+    "KALTURA_FINAL_WAIT",
+    "Answered",
+    "EndpointConfig",
+    "Exchange",
+    "IncomingRequest",
+    "KalturaEndpoint",
+    "Partner",
+    "Partners",
+    "PayloadInfo",
+    "Reply",
+    "TraceLog",
+]

@@ -1,0 +1,414 @@
+"""One request handler behind every endpoint: decode, fault, model, trace, encode.
+
+Transports (the in-process httpx transport, the loopback HTTP server) parse the body into
+a `ParsedBody` and hand an `IncomingRequest` to `KalturaEndpoint.handle`, which answers a
+`Reply`: an HTTP answer, or an instruction to reset or drop the connection (faults). The
+transport calls `Reply.sent()` when the answer has really left.
+
+Concurrency: `handle` runs on many threads at once. The model is sequential, so one lock
+guards it; a close that must wait for late chunks (§7) releases the lock between passes and
+sleeps on a condition that every applied request notifies, so a waiting close never blocks
+other requests and sees a new chunk at once. The wait lasts `final_wait` seconds (Kaltura:
+45 passes a second apart, `KALTURA_FINAL_WAIT`); tests use a short one.
+
+Ownership of bytes: the file parts of a body belong to the handler until the model takes
+the `fileData` part; whatever the model was not given is released before `handle` returns.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from conformance.endpoints.fault_runtime import FaultRuntime
+from conformance.endpoints.partners import Partner, Partners
+from conformance.endpoints.trace import Answered, Exchange, PayloadInfo, TraceLog
+from conformance.faults import Fault, FaultKind, FaultPlan
+from conformance.ks import ADMIN, USER, KsError, Session, issue_ks, parse_ks
+from conformance.model import (
+    AbandonClose,
+    ApiError,
+    Blob,
+    BlobFactory,
+    Caller,
+    CloseWaiting,
+    ContinueClose,
+    ErrorCode,
+    Event,
+    Failed,
+    FilePart,
+    GetToken,
+    ModelConfig,
+    Outcome,
+    TokenResult,
+    Upload,
+    UploadTokenModel,
+    api_error,
+)
+from conformance.stores import TempFileBlobFactory
+from conformance.wire import (
+    Answer,
+    ApiCall,
+    ParsedBody,
+    UploadedPart,
+    build_event,
+    build_start_session,
+    check_route,
+    decode_call,
+    encode_answer,
+    upload_flags,
+)
+
+__all__ = ["KALTURA_FINAL_WAIT", "EndpointConfig", "IncomingRequest", "KalturaEndpoint", "Reply"]
+
+KALTURA_FINAL_WAIT = 44.0  # 45 passes with a one-second sleep between them (§7, §13)
+_HTML_ERROR = "<html><body><h1>{status} Service Unavailable</h1></body></html>"
+_SECRET_PARAMS = frozenset({"ks", "secret", "kalsig"})
+_SESSION_SECONDS = 86_400
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    """How an endpoint behaves where the real server is configurable."""
+
+    final_wait: float = 0.5
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.final_wait <= 3600:
+            raise ValueError(f"final_wait={self.final_wait} must be between 0 and 3600 seconds")
+
+    @property
+    def pass_interval(self) -> float:
+        """Seconds between two passes of a waiting close: Kaltura's one second, or less
+        when the whole wait is short."""
+        return min(1.0, max(self.final_wait / 10, 0.005))
+
+
+@dataclass(frozen=True)
+class IncomingRequest:
+    """A request as a transport received it. Times are `time.monotonic()` readings."""
+
+    method: str
+    target: str
+    content_type: str | None
+    body: ParsedBody
+    connection: str
+    arrival: float
+    body_complete: float
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer, or `disconnect`: "reset" (RST; the request was not applied) or
+    "drop" (applied, then closed without an answer)."""
+
+    status: int
+    content_type: str
+    body: bytes
+    disconnect: str | None = None
+    exchange: Exchange | None = None
+
+    def sent(self, at: float | None = None) -> None:
+        """The transport wrote the answer (or closed the connection) at `at`."""
+        if self.exchange is not None:
+            self.exchange.answered_at = time.monotonic() if at is None else at
+
+
+class KalturaEndpoint:
+    """The reference Kaltura server, transport-free: partners, model, faults and trace."""
+
+    def __init__(
+        self,
+        config: EndpointConfig | None = None,
+        blobs: BlobFactory | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config or EndpointConfig()
+        self.blobs: BlobFactory = blobs or TempFileBlobFactory()
+        self.partners = Partners()
+        self.trace = TraceLog()
+        self.faults = FaultRuntime()
+        self._clock = clock
+        self._model = UploadTokenModel(blobs=self.blobs, config=self.config.model)
+        self._activity = threading.Condition(threading.Lock())
+        self._held: dict[threading.Timer, Upload] = {}
+        self._serial = 0
+
+    # --- set-up and inspection -------------------------------------------------------
+
+    def add_partner(
+        self,
+        partner_id: int | None = None,
+        admin_secret: str | None = None,
+        faults: FaultPlan | None = None,
+    ) -> Partner:
+        """A new partner (fresh id and secret unless given) with its fault plan."""
+        partner = self.partners.create(partner_id, admin_secret, faults)
+        self.faults.attach(partner.partner_id, partner.faults)
+        return partner
+
+    def start_session(self, partner: Partner, user_id: str = "", *, admin: bool = True) -> str:
+        """A KS for `partner`, as `session.start` would give it."""
+        expiry = int(self._clock()) + _SESSION_SECONDS
+        session = Session(partner.partner_id, user_id, ADMIN if admin else USER, expiry)
+        return issue_ks(session, partner.admin_secret, self._next_serial())
+
+    def file_digest(self, partner_id: int, token_id: str) -> str | None:
+        """SHA-256 of a token's assembled file (None when it has none)."""
+        with self._activity:
+            return self._model.file_digest(partner_id, token_id)
+
+    def token(self, partner_id: int, token_id: str) -> TokenResult | Failed:
+        """`uploadToken.get` as the partner's admin sees it."""
+        with self._activity:
+            outcome = self._model.apply(GetToken(Caller(partner_id), self._clock(), token_id))
+        assert isinstance(outcome, (TokenResult, Failed))
+        return outcome
+
+    def close(self) -> None:
+        """Stop held-chunk timers and release every stored byte."""
+        with self._activity:
+            held, self._held = self._held, {}
+            self._model.close()
+        for timer, event in held.items():
+            timer.cancel()
+            _release_event(event)
+
+    def _next_serial(self) -> int:
+        with self._activity:
+            self._serial += 1
+            return self._serial
+
+    # --- the handler -------------------------------------------------------------------
+
+    def handle(self, request: IncomingRequest) -> Reply:
+        """Answer one request. Never raises for anything a client can send."""
+        exchange = self.trace.open(request.connection, request.arrival, request.body_complete)
+        call = decode_call(request.target, request.content_type, request.body)
+        _describe(exchange, call)
+        handed: list[Blob] = []
+        try:
+            return self._handle_call(call, exchange, handed)
+        finally:
+            for part in request.body.files:
+                if not any(part.blob is blob for blob in handed):
+                    part.blob.release()
+
+    def _handle_call(self, call: ApiCall, exchange: Exchange, handed: list[Blob]) -> Reply:
+        refused = check_route(call)
+        if refused is not None:
+            return self._answer(refused, call, exchange)
+        session = self._session(call)
+        if isinstance(session, Failed):
+            return self._answer(session, call, exchange)
+        if call.service == "session":
+            return self._answer(self._start_session(call, exchange), call, exchange)
+        caller = _caller(session)
+        exchange.partner_id = None if caller is None else caller.partner_id
+        event = build_event(call, caller, self._clock())
+        if isinstance(event, Failed):
+            return self._answer(event, call, exchange)
+        if isinstance(event, Upload):
+            if isinstance(event.file, FilePart):
+                handed.append(event.file.blob)
+            return self._upload(event, call, exchange)
+        return self._answer(self._apply(event), call, exchange)
+
+    def _session(self, call: ApiCall) -> Session | Failed | None:
+        """§3.5 step 2: a KS, when given, must be valid (INVALID_KS). None: no KS at all,
+        which the model answers MISSING_KS once the arguments are checked (step 4)."""
+        ks = call.param("ks")
+        if not isinstance(ks, str) or not ks:
+            return None
+        try:
+            return parse_ks(ks, self.partners.secrets_by_id(), self._clock())
+        except KsError as error:
+            return Failed(
+                api_error(
+                    ErrorCode.INVALID_KS, KSID=ks, ERR_CODE=error.code, ERR_DESC=error.description
+                )
+            )
+
+    def _start_session(self, call: ApiCall, exchange: Exchange) -> Answer:
+        request = build_start_session(call)
+        if isinstance(request, Failed):
+            return request
+        pid = request.partner_id
+        partner = self.partners.get(pid) if pid is not None else None
+        if partner is None or request.secret != partner.admin_secret:
+            return Failed(api_error(ErrorCode.START_SESSION_ERROR, PID="" if pid is None else pid))
+        exchange.partner_id = partner.partner_id
+        expiry = int(self._clock()) + request.expiry
+        session = Session(
+            partner.partner_id, request.user_id, request.type, expiry, request.privileges
+        )
+        return issue_ks(session, partner.admin_secret, self._next_serial())
+
+    # --- uploads, faults and the close's wait ------------------------------------------
+
+    def _upload(self, event: Upload, call: ApiCall, exchange: Exchange) -> Reply:
+        fault = self._fault_for(event, exchange)
+        if fault is None:
+            exchange.applied = True
+            return self._answer(self._apply(event), call, exchange)
+        exchange.fault = fault.describe()
+        return self._apply_fault(fault, event, call, exchange)
+
+    def _fault_for(self, event: Upload, exchange: Exchange) -> Fault | None:
+        if event.caller is None or event.token_id is None or not isinstance(event.file, FilePart):
+            return None
+        facts, fault = self.faults.on_data_request(
+            event.caller.partner_id,
+            event.token_id,
+            resume=event.resume,
+            final=event.final_chunk,
+            resume_at=event.resume_at,
+            exchange_id=exchange.id,
+        )
+        exchange.data_index = facts.data_index
+        return fault
+
+    def _apply_fault(self, fault: Fault, event: Upload, call: ApiCall, exchange: Exchange) -> Reply:
+        kind = fault.kind
+        if kind is FaultKind.HOLD_CHUNK:
+            return self._hold(event, fault, call, exchange)
+        if kind in (FaultKind.DELAY, FaultKind.DROP_AFTER_APPLY):
+            exchange.applied = True
+            outcome = self._apply(event)
+            if kind is FaultKind.DROP_AFTER_APPLY:
+                return self._disconnect("drop", exchange, _answered(outcome))
+            time.sleep(fault.delay_seconds or 0.0)  # applied now, answered late
+            return self._answer(outcome, call, exchange)
+        _release_event(event)  # every other kind refuses the request before the model
+        if kind is FaultKind.RESET_BEFORE_APPLY:
+            return self._disconnect("reset", exchange, Answered("reset"))
+        if kind is FaultKind.HTTP_ERROR:
+            return self._http_error(fault.status or 503, exchange)
+        if kind is FaultKind.CLOSE_CANNOT_MATCH:
+            refused = api_error(ErrorCode.UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE)
+            return self._answer(Failed(refused), call, exchange)
+        error = ApiError(fault.code or "INTERNAL_SERVERL_ERROR", fault.message or "")
+        return self._answer(Failed(error), call, exchange)
+
+    def _hold(self, event: Upload, fault: Fault, call: ApiCall, exchange: Exchange) -> Reply:
+        """Acknowledge the chunk now, apply it `hold_seconds` later: a chunk that reaches
+        the file late, so that a correct close meets CANNOT_MATCH_EXPECTED_SIZE first."""
+        assert event.caller is not None
+        assert event.token_id is not None
+        current = self._apply(GetToken(event.caller, event.now, event.token_id))
+        timer = threading.Timer(fault.hold_seconds or 0.0, self._release_held)
+        timer.daemon = True
+        timer.args = (timer,)
+        with self._activity:
+            self._held[timer] = event
+        timer.start()
+        exchange.applied = True
+        return self._answer(current, call, exchange)
+
+    def _release_held(self, timer: threading.Timer) -> None:
+        with self._activity:
+            event = self._held.pop(timer, None)
+        if event is not None:  # None: the endpoint was closed meanwhile
+            self._apply(event)
+
+    def _apply(self, event: Event) -> Answer:
+        """Apply an event; a verified close waits here, outside the lock, for late chunks."""
+        with self._activity:
+            outcome: Outcome = self._model.apply(event)
+            self._activity.notify_all()
+        if isinstance(outcome, CloseWaiting):
+            outcome = self._wait_for_close(outcome)
+        assert not isinstance(outcome, CloseWaiting)
+        return outcome
+
+    def _wait_for_close(self, waiting: CloseWaiting) -> Outcome:
+        deadline = time.monotonic() + self.config.final_wait
+        outcome: Outcome = waiting
+        with self._activity:
+            while isinstance(outcome, CloseWaiting):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return self._model.apply(AbandonClose(waiting.ticket, self._clock()))
+                self._activity.wait(min(self.config.pass_interval, remaining))
+                outcome = self._model.apply(ContinueClose(waiting.ticket, self._clock()))
+            self._activity.notify_all()
+        return outcome
+
+    # --- answers -------------------------------------------------------------------------
+
+    def _answer(self, answer: Answer, call: ApiCall, exchange: Exchange) -> Reply:
+        exchange.answer = _answered(answer)
+        encoded = encode_answer(answer, call.format)
+        return Reply(encoded.status, encoded.content_type, encoded.body, exchange=exchange)
+
+    @staticmethod
+    def _http_error(status: int, exchange: Exchange) -> Reply:
+        exchange.answer = Answered("http-error", http_status=status)
+        body = _HTML_ERROR.format(status=status).encode()
+        return Reply(status, "text/html", body, exchange=exchange)
+
+    @staticmethod
+    def _disconnect(how: str, exchange: Exchange, would_have_been: Answered) -> Reply:
+        kind = "reset" if how == "reset" else "dropped"
+        exchange.answer = Answered(
+            kind, status=would_have_been.status, token_id=would_have_been.token_id
+        )
+        return Reply(0, "", b"", disconnect=how, exchange=exchange)
+
+
+def _caller(session: Session | None) -> Caller | None:
+    if session is None:
+        return None
+    return Caller(session.partner_id, session.user_id, session.is_admin)
+
+
+def _answered(answer: Answer) -> Answered:
+    if isinstance(answer, Failed):
+        return Answered("error", http_status=200, code=answer.code)
+    if isinstance(answer, TokenResult):
+        token = answer.token
+        return Answered(
+            "ok",
+            200,
+            status=int(token.status),
+            uploaded_file_size=token.uploaded_file_size,
+            token_id=token.id,
+        )
+    return Answered("ok", 200)
+
+
+def _describe(exchange: Exchange, call: ApiCall) -> None:
+    """Record the call's parameters, scrubbed of credentials, and an upload's shape."""
+    exchange.service, exchange.action = call.service, call.action
+    exchange.params = {name: _flat(name, value) for name, value in call.params.items()}
+    token_id = call.param("uploadTokenId")
+    exchange.token_id = None if token_id is None else str(token_id)
+    if exchange.is_data_request:
+        exchange.resume, exchange.final_chunk, exchange.resume_at = upload_flags(call)
+        exchange.payload = _payload(call.param("fileData"))
+
+
+def _flat(name: str, value: object) -> str:
+    if name in _SECRET_PARAMS:
+        return "<redacted>"
+    if isinstance(value, UploadedPart):
+        return f"<file {value.filename!r}, {value.size} bytes>"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {_flat(key, item)}" for key, item in value.items()) + "}"
+    return str(value)
+
+
+def _payload(value: object) -> PayloadInfo | None:
+    if value is None:
+        return None
+    if isinstance(value, UploadedPart):
+        return PayloadInfo(bool(value.filename), value.filename, value.size, value.sha256)
+    return PayloadInfo(False, None, len(str(value)), None)
+
+
+def _release_event(event: Upload) -> None:
+    if isinstance(event.file, FilePart):
+        event.file.blob.release()

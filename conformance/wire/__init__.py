@@ -1,0 +1,46 @@
+"""The Kaltura wire codec (pure): requests in every encoding real clients use, answers as
+Kaltura's serializers write them. See `wire-encodings.md` and §3, §12 of the semantics.
+
+    call = decode_call(target, content_type, parsed_body)   # request.py
+    refused = check_route(call)                             # calls.py
+    event = build_event(call, caller, now)                  # calls.py → the model
+    encode_answer(outcome, call.format)                     # encode.py
+"""
+
+from __future__ import annotations
+
+from conformance.wire.calls import (
+    SERVICES,
+    StartSession,
+    build_event,
+    build_start_session,
+    check_route,
+    upload_flags,
+)
+from conformance.wire.encode import Answer, EncodedAnswer, encode_answer, token_fields
+from conformance.wire.php import php_bool, php_float, php_int, php_string
+from conformance.wire.request import FORMAT_JSON, FORMAT_XML, ApiCall, decode_call
+from conformance.wire.types import ParsedBody, UploadedPart
+
+__all__ = [
+    "FORMAT_JSON",
+    "FORMAT_XML",
+    "SERVICES",
+    "Answer",
+    "ApiCall",
+    "EncodedAnswer",
+    "ParsedBody",
+    "StartSession",
+    "UploadedPart",
+    "build_event",
+    "build_start_session",
+    "check_route",
+    "decode_call",
+    "encode_answer",
+    "php_bool",
+    "php_float",
+    "php_int",
+    "php_string",
+    "token_fields",
+    "upload_flags",
+]

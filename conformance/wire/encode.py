@@ -1,0 +1,174 @@
+"""Answers as Kaltura's serializers write them (§12).
+
+* HTTP 200 for every API answer, errors included (§12.1).
+* JSON (`format=1`): object properties in declaration order, null properties left out,
+  `objectType` last; sizes as JSON strings (§1.3); errors as a 4-key object with `args`
+  `[]` when empty; delete answers the literal `null`.
+* XML (default): `<xml><result>…</result><executionTime>…</executionTime></xml>`,
+  `objectType` first then every property (nulls as empty elements), booleans as 1/0.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from xml.sax.saxutils import escape as _escape_markup
+
+from conformance.model import (
+    ApiError,
+    Deleted,
+    Failed,
+    TokenListed,
+    TokenResult,
+    TokenView,
+)
+from conformance.wire.php import php_string
+from conformance.wire.request import FORMAT_JSON
+
+__all__ = ["Answer", "EncodedAnswer", "encode_answer", "token_fields"]
+
+Answer = TokenResult | TokenListed | Deleted | Failed | str  # str: a KS from session.start
+
+_JSON = "application/json"
+# What XML 1.0 cannot carry at all (`kXml::stripXMLInvalidChars`): dropped from XML answers.
+_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_XML = "text/xml"
+_API_EXCEPTION = "KalturaAPIException"
+
+
+@dataclass(frozen=True)
+class EncodedAnswer:
+    """An HTTP answer: status, content type and body."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+
+def token_fields(token: TokenView) -> list[tuple[str, object]]:
+    """`KalturaUploadToken`'s properties in declaration order (§1.3); None is null."""
+    return [
+        ("id", token.id),
+        ("partnerId", token.partner_id),
+        ("userId", token.user_id),
+        ("status", int(token.status)),
+        ("fileName", token.file_name),
+        ("fileSize", _size(token.file_size)),
+        ("uploadedFileSize", _size(token.uploaded_file_size)),
+        ("createdAt", token.created_at),
+        ("updatedAt", token.updated_at),
+        ("uploadUrl", token.upload_url),
+        ("autoFinalize", token.auto_finalize),
+        ("attachedObjectType", token.attached_object_type),
+        ("attachedObjectId", token.attached_object_id),
+    ]
+
+
+def _size(value: float | None) -> str | None:
+    """BIGINT columns are PHP strings, so JSON shows `"1048576"` (§1.3)."""
+    return None if value is None else php_string(value)
+
+
+def encode_answer(answer: Answer, fmt: int, execution_time: float = 0.0) -> EncodedAnswer:
+    if fmt == FORMAT_JSON:
+        return EncodedAnswer(200, _JSON, _json_bytes(_json_value(answer)))
+    body = (
+        f"<result>{_xml_value(answer)}</result><executionTime>{execution_time:.6f}</executionTime>"
+    )
+    document = f'<?xml version="1.0" encoding="utf-8"?><xml>{body}</xml>'
+    return EncodedAnswer(200, _XML, document.encode("utf-8"))
+
+
+def _json_bytes(value: object) -> bytes:
+    # A lone surrogate cannot be UTF-8: written as "?" rather than failing the answer [I].
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.encode("utf-8", errors="replace")
+
+
+def _text(text: str) -> str:
+    """XML text: `&`, `<`, `>` escaped, characters XML forbids dropped [I] (the request
+    side refuses them in string arguments, INVALID_PARAMETER_CHAR, §3.4; echoes such as
+    an unknown action's name would otherwise make the document unreadable)."""
+    return _escape_markup(_XML_INVALID.sub("", text))
+
+
+# --- JSON ---------------------------------------------------------------------------------
+
+
+def _json_value(answer: Answer) -> object:
+    if isinstance(answer, str):
+        return answer
+    if isinstance(answer, Failed):
+        return _json_error(answer.error)
+    if isinstance(answer, Deleted):
+        return None
+    if isinstance(answer, TokenListed):
+        return {
+            "totalCount": answer.total_count,
+            "objects": [_json_token(token) for token in answer.objects],
+            "objectType": "KalturaUploadTokenListResponse",
+        }
+    return _json_token(answer.token)
+
+
+def _json_token(token: TokenView) -> dict[str, object]:
+    fields = {name: value for name, value in token_fields(token) if value is not None}
+    fields["objectType"] = "KalturaUploadToken"
+    return fields
+
+
+def _json_error(error: ApiError) -> dict[str, object]:
+    return {
+        "code": error.code,
+        "message": error.message,
+        "objectType": _API_EXCEPTION,
+        "args": dict(error.args) if error.args else [],
+    }
+
+
+# --- XML ----------------------------------------------------------------------------------
+
+
+def _xml_value(answer: Answer) -> str:
+    if isinstance(answer, str):
+        return _text(answer)
+    if isinstance(answer, Failed):
+        return _xml_error(answer.error)
+    if isinstance(answer, Deleted):
+        return ""
+    if isinstance(answer, TokenListed):
+        items = "".join(f"<item>{_xml_token(token)}</item>" for token in answer.objects)
+        return (
+            "<objectType>KalturaUploadTokenListResponse</objectType><relatedObjects></relatedObjects>"
+            f"<totalCount>{answer.total_count}</totalCount><objects>{items}</objects>"
+        )
+    return _xml_token(answer.token)
+
+
+def _xml_token(token: TokenView) -> str:
+    # The inherited `relatedObjects` comes first, before `id` (§12.3).
+    fields: Iterable[tuple[str, object]] = [("relatedObjects", None), *token_fields(token)]
+    inner = "".join(_xml_element(name, value) for name, value in fields)
+    return f"<objectType>KalturaUploadToken</objectType>{inner}"
+
+
+def _xml_element(name: str, value: object) -> str:
+    if value is None:
+        return f"<{name}></{name}>"
+    if isinstance(value, bool):
+        value = 1 if value else 0
+    return f"<{name}>{_text(str(value))}</{name}>"
+
+
+def _xml_error(error: ApiError) -> str:
+    args = "".join(
+        "<item><objectType>KalturaApiExceptionArg</objectType>"
+        f"<name>{_text(name)}</name><value>{_text(value)}</value></item>"
+        for name, value in error.args
+    )
+    return (
+        f"<error><code>{_text(error.code)}</code><message>{_text(error.message)}</message>"
+        f"<objectType>{_API_EXCEPTION}</objectType><args>{args}</args></error>"
+    )

@@ -1,0 +1,237 @@
+"""From a request line and a parsed body to one Kaltura API call (§3.1, §3.2).
+
+Parameters come from four places, later ones replacing earlier ones, exactly as
+`infraRequestUtils::getRequestParams` merges them: the POST body (form fields; or a JSON
+object when the content type is exactly `application/json`; or the JSON in a multipart
+`json` field), then `$_FILES`, then the query string, then key/value pairs in the path.
+Nested object fields arrive either as JSON objects or as `uploadToken:fileName` keys; both
+end up as nested dicts here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from conformance.wire.php import ascii_lower, is_numeric, php_float, php_string
+from conformance.wire.types import ParsedBody, UploadedPart
+
+__all__ = ["FORMAT_JSON", "FORMAT_XML", "ApiCall", "decode_call"]
+
+FORMAT_JSON = 1
+FORMAT_XML = 2  # the default when no format is asked for (§3.2)
+
+# The script's own path segments: PHP drops every path part equal to one of them (array_diff).
+_SCRIPT_PARTS = frozenset({"", "api_v3", "index.php"})
+# Only a body that is one JSON object on one line is read (`preg_match('/^\{.*\}$/')`).
+_JSON_OBJECT_LINE = re.compile(r"^\{.*\}$")
+_BRACKETS = re.compile(r"\[([^\]]*)\]")
+# PHP's json_decode refuses an unpaired UTF-16 surrogate escape (JSON_ERROR_UTF16).
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One decoded API call: service and action (lower-cased, §3.1), merged parameters,
+    and the response format asked for."""
+
+    service: str | None
+    action: str | None
+    params: Mapping[str, Any]
+    format: int = FORMAT_XML
+    notes: tuple[str, ...] = field(default=())
+
+    def param(self, name: str) -> Any:
+        """A parameter's value, or None when absent (JSON null counts as absent, like isset)."""
+        return self.params.get(name)
+
+    def has(self, name: str) -> bool:
+        return self.params.get(name) is not None
+
+    def present(self, name: str) -> bool:
+        """`array_key_exists`: how action arguments are looked up, so a JSON null or a path
+        key without a value is present (and cast: null → "", 0, false)."""
+        return name in self.params
+
+    def object_param(self, name: str) -> Mapping[str, Any]:
+        """A nested object parameter (`uploadToken`, `filter`, `pager`), {} when absent."""
+        value = self.params.get(name)
+        return value if isinstance(value, Mapping) else {}
+
+
+def decode_call(target: str, content_type: str | None, body: ParsedBody) -> ApiCall:
+    """Merge every parameter source of one request (`target` is the raw path and query)."""
+    path, _, query = target.partition("?")
+    notes: list[str] = [body.problem] if body.problem else []
+    merged: dict[str, Any] = {}
+    for source in (
+        _post_params(content_type, body, notes),
+        _file_params(body.files),
+        _query_params(query),
+        _path_params(path),
+    ):
+        _replace_recursive(merged, source)
+    params = _grouped(merged)
+    service, action = _name(params.get("service")), _name(params.get("action"))
+    return ApiCall(
+        service=None if service == "0" else service,  # `if (!$service)`: "0" is falsy
+        action=action,
+        params=params,
+        format=FORMAT_JSON if _asks_json(params.get("format")) else FORMAT_XML,
+        notes=tuple(notes),
+    )
+
+
+def _name(value: object) -> str | None:
+    """Service and action ids are looked up lower-cased (`KalturaDispatcher::dispatch`,
+    `strtolower`: ASCII only)."""
+    text = php_string(value)
+    return ascii_lower(text) if text else None
+
+
+def _asks_json(value: object) -> bool:
+    """`switch ($format)` compares loosely with 2 (XML) first, then 1 (JSON) [I: PHP 8
+    rules]: "1", " 1", "1.0" and 1 ask for JSON; true equals 2 first; arrays match nothing.
+    Anything that is not JSON gets XML here (the real server dies on an unknown format)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return False
+    if isinstance(value, str) and not is_numeric(value):
+        return False
+    return php_float(value) == FORMAT_JSON
+
+
+def _post_params(content_type: str | None, body: ParsedBody, notes: list[str]) -> dict[str, Any]:
+    kind = (content_type or "").lower()
+    decoded: object = None
+    if kind == "application/json" and body.json_text is not None:
+        if _JSON_OBJECT_LINE.match(body.json_text):
+            decoded = _json_object(body.json_text, notes)
+    elif kind.startswith("multipart/form-data"):
+        json_field = _last(body.fields, "json")
+        if json_field is not None:
+            decoded = _json_object(json_field, notes)
+    if isinstance(decoded, dict) and decoded:
+        return decoded
+    return _form_params(body.fields)
+
+
+def _json_object(text: str, notes: list[str]) -> object:
+    """`json_decode($text, true)`: NaN and Infinity are not JSON to PHP; anything that does
+    not decode is null, and the form fields are used instead."""
+    try:
+        decoded = json.loads(text, parse_constant=_reject_constant)
+        if _has_lone_surrogate(decoded):
+            raise ValueError("an unpaired UTF-16 surrogate is not valid JSON to PHP")
+    except (ValueError, RecursionError) as error:
+        notes.append(f"JSON parameters ignored: {error}")
+        return None
+    return decoded
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _last(pairs: tuple[tuple[str, str], ...], name: str) -> str | None:
+    values = [value for key, value in pairs if key == name]
+    return values[-1] if values else None
+
+
+def _form_params(pairs: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> dict[str, Any]:
+    """`$_POST` / `$_GET`: later duplicates win; `a[b]=c` nests like PHP's parse_str."""
+    params: dict[str, Any] = {}
+    for key, value in pairs:
+        _set_bracketed(params, key, value)
+    return params
+
+
+def _set_bracketed(params: dict[str, Any], key: str, value: str) -> None:
+    head, _, rest = key.partition("[")
+    if not rest:
+        params[key] = value
+        return
+    path = [head, *_BRACKETS.findall("[" + rest)]
+    node = params
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    leaf = path[-1] or str(len(node))  # `a[]=x` appends
+    node[leaf] = value
+
+
+def _file_params(files: tuple[UploadedPart, ...]) -> dict[str, Any]:
+    return {part.field: part for part in files}
+
+
+def _query_params(query: str) -> dict[str, Any]:
+    pairs = parse_qsl(query, keep_blank_values=True, errors="ignore")
+    return _form_params(pairs)
+
+
+def _path_params(path: str) -> dict[str, Any]:
+    """Key/value pairs after the script: `/service/uploadtoken/action/upload/format/1`.
+
+    PHP drops every segment equal to one of the script's (so a doubled slash is harmless),
+    reads pairs until a falsy key, and keeps the first value of a repeated key.
+    """
+    parts = [unquote(part, errors="ignore") for part in path.split("/")]
+    parts = [part for part in parts if part not in _SCRIPT_PARTS]
+    params: dict[str, Any] = {}
+    for index in range(0, len(parts), 2):
+        key = parts[index]
+        if key in ("", "0"):
+            break
+        value = parts[index + 1] if index + 1 < len(parts) else None
+        params.setdefault(key, value)
+    return params
+
+
+def _grouped(params: Mapping[str, Any]) -> dict[str, Any]:
+    """`KalturaRequestDeserializer::groupParams` on the merged parameters, in their order:
+    `uploadToken:fileName` keys become nested dicts, and a later plain key replaces the
+    whole group (`setElementByPath`); `name__null` markers are dropped [I]."""
+    grouped: dict[str, Any] = {}
+    for key, value in params.items():
+        node = grouped
+        *parents, leaf = key.split(":")
+        for parent in parents:
+            child = node.get(parent)
+            if not isinstance(child, dict):
+                child = node[parent] = {}
+            node = child
+        node[leaf] = value
+    return _without_null_markers(grouped)
+
+
+def _without_null_markers(params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: _without_null_markers(value) if isinstance(value, dict) else value
+        for key, value in params.items()
+        if not key.endswith("__null")
+    }
+
+
+def _replace_recursive(target: dict[str, Any], source: Mapping[str, Any]) -> None:
+    """PHP's array_replace_recursive: nested arrays merge, everything else is replaced."""
+    for key, value in source.items():
+        current = target.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            _replace_recursive(current, value)
+        else:
+            target[key] = value
