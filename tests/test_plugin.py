@@ -8,7 +8,7 @@ pytest_plugins = ["pytester"]
 
 
 def test_the_plugin_declares_the_requirement_marker(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest_subprocess("--markers")
+    result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines(["*requirement(*ids): the UT-C/UT-S requirement IDs*"])
 
 
@@ -25,5 +25,5 @@ def test_an_unrelated_suite_runs_untouched(pytester: pytest.Pytester) -> None:
             assert 1 + 1 == 2
         """
     )
-    result = pytester.runpytest_subprocess("--strict-markers", "-p", "no:cacheprovider")
+    result = pytester.runpytest("--strict-markers", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
