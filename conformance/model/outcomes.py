@@ -84,7 +84,7 @@ class CloseWaiting:
 
     ticket: int
     token_id: str
-    expected_size: int
+    expected_size: float
     current_size: int
     passes: int
 

@@ -22,6 +22,7 @@ duplicate store (§6.1; the model is sequential, so it never races).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from conformance.model.assembly import Assembly
@@ -168,7 +169,9 @@ def run_close_pass(
 
 
 def _as_int(value: float) -> int | None:
-    return int(value) if value == int(value) else None
+    """An integral expected size; None (no stop) for fractions, INF and NaN (a resumeAt
+    of 1e400 is INF to PHP, §3.4)."""
+    return int(value) if math.isfinite(value) and value == int(value) else None
 
 
 def close_waiting(pending: PendingClose) -> CloseWaiting:
@@ -177,7 +180,7 @@ def close_waiting(pending: PendingClose) -> CloseWaiting:
     return CloseWaiting(
         ticket=pending.ticket,
         token_id=pending.record.id,
-        expected_size=int(pending.expected_size),
+        expected_size=pending.expected_size,
         current_size=pending.record.assembly.size,
         passes=pending.passes,
     )

@@ -88,17 +88,18 @@ def _failed(code: ErrorCode, **args: object) -> Failed:
 
 
 def check_route(call: ApiCall) -> Failed | None:
-    """§3.1 / §3.5 step 1: the service and the action must exist."""
+    """§3.1 / §3.5 step 1: the service and the action must exist. A missing action is an
+    unknown action named "" (`KalturaDispatcher::dispatch` looks up the empty name)."""
     if call.service is None:
         return _failed(ErrorCode.SERVICE_NOT_SPECIFIED)
     actions = SERVICES.get(call.service)
     if actions is None:
         return _failed(ErrorCode.SERVICE_DOES_NOT_EXISTS, SRV_NAME=call.service)
-    if call.action is None:
-        return _failed(ErrorCode.ACTION_NOT_SPECIFIED)
-    if call.action not in actions:
+    if call.action is None or call.action not in actions:
         return _failed(
-            ErrorCode.ACTION_DOES_NOT_EXISTS, ACTION_NAME=call.action, SERVICE_NAME=call.service
+            ErrorCode.ACTION_DOES_NOT_EXISTS,
+            ACTION_NAME=call.action or "",
+            SERVICE_NAME=call.service,
         )
     return None
 
@@ -215,12 +216,9 @@ def _enum_int(value: object, param: str, enum_type: str) -> int | Failed:
     """An int enum value as `in_array($value, $constants)` accepts it [I: PHP 8 loose
     comparison]: an integral number or numeric string ("1", " 1", "1.0"); anything else is
     not in the enum. The model checks the range."""
-    number: float | None = None
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str) and is_numeric(value):
-        number = php_float(value)
-    if number is not None and number.is_integer():
+    numeric = isinstance(value, (int, float)) or (isinstance(value, str) and is_numeric(value))
+    number = php_float(value)
+    if numeric and number.is_integer():
         return int(number)
     return _failed(
         ErrorCode.INVALID_ENUM_VALUE,

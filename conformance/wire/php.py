@@ -74,8 +74,13 @@ def php_float(value: object) -> float:
     """`(float)` cast: the numeric prefix of a string, 0 if there is none; INF on overflow."""
     if isinstance(value, bool):
         return 1.0 if value else 0.0
-    if isinstance(value, (int, float)):
-        return float(value)
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
     if isinstance(value, str):
         match = _NUMERIC_PREFIX.match(value)
         return float(match.group()) if match else 0.0

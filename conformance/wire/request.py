@@ -32,6 +32,9 @@ _JSON_OBJECT_LINE = re.compile(r"^\{.*\}$")
 _BRACKETS = re.compile(r"\[([^\]]*)\]")
 # PHP's json_decode refuses an unpaired UTF-16 surrogate escape (JSON_ERROR_UTF16).
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_JSON_MAX_DEPTH = 512  # json_decode's default depth (JSON_ERROR_DEPTH beyond it)
+_MAX_NESTING = 64  # PHP's max_input_nesting_level: deeper `a[b][c]…` variables are dropped
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -123,23 +126,35 @@ def _json_object(text: str, notes: list[str]) -> object:
     """`json_decode($text, true)`: NaN and Infinity are not JSON to PHP; anything that does
     not decode is null, and the form fields are used instead."""
     try:
-        decoded = json.loads(text, parse_constant=_reject_constant)
-        if _has_lone_surrogate(decoded):
-            raise ValueError("an unpaired UTF-16 surrogate is not valid JSON to PHP")
+        decoded = json.loads(text, parse_constant=_reject_constant, parse_int=_json_int)
+        _check_php_json(decoded)
     except (ValueError, RecursionError) as error:
         notes.append(f"JSON parameters ignored: {error}")
         return None
     return decoded
 
 
-def _has_lone_surrogate(value: object) -> bool:
-    if isinstance(value, str):
-        return _LONE_SURROGATE.search(value) is not None
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(item) for item in value)
-    return False
+def _check_php_json(decoded: object) -> None:
+    """What json_decode refuses and Python's json accepts: nesting deeper than 512, and
+    unpaired surrogate escapes. Walked without recursion."""
+    stack = [(decoded, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str) and _LONE_SURROGATE.search(value):
+            raise ValueError("an unpaired UTF-16 surrogate is not valid JSON to PHP")
+        if isinstance(value, (dict, list)):
+            if depth >= _JSON_MAX_DEPTH:
+                raise ValueError(f"JSON nested deeper than {_JSON_MAX_DEPTH}")
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+
+
+def _json_int(text: str) -> int | float:
+    """json_decode reads an integer beyond 64 bits as a float (1e400 → INF)."""
+    if len(text) > 20:  # past 64 bits, and int() refuses more than 4300 digits
+        return float(text)
+    number = int(text)
+    return number if _INT64[0] <= number <= _INT64[1] else float(text)
 
 
 def _reject_constant(name: str) -> float:
@@ -165,6 +180,8 @@ def _set_bracketed(params: dict[str, Any], key: str, value: str) -> None:
         params[key] = value
         return
     path = [head, *_BRACKETS.findall("[" + rest)]
+    if len(path) > _MAX_NESTING + 1:
+        return
     node = params
     for part in path[:-1]:
         child = node.get(part)
@@ -208,18 +225,21 @@ def _grouped(params: Mapping[str, Any]) -> dict[str, Any]:
     whole group (`setElementByPath`); `name__null` markers are dropped [I]."""
     grouped: dict[str, Any] = {}
     for key, value in params.items():
+        *parents, leaf = path = key.split(":")
+        if len(path) > _MAX_NESTING + 1 or any(part.endswith("__null") for part in path):
+            continue  # [I] no served object nests deeper; PHP's bound for `[]` keys
         node = grouped
-        *parents, leaf = key.split(":")
         for parent in parents:
             child = node.get(parent)
             if not isinstance(child, dict):
                 child = node[parent] = {}
             node = child
-        node[leaf] = value
-    return _without_null_markers(grouped)
+        node[leaf] = _without_null_markers(value) if isinstance(value, dict) else value
+    return grouped
 
 
 def _without_null_markers(params: dict[str, Any]) -> dict[str, Any]:
+    """Nested values are at most 512 (JSON) or 64 (`[]` keys) deep: recursion is safe."""
     return {
         key: _without_null_markers(value) if isinstance(value, dict) else value
         for key, value in params.items()
