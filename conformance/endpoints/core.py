@@ -3,7 +3,7 @@
 Transports (the in-process httpx transport, the loopback HTTP server) parse the body into
 a `ParsedBody` and hand an `IncomingRequest` to `KalturaEndpoint.handle`, which answers a
 `Reply`: an HTTP answer, or an instruction to reset or drop the connection (faults). The
-transport calls `Reply.sent()` when the answer has really left.
+transport calls `Reply.sent()` as the answer leaves (before the client can have it).
 
 Concurrency: `handle` runs on many threads at once. The model is sequential, so one lock
 guards it; a close that must wait for late chunks (§7) releases the lock between passes and
@@ -29,6 +29,7 @@ from conformance.faults import Fault, FaultKind, FaultPlan
 from conformance.ks import ADMIN, USER, KsError, Session, issue_ks, parse_ks
 from conformance.model import (
     AbandonClose,
+    AddToken,
     ApiError,
     Blob,
     BlobFactory,
@@ -67,6 +68,8 @@ KALTURA_FINAL_WAIT = 44.0  # 45 passes with a one-second sleep between them (§7
 _HTML_ERROR = "<html><body><h1>{status} Service Unavailable</h1></body></html>"
 _SECRET_PARAMS = frozenset({"ks", "secret", "kalsig"})
 _SESSION_SECONDS = 86_400
+# Bytes of each payload kept in the trace: one content block and its stamp (content.py).
+PAYLOAD_HEAD = 4104
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,10 @@ class Reply:
     exchange: Exchange | None = None
 
     def sent(self, at: float | None = None) -> None:
-        """The transport wrote the answer (or closed the connection) at `at`."""
+        """The transport is writing the answer (or closing the connection) now, or at `at`.
+
+        Called before the bytes leave, so that the exchange is complete in the trace by the
+        time the client holds its answer."""
         if self.exchange is not None:
             self.exchange.answered_at = time.monotonic() if at is None else at
 
@@ -161,6 +167,14 @@ class KalturaEndpoint:
         with self._activity:
             return self._model.file_digest(partner_id, token_id)
 
+    def add_token(self, partner_id: int, file_name: str, file_size: int) -> str:
+        """A PENDING token made for a client, as `uploadToken.add` would (not traced)."""
+        event = AddToken(Caller(partner_id), self._clock(), file_name, float(file_size))
+        with self._activity:
+            outcome = self._model.apply(event)
+        assert isinstance(outcome, TokenResult), outcome
+        return outcome.token.id
+
     def token(self, partner_id: int, token_id: str) -> TokenResult | Failed:
         """`uploadToken.get` as the partner's admin sees it."""
         with self._activity:
@@ -191,6 +205,8 @@ class KalturaEndpoint:
         _describe(exchange, call)
         handed: list[Blob] = []
         try:
+            if not _is_api_path(request.target):
+                return self._plain_error(404, "Not Found: the API lives under /api_v3", exchange)
             return self._handle_call(call, exchange, handed)
         finally:
             for part in request.body.files:
@@ -351,12 +367,25 @@ class KalturaEndpoint:
         return Reply(status, "text/html", body, exchange=exchange)
 
     @staticmethod
+    def _plain_error(status: int, text: str, exchange: Exchange) -> Reply:
+        """What the web server in front of Kaltura answers outside the API (no error object)."""
+        exchange.answer = Answered("http-error", http_status=status)
+        return Reply(status, "text/plain; charset=utf-8", text.encode(), exchange=exchange)
+
+    @staticmethod
     def _disconnect(how: str, exchange: Exchange, would_have_been: Answered) -> Reply:
         kind = "reset" if how == "reset" else "dropped"
         exchange.answer = Answered(
             kind, status=would_have_been.status, token_id=would_have_been.token_id
         )
         return Reply(0, "", b"", disconnect=how, exchange=exchange)
+
+
+def _is_api_path(target: str) -> bool:
+    """Kaltura's API is `/api_v3/...` (a doubled slash from a service URL ending in `/` is
+    fine); a client with a wrong service URL must not pass here and fail on Kaltura."""
+    segments = [segment for segment in target.split("?", 1)[0].split("/") if segment]
+    return bool(segments) and segments[0] == "api_v3"
 
 
 def _caller(session: Session | None) -> Caller | None:
@@ -405,7 +434,8 @@ def _payload(value: object) -> PayloadInfo | None:
     if value is None:
         return None
     if isinstance(value, UploadedPart):
-        return PayloadInfo(bool(value.filename), value.filename, value.size, value.sha256)
+        head = value.blob.read(0, PAYLOAD_HEAD)
+        return PayloadInfo(bool(value.filename), value.filename, value.size, value.sha256, head)
     return PayloadInfo(False, None, len(str(value)), None)
 
 

@@ -17,6 +17,7 @@ pytest-httpserver). The request log is silent: request lines carry the KS.
 from __future__ import annotations
 
 import contextlib
+import email.errors
 import itertools
 import socket
 import struct
@@ -34,6 +35,12 @@ from conformance.endpoints.core import IncomingRequest, KalturaEndpoint, Reply
 __all__ = ["LoopbackServer"]
 
 _IDLE_TIMEOUT = 120.0  # seconds a keep-alive connection may sit idle
+# A header line without a colon, or a first header line that looks like a continuation.
+# (Not every defect: a multipart Content-Type alone gives "no boundary in the body" ones.)
+_BAD_HEADER_LINES = (
+    email.errors.MissingHeaderBodySeparatorDefect,
+    email.errors.FirstHeaderLineIsContinuationDefect,
+)
 
 
 class _Server(ThreadingHTTPServer):
@@ -57,6 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     timeout = _IDLE_TIMEOUT
     server: _Server
+    raw_requestline: bytes  # set by handle_one_request; typeshed leaves it out
 
     def setup(self) -> None:
         super().setup()
@@ -118,13 +126,15 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read, int(length_header)
 
     def _send(self, reply: Reply) -> None:
+        # Stamped as the answer leaves, not after: a client that has its answer (or saw the
+        # connection go) must find the exchange complete in the trace.
+        reply.sent()
         if reply.disconnect == "reset":
             self._reset()
         elif reply.disconnect == "drop":
             self.close_connection = True
         else:
             self._write(reply.status, reply.content_type, reply.body)
-        reply.sent()
 
     def _write(self, status: int, content_type: str, body: bytes) -> None:
         self.send_response_only(status)
@@ -150,8 +160,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
         self.connection.close()  # now, before socketserver's shutdown() could send a FIN
 
+    def parse_request(self) -> bool:
+        """The standard parse, but stricter where it would serve a malformed request, as
+        Apache and nginx are: a request line without a version (HTTP/0.9, which would be
+        answered without a status line) and a header line without a colon (which the
+        standard parser takes for the end of the headers, silently losing the ones after
+        it, Content-Length included) get a 400 and a closed connection."""
+        if len(self.raw_requestline.split()) == 2:
+            self.close_connection = True
+            self.send_error(400, "Bad request line: no HTTP version")
+            return False
+        if not super().parse_request():
+            return False
+        if any(isinstance(defect, _BAD_HEADER_LINES) for defect in self.headers.defects):
+            self.send_error(400, "Bad request header")
+            return False
+        return True
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Garbage on the socket: a short plain answer and a closed connection, no HTML."""
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = self.protocol_version  # always a status line
         try:
             self._plain(code, message or "Bad Request")
         except OSError:

@@ -23,12 +23,14 @@ SECRET_PARAMS = frozenset({"ks", "secret", "kalsig"})
 
 @dataclass(frozen=True)
 class PayloadInfo:
-    """The `fileData` a request carried."""
+    """The `fileData` a request carried. `head` is its first bytes (content, never a
+    credential): enough for `SourceFile.locate` to tell where a misplaced chunk came from."""
 
     is_file: bool
     filename: str | None
     size: int
     sha256: str | None
+    head: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True)
