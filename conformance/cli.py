@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from conformance import __version__
+from conformance.commands import run as run_command
+from conformance.commands import upload as upload_command
 from conformance.content import SourceFile
 from conformance.endpoints import EndpointConfig, KalturaEndpoint
 from conformance.endpoints.server import LoopbackServer
@@ -61,6 +63,10 @@ def _build_parser() -> _Parser:
     _add_simulate(commands.add_parser("simulate", help="upload a generated file to the model"))
     _add_requirements(commands.add_parser("requirements", help="print the catalogue"))
     _add_serve(commands.add_parser("serve", help="run the reference server on loopback"))
+    run_command.add_arguments(commands.add_parser("run", help="judge a client, write reports"))
+    upload_command.add_arguments(
+        commands.add_parser("upload", help="upload with the reference client")
+    )
     return parser
 
 
@@ -111,6 +117,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return _requirements(args)
     if args.command == "serve":
         return _serve(args, parser)
+    if args.command == "run":
+        return run_command.execute(args, parser.prog)
+    if args.command == "upload":
+        return upload_command.execute(args, parser.prog)
     try:
         schedule, source = _schedule(args)
     except ValueError as error:

@@ -29,7 +29,10 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import httpx
+
 from conformance.clients.api import KalturaApi, KalturaCallError, KalturaTransportError
+from conformance.clients.runners import Job
 
 __all__ = [
     "FileSource",
@@ -37,6 +40,7 @@ __all__ = [
     "UploadError",
     "UploadOptions",
     "UploadResult",
+    "run_job",
     "upload_file",
 ]
 
@@ -136,6 +140,14 @@ def upload_file(
     uploader.run(token)
     uploader.verify(token)
     return UploadResult(token, source.size, uploader.requests)
+
+
+def run_job(job: Job) -> None:
+    """The reference client as a client under test: upload the job's file to its token."""
+    with httpx.Client(transport=httpx.HTTPTransport(verify=False), timeout=60.0) as client:
+        api = KalturaApi(client, job.service_url, job.ks)
+        options = UploadOptions(chunk_size=job.chunk_size, concurrency=job.concurrency)
+        upload_file(api, FileSource(job.file), token_id=job.token_id, options=options)
 
 
 class _Uploader:

@@ -1,0 +1,1 @@
+"""The larger `kaltura-conformance` commands, one module each (`cli.py` dispatches)."""

@@ -1,0 +1,108 @@
+"""`kaltura-conformance run`: client conformance through pytest, with reports.
+
+With no target it judges the suite's reference client against the embedded loopback
+server (the README's main job). Exit codes: 0 every MUST passed (and, with --strict, every
+SHOULD), 1 a MUST failed, 2 a usage error, 3 a harness error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from conformance.options import OptionError, RunOptions, requirement_ids
+from reports import exit_code
+
+__all__ = ["add_arguments", "execute"]
+
+_USAGE = 2
+_HARNESS = 3
+
+
+def add_arguments(sub: argparse.ArgumentParser) -> None:
+    target = sub.add_mutually_exclusive_group()
+    target.add_argument("--client-cmd", metavar="CMD", help='e.g. "node upload.js {file}"')
+    target.add_argument("--client", metavar="MODULE:FUNCTION", help="a Python callable")
+    sub.add_argument("--profile", default="default", help="quick, default or thorough")
+    sub.add_argument("--requirements", metavar="IDS", help="only these, e.g. UT-C10,UT-C18")
+    sub.add_argument("--report-dir", default="reports", help="where reports go (reports/)")
+    sub.add_argument("--time-limit", type=float, default=60.0, metavar="SECONDS")
+    sub.add_argument("--final-wait", type=float, default=0.2, metavar="SECONDS")
+    sub.add_argument("--strict", action="store_true", help="SHOULD failures fail the run")
+    sub.add_argument("--in-process", action="store_true", help="serve httpx clients over respx")
+    sub.add_argument("--replay", metavar="SCENARIO_JSON", help="run exactly this case")
+    sub.add_argument("--seed", type=int, help="the Hypothesis seed (printed by every run)")
+    sub.add_argument("-n", "--workers", default="0", help="pytest-xdist workers (or auto)")
+
+
+def execute(args: argparse.Namespace, prog: str) -> int:
+    try:
+        options = _options(args)
+    except OptionError as error:
+        # The same checks serve pytest's --kaltura-* options; here they are called --*.
+        print(f"{prog} run: error: {str(error).replace('--kaltura-', '--')}")
+        return _USAGE
+    report = Path(options.report_dir) / "results.json"
+    if report.exists():
+        report.unlink()  # a stale report must never speak for this run
+    status = pytest.main(_pytest_args(args, options))
+    return _exit_code(status, report, options.strict)
+
+
+def _options(args: argparse.Namespace) -> RunOptions:
+    options = RunOptions(
+        client_cmd=args.client_cmd,
+        client=args.client,
+        profile=args.profile,
+        requirements=requirement_ids(args.requirements),
+        report_dir=args.report_dir,
+        time_limit=args.time_limit,
+        final_wait=args.final_wait,
+        strict=args.strict,
+        in_process=args.in_process,
+        replay=args.replay,
+    )
+    options.client_runner()  # a bad --client-cmd or --client fails here, in one line
+    if args.workers != "auto" and not args.workers.isdigit():
+        raise OptionError(f"-n={args.workers!r}: a number of workers, or auto")
+    return options
+
+
+def _pytest_args(args: argparse.Namespace, options: RunOptions) -> list[str]:
+    """The suite's own pytest run, independent of any pytest config in the cwd."""
+    argv = ["--pyargs", "conformance.suite", "-c", os.devnull, "-q", "--tb=short"]
+    argv += ["-p", "no:cacheprovider"]
+    argv += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]  # we imported conformance first
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        argv += ["-p", "conformance.plugin", "-p", "xdist.plugin", "-p", "hypothesis"]
+    argv += ["--kaltura-profile", options.profile, "--kaltura-report-dir", options.report_dir]
+    argv += ["--kaltura-time-limit", str(options.time_limit)]
+    argv += ["--kaltura-final-wait", str(options.final_wait)]
+    argv += _given("--client-cmd", options.client_cmd) + _given("--client", options.client)
+    argv += _given("--kaltura-requirements", ",".join(options.requirements or ()) or None)
+    argv += _given("--kaltura-replay", options.replay)
+    argv += _given("--hypothesis-seed", None if args.seed is None else str(args.seed))
+    argv += ["--kaltura-strict"] if options.strict else []
+    argv += ["--kaltura-in-process"] if options.in_process else []
+    argv += ["-n", args.workers] if args.workers != "0" else []
+    return argv
+
+
+def _given(flag: str, value: str | None) -> list[str]:
+    return [] if value is None else [flag, value]
+
+
+def _exit_code(pytest_status: int | pytest.ExitCode, report: Path, strict: bool) -> int:
+    if int(pytest_status) == pytest.ExitCode.USAGE_ERROR:
+        return _USAGE
+    if not report.exists():
+        return _HARNESS  # the run broke before judging anything
+    try:
+        document = json.loads(report.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return _HARNESS
+    return exit_code(document, strict=strict)

@@ -1,0 +1,116 @@
+"""The options of a conformance run, validated once, shared by the plugin and the CLI.
+
+Every wrong value is refused with one line that names the option (`OptionError`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+from conformance.clients.reference import run_job
+from conformance.clients.runners import CallableClient, CommandClient, load_callable
+from conformance.requirements import parse_requirement_ids
+from conformance.scenario import UploadScenario
+
+__all__ = ["PROFILES", "OptionError", "Profile", "RunOptions"]
+
+
+class OptionError(ValueError):
+    """A user's option is wrong; the message is one line naming it."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How many cases per group, and how big they get."""
+
+    name: str
+    examples: int
+    max_size: int
+    max_chunk_size: int
+
+
+PROFILES = {
+    "quick": Profile("quick", 2, 64 * 1024, 16 * 1024),
+    "default": Profile("default", 6, 256 * 1024, 64 * 1024),
+    "thorough": Profile("thorough", 50, 4 * 1024 * 1024, 1024 * 1024),
+}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """A client-conformance run: who is judged, how hard, and where reports go."""
+
+    client_cmd: str | None = None
+    client: str | None = None
+    profile: str = "default"
+    requirements: tuple[str, ...] | None = None
+    report_dir: str = "reports"
+    time_limit: float = 60.0
+    final_wait: float = 0.2
+    strict: bool = False
+    in_process: bool = False
+    replay: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.client_cmd and self.client:
+            raise OptionError("--client-cmd and --client: give one client, not both")
+        if self.profile not in PROFILES:
+            raise OptionError(f"--kaltura-profile={self.profile!r}: one of {', '.join(PROFILES)}")
+        _positive("--kaltura-time-limit", self.time_limit)
+        if not 0 <= self.final_wait <= 3600 or math.isnan(self.final_wait):
+            raise OptionError(f"--kaltura-final-wait={self.final_wait}: 0 to 3600 seconds")
+        if self.in_process and self.client_cmd:
+            raise OptionError("--kaltura-in-process: only for --client callables that use httpx")
+        if self.replay is not None:
+            self.replay_scenario()
+
+    @property
+    def profile_settings(self) -> Profile:
+        return PROFILES[self.profile]
+
+    def client_runner(self) -> CommandClient | CallableClient:
+        """The client under test: a command, a callable, or the reference client."""
+        try:
+            if self.client_cmd:
+                return CommandClient(self.client_cmd)
+            if self.client:
+                return load_callable(self.client)
+        except ValueError as error:
+            raise OptionError(str(error)) from None
+        return CallableClient(run_job, "reference client")
+
+    def target(self) -> str:
+        return target_of(self.client_cmd, self.client)
+
+    def replay_scenario(self) -> UploadScenario:
+        try:
+            return UploadScenario.from_dict(json.loads(self.replay or ""))
+        except (ValueError, TypeError, KeyError) as error:
+            raise OptionError(f"--kaltura-replay: not a scenario ({error})") from None
+
+
+def target_of(client_cmd: str | None, client: str | None) -> str:
+    """How reports name the client under test."""
+    if client_cmd:
+        return f"command {client_cmd!r}"
+    if client:
+        return f"callable {client}"
+    return "reference client"
+
+
+def _positive(name: str, value: float) -> None:
+    if not value > 0 or math.isinf(value):
+        raise OptionError(f"{name}={value}: must be a positive number of seconds")
+
+
+def requirement_ids(text: str | None) -> tuple[str, ...] | None:
+    """`--kaltura-requirements UT-C10,UT-C18` → IDs (client ones), or None for all."""
+    if text is None:
+        return None
+    try:
+        ids = parse_requirement_ids(text)
+    except ValueError as error:
+        raise OptionError(f"--kaltura-requirements: {error}") from None
+    return ids

@@ -1,0 +1,108 @@
+"""From the cases a conformance run recorded to the results document and report files.
+
+The plugin's controller calls this once at the end of a run (xdist workers only send
+their case dicts). `reports` renders plain dicts and knows nothing of the suite; this
+module supplies what only the suite knows: the catalogue's levels and rules, and the run's
+metadata.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from conformance import __version__
+from conformance.requirements import CATALOGUE, Party, Verdict
+from reports import ResultsBuilder, write_reports
+
+__all__ = ["build_results", "summary_lines", "write_results"]
+
+_MARK = {
+    Verdict.PASS.value: "PASS",
+    Verdict.FAIL.value: "FAIL",
+    Verdict.NON_STRICT.value: "NON-STRICT",
+    Verdict.NOT_EXERCISED.value: "not exercised",
+    Verdict.INFORMATIONAL.value: "info",
+    Verdict.HARNESS_ERROR.value: "HARNESS-ERROR",
+}
+
+
+def build_results(
+    cases: Sequence[dict[str, Any]],
+    *,
+    direction: str,
+    target: str,
+    profile: str,
+    seed: str | None,
+    strict: bool,
+    selected: Sequence[str] | None,
+    started_at: float,
+    workers: int,
+) -> dict[str, Any]:
+    """The results document (schema v1) of one run."""
+    party = Party.CLIENT if direction == "client" else Party.SERVER
+    builder = ResultsBuilder(
+        run={
+            "tool_version": __version__,
+            "started_at": _timestamp(started_at),
+            "duration_s": round(max(0.0, _now() - started_at), 3),
+            "direction": direction,
+            "target": target,
+            "endpoint": _endpoint(cases),
+            "profile": profile,
+            "hypothesis_seed": seed,
+            "strict": strict,
+            "requirements_selected": list(selected) if selected else None,
+            "python": platform.python_version(),
+            "platform": platform.platform(terse=True),
+            "workers": max(1, workers),
+        }
+    )
+    for requirement in CATALOGUE.values():
+        if requirement.party is party and (not selected or requirement.id in selected):
+            builder.add_requirement(requirement.id, requirement.level.value, requirement.rule)
+    builder.add_cases(cases)
+    return builder.build()
+
+
+def _endpoint(cases: Sequence[dict[str, Any]]) -> str:
+    for case in cases:
+        endpoint = case.get("trace", {}).get("endpoint")
+        if endpoint:
+            return str(endpoint)
+    return "unknown"
+
+
+def write_results(document: dict[str, Any], directory: str) -> dict[str, Path]:
+    os.makedirs(directory, exist_ok=True)
+    return write_reports(document, Path(directory), strict=bool(document["run"]["strict"]))
+
+
+def summary_lines(document: dict[str, Any], directory: str) -> list[str]:
+    """The verdict table printed at the end of a run, and where the reports are."""
+    lines = ["", "Kaltura upload conformance: requirements x verdicts"]
+    for row in document["requirements"]:
+        counts = row["counts"]
+        seen = ", ".join(f"{n} {_MARK[v].lower()}" for v, n in counts.items() if n)
+        lines.append(f"  {row['id']:<7} {row['level']:<13} {_MARK[row['verdict']]:<14} {seen}")
+    summary = document["summary"]
+    lines.append(
+        f"{summary['cases']} cases; {summary['must_failed']} MUST failed, "
+        f"{summary['should_failed']} SHOULD non-strict; exit code {summary['exit_code']}"
+    )
+    lines.append(f"reports: {Path(directory).resolve()}")
+    return lines
+
+
+def _timestamp(epoch: float) -> str:
+    moment = datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _now() -> float:
+    return time.time()

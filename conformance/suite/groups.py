@@ -1,0 +1,145 @@
+"""The case groups of client conformance: which scenarios exercise which requirements.
+
+Each group is a Hypothesis strategy of `UploadScenario`s aimed at some requirements: plain
+uploads of every shape for the protocol itself, and one group per kind of trouble the
+protocol promises to survive. Files are drawn as a size and a seed (never as bytes); fault
+groups draw files of at least three chunks, so that there is an opening, a middle and a
+close to hit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from hypothesis import strategies as st
+
+from conformance.content import SourceFile
+from conformance.faults import (
+    CloseAttempt,
+    Fault,
+    FaultKind,
+    FaultPlan,
+    NthDataRequest,
+    NthMiddleRequest,
+    OpeningRequest,
+    Selector,
+)
+from conformance.scenario import ClientParams, UploadScenario
+from strategies import client_params, file_sizes, seeds
+
+__all__ = ["GROUPS", "Group", "Limits"]
+
+_PROTOCOL = tuple(f"UT-C{n:02d}" for n in (*range(1, 13), 14, 15, 16, 21, 22))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How big the drawn cases may get (profiles raise them)."""
+
+    max_size: int = 256 * 1024
+    max_chunk_size: int = 64 * 1024
+    max_chunks: int = 24
+    max_concurrency: int = 4
+    final_wait: float = 0.2
+
+
+@dataclass(frozen=True)
+class Group:
+    """A named family of scenarios and the requirements it is meant to exercise."""
+
+    name: str
+    exercises: tuple[str, ...]
+    scenarios: Callable[[Limits], st.SearchStrategy[UploadScenario]]
+
+
+def _params(limits: Limits) -> st.SearchStrategy[ClientParams]:
+    return client_params(
+        min_chunk_size=1,
+        max_chunk_size=limits.max_chunk_size,
+        max_concurrency=limits.max_concurrency,
+    )
+
+
+@st.composite
+def _files(draw: st.DrawFn, limits: Limits, min_chunks: int = 1) -> UploadScenario:
+    """A file for a chunk-size client: any size, or (fault groups) at least `min_chunks`."""
+    params = draw(_params(limits))
+    chunk = params.chunk_size
+    most = max(min(limits.max_size, chunk * limits.max_chunks), (min_chunks - 1) * chunk + 1)
+    least = 0 if min_chunks <= 1 else (min_chunks - 1) * chunk + 1
+    size = draw(file_sizes(min_size=least, max_size=most, chunk_size=chunk))
+    return UploadScenario(SourceFile(size=size, seed=draw(seeds())), params)
+
+
+def _plain(limits: Limits) -> st.SearchStrategy[UploadScenario]:
+    return _files(limits)
+
+
+def _with_fault(
+    limits: Limits, faults: st.SearchStrategy[Fault]
+) -> st.SearchStrategy[UploadScenario]:
+    def attach(scenario: UploadScenario, fault: Fault) -> UploadScenario:
+        return replace(scenario, faults=FaultPlan((fault,)))
+
+    return st.builds(attach, _files(limits, min_chunks=3), faults)
+
+
+def _early_requests() -> st.SearchStrategy[Selector]:
+    return st.one_of(
+        st.just(OpeningRequest()),
+        st.builds(NthMiddleRequest, st.integers(1, 3)),
+        st.builds(NthDataRequest, st.integers(1, 4)),
+    )
+
+
+def _error_objects(limits: Limits) -> st.SearchStrategy[UploadScenario]:
+    fault = st.builds(
+        Fault, _early_requests(), st.just(FaultKind.KALTURA_ERROR), times=st.integers(1, 2)
+    )
+    return _with_fault(limits, fault)
+
+
+def _transport_faults(limits: Limits) -> st.SearchStrategy[UploadScenario]:
+    kinds = st.sampled_from(
+        (FaultKind.RESET_BEFORE_APPLY, FaultKind.DROP_AFTER_APPLY, FaultKind.HTTP_ERROR)
+    )
+    return _with_fault(limits, st.builds(Fault, _early_requests(), kinds, times=st.integers(1, 2)))
+
+
+def _slow_close(limits: Limits) -> st.SearchStrategy[UploadScenario]:
+    hold = st.builds(
+        Fault,
+        st.builds(NthMiddleRequest, st.integers(1, 2)),
+        st.just(FaultKind.HOLD_CHUNK),
+        hold_seconds=st.sampled_from((limits.final_wait * 2, limits.final_wait * 4)),
+    )
+    refused = st.builds(
+        Fault,
+        st.just(CloseAttempt(1)),
+        st.just(FaultKind.CLOSE_CANNOT_MATCH),
+        times=st.integers(1, 3),
+    )
+    return _with_fault(limits, st.one_of(refused, hold))
+
+
+def _lost_close(limits: Limits) -> st.SearchStrategy[UploadScenario]:
+    kinds = st.sampled_from((FaultKind.DROP_AFTER_APPLY, FaultKind.RESET_BEFORE_APPLY))
+    return _with_fault(limits, st.builds(Fault, st.just(CloseAttempt(1)), kinds))
+
+
+def _persistent_error(limits: Limits) -> st.SearchStrategy[UploadScenario]:
+    kinds = st.sampled_from(
+        (FaultKind.HTTP_ERROR, FaultKind.KALTURA_ERROR, FaultKind.RESET_BEFORE_APPLY)
+    )
+    return _with_fault(limits, st.builds(Fault, _early_requests(), kinds, times=st.none()))
+
+
+GROUPS: tuple[Group, ...] = (
+    Group("plain", _PROTOCOL, _plain),
+    Group("error-objects", ("UT-C13", "UT-C17", *_PROTOCOL), _error_objects),
+    Group("transport-faults", ("UT-C17", *_PROTOCOL), _transport_faults),
+    Group("slow-close", ("UT-C18", *_PROTOCOL), _slow_close),
+    Group("lost-close", ("UT-C19", *_PROTOCOL), _lost_close),
+    Group("persistent-error", ("UT-C14", "UT-C20", *_PROTOCOL), _persistent_error),
+)

@@ -1,0 +1,113 @@
+"""Cross-field checks of a well-shaped results document: does it agree with itself?
+
+Run only after the shape checks passed, so every field here has its documented type.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from reports.derive import counts_of, failing_cases_of, summary_of
+from reports.paths import ROOT, item, key
+from reports.verdicts import aggregate_verdict, allowed_verdicts
+
+__all__ = ["consistency_problems"]
+
+_PREFIX = {"client": "UT-C", "server": "UT-S"}
+
+
+def consistency_problems(doc: Mapping[str, Any]) -> list[str]:
+    problems = _requirement_problems(doc)
+    problems += _case_problems(doc)
+    if problems:
+        return problems  # the derived fields below would disagree for the same reason
+    problems += _derived_problems(doc)
+    if not problems:
+        problems += _summary_problems(doc)
+    return problems
+
+
+def _requirement_problems(doc: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    seen: set[str] = set()
+    prefix = _PREFIX[doc["run"]["direction"]]
+    for i, entry in enumerate(doc["requirements"]):
+        path, rid = key(item(key(ROOT, "requirements"), i), "id"), entry["id"]
+        if rid in seen:
+            problems.append(f"{path}: {rid} is listed twice")
+        seen.add(rid)
+        if not rid.startswith(prefix):
+            direction = doc["run"]["direction"]
+            problems.append(f"{path}: {rid} does not belong to a {direction} run ({prefix}*)")
+    selected = doc["run"]["requirements_selected"] or []
+    for i, rid in enumerate(selected):
+        if rid not in seen:
+            path = item(key(key(ROOT, "run"), "requirements_selected"), i)
+            problems.append(f"{path}: {rid} has no entry in $.requirements")
+    return problems
+
+
+def _case_problems(doc: Mapping[str, Any]) -> list[str]:
+    levels = {entry["id"]: entry["level"] for entry in doc["requirements"]}
+    problems: list[str] = []
+    for i, case in enumerate(doc["cases"]):
+        path = item(key(ROOT, "cases"), i)
+        if case["index"] != i:
+            problems.append(
+                f"{key(path, 'index')}: expected {i} (its position), got {case['index']}"
+            )
+        problems += _verdict_problems(case["verdicts"], key(path, "verdicts"), levels)
+        for name in ("breaches", "observations"):
+            problems += [
+                f"{key(key(path, name), rid)}: {rid} has no verdict in this case"
+                for rid in case[name]
+                if rid not in case["verdicts"]
+            ]
+    return problems
+
+
+def _verdict_problems(
+    verdicts: Mapping[str, str], path: str, levels: Mapping[str, str]
+) -> list[str]:
+    problems: list[str] = []
+    for rid, verdict in verdicts.items():
+        if rid not in levels:
+            problems.append(f"{key(path, rid)}: {rid} has no entry in $.requirements")
+        elif verdict not in allowed_verdicts(levels[rid]):
+            problems.append(f"{key(path, rid)}: a {levels[rid]} requirement cannot be {verdict}")
+    return problems
+
+
+def _derived_problems(doc: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    cases = doc["cases"]
+    for i, entry in enumerate(doc["requirements"]):
+        path, rid = item(key(ROOT, "requirements"), i), entry["id"]
+        counts = counts_of(cases, rid)
+        expected = {
+            "counts": counts,
+            "verdict": aggregate_verdict(counts, entry["level"]),
+            "failing_cases": failing_cases_of(cases, rid),
+        }
+        problems += [
+            f"{key(path, name)}: expected {_shown(value)} from the cases, got {_shown(entry[name])}"
+            for name, value in expected.items()
+            if entry[name] != value
+        ]
+    return problems
+
+
+def _summary_problems(doc: Mapping[str, Any]) -> list[str]:
+    path = key(ROOT, "summary")
+    return [
+        f"{key(path, name)}: expected {value} from the requirements and cases, "
+        f"got {doc['summary'][name]}"
+        for name, value in summary_of(doc).items()
+        if doc["summary"][name] != value
+    ]
+
+
+def _shown(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,243 @@
+"""results.html: one self-contained page (inline CSS, no scripts, no external assets).
+
+A header with the result and the run, the requirement table with coloured verdict badges,
+a collapsible `<details>` per requirement (rule, messages, failing cases with their replay
+commands) and the table of cases. Every piece of text from the document is escaped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from html import escape
+from pathlib import Path
+from typing import Any, Final
+
+from reports.files import write_text
+from reports.schema import check
+from reports.verdicts import BROKEN, Verdict
+from reports.view import counts_text, outcome, plural, printable, run_rows, split_code
+
+__all__ = ["MAX_LISTED_CASES", "render_html", "write_html"]
+
+TITLE = "Kaltura upload conformance"
+MAX_LISTED_CASES = 20  # cases listed per requirement; the cases table has them all
+_HARNESS = Verdict.HARNESS_ERROR
+_OPEN = BROKEN | {_HARNESS}  # requirement details shown unfolded
+# CSS class per verdict: fixed names, never built from document text.
+_CLASS: Final[Mapping[str, str]] = {
+    Verdict.PASS: "pass",
+    Verdict.FAIL: "fail",
+    Verdict.NON_STRICT: "nonstrict",
+    Verdict.NOT_EXERCISED: "skipped",
+    Verdict.INFORMATIONAL: "info",
+    Verdict.HARNESS_ERROR: "harness",
+}
+_CSS = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1f2328}
+header{padding:1.2em 2em;border-bottom:4px solid #1a7f37;background:#f6f8fa}
+header.failed{border-color:#cf222e}
+main{padding:0 2em 2em}
+h1{margin:0 0 .3em;font-size:1.6em}
+table{border-collapse:collapse;margin:.6em 0;width:100%}
+th,td{border:1px solid #d0d7de;padding:.3em .6em;text-align:left;vertical-align:top}
+th{background:#f6f8fa}
+code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.92em}
+pre{background:#f6f8fa;padding:.5em;white-space:pre-wrap;word-break:break-all}
+dl.run{display:grid;grid-template-columns:max-content 1fr;gap:.1em 1em;margin:.5em 0 0}
+dl.run dt{font-weight:600}
+dl.run dd{margin:0}
+details{border:1px solid #d0d7de;border-radius:6px;margin:.5em 0;padding:.3em .8em}
+summary{cursor:pointer;font-weight:600}
+blockquote{margin:.5em 0;padding-left:1em;border-left:4px solid #d0d7de;color:#444}
+.badge{display:inline-block;padding:0 .5em;border-radius:1em;color:#fff;font-size:.85em;
+  font-weight:600;white-space:nowrap}
+.badge.pass{background:#1a7f37}.badge.fail{background:#cf222e}
+.badge.nonstrict{background:#bc4c00}.badge.skipped{background:#6e7781}
+.badge.info{background:#0969da}.badge.harness{background:#8250df}
+"""
+
+
+def render_html(doc: Mapping[str, Any], *, strict: bool = False) -> str:
+    """The page; `strict` judges NON-STRICT SHOULDs as failures, as `run.strict` does."""
+    valid = check(dict(doc))
+    result = outcome(valid, strict)
+    title = f"{TITLE}: {result.title}"
+    body = [
+        _header(valid, strict),
+        "<main>",
+        _section("Requirements", _requirement_table(valid["requirements"])),
+        _section("Details", "\n".join(_details(valid, r) for r in valid["requirements"])),
+        _section("Cases", _case_table(valid["cases"])),
+        "</main>",
+    ]
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            '<head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{_text(title)}</title>",
+            f"<style>{_CSS}</style></head>",
+            "<body>",
+            *body,
+            "</body></html>",
+            "",
+        ]
+    )
+
+
+def write_html(doc: Mapping[str, Any], path: str | Path, *, strict: bool = False) -> Path:
+    return write_text(path, render_html(doc, strict=strict))
+
+
+def _header(doc: Mapping[str, Any], strict: bool) -> str:
+    result = outcome(doc, strict)
+    mode = " (strict)" if result.strict else ""
+    summary = doc["summary"]
+    facts = (
+        f"{plural(summary['cases'], 'case')} · {summary['must_failed']} MUST failed · "
+        f"{summary['should_failed']} SHOULD non-strict · "
+        f"{plural(summary['harness_errors'], 'case')} with harness errors"
+    )
+    rows = "".join(f"<dt>{_text(k)}</dt><dd>{_text(v)}</dd>" for k, v in run_rows(doc["run"]))
+    state = "passed" if result.exit_code == 0 else "failed"
+    return (
+        f'<header class="{state}">'
+        f"<h1>{result.emoji} {_text(TITLE)}: {_text(result.title)}{mode} "
+        f"(exit code {result.exit_code})</h1>"
+        f"<p>{_text(facts)}</p>"
+        f'<dl class="run">{rows}</dl></header>'
+    )
+
+
+def _section(title: str, content: str) -> str:
+    return f"<section><h2>{_text(title)}</h2>\n{content}\n</section>"
+
+
+def _requirement_table(requirements: list[Mapping[str, Any]]) -> str:
+    rows = [
+        "<tr>"
+        f'<td><a href="#{_anchor("req", r["id"])}">{_text(r["id"])}</a></td>'
+        f"<td>{_text(r['level'])}</td><td>{_badge(r['verdict'])}</td>"
+        f"<td>{_text(counts_text(r['counts']))}</td><td>{_rich(r['rule'])}</td>"
+        "</tr>"
+        for r in requirements
+    ]
+    return _table(["ID", "Level", "Verdict", "Cases", "Rule"], rows, "requirements")
+
+
+def _details(doc: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
+    opened = " open" if entry["verdict"] in _OPEN else ""
+    parts = [
+        f'<details id="{_anchor("req", entry["id"])}"{opened}>',
+        f"<summary>{_badge(entry['verdict'])} {_text(entry['id'])} ({_text(entry['level'])}) "
+        f"· {_text(counts_text(entry['counts']))}</summary>",
+        f"<blockquote>{_rich(entry['rule'])}</blockquote>",
+    ]
+    if entry["messages"]:
+        items = "".join(f"<li>{_rich(message)}</li>" for message in entry["messages"])
+        parts.append(f"<h4>Messages</h4><ul>{items}</ul>")
+    if entry["failing_cases"]:
+        parts.append(_case_list("Failing cases", doc, entry["failing_cases"]))
+    harness = [c["index"] for c in doc["cases"] if c["verdicts"].get(entry["id"]) == _HARNESS]
+    if harness:
+        parts.append(_case_list("Harness errors", doc, harness))
+    if entry["observations"]:
+        parts.append(f"<h4>Observations</h4>{_observations(entry['observations'])}")
+    parts.append("</details>")
+    return "\n".join(parts)
+
+
+def _case_list(title: str, doc: Mapping[str, Any], indices: list[int]) -> str:
+    items = []
+    for index in indices[:MAX_LISTED_CASES]:
+        case = doc["cases"][index]
+        replay = f"<pre>{_text(case['replay'])}</pre>" if case["replay"] else ""
+        items.append(f"<li>{_case_link(case)}{replay}</li>")
+    more = len(indices) - MAX_LISTED_CASES
+    tail = f"<p>… and {more} more in the cases table.</p>" if more > 0 else ""
+    return f"<h4>{_text(title)}</h4><ul>{''.join(items)}</ul>{tail}"
+
+
+def _case_link(case: Mapping[str, Any]) -> str:
+    description = f": {_text(case['description'])}" if case["description"] else ""
+    link = f'<a href="#{_anchor("case", str(case["index"]))}">#{case["index"]}</a>'
+    return f"{link} <code>{_text(case['test'])}</code>{description}"
+
+
+def _observations(observations: Mapping[str, Any]) -> str:
+    rows = [
+        f"<tr><td><code>{_text(name)}</code></td><td><code>{_text(_json(value))}</code></td></tr>"
+        for name, value in observations.items()
+    ]
+    return _table(["Observation", "Across cases"], rows, "observations")
+
+
+def _case_table(cases: list[Mapping[str, Any]]) -> str:
+    rows = [
+        f'<tr id="{_anchor("case", str(case["index"]))}"><td>{case["index"]}</td>'
+        f"<td><code>{_text(case['test'])}</code></td><td>{_text(case['description'])}</td>"
+        f"<td>{_client(case['client'])}</td><td>{_case_verdicts(case)}</td></tr>"
+        for case in cases
+    ]
+    return _table(["#", "Test", "Description", "Client", "Verdicts"], rows, "cases")
+
+
+def _client(client: Mapping[str, Any] | None) -> str:
+    if client is None:
+        return "—"
+    state = "timed out" if client["timed_out"] else "succeeded" if client["succeeded"] else "failed"
+    summary = f"{state} in {client['duration']:.2f} s"
+    if not client["detail"]:
+        return _text(summary)
+    detail = f"<pre>{_text(client['detail'])}</pre>"
+    return f"<details><summary>{_text(summary)}</summary>{detail}</details>"
+
+
+def _case_verdicts(case: Mapping[str, Any]) -> str:
+    """The verdicts that need a look (everything but PASS and INFORMATIONAL), with breaches
+    and the replay command."""
+    quiet = (Verdict.PASS, Verdict.INFORMATIONAL)
+    loud = {rid: v for rid, v in case["verdicts"].items() if v not in quiet}
+    if not case["verdicts"]:
+        return "no verdicts"
+    if not loud:
+        return f"{_badge(Verdict.PASS)} nothing broken"
+    items = []
+    for rid, verdict in loud.items():
+        breaches = "".join(f"<li>{_rich(text)}</li>" for text in case["breaches"].get(rid, []))
+        listed = f"<ul>{breaches}</ul>" if breaches else ""
+        items.append(f"<li>{_badge(verdict)} {_text(rid)}{listed}</li>")
+    replay = f"<pre>{_text(case['replay'])}</pre>" if case["replay"] else ""
+    return f"<ul>{''.join(items)}</ul>{replay}"
+
+
+def _table(headings: list[str], rows: list[str], css: str) -> str:
+    head = "".join(f"<th>{_text(heading)}</th>" for heading in headings)
+    body = "\n".join(rows)
+    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>'
+
+
+def _badge(verdict: str) -> str:
+    return f'<span class="badge {_CLASS[verdict]}">{_text(verdict)}</span>'
+
+
+def _anchor(kind: str, name: str) -> str:
+    return escape(f"{kind}-{name}", quote=True)
+
+
+def _rich(text: str) -> str:
+    """Document Markdown-ish text: code spans as `<code>`, everything escaped."""
+    return "".join(
+        f"<code>{_text(part.strip('`'))}</code>" if is_code else _text(part)
+        for is_code, part in split_code(printable(text))
+    )
+
+
+def _text(value: object) -> str:
+    return escape(printable(str(value)), quote=True)
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)

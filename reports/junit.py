@@ -1,0 +1,137 @@
+"""junit.xml: one test case per requirement, for CI test-report views (GitLab, Jenkins, …).
+
+    <testsuites> / <testsuite name="kaltura-upload-conformance">
+      <testcase classname="kaltura_conformance.client" name="UT-C10">
+
+FAIL is a `<failure>`; NON-STRICT a `<failure>` only in strict mode, otherwise a passing
+case with a note in `<system-out>`; NOT-EXERCISED is `<skipped>` (never a pass);
+HARNESS-ERROR is an `<error>`; PASS and INFORMATIONAL pass.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from reports.files import write_text
+from reports.schema import check
+from reports.verdicts import Verdict
+from reports.view import (
+    counts_text,
+    first_case_with,
+    first_failing_case,
+    outcome,
+    party,
+    printable,
+)
+
+__all__ = ["CLASSNAME", "SUITE", "render_junit", "write_junit"]
+
+SUITE = "kaltura-upload-conformance"
+CLASSNAME = "kaltura_conformance"
+_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
+def render_junit(doc: Mapping[str, Any], *, strict: bool = False) -> str:
+    """The JUnit XML text; `strict` makes NON-STRICT a failure, as `run.strict` does."""
+    valid = check(dict(doc))
+    strict = outcome(valid, strict).strict
+    cases = [_testcase(valid, entry, strict) for entry in valid["requirements"]]
+    totals = {**_totals(cases), "time": f"{valid['run']['duration_s']:.3f}"}
+    root = ET.Element("testsuites", {"name": SUITE, **totals})
+    suite = ET.SubElement(root, "testsuite", {"name": SUITE, **totals})
+    suite.set("timestamp", valid["run"]["started_at"])
+    suite.append(_properties(_run_properties(valid, strict)))
+    suite.extend(cases)
+    ET.indent(root)
+    return _DECLARATION + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write_junit(doc: Mapping[str, Any], path: str | Path, *, strict: bool = False) -> Path:
+    return write_text(path, render_junit(doc, strict=strict))
+
+
+def _testcase(doc: Mapping[str, Any], entry: Mapping[str, Any], strict: bool) -> ET.Element:
+    rid, verdict = entry["id"], entry["verdict"]
+    case = ET.Element(
+        "testcase", {"classname": f"{CLASSNAME}.{party(rid)}", "name": rid, "time": "0"}
+    )
+    case.append(
+        _properties(
+            {
+                "requirement_id": rid,
+                "level": entry["level"],
+                "verdict": verdict,
+                "counts": counts_text(entry["counts"]),
+            }
+        )
+    )
+    headline = _one_line(f"{rid} {verdict} ({counts_text(entry['counts'])}): {entry['rule']}")
+    body = _body(doc, entry)
+    if verdict == Verdict.FAIL or (verdict == Verdict.NON_STRICT and strict):
+        _child(case, "failure", body, message=headline, type=verdict)
+    elif verdict == Verdict.HARNESS_ERROR:
+        _child(case, "error", body, message=headline, type=verdict)
+    else:
+        if verdict == Verdict.NOT_EXERCISED:
+            _child(case, "skipped", None, message=headline)
+        elif verdict == Verdict.NON_STRICT:
+            body = "NON-STRICT: a SHOULD was broken (a failure only in strict mode)\n" + body
+        _child(case, "system-out", body)
+    return case
+
+
+def _body(doc: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
+    lines = [f"{entry['id']} ({entry['level']}): {entry['rule']}"]
+    lines.append(f"verdict {entry['verdict']}: {counts_text(entry['counts'])}")
+    lines += [f"- {message}" for message in entry["messages"]]
+    if entry["observations"]:
+        lines.append("observations: " + json.dumps(entry["observations"], ensure_ascii=False))
+    case = first_failing_case(doc, entry)
+    if case is not None:
+        lines.append(f"first failing case #{case['index']}: {case['test']} {case['description']}")
+        if case["replay"]:
+            lines.append(f"replay: {case['replay']}")
+    harness = first_case_with(doc, entry["id"], Verdict.HARNESS_ERROR)
+    if harness is not None and harness["client"] is not None:
+        lines.append(f"harness error in case #{harness['index']}: {harness['client']['detail']}")
+    return "\n".join(lines)
+
+
+def _totals(cases: list[ET.Element]) -> dict[str, str]:
+    def count(tag: str) -> str:
+        return str(sum(1 for case in cases if case.find(tag) is not None))
+
+    return {
+        "tests": str(len(cases)),
+        "failures": count("failure"),
+        "errors": count("error"),
+        "skipped": count("skipped"),
+    }
+
+
+def _run_properties(doc: Mapping[str, Any], strict: bool) -> dict[str, str]:
+    run: Mapping[str, Any] = doc["run"]
+    found = {name: v if isinstance(v, str) else json.dumps(v) for name, v in run.items()}
+    # The exit code as this report judges it (strict if the run was or the caller asks).
+    return {**found, "exit_code": str(outcome(doc, strict).exit_code)}
+
+
+def _properties(values: Mapping[str, str]) -> ET.Element:
+    element = ET.Element("properties")
+    for name, value in values.items():
+        ET.SubElement(element, "property", {"name": name, "value": printable(value)})
+    return element
+
+
+def _child(parent: ET.Element, tag: str, text: str | None, **attributes: str) -> None:
+    child = ET.SubElement(parent, tag, {k: printable(v) for k, v in attributes.items()})
+    if text is not None:
+        child.text = printable(text)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,163 @@
+"""summary.md: a CI job summary (GitHub `$GITHUB_STEP_SUMMARY`, GitLab) of a results document.
+
+Text from the document is treated as untrusted: outside code spans `<`, `>` and `&` become
+entities (job summaries render HTML), table cells escape `|`, and every message is one line.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from reports.files import write_text
+from reports.schema import check
+from reports.verdicts import BROKEN
+from reports.view import (
+    EMOJI,
+    counts_text,
+    first_failing_case,
+    harness_error_cases,
+    outcome,
+    plural,
+    printable,
+    run_rows,
+    split_code,
+)
+
+__all__ = ["MAX_MESSAGES", "render_markdown", "write_markdown"]
+
+MAX_MESSAGES = 3
+MAX_HARNESS_ERRORS = 5
+TITLE = "Kaltura upload conformance"
+
+
+def render_markdown(doc: Mapping[str, Any], *, strict: bool = False) -> str:
+    """The summary; `strict` judges NON-STRICT SHOULDs as failures, as `run.strict` does."""
+    valid = check(dict(doc))
+    blocks = [
+        _headline(valid, strict),
+        _table(valid["requirements"]),
+        *_failures(valid),
+        *_harness_errors(valid),
+        _run(valid["run"]),
+    ]
+    return "\n\n".join(block for block in blocks if block) + "\n"
+
+
+def write_markdown(doc: Mapping[str, Any], path: str | Path, *, strict: bool = False) -> Path:
+    return write_text(path, render_markdown(doc, strict=strict))
+
+
+def _headline(doc: Mapping[str, Any], strict: bool) -> str:
+    result = outcome(doc, strict)
+    summary = doc["summary"]
+    mode = " (strict)" if result.strict else ""
+    facts = [
+        f"{doc['run']['direction']} {code(doc['run']['target'])}",
+        f"endpoint {code(doc['run']['endpoint'])}",
+        plural(summary["cases"], "case"),
+        f"{summary['must_failed']} MUST failed",
+        f"{summary['should_failed']} SHOULD non-strict",
+        f"{plural(summary['harness_errors'], 'case')} with harness errors",
+    ]
+    return (
+        f"# {result.emoji} {TITLE}: {result.title}{mode} (exit code {result.exit_code})\n\n"
+        + " · ".join(facts)
+    )
+
+
+def _table(requirements: list[Mapping[str, Any]]) -> str:
+    rows = ["| ID | Level | Verdict | Cases |", "| --- | --- | --- | --- |"]
+    for entry in requirements:
+        verdict = f"{EMOJI[entry['verdict']]} {entry['verdict']}"
+        cells = [entry["id"], entry["level"], verdict, counts_text(entry["counts"])]
+        rows.append("| " + " | ".join(cell(text) for text in cells) + " |")
+    return "\n".join(rows)
+
+
+def _failures(doc: Mapping[str, Any]) -> list[str]:
+    broken = [entry for entry in doc["requirements"] if entry["verdict"] in BROKEN]
+    if not broken:
+        return []
+    return ["## Failures", *(_failure(doc, entry) for entry in broken)]
+
+
+def _failure(doc: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
+    verdict = entry["verdict"]
+    lines = [
+        f"### {EMOJI[verdict]} {entry['id']} ({entry['level']}): {verdict}",
+        "",
+        f"> {prose(entry['rule'])}",
+    ]
+    messages = entry["messages"][:MAX_MESSAGES]
+    if messages:
+        lines += ["", *(f"- {prose(message)}" for message in messages)]
+    case = first_failing_case(doc, entry)
+    if case is not None:
+        lines += ["", _case_line(case)]
+        if case["replay"]:
+            lines += ["", *fenced(case["replay"], "sh")]
+    return "\n".join(lines)
+
+
+def _harness_errors(doc: Mapping[str, Any]) -> list[str]:
+    cases = harness_error_cases(doc)
+    if not cases:
+        return []
+    items = [_harness_item(case) for case in cases[:MAX_HARNESS_ERRORS]]
+    if len(cases) > MAX_HARNESS_ERRORS:
+        items.append(f"- … and {len(cases) - MAX_HARNESS_ERRORS} more (see results.html)")
+    return ["## Harness errors", "\n".join(items)]
+
+
+def _harness_item(case: Mapping[str, Any]) -> str:
+    detail = f": {prose(case['client']['detail'])}" if case["client"] else ""
+    return f"- case #{case['index']} {code(case['test'])}{detail}"
+
+
+def _case_line(case: Mapping[str, Any]) -> str:
+    about = code(case["test"])
+    if case["description"]:
+        about += f": {prose(case['description'])}"
+    ending = "; replay it with:" if case["replay"] else "."
+    return f"First failing case #{case['index']} ({about}){ending}"
+
+
+def _run(run: Mapping[str, Any]) -> str:
+    rows = ["## Run", "", "| | |", "| --- | --- |"]
+    rows += [f"| {cell(label)} | {cell(code(value))} |" for label, value in run_rows(run)]
+    return "\n".join(rows)
+
+
+def prose(text: str) -> str:
+    """Document text as one Markdown line: code spans kept, HTML outside them escaped."""
+    line = " ".join(printable(text).split())
+    return "".join(
+        part if is_code else html.escape(part, quote=False) for is_code, part in split_code(line)
+    )
+
+
+def code(text: str) -> str:
+    """`text` as an inline code span, whatever backticks it holds."""
+    line = " ".join(printable(text).split())
+    fence = "`" * (_longest_backtick_run(line) + 1)
+    pad = " " if line.startswith("`") or line.endswith("`") else ""
+    return f"{fence}{pad}{line}{pad}{fence}"
+
+
+def fenced(text: str, language: str) -> list[str]:
+    """`text` as a fenced code block, the fence longer than any backtick run inside."""
+    fence = "`" * max(3, _longest_backtick_run(text) + 1)
+    return [f"{fence}{language}", printable(text), fence]
+
+
+def cell(text: str) -> str:
+    """Text for a table cell: one line, `|` escaped (also inside code spans, as GFM wants)."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _longest_backtick_run(text: str) -> int:
+    return max((len(run) for run in re.findall(r"`+", text)), default=0)

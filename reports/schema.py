@@ -1,0 +1,220 @@
+"""The results document (schema v1): its shape, its validation, and loading it from disk.
+
+A results document is plain JSON data (dicts with string keys, lists, strings, finite
+numbers, booleans, null; no tuples, no enums, no lone surrogates):
+
+- `schema`: exactly `SCHEMA_ID`.
+- `run`: exactly these fields: `tool_version`, `started_at` (RFC 3339 with a zone, e.g.
+  `2026-11-24T16:00:00Z`), `duration_s` (>= 0), `direction` (`client` | `server`),
+  `target`, `endpoint` (non-empty text), `profile` (`PROFILES`), `hypothesis_seed` (text or
+  null), `strict` (bool), `requirements_selected` (IDs or null; each must have an entry in
+  `requirements`), `python`, `platform`, `workers` (>= 1; 1 without xdist).
+- `requirements`: one entry per requirement of the run's direction (UT-C… for `client`,
+  UT-S… for `server`), IDs unique: `id`, `level`, `rule`, `verdict`, `counts` (all six
+  verdicts), `failing_cases` (ascending indices of the cases where it was FAIL or
+  NON-STRICT), `messages` (at most 5), `observations` (an object). `counts`, `verdict` and
+  `failing_cases` must agree with the cases (`aggregate_verdict`).
+- `cases`: `index` (= its position in the list), `test`, `description`, `scenario`
+  (an object), `client` (`succeeded`, `timed_out`, `duration`, `detail`; or null),
+  `verdicts` ({ID: verdict}, each ID in `requirements`, each verdict possible for the
+  level), `breaches` and `observations` ({ID: …}, only IDs with a verdict in the case),
+  `trace` (an open object; `requests`, `data_requests`, `faults_fired`, `token_id` typed when
+  present), `replay` (a command or null). No other fields.
+- `summary`: `cases`, `must_failed` (MUST requirements that FAIL), `should_failed` (SHOULD
+  requirements that are NON-STRICT), `harness_errors` (cases with any HARNESS-ERROR
+  verdict), `exit_code` (`exit_code(doc, run.strict)`: 0, 1 or 3).
+
+`ResultsBuilder` (reports.collect) produces exactly this. `validate` reports every problem,
+one line each, starting with its JSON path, in three passes (JSON data at all, then shape,
+then agreement of the derived fields); a pass runs only when the one before found nothing,
+so one mistake is not reported three times.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any, Final
+
+from reports import rules
+from reports.consistency import consistency_problems
+from reports.paths import ROOT, key, walk
+from reports.verdicts import (
+    LEVELS,
+    ORDER,
+    Level,
+    Verdict,
+    aggregate_verdict,
+    exit_code,
+)
+
+__all__ = [
+    "ORDER",
+    "PROFILES",
+    "REQUIREMENT_ID",
+    "SCHEMA_ID",
+    "Level",
+    "ReportError",
+    "Verdict",
+    "aggregate_verdict",
+    "check",
+    "exit_code",
+    "load",
+    "shape_problems",
+    "validate",
+]
+
+SCHEMA_ID: Final = "kaltura-upload-conformance/results/1"
+PROFILES: Final = ("quick", "default", "thorough")
+REQUIREMENT_ID: Final = r"UT-[CS]\d{2,}"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class ReportError(ValueError):
+    """A results document (or file) is not valid; the message is one line."""
+
+
+_ID = rules.matching(REQUIREMENT_ID, "a requirement ID like UT-C01")
+_VERDICT = rules.one_of(*ORDER)
+
+_RUN = {
+    "tool_version": rules.NONEMPTY,
+    "started_at": rules.TIMESTAMP,
+    "duration_s": rules.DURATION,
+    "direction": rules.one_of("client", "server"),
+    "target": rules.NONEMPTY,
+    "endpoint": rules.NONEMPTY,
+    "profile": rules.one_of(*PROFILES),
+    "hypothesis_seed": rules.nullable(rules.NONEMPTY),
+    "strict": rules.BOOL,
+    "requirements_selected": rules.nullable(rules.list_of(_ID)),
+    "python": rules.NONEMPTY,
+    "platform": rules.NONEMPTY,
+    "workers": rules.POSITIVE,
+}
+_REQUIREMENT = {
+    "id": _ID,
+    "level": rules.one_of(*LEVELS),
+    "rule": rules.NONEMPTY,
+    "verdict": _VERDICT,
+    "counts": rules.obj(dict.fromkeys(ORDER, rules.COUNT)),
+    "failing_cases": rules.list_of(rules.COUNT),
+    "messages": rules.list_of(rules.STRING, most=5),
+    "observations": rules.OBJECT,
+}
+_CLIENT = {
+    "succeeded": rules.BOOL,
+    "timed_out": rules.BOOL,
+    "duration": rules.DURATION,
+    "detail": rules.STRING,
+}
+# The trace is open for what later endpoints record; the fields below are typed when present.
+_TRACE = {
+    "requests": rules.COUNT,
+    "data_requests": rules.COUNT,
+    "faults_fired": rules.list_of(rules.STRING),
+    "token_id": rules.nullable(rules.STRING),
+}
+_CASE = {
+    "index": rules.COUNT,
+    "test": rules.NONEMPTY,
+    "description": rules.STRING,
+    "scenario": rules.OBJECT,
+    "client": rules.nullable(rules.obj(_CLIENT)),
+    "verdicts": rules.map_of(_ID, _VERDICT),
+    "breaches": rules.map_of(_ID, rules.list_of(rules.STRING)),
+    "observations": rules.map_of(_ID, rules.OBJECT),
+    "trace": rules.obj(_TRACE, optional=_TRACE, extra=True),
+    "replay": rules.nullable(rules.NONEMPTY),
+}
+_SUMMARY = {
+    "cases": rules.COUNT,
+    "must_failed": rules.COUNT,
+    "should_failed": rules.COUNT,
+    "harness_errors": rules.COUNT,
+    "exit_code": rules.one_of(0, 1, 3),
+}
+_DOCUMENT = {
+    "schema": rules.STRING,
+    "run": rules.obj(_RUN),
+    "requirements": rules.list_of(rules.obj(_REQUIREMENT)),
+    "cases": rules.list_of(rules.obj(_CASE)),
+    "summary": rules.obj(_SUMMARY),
+}
+
+
+def validate(doc: object) -> list[str]:
+    """Every problem of `doc` as a results document, one line each; empty when valid."""
+    problems = _json_problems(doc)
+    if problems:
+        return problems
+    if not isinstance(doc, dict):
+        return [f"{ROOT}: expected an object, got {rules.describe(doc)}"]
+    if doc.get("schema") != SCHEMA_ID:
+        # Another version's fields would only produce noise.
+        found = rules.describe(doc["schema"]) if "schema" in doc else "nothing"
+        return [f"{key(ROOT, 'schema')}: expected {json.dumps(SCHEMA_ID)}, got {found}"]
+    return shape_problems(doc) or consistency_problems(doc)
+
+
+def shape_problems(doc: dict[str, Any]) -> list[str]:
+    """Missing, unknown and mistyped fields only (no cross-checks)."""
+    return rules.fields(doc, ROOT, _DOCUMENT)
+
+
+def check(doc: object) -> dict[str, Any]:
+    """`doc` itself when it is a valid results document; otherwise raise `ReportError`."""
+    problems = validate(doc)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ReportError(f"not a valid results document: {problems[0]}{more}")
+    assert isinstance(doc, dict)  # validate() said so
+    return doc
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """Read and validate a results file; any problem raises `ReportError` (one line)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ReportError(f"{path}: cannot read: {_one_line(error)}") from error
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as error:
+        raise ReportError(f"{path}: not JSON: {_one_line(error)}") from error
+    try:
+        return check(doc)
+    except ReportError as error:
+        raise ReportError(f"{path}: {error}") from None
+
+
+def _json_problems(doc: object) -> list[str]:
+    """Values that are not plain JSON data: the document must survive a JSON round trip."""
+    problems: list[str] = []
+    for path, node in walk(doc):
+        if isinstance(node, dict):
+            problems += [
+                f"{path}: key {k!r} is not a string" for k in node if not isinstance(k, str)
+            ]
+            problems += [f"{path}: key {k!r} is not valid Unicode" for k in node if _unpaired(k)]
+        elif isinstance(node, float) and not math.isfinite(node):
+            problems.append(f"{path}: {node} is not a JSON number")
+        elif isinstance(node, str) and _unpaired(node):
+            problems.append(f"{path}: not valid Unicode (a lone surrogate), cannot be UTF-8")
+        elif not isinstance(node, (str, int, float, bool, list, type(None))):
+            problems.append(f"{path}: {rules.describe(node)} is not JSON data")
+    return problems
+
+
+def _unpaired(text: object) -> bool:
+    return isinstance(text, str) and _SURROGATE.search(text) is not None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())

@@ -1,0 +1,162 @@
+"""What every writer shows the same way: labels, emoji, counts, the overall result, the run
+metadata, and text made safe for XML and HTML. Everything here reads the document only."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from reports.verdicts import ORDER, Verdict, exit_code
+
+__all__ = [
+    "EMOJI",
+    "LABELS",
+    "Outcome",
+    "counts_text",
+    "first_case_with",
+    "first_failing_case",
+    "harness_error_cases",
+    "outcome",
+    "party",
+    "plural",
+    "printable",
+    "run_rows",
+    "split_code",
+]
+
+EMOJI: Final[Mapping[str, str]] = {
+    Verdict.PASS: "✅",
+    Verdict.FAIL: "❌",
+    Verdict.NON_STRICT: "⚠️",
+    Verdict.NOT_EXERCISED: "⏭️",
+    Verdict.INFORMATIONAL: "ℹ️",
+    Verdict.HARNESS_ERROR: "💥",
+}
+LABELS: Final[Mapping[str, str]] = {
+    Verdict.PASS: "pass",
+    Verdict.FAIL: "fail",
+    Verdict.NON_STRICT: "non-strict",
+    Verdict.NOT_EXERCISED: "not exercised",
+    Verdict.INFORMATIONAL: "informational",
+    Verdict.HARNESS_ERROR: "harness error",
+}
+_RESULTS: Final[Mapping[int, tuple[str, str]]] = {
+    0: ("✅", "passed"),
+    1: ("❌", "failed"),
+    3: ("❌", "harness error"),
+}
+# (field, label) in display order; every writer shows the same run metadata.
+_RUN_FIELDS: Final = (
+    ("direction", "direction"),
+    ("target", "target"),
+    ("endpoint", "endpoint"),
+    ("profile", "profile"),
+    ("hypothesis_seed", "Hypothesis seed"),
+    ("strict", "strict"),
+    ("requirements_selected", "requirements selected"),
+    ("started_at", "started at"),
+    ("duration_s", "duration (s)"),
+    ("workers", "workers"),
+    ("tool_version", "tool version"),
+    ("python", "Python"),
+    ("platform", "platform"),
+)
+# A code span: a run of backticks, the shortest text, the same run (CommonMark).
+_CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.DOTALL)
+# Characters XML 1.0 forbids (and HTML calls parse errors): shown as escapes instead.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The run's overall result as shown in headlines."""
+
+    exit_code: int
+    strict: bool
+    emoji: str
+    title: str
+
+
+def outcome(doc: Mapping[str, Any], strict: bool = False) -> Outcome:
+    """The result of `doc`, strict if the run was strict or `strict` asks for it."""
+    strict = strict or bool(doc["run"]["strict"])
+    code = exit_code(doc, strict)
+    emoji, title = _RESULTS[code]
+    return Outcome(code, strict, emoji, title)
+
+
+def counts_text(counts: Mapping[str, int]) -> str:
+    """`3 pass / 1 fail / 2 not exercised` (zeros left out)."""
+    parts = [f"{counts[v]} {LABELS[v]}" for v in ORDER if counts.get(v)]
+    return " / ".join(parts) or "no cases"
+
+
+def party(requirement_id: str) -> str:
+    """`client` for UT-C…, `server` for UT-S…."""
+    return "server" if requirement_id.startswith("UT-S") else "client"
+
+
+def first_failing_case(
+    doc: Mapping[str, Any], requirement: Mapping[str, Any]
+) -> Mapping[str, Any] | None:
+    failing: list[int] = requirement["failing_cases"]
+    return doc["cases"][failing[0]] if failing else None
+
+
+def first_case_with(
+    doc: Mapping[str, Any], requirement_id: str, verdict: str
+) -> Mapping[str, Any] | None:
+    """The first case where `requirement_id` got `verdict`."""
+    cases: list[Mapping[str, Any]] = doc["cases"]
+    return next((c for c in cases if c["verdicts"].get(requirement_id) == verdict), None)
+
+
+def harness_error_cases(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The cases the suite could not run properly (any verdict HARNESS-ERROR)."""
+    cases: list[Mapping[str, Any]] = doc["cases"]
+    return [c for c in cases if Verdict.HARNESS_ERROR in c["verdicts"].values()]
+
+
+def plural(count: int, word: str) -> str:
+    """`1 case`, `2 cases`."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def run_rows(run: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """`(label, value)` for the run metadata, values as text."""
+    return [(label, _text(run[name])) for name, label in _RUN_FIELDS if name in run]
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def printable(text: str) -> str:
+    """`text` with control characters shown as `\\x1b` (ANSI colours in a client's output
+    would otherwise make the XML unparseable)."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def split_code(text: str) -> list[tuple[bool, str]]:
+    """`text` cut into `(is_code, part)`: code spans (backticks kept) and the prose between."""
+    parts: list[tuple[bool, str]] = []
+    position = 0
+    for match in _CODE_SPAN.finditer(text):
+        parts.append((False, text[position : match.start()]))
+        parts.append((True, match.group()))
+        position = match.end()
+    parts.append((False, text[position:]))
+    return [(is_code, part) for is_code, part in parts if part]
