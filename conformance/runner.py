@@ -51,6 +51,10 @@ class CaseResult:
         return None if found is None else found.verdict
 
     @property
+    def harness_error(self) -> bool:
+        return any(r.verdict is Verdict.HARNESS_ERROR for r in self.results)
+
+    @property
     def failed(self) -> tuple[CheckResult, ...]:
         broken = (Verdict.FAIL, Verdict.NON_STRICT)
         return tuple(r for r in self.results if r.verdict in broken)
@@ -129,6 +133,8 @@ class CaseRunner:
                 run = self.client.run(job, self.time_limit)
         evidence = self._evidence(scenario, partner.partner_id, token, run)
         results = tuple(run_checks(evidence, self.requirement_ids))
+        if run.harness_error and not evidence.data:
+            results = tuple(replace(r, verdict=Verdict.HARNESS_ERROR) for r in results)
         return CaseResult(scenario, run, results, evidence, self.endpoint_label)
 
     def _serving(self) -> AbstractContextManager[object]:

@@ -47,6 +47,7 @@ PLACEHOLDERS: Mapping[str, str] = {
 }
 _OUTPUT_LIMIT = 16 * 1024  # bytes of a client's output kept for the report
 _GRACE = 2.0  # seconds between SIGTERM and SIGKILL
+_SHELL_CANNOT_RUN = (126, 127)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class ClientRun:
     timed_out: bool
     duration: float
     detail: str
+    harness_error: bool = False
 
 
 class CommandClient:
@@ -130,7 +132,11 @@ class CommandClient:
             return ClientRun(False, True, time.monotonic() - start, job.scrub(detail))
         detail = f"exit code {process.returncode}; output: {_tail(output)}"
         succeeded = process.returncode == 0
-        return ClientRun(succeeded, False, time.monotonic() - start, job.scrub(detail))
+        # The shell's "command not found" / "not executable": the suite could not run the
+        # client at all, which is no verdict on the client (HARNESS-ERROR).
+        missing = process.returncode in _SHELL_CANNOT_RUN
+        elapsed = time.monotonic() - start
+        return ClientRun(succeeded, False, elapsed, job.scrub(detail), harness_error=missing)
 
 
 def _unknown_placeholders(template: str) -> set[str]:

@@ -31,7 +31,13 @@ def _selected(group: Group, options: RunOptions) -> bool:
     return wanted is None or any(rid in group.exercises for rid in wanted)
 
 
+class HarnessError(Exception):
+    """The suite could not run the client at all (HARNESS-ERROR): no verdict on it."""
+
+
 def _judge(result: CaseResult, options: RunOptions) -> None:
+    if result.harness_error:
+        raise HarnessError(f"could not run the client: {result.client.detail}")
     broken = (Verdict.FAIL, *((Verdict.NON_STRICT,) if options.strict else ()))
     failed = [r for r in result.results if r.verdict in broken]
     if failed:
