@@ -95,6 +95,9 @@ def summary_lines(document: dict[str, Any], directory: str) -> list[str]:
         f"{summary['cases']} cases; {summary['must_failed']} MUST failed, "
         f"{summary['should_failed']} SHOULD non-strict; exit code {summary['exit_code']}"
     )
+    seed = document["run"].get("hypothesis_seed")
+    if seed is not None:
+        lines.append(f"hypothesis seed {seed} (replay the run with --seed {seed})")
     lines.append(f"reports: {Path(directory).resolve()}")
     return lines
 

@@ -28,11 +28,14 @@ _BROKEN_STRICT = (Verdict.FAIL, Verdict.NON_STRICT)
 
 def _selected(group: Group, options: RunOptions) -> bool:
     wanted = options.requirements
-    return wanted is None or any(rid in group.exercises for rid in wanted)
+    return wanted is None or any(rid in group.aims_at for rid in wanted)
 
 
-class HarnessError(Exception):
-    """The suite could not run the client at all (HARNESS-ERROR): no verdict on it."""
+class HarnessError(BaseException):
+    """The suite could not run the client at all (HARNESS-ERROR): no verdict on it.
+
+    A BaseException on purpose: Hypothesis shrinks `Exception`s, and there is nothing to
+    shrink when the client cannot even start."""
 
 
 def _judge(result: CaseResult, options: RunOptions) -> None:

@@ -1,0 +1,112 @@
+"""`kaltura-conformance run` end to end, as a user runs it (in a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "clients" / "scripts"
+REPORT_FILES = {"results.json", "summary.md", "junit.xml", "results.html"}
+
+
+def run(*options: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "conformance.cli", "run", "--profile", "quick", *options]
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def results(directory: Path) -> dict[str, object]:
+    document: dict[str, object] = json.loads((directory / "results.json").read_text())
+    return document
+
+
+def verdicts(directory: Path) -> dict[str, str]:
+    rows = results(directory)["requirements"]
+    assert isinstance(rows, list)
+    return {row["id"]: row["verdict"] for row in rows}
+
+
+def test_the_reference_client_passes_and_reports_are_written(tmp_path: Path) -> None:
+    done = run("--report-dir", "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:]
+    out = tmp_path / "out"
+    assert {p.name for p in out.iterdir()} == REPORT_FILES
+    found = verdicts(out)
+    assert len(found) == 22
+    assert not {rid for rid, verdict in found.items() if verdict in ("FAIL", "NON-STRICT")}
+    assert "hypothesis seed" in done.stdout
+    assert "UT-C10  MUST" in done.stdout
+
+
+def test_the_default_report_dir_is_reports_under_the_cwd(tmp_path: Path) -> None:
+    done = run("--requirements", "UT-C12", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert set(verdicts(tmp_path / "reports")) == {"UT-C12"}
+
+
+@pytest.mark.skipif(not (SCRIPTS / "mutant_omits_final_chunk.sh").exists(), reason="no script")
+def test_a_mutant_fails_with_exit_1_naming_its_requirement(tmp_path: Path) -> None:
+    pytest.importorskip("shutil").which("curl") or pytest.skip("curl is not installed")
+    script = SCRIPTS / "mutant_omits_final_chunk.sh"
+    done = run("--client-cmd", f"sh {script}", "--requirements", "UT-C03", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert verdicts(tmp_path / "reports")["UT-C03"] == "FAIL"
+    assert "UT-C03 FAIL" in done.stdout
+    assert "--replay" in done.stdout  # the shrunk case comes with its replay command
+
+
+def test_credentials_never_reach_the_reports(tmp_path: Path) -> None:
+    """A client that prints its KS and admin secret and fails: its output is kept in the
+    report, scrubbed."""
+    leak = tmp_path / "leaked.txt"
+    client = f"sh -c 'echo {{ks}} {{admin_secret}} | tee -a {leak}; exit 1'"
+    done = run("--client-cmd", client, "--requirements", "UT-C14", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:]  # an honest failure breaks no MUST
+    secrets = set(leak.read_text().split())
+    assert secrets
+    for path in (tmp_path / "reports").iterdir():
+        text = path.read_text()
+        assert not [s for s in secrets if s in text], path.name
+    assert "<redacted> <redacted>" in (tmp_path / "reports" / "results.json").read_text()
+    assert not [s for s in secrets if s in done.stdout + done.stderr]
+
+
+def test_a_client_that_cannot_be_run_is_a_harness_error(tmp_path: Path) -> None:
+    done = run("--client-cmd", "no-such-uploader {file}", "--requirements", "UT-C02", cwd=tmp_path)
+    assert done.returncode == 3, done.stdout[-3000:]
+    assert verdicts(tmp_path / "reports")["UT-C02"] == "HARNESS-ERROR"
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (("--profile", "fast"), "--profile"),
+        (("--requirements", "UT-C99"), "--requirements"),
+        (("--client-cmd", "up {nope}"), "--client-cmd"),
+        (("--client", "no_such_module:upload"), "--client"),
+        (("--time-limit", "0"), "--time-limit"),
+        (("--replay", "{not json"), "--replay"),
+        (("-n", "many"), "-n"),
+    ],
+)
+def test_a_wrong_option_is_one_line_and_exit_2(
+    tmp_path: Path, options: tuple[str, ...], named: str
+) -> None:
+    done = run(*options, cwd=tmp_path, timeout=60)
+    assert done.returncode == 2
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    assert len(lines) == 1, lines
+    assert named in lines[0]
+
+
+def test_parallel_workers_write_the_reports_once(tmp_path: Path) -> None:
+    done = run("-n", "2", "--requirements", "UT-C10,UT-C17", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:]
+    document = results(tmp_path / "reports")
+    assert document["run"]["workers"] == 2  # type: ignore[index]
+    assert set(verdicts(tmp_path / "reports")) == {"UT-C10", "UT-C17"}
