@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -130,3 +132,42 @@ def _upload_in_four_parts(model: UploadTokenModel, factory: TempFileBlobFactory)
     send(450, 600, resume=True, final=True)
     assert model.read_file(7, token) == source
     assert model.file_digest(7, token) == hashlib.sha256(source).hexdigest()
+
+
+@pytest.mark.parametrize("target_kind", ["memory", "spooled", "file"])
+@pytest.mark.parametrize("source_kind", ["memory", "spooled", "file"])
+def test_copy_into_across_every_kind_of_blob(
+    tmp_path: Path, target_kind: str, source_kind: str
+) -> None:
+    """`FileBlob.copy_from` takes a kernel copy or a buffer write when it can; every pair of
+    blob kinds must give the same bytes as a piece-by-piece copy."""
+
+    def blob(kind: str, data: bytes) -> Blob:
+        if kind == "memory":
+            return MemoryBlob(data)
+        threshold = 1 << 20 if kind == "spooled" else 0
+        return TempFileBlobFactory(tmp_path, spool_threshold=threshold).new(data)
+
+    head, body = bytes(range(256)) * 8, bytes(reversed(range(256))) * 4097
+    for offset in (0, 100, len(head)):
+        target, source = blob(target_kind, head), blob(source_kind, body)
+        copy_into(target, offset, source)
+        expected = head[:offset] + body + head[offset + len(body) :]
+        assert target.read() == expected
+        target.release()
+        source.release()
+
+
+def test_a_failed_kernel_copy_falls_back_to_pieces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> int:
+        raise OSError(errno.EXDEV, "cross-device")
+
+    monkeypatch.setattr(os, "copy_file_range", refuse, raising=False)
+    factory = TempFileBlobFactory(tmp_path, spool_threshold=0)
+    target, source = factory.new(b"abc"), factory.new(b"0123456789" * 1000)
+    copy_into(target, 3, source)
+    assert target.read() == b"abc" + b"0123456789" * 1000
+    target.release()
+    source.release()

@@ -3,6 +3,10 @@
 The model never does I/O itself; it asks a `Blob` to hold bytes. `MemoryBlob` keeps them
 in a bytearray. A file-backed blob for multi-GiB uploads lives outside the model
 (`conformance.stores`) and satisfies the same protocol, so the model stays pure.
+
+A blob may also offer `copy_from(source, offset)` (`CopyTarget`): a way to take another
+blob's bytes that is faster than reading and writing them piece by piece (for files: a
+copy inside the kernel). `copy_into` asks for it first; the model still does no I/O.
 """
 
 from __future__ import annotations
@@ -11,7 +15,15 @@ import hashlib
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
-__all__ = ["PIECE_SIZE", "Blob", "BlobFactory", "MemoryBlob", "MemoryBlobFactory", "copy_into"]
+__all__ = [
+    "PIECE_SIZE",
+    "Blob",
+    "BlobFactory",
+    "CopyTarget",
+    "MemoryBlob",
+    "MemoryBlobFactory",
+    "copy_into",
+]
 
 # Bytes moved at a time between blobs: big enough to be fast, small enough to keep a
 # multi-GiB assembly from ever holding more than this in memory.
@@ -43,6 +55,15 @@ class Blob(Protocol):
 
     def release(self) -> None:
         """Free the storage. The blob must not be used afterwards."""
+        ...
+
+
+class CopyTarget(Protocol):
+    """Optional: a blob that can take all of another blob's bytes in one step."""
+
+    def copy_from(self, source: Blob, offset: int) -> bool:
+        """Write all of `source` at `offset` (≤ size), as `copy_into` would; False when it
+        cannot for this source (nothing was changed then). Raises like `write_at`."""
         ...
 
 
@@ -95,7 +116,11 @@ class MemoryBlobFactory:
 
 
 def copy_into(target: Blob, offset: int, source: Blob) -> None:
-    """Write all of `source` into `target` at `offset`, a piece at a time."""
+    """Write all of `source` into `target` at `offset`: through the target's `copy_from`
+    when it has one that takes this source, else a piece at a time."""
+    copy_from = getattr(target, "copy_from", None)
+    if copy_from is not None and copy_from(source, offset):
+        return
     position = offset
     for piece in source.pieces():
         target.write_at(position, piece)
