@@ -68,9 +68,10 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=50)
     args = parser.parse_args()
     serial, parallel = [], []
-    for _ in range(args.rounds):  # interleaved, so machine noise hits both alike
-        serial.append(run_wall_time("-n", "0"))
-        parallel.append(run_wall_time("-n", "2"))
+    for round_number in range(args.rounds):  # interleaved, so noise hits both alike
+        same = ("--seed", str(1000 + round_number))  # the very same cases in both runs
+        serial.append(run_wall_time("-n", "0", *same))
+        parallel.append(run_wall_time("-n", "2", *same))
     overhead, client = case_overhead(args.cases)
     one, two = statistics.median(serial), statistics.median(parallel)
     print(f"suite_speed: {args.rounds} rounds (medians), Python {sys.version.split()[0]}")

@@ -132,6 +132,7 @@ class CaseRunner:
             with self._serving():
                 run = self.client.run(job, self.time_limit)
         evidence = self._evidence(scenario, partner.partner_id, token, run)
+        self.endpoint.forget_partner(partner.partner_id)  # memory stays flat over a run
         results = tuple(run_checks(evidence, self.requirement_ids))
         if run.harness_error and not evidence.data:
             results = tuple(replace(r, verdict=Verdict.HARNESS_ERROR) for r in results)

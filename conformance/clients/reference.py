@@ -231,22 +231,35 @@ class _Uploader:
                 future.result()  # re-raise the first failure: the close is never sent then
 
     def _close(self, token: str, chunk: tuple[int, int]) -> None:
-        """Re-send the identical close while the server is still assembling (UT-C18); when
-        an answer is lost, ask the token before trying again (UT-C19)."""
-        for attempt in range(1, self.options.close_attempts + 1):
-            try:
-                self._upload(token, chunk, resume=True, final=True)
+        """Re-send the identical close while the server is still assembling (UT-C18:
+        `close_attempts`, it may take long); when an answer is lost, ask the token before
+        trying again (UT-C19). Any other failure has the ordinary `attempts` budget."""
+        assembling = other = 0
+        while True:
+            outcome = self._try_close(token, chunk)
+            if outcome is None:
                 return
-            except KalturaCallError as failure:
-                if failure.code == INVALID_STATUS and self._is_full(token):
-                    return  # an earlier close whose answer we lost did the job
-                if failure.code in _FATAL:
-                    raise UploadError(f"the close was refused: {failure}") from None
-            except KalturaTransportError:
-                if self._is_full(token):
-                    return
-            self.sleep(self.options.pause(attempt))
-        raise UploadError(f"the close did not succeed in {self.options.close_attempts} attempts")
+            if outcome == CANNOT_MATCH:
+                assembling += 1
+            else:
+                other += 1
+            if assembling >= self.options.close_attempts or other >= self.options.attempts:
+                raise UploadError(f"the close did not succeed: last answer {outcome}")
+            self.sleep(self.options.pause(assembling + other))
+
+    def _try_close(self, token: str, chunk: tuple[int, int]) -> str | None:
+        """None when the close took effect; else what went wrong (an error code)."""
+        try:
+            self._upload(token, chunk, resume=True, final=True)
+            return None
+        except KalturaCallError as failure:
+            if failure.code == INVALID_STATUS and self._is_full(token):
+                return None  # an earlier close whose answer we lost did the job
+            if failure.code in _FATAL:
+                raise UploadError(f"the close was refused: {failure}") from None
+            return failure.code
+        except KalturaTransportError as failure:
+            return None if self._is_full(token) else str(failure)
 
     def _is_full(self, token: str) -> bool:
         try:

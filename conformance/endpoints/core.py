@@ -182,6 +182,16 @@ class KalturaEndpoint:
         assert isinstance(outcome, (TokenResult, Failed))
         return outcome
 
+    def forget_partner(self, partner_id: int) -> None:
+        """Drop a finished case's partner: its tokens, bytes, trace and fault counters.
+        A client still running with its KS from then on gets INVALID_KS."""
+        self.partners.remove(partner_id)
+        with self._activity:
+            self._model.forget_partner(partner_id)
+            self._activity.notify_all()
+        self.trace.forget(partner_id)
+        self.faults.forget(partner_id)
+
     def close(self) -> None:
         """Stop held-chunk timers and release every stored byte."""
         with self._activity:

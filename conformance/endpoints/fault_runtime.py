@@ -80,6 +80,10 @@ class FaultRuntime:
             state.firings.append(FaultFiring(index, fault, token_id, facts.data_index, exchange_id))
             return facts, fault
 
+    def forget(self, partner_id: int) -> None:
+        with self._lock:
+            self._partners.pop(partner_id, None)
+
     def firings(self, partner_id: int) -> tuple[FaultFiring, ...]:
         with self._lock:
             state = self._partners.get(partner_id)

@@ -53,6 +53,11 @@ class Partners:
             self._by_id[partner_id] = partner
             return partner
 
+    def remove(self, partner_id: int) -> None:
+        """Unregister a partner: its KS no longer opens a session (INVALID_KS)."""
+        with self._lock:
+            self._by_id.pop(partner_id, None)
+
     def get(self, partner_id: int) -> Partner | None:
         with self._lock:
             return self._by_id.get(partner_id)

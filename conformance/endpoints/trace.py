@@ -113,6 +113,11 @@ class TraceLog:
         with self._lock:
             self._exchanges.clear()
 
+    def forget(self, partner_id: int) -> None:
+        """Drop one partner's exchanges (a finished case), keeping memory flat."""
+        with self._lock:
+            self._exchanges = [e for e in self._exchanges if e.partner_id != partner_id]
+
     def __iter__(self) -> Iterator[Exchange]:
         return iter(self.exchanges())
 

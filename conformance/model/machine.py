@@ -89,6 +89,7 @@ class UploadTokenModel:
         self._sequence = itertools.count(1)
         self._tickets = itertools.count(1)
         self._waiting: dict[int, PendingClose] = {}
+        self._forgotten: set[int] = set()  # tickets of closes whose partner was forgotten
 
     # --- the entry point ------------------------------------------------------------
 
@@ -133,6 +134,19 @@ class UploadTokenModel:
     @property
     def waiting_closes(self) -> tuple[int, ...]:
         return tuple(self._waiting)
+
+    def forget_partner(self, partner_id: int) -> None:
+        """Drop every record of one partner and release its bytes (a finished case).
+        Closes still waiting for its tokens end as if abandoned."""
+        for ticket, pending in list(self._waiting.items()):
+            if pending.record.partner_id == partner_id:
+                del self._waiting[ticket]
+                self._forgotten.add(ticket)
+        for token_id, record in list(self._records.items()):
+            if record.partner_id == partner_id:
+                if record.assembly is not None:
+                    record.assembly.release()
+                del self._records[token_id]
 
     def close(self) -> None:
         """Release every blob the model holds (file-backed blobs close their files)."""
@@ -274,6 +288,8 @@ class UploadTokenModel:
             raise ModelUsageError(f"no close is waiting with ticket={ticket}") from None
 
     def _continue_close(self, event: ContinueClose) -> Outcome:
+        if event.ticket in self._forgotten:
+            return self._forgotten_close(event.ticket)
         pending = self._pending(event.ticket)
         result = run_close_pass(pending, self.config, event.now)
         if not isinstance(result, PendingClose):
@@ -281,8 +297,15 @@ class UploadTokenModel:
             self._release_if_idle(pending.record)
         return self._settle(result)
 
+    def _forgotten_close(self, ticket: int) -> Outcome:
+        """A close still waiting when its partner was forgotten: the token is gone."""
+        self._forgotten.discard(ticket)
+        return _failed(ErrorCode.UPLOAD_TOKEN_NOT_FOUND)
+
     def _abandon_close(self, event: AbandonClose) -> Outcome:
         """The budget is spent. State stays as the last pass left it (§7 point 4)."""
+        if event.ticket in self._forgotten:
+            return self._forgotten_close(event.ticket)
         pending = self._waiting.pop(event.ticket, None)
         if pending is None:
             raise ModelUsageError(f"no close is waiting with ticket={event.ticket}")

@@ -82,9 +82,17 @@ def _run_case(
     _judge(result, options)
 
 
-@pytest.mark.parametrize("group", GROUPS, ids=[g.name for g in GROUPS])
+# Each group runs as a few shards (own seeds, a share of the examples each), so that
+# pytest-xdist can spread a run's work evenly over its workers.
+SHARDS = 3
+_ITEMS = [(group, shard) for group in GROUPS for shard in range(SHARDS)]
+
+
+@pytest.mark.parametrize(("group", "shard"), _ITEMS, ids=[f"{g.name}-{n + 1}" for g, n in _ITEMS])
 def test_client_conformance(
+    *,
     group: Group,
+    shard: int,
     kaltura_options: RunOptions,
     kaltura_case_runner: CaseRunner,
     kaltura_record: Any,
@@ -96,6 +104,9 @@ def test_client_conformance(
     if not _selected(group, options):
         pytest.skip(f"exercises none of {', '.join(options.requirements or ())}")
     profile = options.profile_settings
+    shards = max(1, min(SHARDS, profile.examples // 8))  # a small run: one shard per group
+    if shard >= shards:
+        pytest.skip(f"the {profile.name} profile runs {shards} shard(s) per group")
     limits = Limits(
         max_size=profile.max_size,
         max_chunk_size=profile.max_chunk_size,
@@ -104,9 +115,9 @@ def test_client_conformance(
 
     recorder = _ShrinkAwareRecorder(kaltura_record)
 
-    @seed(kaltura_seed)
+    @seed(kaltura_seed + shard)
     @settings(
-        max_examples=profile.examples,
+        max_examples=max(1, -(-profile.examples // shards)),
         deadline=None,
         database=None,
         phases=(Phase.generate, Phase.target, Phase.shrink, Phase.explain),
