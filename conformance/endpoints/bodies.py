@@ -309,8 +309,17 @@ def _boundary(content_type: str) -> bytes | None:
 _WORD = re.compile(r"""(?:"(?:\\"|[^"])*"?|'(?:\\'|[^'])*'?|[^;"'])+""")
 
 
+# What nearly every client sends: `form-data; name="x"` and maybe `; filename="y"`, with no
+# quotes or backslashes inside the values. Parsed in one match; anything else takes the
+# general path below, which follows rfc1867.c.
+_SIMPLE_DISPOSITION = re.compile(r'form-data; name="([^"\\]*)"(?:; filename="([^"\\]*)")?')
+
+
 def _disposition(value: str) -> tuple[str | None, str | None]:
     """(name, filename) of a Content-Disposition value, as `rfc1867.c` reads them."""
+    simple = _SIMPLE_DISPOSITION.fullmatch(value)
+    if simple is not None:
+        return simple.group(1), simple.group(2)
     name = filename = None
     for pair in _WORD.findall(value):
         key, equals, rest = pair.lstrip(_C_SPACE).partition("=")
