@@ -1,0 +1,177 @@
+"""Server conformance (UT-S*) against the reference server and against mutant servers.
+
+The reference server must pass every check. Each mutant (`mutants.py`) breaks one server
+rule and must FAIL exactly its target requirement plus the listed consequences, so that a
+check that starts to over- or under-report shows up here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+
+import httpx
+import pytest
+
+from conformance.clients.api import KalturaApi
+from conformance.content import SourceFile
+from conformance.endpoints import EndpointConfig, KalturaEndpoint
+from conformance.endpoints.server import LoopbackServer
+from conformance.model import Failed
+from conformance.requirements import Verdict
+from conformance.scenario import Partition, UploadSchedule
+from conformance.server import (
+    CHECKS,
+    Answer,
+    Finding,
+    Send,
+    ServerDriver,
+    TokenPair,
+    run_checks,
+    send_concurrently,
+)
+from conformance.server.driver import answer_of_call
+
+
+def _load(name: str) -> ModuleType:
+    """A helper module of this directory, by path (the directory is not a package)."""
+    qualified = f"tests_server_{name.removesuffix('.py')}"
+    if qualified not in sys.modules:
+        spec = importlib.util.spec_from_file_location(qualified, Path(__file__).with_name(name))
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[qualified] = module  # dataclasses look their module up while it loads
+        spec.loader.exec_module(module)
+    return sys.modules[qualified]
+
+
+mutants = _load("mutants.py")
+
+
+@contextmanager
+def _served(endpoint: KalturaEndpoint) -> Iterator[tuple[KalturaApi, int]]:
+    """An API session on a fresh partner of `endpoint`, over a loopback server."""
+    partner = endpoint.add_partner()
+    try:
+        with LoopbackServer(endpoint) as server, httpx.Client(timeout=10) as client:
+            api = KalturaApi(client, server.url)
+            api.start_session(partner.partner_id, partner.admin_secret)
+            yield api, partner.partner_id
+    finally:
+        endpoint.close()
+
+
+def _config() -> EndpointConfig:
+    return EndpointConfig(final_wait=0.2)
+
+
+@pytest.fixture(scope="module")
+def reference() -> Iterator[tuple[KalturaEndpoint, KalturaApi, int]]:
+    endpoint = KalturaEndpoint(_config())
+    with _served(endpoint) as (api, partner_id):
+        yield endpoint, api, partner_id
+
+
+def _report(findings: list[Finding]) -> str:
+    return "\n".join(f"{f.requirement} {f.verdict}: {'; '.join(f.messages)}" for f in findings)
+
+
+@pytest.mark.parametrize("requirement", sorted(CHECKS))
+def test_reference_server_passes(
+    reference: tuple[KalturaEndpoint, KalturaApi, int], requirement: str
+) -> None:
+    _, api, _ = reference
+    finding = CHECKS[requirement](api)
+    assert finding.requirement == requirement
+    assert finding.passed, _report([finding])
+
+
+@pytest.mark.parametrize("name", sorted(mutants.MUTANTS))
+def test_mutant_server_is_caught(name: str) -> None:
+    mutant = mutants.MUTANTS[name]
+    with _served(mutant.endpoint(_config())) as (api, _):
+        findings = run_checks(api)
+    failing = {finding.requirement for finding in findings if not finding.passed}
+    assert all(f.verdict in (Verdict.PASS, Verdict.FAIL, Verdict.NON_STRICT) for f in findings)
+    assert mutant.target in failing, _report(findings)
+    assert failing == mutant.failing, _report(findings)
+
+
+def test_a_failure_names_the_request_and_both_answers() -> None:
+    mutant = mutants.MUTANTS["resume-on-pending"]
+    with _served(mutant.endpoint(_config())) as (api, _):
+        finding = CHECKS["UT-S02"](api)
+    assert finding.verdict is Verdict.FAIL
+    message = finding.messages[0]
+    assert "upload 10000 B chunk_0 resume=True" in message
+    assert "expected error UPLOAD_TOKEN_CANNOT_RESUME" in message
+    assert "got ok status=1" in message
+
+
+def test_driver_deletes_its_tokens_also_on_failure(
+    reference: tuple[KalturaEndpoint, KalturaApi, int],
+) -> None:
+    endpoint, api, partner_id = reference
+    made: list[str] = []
+
+    def fail_midway() -> None:
+        with ServerDriver(api) as driver:
+            made.extend(driver.new_token(size, ()).server_id for size in (10, None))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fail_midway()
+    assert len(made) == 2
+    for token_id in made:
+        assert isinstance(endpoint.token(partner_id, token_id), Failed)
+
+
+def test_driver_names_tokens_with_its_run_prefix(
+    reference: tuple[KalturaEndpoint, KalturaApi, int],
+) -> None:
+    _, api, _ = reference
+    with ServerDriver(api) as driver:
+        first, second = driver.new_token(1, ()), driver.new_token(1, ())
+    assert driver.prefix.startswith("kuc-")
+    assert first.label.startswith(driver.prefix)
+    assert first.label != second.label
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        ({"status": "1", "uploadedFileSize": "10000"}, Answer("ok", status=1, size=10000)),
+        ({"status": 2, "uploadedFileSize": 4.0e4}, Answer("ok", status=2, size=40000)),
+        ({"status": 0}, Answer("ok", status=0)),
+        (None, Answer("ok")),
+    ],
+)
+def test_answers_compare_sizes_numerically(result: object, expected: Answer) -> None:
+    assert answer_of_call(lambda: result) == expected
+
+
+def test_concurrent_batches_are_bounded(
+    reference: tuple[KalturaEndpoint, KalturaApi, int],
+) -> None:
+    _, api, _ = reference
+    sends = [Send(b"x", offset, True, False, offset) for offset in range(7)]
+    with ServerDriver(api) as driver, pytest.raises(ValueError, match="len"):
+        send_concurrently(driver, TokenPair("a", "a", "a"), sends, ())
+
+
+def test_driver_sends_the_source_bytes_at_their_offsets(
+    reference: tuple[KalturaEndpoint, KalturaApi, int],
+) -> None:
+    endpoint, api, partner_id = reference
+    source = SourceFile(40_000, 99)
+    schedule = UploadSchedule(Partition(40_000, (10_000, 20_000, 30_000)), (2, 1), (1,), 0)
+    with ServerDriver(api) as driver:
+        pair = driver.run_schedule(source, schedule, ())
+        assert endpoint.file_digest(partner_id, pair.server_id) == source.digest()
+    assert not list(driver.mismatches())
+    assert isinstance(endpoint.token(partner_id, pair.server_id), Failed)  # deleted on exit
