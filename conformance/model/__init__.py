@@ -24,7 +24,7 @@ from conformance.model.events import (
     TokenFilter,
     Upload,
 )
-from conformance.model.machine import UploadTokenModel
+from conformance.model.machine import READONLY_FIELDS, UploadTokenModel
 from conformance.model.outcomes import (
     CloseWaiting,
     Deleted,
@@ -37,6 +37,7 @@ from conformance.model.outcomes import (
 from conformance.model.status import TRANSITIONS, UPLOADABLE, TokenStatus, Trigger
 
 __all__ = [
+    "READONLY_FIELDS",
     "TRANSITIONS",
     "UPLOADABLE",
     "AbandonClose",

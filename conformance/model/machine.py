@@ -39,7 +39,7 @@ from conformance.model.status import TokenStatus, Trigger
 from conformance.model.token import AutoFinalizeCache, TokenRecord
 from conformance.model.upload import PendingClose, close_waiting, run_close_pass, run_upload
 
-__all__ = ["UploadTokenModel"]
+__all__ = ["READONLY_FIELDS", "UploadTokenModel"]
 
 _NULLABLE_BOOLEAN = {-1, 0, 1}  # KalturaNullableBoolean
 _TRUE_VALUE = 1
@@ -47,7 +47,7 @@ _TRUE_VALUE = 1
 
 # `KalturaUploadToken`'s readonly properties in declaration order (§1.3);
 # `validateForInsert` reports the first one that is set.
-_READONLY_FIELDS = (
+READONLY_FIELDS = (
     "id",
     "partnerId",
     "userId",
@@ -63,7 +63,7 @@ _READONLY_FIELDS = (
 
 def _declaration_rank(name: str) -> int:
     """Where a readonly field is declared; names the model does not know sort last [I]."""
-    return _READONLY_FIELDS.index(name) if name in _READONLY_FIELDS else len(_READONLY_FIELDS)
+    return READONLY_FIELDS.index(name) if name in READONLY_FIELDS else len(READONLY_FIELDS)
 
 
 def _failed(code: ErrorCode, **args: object) -> Failed:

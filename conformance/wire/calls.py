@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.model import (
+    READONLY_FIELDS,
     AddToken,
     Caller,
     DeleteToken,
@@ -54,18 +55,6 @@ SERVICES: Mapping[str, frozenset[str]] = {
     "session": frozenset({"start"}),
     "uploadtoken": frozenset({"add", "get", "list", "delete", "upload"}),
 }
-_READONLY = (
-    "id",
-    "partnerId",
-    "userId",
-    "status",
-    "uploadedFileSize",
-    "createdAt",
-    "updatedAt",
-    "uploadUrl",
-    "attachedObjectType",
-    "attachedObjectId",
-)
 _NULLABLE_BOOLEAN_WORDS = {"true": 1, "false": 0}
 _FILTER_STRINGS = ("idEqual", "idIn", "userIdEqual", "statusIn", "fileNameEqual", "orderBy")
 _DEFAULT_EXPIRY = 86_400
@@ -198,7 +187,7 @@ def _add(call: ApiCall, caller: Caller | None, now: float) -> AddToken | Failed:
         file_name=file_name,
         file_size=php_float(size) if size is not None else None,
         auto_finalize=auto,
-        readonly_fields=tuple(name for name in _READONLY if token.get(name) is not None),
+        readonly_fields=tuple(name for name in READONLY_FIELDS if token.get(name) is not None),
     )
 
 
