@@ -88,9 +88,9 @@ class CaseEvidence:
         """Acknowledged, or a close whose answer was lost but which the client then saw take
         effect: `uploadToken.get` answered FULL_UPLOAD, or a re-sent close was refused with
         INVALID_STATUS_FOR_UPLOAD (requirements.md UT-C19 counts both as success)."""
-        answer = exchange.answer
-        if answer is not None and answer.acknowledged:
+        if exchange.acknowledged:
             return True
+        answer = exchange.answer
         if not (exchange.final_chunk and answer is not None and answer.kind == "dropped"):
             return False
         return any(_confirms(later, exchange) for later in self.exchanges if later.id > exchange.id)

@@ -19,10 +19,6 @@ def _breach(exchange: Exchange, problem: str, expected: str) -> Breach:
     return Breach(f"{describe_request(exchange)}: {problem}; expected {expected}", (exchange.id,))
 
 
-def _acknowledged(exchange: Exchange) -> bool:
-    return exchange.answer is not None and exchange.answer.acknowledged
-
-
 def _end(exchange: Exchange) -> float:
     start = 0.0 if exchange.resume is False else (exchange.resume_at or 0.0)
     return start + (exchange.payload.size if exchange.payload else 0)
@@ -33,7 +29,7 @@ def _is_close(exchange: Exchange) -> bool:
 
 
 def _first_ack_opening(evidence: CaseEvidence) -> Exchange | None:
-    return next((e for e in evidence.uploads if e.resume is False and _acknowledged(e)), None)
+    return next((e for e in evidence.uploads if e.resume is False and e.acknowledged), None)
 
 
 def _before(first: Exchange, second: Exchange) -> bool:
@@ -264,7 +260,7 @@ def the_close_comes_last(evidence: CaseEvidence) -> Findings:
 
 def _gap_before(evidence: CaseEvidence, close: Exchange) -> str | None:
     acked = [
-        e for e in evidence.uploads if _acknowledged(e) and _before(e, close) and not _is_close(e)
+        e for e in evidence.uploads if e.acknowledged and _before(e, close) and not _is_close(e)
     ]
     return _first_gap(_ranges(evidence, acked), int(close.resume_at or 0))
 
@@ -329,7 +325,7 @@ def _file_problem(exchange: Exchange) -> str:
 
 @check("UT-C16")
 def nothing_after_the_close_succeeded(evidence: CaseEvidence) -> Findings:
-    done = next((e for e in evidence.uploads if _is_close(e) and _acknowledged(e)), None)
+    done = next((e for e in evidence.uploads if _is_close(e) and e.acknowledged), None)
     if done is None:
         return Findings(exercised=False)
     late = [e for e in evidence.uploads if e.id != done.id and _before(done, e)]

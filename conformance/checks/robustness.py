@@ -23,10 +23,6 @@ _TRANSIENT = (
 )
 
 
-def _acknowledged(exchange: Exchange) -> bool:
-    return exchange.answer is not None and exchange.answer.acknowledged
-
-
 def _same_request(first: Exchange, second: Exchange) -> bool:
     """A re-send: same stage, same offset, same bytes."""
     return (
@@ -61,7 +57,7 @@ def _refusal_breach(evidence: CaseEvidence, refused: Exchange) -> Breach | None:
     resent = [
         later
         for later in _later(evidence, refused)
-        if _same_request(refused, later) and _acknowledged(later)
+        if _same_request(refused, later) and later.acknowledged
     ]
     if not refused.final_chunk:
         answered = refused.answered_at if refused.answered_at is not None else refused.arrival
@@ -156,9 +152,7 @@ def transient_failures_are_re_sent(evidence: CaseEvidence) -> Findings:
             (e.id,),
         )
         for e in hit
-        if not any(
-            _same_request(e, later) and _acknowledged(later) for later in _later(evidence, e)
-        )
+        if not any(_same_request(e, later) and later.acknowledged for later in _later(evidence, e))
     ]
     if not breaches and not evidence.outcome.succeeded:
         breaches.append(Breach("the upload did not complete after a transient failure"))

@@ -40,8 +40,10 @@ __all__ = [
     "UploadError",
     "UploadOptions",
     "UploadResult",
+    "chunk_ranges",
     "run_job",
     "upload_file",
+    "uploaded_size",
 ]
 
 FULL_UPLOAD = 2
@@ -176,7 +178,7 @@ class _Uploader:
         return str(token["id"])
 
     def run(self, token: str) -> None:
-        chunks = list(_chunks(self.size, self.options.chunk_size))
+        chunks = list(chunk_ranges(self.size, self.options.chunk_size))
         if len(chunks) == 1:
             self._send(token, chunks[0], resume=False, final=True)
             return
@@ -188,7 +190,7 @@ class _Uploader:
         state = self._retrying(
             "uploadToken.get", lambda: self._call("get", {"uploadTokenId": token})
         )
-        if int(state.get("status", -1)) != FULL_UPLOAD or _size(state) != self.size:
+        if int(state.get("status", -1)) != FULL_UPLOAD or uploaded_size(state) != self.size:
             raise UploadError(
                 f"token ended status={state.get('status')} "
                 f"uploadedFileSize={state.get('uploadedFileSize')}, expected FULL_UPLOAD "
@@ -266,7 +268,7 @@ class _Uploader:
             state = self._call("get", {"uploadTokenId": token})
         except (KalturaCallError, KalturaTransportError):
             return False
-        return int(state.get("status", -1)) == FULL_UPLOAD and _size(state) == self.size
+        return int(state.get("status", -1)) == FULL_UPLOAD and uploaded_size(state) == self.size
 
     def _retrying(self, what: str, request: Callable[[], Any]) -> Any:
         """Run `request`, re-sending it on a transient failure, `attempts` times at most."""
@@ -283,7 +285,8 @@ class _Uploader:
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _chunks(size: int, chunk_size: int) -> Iterator[tuple[int, int]]:
+def chunk_ranges(size: int, chunk_size: int) -> Iterator[tuple[int, int]]:
+    """[start, end) of each chunk a chunk-size client sends; one empty chunk for size 0."""
     if size == 0:
         yield (0, 0)
         return
@@ -291,7 +294,8 @@ def _chunks(size: int, chunk_size: int) -> Iterator[tuple[int, int]]:
         yield (start, min(size, start + chunk_size))
 
 
-def _size(state: dict[str, Any]) -> int:
+def uploaded_size(state: dict[str, Any]) -> int:
+    """`uploadedFileSize` of a token answer as an int (it may arrive as a string), -1 if absent."""
     try:
         return int(float(state.get("uploadedFileSize", -1)))
     except (TypeError, ValueError):

@@ -79,6 +79,11 @@ class Exchange:
     answered_at: float | None = None
 
     @property
+    def acknowledged(self) -> bool:
+        """The client received a success for this request."""
+        return self.answer is not None and self.answer.acknowledged
+
+    @property
     def is_data_request(self) -> bool:
         return self.service == "uploadtoken" and self.action == "upload"
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -31,6 +31,7 @@ from conformance.clients import (
     UploadOptions,
     upload_file,
 )
+from conformance.clients.reference import chunk_ranges, uploaded_size
 from conformance.clients.runners import Job
 
 __all__ = [
@@ -198,13 +199,13 @@ class MutantUploader:
 
     def verify(self, token: str) -> None:
         state = self._retrying(lambda: self._get(token), data=False)
-        if int(state.get("status", -1)) != FULL_UPLOAD or _size(state) != self.size:
+        if int(state.get("status", -1)) != FULL_UPLOAD or uploaded_size(state) != self.size:
             raise UploadError(f"token ended {state}")
 
     # --- how the file is cut --------------------------------------------------------
 
     def _chunks(self) -> list[tuple[int, int]]:
-        chunks = list(_cut(self.size, self.options.chunk_size))
+        chunks = list(chunk_ranges(self.size, self.options.chunk_size))
         if len(chunks) > 2:
             self._first_middle = chunks[1][0]
         if self.bug is Bug.OVERLAPPING_PAYLOADS:
@@ -338,7 +339,7 @@ class MutantUploader:
             state = self._get(token)
         except (KalturaCallError, KalturaTransportError):
             return False
-        return int(state.get("status", -1)) == FULL_UPLOAD and _size(state) == self.size
+        return int(state.get("status", -1)) == FULL_UPLOAD and uploaded_size(state) == self.size
 
     def _retrying(self, request: Callable[[], Any], *, data: bool) -> Any:
         bug = self.bug if data else None
@@ -368,18 +369,3 @@ def _hang() -> None:
     _HUNG.append(event)
     event.wait(HANG_SECONDS)
     raise UploadError("gave up after hanging")
-
-
-def _cut(size: int, chunk_size: int) -> Iterator[tuple[int, int]]:
-    if size == 0:
-        yield (0, 0)
-        return
-    for start in range(0, size, chunk_size):
-        yield (start, min(size, start + chunk_size))
-
-
-def _size(state: dict[str, Any]) -> int:
-    try:
-        return int(float(state.get("uploadedFileSize", -1)))
-    except (TypeError, ValueError):
-        return -1
