@@ -33,6 +33,7 @@ from conformance.model.outcomes import (
     TokenListed,
     TokenResult,
     TokenView,
+    failed,
 )
 from conformance.model.status import TRANSITIONS, UPLOADABLE, TokenStatus, Trigger
 
@@ -72,4 +73,5 @@ __all__ = [
     "Upload",
     "UploadTokenModel",
     "api_error",
+    "failed",
 ]

@@ -19,7 +19,7 @@ import re
 
 from conformance.model.blobs import BlobFactory, MemoryBlobFactory
 from conformance.model.config import ModelConfig
-from conformance.model.errors import ErrorCode, ModelUsageError, api_error
+from conformance.model.errors import ErrorCode, ModelUsageError
 from conformance.model.events import (
     AbandonClose,
     AddToken,
@@ -34,7 +34,7 @@ from conformance.model.events import (
     Upload,
 )
 from conformance.model.listing import filter_tokens, page, validate_filter
-from conformance.model.outcomes import Deleted, Failed, Outcome, TokenListed, TokenResult
+from conformance.model.outcomes import Deleted, Failed, Outcome, TokenListed, TokenResult, failed
 from conformance.model.status import TokenStatus, Trigger
 from conformance.model.token import AutoFinalizeCache, TokenRecord
 from conformance.model.upload import PendingClose, close_waiting, run_close_pass, run_upload
@@ -64,10 +64,6 @@ READONLY_FIELDS = (
 def _declaration_rank(name: str) -> int:
     """Where a readonly field is declared; names the model does not know sort last [I]."""
     return READONLY_FIELDS.index(name) if name in READONLY_FIELDS else len(READONLY_FIELDS)
-
-
-def _failed(code: ErrorCode, **args: object) -> Failed:
-    return Failed(api_error(code, **args))
 
 
 # Characters XML 1.0 cannot carry: C0 controls but tab, LF, CR; surrogates; U+FFFE, U+FFFF.
@@ -170,20 +166,20 @@ class UploadTokenModel:
         declaration order, then the fileSize that autoFinalize needs (§1.3, §11.1)."""
         auto = event.auto_finalize
         if auto is not None and auto not in _NULLABLE_BOOLEAN:
-            return _failed(
+            return failed(
                 ErrorCode.INVALID_ENUM_VALUE,
                 ENUM_VAL=auto,
                 PARAM_NAME="autoFinalize",
                 ENUM_TYPE="KalturaNullableBoolean",
             )
         if event.caller is None:
-            return _failed(ErrorCode.MISSING_KS)
+            return failed(ErrorCode.MISSING_KS)
         if event.readonly_fields:
             first = min(event.readonly_fields, key=_declaration_rank)
             prop = f"KalturaUploadToken::{first}"
-            return _failed(ErrorCode.PROPERTY_VALIDATION_NOT_UPDATABLE, PROP_NAME=prop)
+            return failed(ErrorCode.PROPERTY_VALIDATION_NOT_UPDATABLE, PROP_NAME=prop)
         if auto == _TRUE_VALUE and event.file_size is None:
-            return _failed(ErrorCode.UPLOAD_TOKEN_MISSING_FILE_SIZE)
+            return failed(ErrorCode.UPLOAD_TOKEN_MISSING_FILE_SIZE)
         record = self._new_record(event.caller, event.now)
         record.file_name = event.file_name or None
         record.file_size = event.file_size
@@ -220,7 +216,7 @@ class UploadTokenModel:
         if invalid is not None:
             return invalid
         if event.caller is None:
-            return _failed(ErrorCode.MISSING_KS)
+            return failed(ErrorCode.MISSING_KS)
         records = (r for r in self._records.values() if r.partner_id == event.caller.partner_id)
         matched = filter_tokens(records, event.caller, event.filter, event.now, self.config)
         views = tuple(record.view(event.now) for record in page(matched, event.pager))
@@ -229,16 +225,16 @@ class UploadTokenModel:
     def _find(self, caller: Caller | None, token_id: str | None) -> TokenRecord | Failed:
         """Argument check, KS check, then lookup with the partner, user and DELETED filters."""
         if token_id is None:
-            return _failed(ErrorCode.MISSING_MANDATORY_PARAMETER, PARAM_NAME="uploadTokenId")
+            return failed(ErrorCode.MISSING_MANDATORY_PARAMETER, PARAM_NAME="uploadTokenId")
         if _xml_invalid(token_id):
-            return _failed(ErrorCode.INVALID_PARAMETER_CHAR, XML_FIELD="uploadTokenId")
+            return failed(ErrorCode.INVALID_PARAMETER_CHAR, XML_FIELD="uploadTokenId")
         if caller is None:
-            return _failed(ErrorCode.MISSING_KS)
+            return failed(ErrorCode.MISSING_KS)
         record = self._records.get(token_id)
         if record is None or not record.visible or record.partner_id != caller.partner_id:
-            return _failed(ErrorCode.UPLOAD_TOKEN_NOT_FOUND)
+            return failed(ErrorCode.UPLOAD_TOKEN_NOT_FOUND)
         if not caller.is_admin and record.user_id != caller.user_id:
-            return _failed(ErrorCode.UPLOAD_TOKEN_NOT_FOUND)
+            return failed(ErrorCode.UPLOAD_TOKEN_NOT_FOUND)
         return record
 
     # --- upload (§4) ------------------------------------------------------------------
@@ -261,13 +257,13 @@ class UploadTokenModel:
     def _check_upload_args(event: Upload) -> Failed | None:
         """Arguments in declaration order (§3.5 step 3): uploadTokenId, then fileData."""
         if event.token_id is None:
-            return _failed(ErrorCode.MISSING_MANDATORY_PARAMETER, PARAM_NAME="uploadTokenId")
+            return failed(ErrorCode.MISSING_MANDATORY_PARAMETER, PARAM_NAME="uploadTokenId")
         if _xml_invalid(event.token_id):
-            return _failed(ErrorCode.INVALID_PARAMETER_CHAR, XML_FIELD="uploadTokenId")
+            return failed(ErrorCode.INVALID_PARAMETER_CHAR, XML_FIELD="uploadTokenId")
         if event.file is None:
-            return _failed(ErrorCode.MISSING_MANDATORY_PARAMETER, PARAM_NAME="fileData")
+            return failed(ErrorCode.MISSING_MANDATORY_PARAMETER, PARAM_NAME="fileData")
         if isinstance(event.file, NotAFile):
-            return _failed(ErrorCode.UPLOAD_ERROR)
+            return failed(ErrorCode.UPLOAD_ERROR)
         return None
 
     # --- the close's wait (§7) --------------------------------------------------------
@@ -300,7 +296,7 @@ class UploadTokenModel:
     def _forgotten_close(self, ticket: int) -> Outcome:
         """A close still waiting when its partner was forgotten: the token is gone."""
         self._forgotten.discard(ticket)
-        return _failed(ErrorCode.UPLOAD_TOKEN_NOT_FOUND)
+        return failed(ErrorCode.UPLOAD_TOKEN_NOT_FOUND)
 
     def _abandon_close(self, event: AbandonClose) -> Outcome:
         """The budget is spent. State stays as the last pass left it (§7 point 4)."""
@@ -310,7 +306,7 @@ class UploadTokenModel:
         if pending is None:
             raise ModelUsageError(f"no close is waiting with ticket={event.ticket}")
         self._release_if_idle(pending.record)
-        return _failed(ErrorCode.UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE)
+        return failed(ErrorCode.UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE)
 
     def _release_if_idle(self, record: TokenRecord) -> None:
         """Free a deleted token's bytes once no close still reads them."""

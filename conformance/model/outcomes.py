@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conformance.model.errors import ApiError
+from conformance.model.errors import ApiError, ErrorCode, api_error
 from conformance.model.status import TokenStatus
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "TokenListed",
     "TokenResult",
     "TokenView",
+    "failed",
 ]
 
 
@@ -87,6 +88,11 @@ class CloseWaiting:
     expected_size: float
     current_size: int
     passes: int
+
+
+def failed(code: ErrorCode, **args: object) -> Failed:
+    """The outcome for error `code` with its message filled in (`api_error`)."""
+    return Failed(api_error(code, **args))
 
 
 Outcome = TokenResult | TokenListed | Deleted | Failed | CloseWaiting

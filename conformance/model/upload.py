@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 from conformance.model.assembly import Assembly
 from conformance.model.config import ModelConfig
-from conformance.model.errors import ErrorCode, api_error
+from conformance.model.errors import ErrorCode
 from conformance.model.events import FilePart, Upload
-from conformance.model.outcomes import CloseWaiting, Failed, Outcome, TokenResult
+from conformance.model.outcomes import CloseWaiting, Failed, Outcome, TokenResult, failed
 from conformance.model.status import UPLOADABLE, TokenStatus, Trigger
 from conformance.model.token import AutoFinalizeCache, TokenRecord
 
@@ -49,20 +49,16 @@ class PendingClose:
     ticket: int = 0
 
 
-def _failed(code: ErrorCode, **args: object) -> Failed:
-    return Failed(api_error(code, **args))
-
-
 def status_gate(record: TokenRecord, now: float, config: ModelConfig) -> Failed | None:
     """§4 step 2: the status checks made before anything is touched."""
     expired = record.updated_at < now - config.max_resume_time
     if record.status is TokenStatus.PARTIAL_UPLOAD and expired:
-        return _failed(
+        return failed(
             ErrorCode.UPLOAD_PASSED_MAX_RESUME_TIME_ALLOWED,
             MAX_RESUME_TIME=config.max_resume_time,
         )
     if record.status not in UPLOADABLE:
-        return _failed(ErrorCode.UPLOAD_TOKEN_INVALID_STATUS_FOR_UPLOAD)
+        return failed(ErrorCode.UPLOAD_TOKEN_INVALID_STATUS_FOR_UPLOAD)
     return None
 
 
@@ -110,7 +106,7 @@ def _resume(
     assembly = record.assembly
     if assembly is None:  # a PENDING token has no file yet (§5 precondition)
         part.blob.release()
-        return _failed(ErrorCode.UPLOAD_TOKEN_CANNOT_RESUME)
+        return failed(ErrorCode.UPLOAD_TOKEN_CANNOT_RESUME)
     final = event.final_chunk or _auto_final_resume(record, event, part, config)
     if isinstance(final, Failed):
         part.blob.release()
@@ -158,7 +154,7 @@ def run_close_pass(
     """One iteration of the §7 loop: drain up to E, glob pass, compare F with E exactly."""
     record = pending.record
     if record.assembly is None or not record.visible:
-        return _failed(ErrorCode.UPLOAD_TOKEN_INVALID_STATUS_FOR_UPLOAD)  # deleted meanwhile [I]
+        return failed(ErrorCode.UPLOAD_TOKEN_INVALID_STATUS_FOR_UPLOAD)  # deleted meanwhile [I]
     pending.passes += 1
     assembly = record.assembly
     assembly.drain(config.final_drain_limit, stop_at=_as_int(pending.expected_size))
@@ -190,7 +186,7 @@ def _finish(record: TokenRecord, size: int, final: bool, *, resume: bool, now: f
     """§4 steps 7–9: store F, move the status, save, answer the token."""
     if final and resume and record.status not in UPLOADABLE:
         # The closure lock's re-read (§4 step 8.2): a duplicate or concurrent close loses.
-        return _failed(ErrorCode.UPLOAD_TOKEN_INVALID_STATUS_FOR_UPLOAD)  # Q-SECOND-CLOSE
+        return failed(ErrorCode.UPLOAD_TOKEN_INVALID_STATUS_FOR_UPLOAD)  # Q-SECOND-CLOSE
     record.uploaded_file_size = size
     record.move(Trigger.UPLOAD_FINAL if final else Trigger.UPLOAD_PARTIAL)
     record.save(now)
@@ -242,7 +238,7 @@ def _auto_final_resume(
     cache.retries = (cache.retries or 0) - 1
     if cache.retries <= 0:
         # MAX_AUTO_FINALIZE_RETRIES_REACHED is unmapped, so the API says (§10.3):
-        return _failed(ErrorCode.INTERNAL_SERVERL_ERROR)
+        return failed(ErrorCode.INTERNAL_SERVERL_ERROR)
     return True
 
 

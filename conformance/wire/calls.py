@@ -26,7 +26,7 @@ from conformance.model import (
     Pager,
     TokenFilter,
     Upload,
-    api_error,
+    failed,
 )
 from conformance.wire.php import (
     ascii_lower,
@@ -72,20 +72,16 @@ class StartSession:
     privileges: str
 
 
-def _failed(code: ErrorCode, **args: object) -> Failed:
-    return Failed(api_error(code, **args))
-
-
 def check_route(call: ApiCall) -> Failed | None:
     """§3.1 / §3.5 step 1: the service and the action must exist. A missing action is an
     unknown action named "" (`KalturaDispatcher::dispatch` looks up the empty name)."""
     if call.service is None:
-        return _failed(ErrorCode.SERVICE_NOT_SPECIFIED)
+        return failed(ErrorCode.SERVICE_NOT_SPECIFIED)
     actions = SERVICES.get(call.service)
     if actions is None:
-        return _failed(ErrorCode.SERVICE_DOES_NOT_EXISTS, SRV_NAME=call.service)
+        return failed(ErrorCode.SERVICE_DOES_NOT_EXISTS, SRV_NAME=call.service)
     if call.action is None or call.action not in actions:
-        return _failed(
+        return failed(
             ErrorCode.ACTION_DOES_NOT_EXISTS,
             ACTION_NAME=call.action or "",
             SERVICE_NAME=call.service,
@@ -95,11 +91,11 @@ def check_route(call: ApiCall) -> Failed | None:
 
 def build_start_session(call: ApiCall) -> StartSession | Failed:
     if not call.present("secret"):
-        return _failed(ErrorCode.MISSING_MANDATORY_PARAMETER, PARAM_NAME="secret")
+        return failed(ErrorCode.MISSING_MANDATORY_PARAMETER, PARAM_NAME="secret")
     strings = {name: php_string(call.param(name)) for name in ("secret", "userId", "privileges")}
     for name, text in strings.items():
         if not xml_valid(text):
-            return _failed(ErrorCode.INVALID_PARAMETER_CHAR, XML_FIELD=name)
+            return failed(ErrorCode.INVALID_PARAMETER_CHAR, XML_FIELD=name)
     partner = call.param("partnerId")
     return StartSession(
         secret=strings["secret"],
@@ -135,7 +131,7 @@ def _token_id(call: ApiCall) -> str | Failed | None:
         return None
     text = php_string(call.param("uploadTokenId"))
     if not xml_valid(text):
-        return _failed(ErrorCode.INVALID_PARAMETER_CHAR, XML_FIELD="uploadTokenId")
+        return failed(ErrorCode.INVALID_PARAMETER_CHAR, XML_FIELD="uploadTokenId")
     return text
 
 
@@ -209,7 +205,7 @@ def _enum_int(value: object, param: str, enum_type: str) -> int | Failed:
     number = php_float(value)
     if numeric and number.is_integer():
         return int(number)
-    return _failed(
+    return failed(
         ErrorCode.INVALID_ENUM_VALUE,
         ENUM_VAL=php_string(value),
         PARAM_NAME=param,
@@ -252,7 +248,7 @@ def _optional_string(raw: Mapping[str, Any], name: str) -> str | Failed | None:
         return None
     text = php_string(raw[name])
     if not xml_valid(text):
-        return _failed(ErrorCode.INVALID_PARAMETER_CHAR, XML_FIELD=name)
+        return failed(ErrorCode.INVALID_PARAMETER_CHAR, XML_FIELD=name)
     return text
 
 
