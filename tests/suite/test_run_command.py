@@ -53,7 +53,19 @@ def test_the_default_report_dir_is_reports_under_the_cwd(tmp_path: Path) -> None
 def test_a_mutant_fails_with_exit_1_naming_its_requirement(tmp_path: Path) -> None:
     pytest.importorskip("shutil").which("curl") or pytest.skip("curl is not installed")
     script = SCRIPTS / "mutant_omits_final_chunk.sh"
-    done = run("--client-cmd", f"sh {script}", "--requirements", "UT-C03", cwd=tmp_path)
+    # The default profile and a fixed seed: a quick run may draw only one-chunk files,
+    # which this mutant uploads correctly.
+    done = run(
+        "--client-cmd",
+        f"sh {script}",
+        "--requirements",
+        "UT-C03",
+        "--profile",
+        "default",
+        "--seed",
+        "1",
+        cwd=tmp_path,
+    )
     assert done.returncode == 1, done.stdout[-3000:]
     assert verdicts(tmp_path / "reports")["UT-C03"] == "FAIL"
     assert "UT-C03 FAIL" in done.stdout
