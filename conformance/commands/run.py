@@ -89,8 +89,8 @@ def _pytest_args(args: argparse.Namespace, options: RunOptions) -> list[str]:
     argv += _given("--hypothesis-seed", None if args.seed is None else str(args.seed))
     argv += ["--kaltura-strict"] if options.strict else []
     argv += ["--kaltura-in-process"] if options.in_process else []
-    # worksteal: groups differ a lot in cost (faults that make clients wait and retry)
-    argv += ["-n", args.workers, "--dist", "worksteal"] if args.workers != "0" else []
+    # load: the suite orders its longest shards first, and load hands them out in order
+    argv += ["-n", args.workers, "--dist", "load"] if args.workers != "0" else []
     return argv
 
 

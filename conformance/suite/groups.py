@@ -53,6 +53,9 @@ class Group:
     name: str
     aims_at: tuple[str, ...]
     scenarios: Callable[[Limits], st.SearchStrategy[UploadScenario]]
+    shards: int = 2
+    """How many pieces (own seed, a share of the examples) the group is cut into, so that
+    pytest-xdist can balance a run: more for the groups whose cases wait longest."""
 
 
 def _params(limits: Limits) -> st.SearchStrategy[ClientParams]:
@@ -137,11 +140,14 @@ def _persistent_error(limits: Limits) -> st.SearchStrategy[UploadScenario]:
     return _with_fault(limits, st.builds(Fault, _early_requests(), kinds, times=st.none()))
 
 
+# Shards follow the wall time of a default run (2 cores, reference client): a persistent
+# error makes a correct client back off until it gives up (~1 s a case), a held chunk makes
+# it retry its close (~0.3 s); the other groups take 20-120 ms a case.
 GROUPS: tuple[Group, ...] = (
     Group("plain", _PROTOCOL, _plain),
     Group("error-objects", ("UT-C13", "UT-C17"), _error_objects),
     Group("transport-faults", ("UT-C17",), _transport_faults),
-    Group("slow-close", ("UT-C18",), _slow_close),
+    Group("slow-close", ("UT-C18",), _slow_close, shards=3),
     Group("lost-close", ("UT-C19",), _lost_close),
-    Group("persistent-error", ("UT-C14", "UT-C20"), _persistent_error),
+    Group("persistent-error", ("UT-C14", "UT-C20"), _persistent_error, shards=8),
 )

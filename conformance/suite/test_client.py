@@ -82,10 +82,16 @@ def _run_case(
     _judge(result, options)
 
 
-# Each group runs as a few shards (own seeds, a share of the examples each), so that
-# pytest-xdist can spread a run's work evenly over its workers.
-SHARDS = 3
-_ITEMS = [(group, shard) for group in GROUPS for shard in range(SHARDS)]
+# Each group runs as `group.shards` shards (own seeds, a share of the examples each), the
+# groups with the most shards first: xdist's load scheduling then hands out the longest
+# pieces first and the short ones fill the gaps (longest-processing-time-first).
+_ITEMS = [
+    (group, shard)
+    for group in sorted(GROUPS, key=lambda g: -g.shards)
+    for shard in range(group.shards)
+]
+# Fewer than this many examples per shard is not worth a shard of its own.
+_MIN_EXAMPLES_PER_SHARD = 3
 
 
 @pytest.mark.parametrize(("group", "shard"), _ITEMS, ids=[f"{g.name}-{n + 1}" for g, n in _ITEMS])
@@ -104,7 +110,7 @@ def test_client_conformance(
     if not _selected(group, options):
         pytest.skip(f"exercises none of {', '.join(options.requirements or ())}")
     profile = options.profile_settings
-    shards = max(1, min(SHARDS, profile.examples // 8))  # a small run: one shard per group
+    shards = max(1, min(group.shards, profile.examples // _MIN_EXAMPLES_PER_SHARD))
     if shard >= shards:
         pytest.skip(f"the {profile.name} profile runs {shards} shard(s) per group")
     limits = Limits(
