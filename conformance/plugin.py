@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import random
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -20,13 +22,17 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from conformance.clients.api import KalturaApi
+    from conformance.live import LiveTarget
     from conformance.options import RunOptions
-    from conformance.runner import CaseRunner
+    from conformance.runner import CaseRunner, LiveCaseRunner
 
-__all__ = ["CASE_PROPERTY", "REQUIREMENT_MARKER"]
+__all__ = ["CASE_PROPERTY", "REQUIREMENT_MARKER", "SERVER_CASE_PROPERTY"]
 
 REQUIREMENT_MARKER = "requirement"
 CASE_PROPERTY = "kaltura_case"
+SERVER_CASE_PROPERTY = "kaltura_server_case"
+_DIRECTIONS = {CASE_PROPERTY: "client", SERVER_CASE_PROPERTY: "server"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,6 +47,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--kaltura-strict", action="store_true", help="SHOULD failures fail too")
     group.addoption("--kaltura-in-process", action="store_true", help="serve httpx over respx")
     group.addoption("--kaltura-replay", help="run exactly this scenario (JSON) once")
+    live = parser.getgroup("kaltura-live", "Kaltura live account (server conformance)")
+    live.addoption("--kaltura-service-url", help="the endpoint under test [KALTURA_SERVICE_URL]")
+    live.addoption("--kaltura-partner-id", help="its partner id [KALTURA_PARTNER_ID]")
+    live.addoption("--kaltura-admin-secret", help="admin secret [KALTURA_ADMIN_SECRET]")
+    live.addoption("--kaltura-ks", help="a KS instead of the admin secret [KALTURA_KS]")
+    live.addoption("--kaltura-max-requests", type=int, help="request budget (default 3000)")
+    live.addoption("--kaltura-max-bytes", type=int, help="bytes budget (default 256 MiB)")
+    live.addoption("--kaltura-max-concurrency", type=int, help="requests at once (default 4)")
+    live.addoption("--kaltura-max-rps", type=float, help="requests per second (default 20)")
+    live.addoption(
+        "--kaltura-close-wait", type=float, help="seconds the server may hold a close (45)"
+    )
+    live.addoption(
+        "--kaltura-slow-closes",
+        action="store_true",
+        help="run the early-close checks (each waits out the close wait) in any profile",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -49,10 +72,25 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", f"{REQUIREMENT_MARKER}(*ids): the UT-C/UT-S requirement IDs a test checks"
     )
     config.pluginmanager.register(_Collector(config), "kaltura-conformance-collector")
+    if _is_conformance_run(config) and _live_target(config) is not None:
+        # (a wrong live option stopped the run just now, in one line)
+        _cleanup_on_sigterm()
     if _is_conformance_run(config) and config.getoption("hypothesis_seed", None) is None:
         # One seed for the whole run, chosen before Hypothesis reads it and sent to every
         # xdist worker with the options: printed in the header and the reports, replayable.
         config.option.hypothesis_seed = str(random.SystemRandom().randrange(2**32))
+
+
+def _cleanup_on_sigterm() -> None:
+    """SIGTERM (a CI job cancelled, `kill`) stops a live run like Ctrl-C does, so that the
+    session's teardown still deletes the tokens the run created on the account."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _is_conformance_run(config: pytest.Config) -> bool:
@@ -60,7 +98,10 @@ def _is_conformance_run(config: pytest.Config) -> bool:
     named = any(
         "conformance.suite" in str(arg) or "conformance/suite" in str(arg) for arg in config.args
     )
-    given = any(config.getoption(name) for name in ("client_cmd", "client", "kaltura_replay"))
+    given = any(
+        config.getoption(name)
+        for name in ("client_cmd", "client", "kaltura_replay", "kaltura_service_url")
+    )
     return named or given
 
 
@@ -69,6 +110,21 @@ def pytest_report_header(config: pytest.Config) -> str | None:
         return None
     seed = config.getoption("hypothesis_seed", None)
     return f"kaltura-conformance: hypothesis seed {seed} (replay with --hypothesis-seed={seed})"
+
+
+def _live_target(config: pytest.Config) -> LiveTarget | None:
+    from conformance.live import live_target
+    from conformance.options import OptionError
+
+    names = (
+        *("service_url", "partner_id", "admin_secret", "ks"),
+        *("max_requests", "max_bytes", "max_concurrency", "max_rps", "close_wait", "slow_closes"),
+    )
+    given = {name: config.getoption(f"kaltura_{name}") for name in names}
+    try:
+        return live_target(given)
+    except OptionError as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 # --- fixtures (used only by the conformance suite) ------------------------------------
@@ -107,8 +163,46 @@ def kaltura_seed(pytestconfig: pytest.Config) -> int:
 
 
 @pytest.fixture(scope="session")
-def kaltura_case_runner(kaltura_options: RunOptions) -> Iterator[CaseRunner]:
-    """A loopback server (or the in-process router) and the client, for the whole session."""
+def kaltura_live(pytestconfig: pytest.Config) -> LiveTarget | None:
+    """The live endpoint under test, or None when no service URL was given."""
+    return _live_target(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def kaltura_live_api(kaltura_live: LiveTarget | None) -> Iterator[KalturaApi]:
+    """A budgeted API session on the live endpoint; at the end (also after a failure or
+    Ctrl-C), every token named with this run's prefix is deleted."""
+    from conformance.live import LiveError, connect, sweep
+    from conformance.server.driver import RUN_PREFIX
+
+    if kaltura_live is None:
+        pytest.skip(
+            "server conformance needs --kaltura-service-url (or KALTURA_SERVICE_URL) "
+            "and --kaltura-partner-id with --kaltura-admin-secret, or --kaltura-ks"
+        )
+    problem = None
+    try:
+        with connect(kaltura_live) as (api, transport):
+            try:
+                yield api
+            finally:
+                with transport.exempt():
+                    sweep(api, f"{RUN_PREFIX}-")
+    except LiveError as error:
+        problem = str(error)
+    if problem is not None:  # outside the except: one line, no chained traceback
+        pytest.fail(problem, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def kaltura_case_runner(
+    kaltura_options: RunOptions, kaltura_live: LiveTarget | None, request: pytest.FixtureRequest
+) -> Iterator[CaseRunner | LiveCaseRunner]:
+    """A loopback server (or the in-process router) and the client, for the whole session;
+    with a live service URL, the client against that account."""
+    if kaltura_live is not None:
+        yield _live_case_runner(kaltura_options, kaltura_live, request)
+        return
     from conformance.endpoints import EndpointConfig, KalturaEndpoint
     from conformance.endpoints.server import LoopbackServer
     from conformance.runner import CaseRunner
@@ -140,6 +234,33 @@ def kaltura_case_runner(kaltura_options: RunOptions) -> Iterator[CaseRunner]:
     endpoint.close()
 
 
+def _live_case_runner(
+    options: RunOptions, live: LiveTarget, request: pytest.FixtureRequest
+) -> LiveCaseRunner:
+    from conformance.runner import LiveCaseRunner
+    from conformance.server.driver import RUN_PREFIX
+
+    if not (options.client_cmd or options.client):
+        pytest.skip(
+            "client conformance on --kaltura-service-url needs the client under test: "
+            "--client-cmd or --client"
+        )
+    if live.partner_id is None:
+        pytest.skip("client conformance on a live account needs --kaltura-partner-id")
+    api: KalturaApi = request.getfixturevalue("kaltura_live_api")
+    ids = [rid for rid in options.requirements or () if rid.startswith("UT-C")] or None
+    return LiveCaseRunner(
+        api,
+        live.partner_id,
+        live.admin_secret or "",
+        options.client_runner(),
+        prefix=RUN_PREFIX,
+        time_limit=options.time_limit,
+        requirement_ids=ids,
+        endpoint_label=live.describe(),
+    )
+
+
 @pytest.fixture
 def kaltura_record(request: pytest.FixtureRequest) -> Any:
     """Record one case's result with the test, as plain JSON (it crosses xdist)."""
@@ -150,59 +271,93 @@ def kaltura_record(request: pytest.FixtureRequest) -> Any:
     return record
 
 
+@pytest.fixture
+def kaltura_record_server(request: pytest.FixtureRequest) -> Any:
+    """Like `kaltura_record`, for a server-conformance case."""
+
+    def record(case: dict[str, Any]) -> None:
+        request.node.user_properties.append((SERVER_CASE_PROPERTY, json.dumps(case)))
+
+    return record
+
+
 # --- collecting cases and writing reports ----------------------------------------------
 
 
 class _Collector:
-    """Gathers the cases every test recorded; on the controller, writes the reports."""
+    """Gathers the cases every test recorded; on the controller, writes the reports.
+
+    A run judges one direction: a client (the default) or, given a live service URL and no
+    client, a server. Should both ever be recorded, the server's reports go to `server/`
+    under the report directory."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.cases: list[dict[str, Any]] = []
-        self.document: dict[str, Any] | None = None
+        self.cases: dict[str, list[dict[str, Any]]] = {"client": [], "server": []}
+        self.documents: list[tuple[dict[str, Any], str]] = []
         self.started_at = time.time()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
             return
         for name, value in report.user_properties:
-            if name == CASE_PROPERTY and isinstance(value, str):
+            if name in _DIRECTIONS and isinstance(value, str):
                 case = json.loads(value)
                 case["test"] = report.nodeid.rsplit("::", 1)[-1]
-                self.cases.append(case)
+                self.cases[_DIRECTIONS[name]].append(case)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if not self.cases or hasattr(self.config, "workerinput"):
-            return  # nothing judged here, or an xdist worker: the controller writes once
-        from conformance.options import OptionError, requirement_ids, target_of
-        from conformance.reporting import build_results, write_results
+        if hasattr(self.config, "workerinput"):
+            return  # an xdist worker: the controller writes once
+        from conformance.options import OptionError, requirement_ids
+        from conformance.reporting import write_results
 
-        get = self.config.getoption
         try:
-            selected = requirement_ids(get("kaltura_requirements"))
+            selected = requirement_ids(self.config.getoption("kaltura_requirements"))
         except OptionError:
             return  # already reported as a usage error
-        self.document = build_results(
-            self.cases,
-            direction="client",
-            target=target_of(get("client_cmd"), get("client")),
+        directory = self.config.getoption("kaltura_report_dir")
+        both = all(self.cases.values())
+        for direction, cases in self.cases.items():
+            if not cases:
+                continue
+            where = f"{directory}/server" if both and direction == "server" else directory
+            document = self._document(direction, cases, selected)
+            write_results(document, where)
+            self.documents.append((document, where))
+
+    def _document(
+        self, direction: str, cases: list[dict[str, Any]], selected: tuple[str, ...] | None
+    ) -> dict[str, Any]:
+        from conformance.options import target_of
+        from conformance.reporting import build_results
+
+        get = self.config.getoption
+        prefix = "UT-C" if direction == "client" else "UT-S"
+        mine = tuple(rid for rid in selected or () if rid.startswith(prefix)) or None
+        live = _live_target(self.config)
+        target = target_of(get("client_cmd"), get("client"))
+        if direction == "server":
+            target = live.describe() if live is not None else "unknown"
+        return build_results(
+            cases,
+            direction=direction,
+            target=target,
             profile=get("kaltura_profile"),
             seed=get("hypothesis_seed", None),
             strict=bool(get("kaltura_strict")),
-            selected=selected,
+            selected=mine,
             started_at=self.started_at,
             workers=_workers(self.config),
         )
-        write_results(self.document, get("kaltura_report_dir"))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.document is None:
-            return
         from conformance.reporting import summary_lines
 
-        for line in summary_lines(self.document, self.config.getoption("kaltura_report_dir")):
-            terminalreporter.write_line(line)
+        for document, where in self.documents:
+            for line in summary_lines(document, where):
+                terminalreporter.write_line(line)
 
 
 def _workers(config: pytest.Config) -> int:

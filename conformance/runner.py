@@ -15,11 +15,20 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from conformance.checks import CaseEvidence, CheckResult, ClientOutcome, FinalToken, run_checks
+from conformance.checks import (
+    CHECKS,
+    CaseEvidence,
+    CheckResult,
+    ClientOutcome,
+    FinalToken,
+    run_check,
+    run_checks,
+)
+from conformance.clients.api import KalturaApi, KalturaCallError, KalturaTransportError
 from conformance.clients.runners import ClientRun, Job
 from conformance.endpoints import KalturaEndpoint
 from conformance.endpoints.inprocess import respx_router
@@ -27,7 +36,7 @@ from conformance.model import TokenResult
 from conformance.requirements import Verdict
 from conformance.scenario import UploadScenario
 
-__all__ = ["CaseResult", "CaseRunner", "ClientRunner"]
+__all__ = ["LIVE_JUDGED", "CaseResult", "CaseRunner", "ClientRunner", "LiveCaseRunner"]
 
 
 class ClientRunner(Protocol):
@@ -166,6 +175,105 @@ class CaseRunner:
             return FinalToken(token_id, None, None, digest)
         token = state.token
         return FinalToken(token_id, int(token.status), token.uploaded_file_size, digest)
+
+
+# On a live account the suite sees no trace, only the token the client was handed, read
+# back with `uploadToken.get`: what can be judged from that alone.
+LIVE_JUDGED = ("UT-C14",)
+
+
+class LiveCaseRunner:
+    """Runs cases for one client against a live account (`conformance.live`).
+
+    Each case gets a fresh token named with the run's prefix; the client uploads to the
+    account directly, and the outcome is read with `uploadToken.get`. Requirements that need
+    the trace, the assembled bytes or injected faults are NOT-EXERCISED here."""
+
+    def __init__(
+        self,
+        api: KalturaApi,
+        partner_id: int,
+        admin_secret: str,
+        client: ClientRunner,
+        *,
+        prefix: str,
+        time_limit: float = 60.0,
+        requirement_ids: list[str] | None = None,
+        workdir: str | None = None,
+        endpoint_label: str = "live account",
+    ) -> None:
+        self.api = api
+        self.partner_id = partner_id
+        self.admin_secret = admin_secret
+        self.client = client
+        self.prefix = prefix
+        self.time_limit = time_limit
+        self.requirement_ids = requirement_ids
+        self.workdir = workdir
+        self.endpoint_label = endpoint_label
+        self._serial = 0
+
+    def run(self, scenario: UploadScenario) -> CaseResult:
+        token = self._new_token(scenario.source.size)
+        try:
+            with _written(scenario, self.workdir) as path:
+                job = Job(
+                    file=path,
+                    service_url=self.api.service_url,
+                    partner_id=self.partner_id,
+                    token_id=token,
+                    chunk_size=scenario.params.chunk_size,
+                    concurrency=scenario.params.concurrency,
+                    ks=self.api.ks or "",
+                    admin_secret=self.admin_secret,
+                )
+                run = self.client.run(job, self.time_limit)
+            final = self._final(token)
+        finally:
+            self._delete(token)
+        evidence = CaseEvidence(
+            source=scenario.source,
+            exchanges=(),
+            outcome=ClientOutcome(run.succeeded, run.timed_out, run.duration, run.detail),
+            final=final,
+            given_token=token,
+        )
+        wanted = sorted(CHECKS if self.requirement_ids is None else self.requirement_ids)
+        results = tuple(
+            run_check(rid, evidence) if rid in LIVE_JUDGED else CheckResult(rid, _unseen(rid))
+            for rid in wanted
+        )
+        if run.harness_error:
+            results = tuple(replace(r, verdict=Verdict.HARNESS_ERROR) for r in results)
+        return CaseResult(scenario, run, results, evidence, self.endpoint_label)
+
+    def _new_token(self, size: int) -> str:
+        self._serial += 1
+        params = {"uploadToken:fileName": f"{self.prefix}-client-{self._serial}.bin"}
+        added = self.api.call("uploadToken", "add", {**params, "uploadToken:fileSize": size})
+        return str(added["id"])
+
+    def _final(self, token: str) -> FinalToken:
+        try:
+            got = self.api.call("uploadToken", "get", {"uploadTokenId": token})
+        except (KalturaCallError, KalturaTransportError):
+            return FinalToken(token, None, None, None)
+        status, size = got.get("status"), got.get("uploadedFileSize")
+        return FinalToken(
+            token,
+            None if status is None else int(status),
+            None if size in (None, "") else int(float(size)),
+            None,  # the account does not give the assembled bytes back
+        )
+
+    def _delete(self, token: str) -> None:
+        with suppress(KalturaCallError, KalturaTransportError):
+            self.api.call("uploadToken", "delete", {"uploadTokenId": token})
+
+
+def _unseen(requirement_id: str) -> Verdict:
+    informational = requirement_id == "UT-C22"
+    return Verdict.INFORMATIONAL if informational else Verdict.NOT_EXERCISED
 
 
 @contextmanager

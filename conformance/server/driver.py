@@ -45,6 +45,7 @@ from conformance.model import (
 from conformance.scenario import PlannedRequest, UploadSchedule
 
 __all__ = [
+    "RUN_PREFIX",
     "Answer",
     "Observation",
     "Send",
@@ -55,6 +56,10 @@ __all__ = [
 ]
 
 _MODEL_PARTNER = 1  # the model is private to the driver: any partner id will do
+
+# Every token a process creates is named `kuc-<8 hex>-…`: recognisable on an account, and
+# unique to this process, so that its end-of-run sweep never touches another run's tokens.
+RUN_PREFIX = f"kuc-{secrets.token_hex(4)}"
 
 
 @dataclass(frozen=True)
@@ -203,7 +208,7 @@ class ServerDriver:
     """
 
     api: KalturaApi
-    prefix: str = field(default_factory=lambda: f"kuc-{secrets.token_hex(4)}")
+    prefix: str = field(default_factory=lambda: f"{RUN_PREFIX}-{secrets.token_hex(2)}")
     clock: Callable[[], float] = time.time
     observations: list[Observation] = field(default_factory=list)
 

@@ -53,6 +53,8 @@ class Group:
     name: str
     aims_at: tuple[str, ...]
     scenarios: Callable[[Limits], st.SearchStrategy[UploadScenario]]
+    faults: bool = True
+    """Whether its cases need faults injected (not possible on a live account)."""
     shards: int = 2
     """How many pieces (own seed, a share of the examples) the group is cut into, so that
     pytest-xdist can balance a run: more for the groups whose cases wait longest."""
@@ -144,7 +146,7 @@ def _persistent_error(limits: Limits) -> st.SearchStrategy[UploadScenario]:
 # error makes a correct client back off until it gives up (~1 s a case), a held chunk makes
 # it retry its close (~0.3 s); the other groups take 20-120 ms a case.
 GROUPS: tuple[Group, ...] = (
-    Group("plain", _PROTOCOL, _plain),
+    Group("plain", _PROTOCOL, _plain, faults=False),
     Group("error-objects", ("UT-C13", "UT-C17"), _error_objects),
     Group("transport-faults", ("UT-C17",), _transport_faults),
     Group("slow-close", ("UT-C18",), _slow_close, shards=3),

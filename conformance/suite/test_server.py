@@ -1,0 +1,87 @@
+"""Server conformance: the endpoint named by `--kaltura-service-url` (a live account, a
+self-hosted server, or `kaltura-conformance serve`) is driven request by request, and every
+answer and `uploadToken.get` is compared with the reference model (UT-S*).
+
+Runs only when a service URL is given and no client is (with a client, the live account is
+where that client is judged). Without a URL each test is skipped with one line that says
+which options to set. The early-close checks wait out the server's close wait (45 s on a
+real account) and run in the `thorough` profile or with `--kaltura-slow-closes`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance.budget import BudgetExceeded
+from conformance.clients.api import KalturaApi
+from conformance.live import LiveTarget
+from conformance.options import RunOptions
+from conformance.requirements import Verdict
+from conformance.requirements import requirement as catalogue_entry
+from conformance.server import CHECKS, Finding
+
+# Checks whose plan makes a faithful server hold a close for its whole close wait (§7).
+SLOW_CLOSE_CHECKS = frozenset({"UT-S05", "UT-S06", "UT-S08"})
+
+
+def _skip_reason(rid: str, options: RunOptions, live: LiveTarget | None) -> str | None:
+    if live is None:
+        return None  # the live API fixture skips, saying which options to set
+    if options.client_cmd or options.client:
+        return "a client is under test: server conformance runs without --client/--client-cmd"
+    if options.requirements is not None and rid not in options.requirements:
+        return f"not among {', '.join(options.requirements)}"
+    slow_allowed = live.slow_closes or options.profile == "thorough"
+    if rid in SLOW_CLOSE_CHECKS and not slow_allowed:
+        return (
+            f"{rid} waits out the server's close wait: run it with --kaltura-slow-closes "
+            "or --kaltura-profile thorough"
+        )
+    return None
+
+
+def _case(rid: str, finding: Finding, endpoint: str) -> dict[str, Any]:
+    """A server check as a report case (no credentials: the endpoint is described)."""
+    broken = finding.verdict in (Verdict.FAIL, Verdict.NON_STRICT)
+    return {
+        "description": f"{rid}: {catalogue_entry(rid).rule}",
+        "scenario": {"check": rid},
+        "client": None,
+        "verdicts": {rid: finding.verdict.value},
+        "breaches": {rid: list(finding.messages)} if broken else {},
+        "observations": {} if broken else {rid: {"summary": " ".join(finding.messages)}},
+        "trace": {"endpoint": endpoint},
+        "replay": f"pytest --pyargs conformance.suite -k {rid.replace('-', '_')} "
+        "--kaltura-service-url …",
+    }
+
+
+def _judge(finding: Finding, strict: bool) -> None:
+    broken = (Verdict.FAIL, *((Verdict.NON_STRICT,) if strict else ()))
+    if finding.verdict in broken:
+        details = "\n".join(f"  - {message}" for message in finding.messages)
+        rule = catalogue_entry(finding.requirement).rule
+        pytest.fail(f"{finding.requirement} {finding.verdict.value}: {rule}\n{details}")
+
+
+@pytest.mark.parametrize("rid", list(CHECKS), ids=[rid.replace("-", "_") for rid in CHECKS])
+def test_server_requirement(
+    rid: str,
+    kaltura_options: RunOptions,
+    kaltura_live: LiveTarget | None,
+    request: pytest.FixtureRequest,
+    kaltura_record_server: Any,
+) -> None:
+    reason = _skip_reason(rid, kaltura_options, kaltura_live)
+    if reason is not None:
+        pytest.skip(reason)
+    api: KalturaApi = request.getfixturevalue("kaltura_live_api")  # skips without a URL
+    assert kaltura_live is not None
+    try:
+        finding = CHECKS[rid](api)
+    except BudgetExceeded as error:
+        pytest.skip(f"{rid} not exercised: {error}")
+    kaltura_record_server(_case(rid, finding, kaltura_live.describe()))
+    _judge(finding, kaltura_options.strict)

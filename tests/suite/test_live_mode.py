@@ -1,0 +1,228 @@
+"""Live mode end to end, through exactly the code path a real account uses: the server
+under test runs as a separate process (`kaltura-conformance serve`, or a mutant server),
+and `pytest --pyargs conformance.suite --kaltura-service-url …` judges it from outside.
+
+The reference server passes every UT-S requirement; each mutant server fails with its
+own requirement ID (and only the consequences `tests/server/mutants.py` lists). Every token
+a run made is gone afterwards, also when the run is interrupted.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+
+from conformance.clients.api import KalturaApi
+
+SERVER_TESTS = Path(__file__).resolve().parent.parent / "server"
+REPORT_FILES = {"results.json", "summary.md", "junit.xml", "results.html"}
+FAST = ("--kaltura-slow-closes", "--kaltura-max-rps", "1000")  # our server waits 0.2 s
+
+
+def _mutants() -> ModuleType:
+    name = "live_mode_mutants"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, SERVER_TESTS / "mutants.py")
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+MUTANTS = _mutants().MUTANTS
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    partner_id: str
+    admin_secret: str
+
+    def options(self) -> list[str]:
+        return [
+            "--kaltura-service-url",
+            self.url,
+            "--kaltura-partner-id",
+            self.partner_id,
+            "--kaltura-admin-secret",
+            self.admin_secret,
+        ]
+
+    def token_names(self) -> list[str]:
+        """Every token on the account, by file name (read with the account's own API)."""
+        with httpx.Client(timeout=10) as client:
+            api = KalturaApi(client, self.url)
+            api.start_session(int(self.partner_id), self.admin_secret)
+            params = {"pager:pageSize": 500}
+            listed = api.call("uploadToken", "list", params)
+        return [str(token.get("fileName")) for token in listed.get("objects") or ()]
+
+
+@contextmanager
+def _serving(command: list[str]) -> Iterator[Served]:
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(3)]
+        values = [line.split(":", 1)[1].strip() for line in lines]
+        yield Served(*values)
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)  # also closes its stdout
+
+
+def _reference_server() -> list[str]:
+    return [sys.executable, "-m", "conformance.cli", "serve", "--final-wait", "0.2"]
+
+
+def _mutant_server(name: str) -> list[str]:
+    return [sys.executable, str(SERVER_TESTS / "serve_mutant.py"), name]
+
+
+def _suite(served: Served, report_dir: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-c",
+        os.devnull,
+        "-p",
+        "no:cacheprovider",
+        "--pyargs",
+        "conformance.suite",
+        *served.options(),
+        "--kaltura-report-dir",
+        str(report_dir),
+        "-q",
+        *extra,
+    ]
+
+
+def _run(command: list[str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "KALTURA_"))}
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, check=False, env=env
+    )
+
+
+def _verdicts(report_dir: Path) -> dict[str, str]:
+    document: dict[str, Any] = json.loads((report_dir / "results.json").read_text())
+    assert document["run"]["direction"] == "server"
+    return {row["id"]: row["verdict"] for row in document["requirements"]}
+
+
+def test_the_reference_server_passes_every_server_requirement(tmp_path: Path) -> None:
+    with _serving(_reference_server()) as served:
+        done = _run(_suite(served, tmp_path, *FAST))
+        left = served.token_names()
+    assert done.returncode == 0, done.stdout[-3000:]
+    found = _verdicts(tmp_path)
+    assert sorted(found) == [f"UT-S{n:02d}" for n in range(1, 15)]
+    assert set(found.values()) == {"PASS"}, found
+    assert {p.name for p in tmp_path.iterdir()} == REPORT_FILES
+    for report in tmp_path.iterdir():
+        assert served.admin_secret not in report.read_text(), report.name
+    assert served.admin_secret not in done.stdout + done.stderr
+    assert not left, f"tokens left on the account: {left}"
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_each_mutant_server_fails_with_its_requirement(name: str, tmp_path: Path) -> None:
+    mutant = MUTANTS[name]
+    with _serving(_mutant_server(name)) as served:
+        done = _run(_suite(served, tmp_path, *FAST))
+    assert done.returncode == 1, done.stdout[-3000:]
+    found = _verdicts(tmp_path)
+    failing = {rid for rid, verdict in found.items() if verdict in ("FAIL", "NON-STRICT")}
+    assert mutant.target in failing, done.stdout[-3000:]
+    assert failing == mutant.failing, done.stdout[-3000:]
+    assert f"{mutant.target} FAIL" in done.stdout
+
+
+def test_without_slow_closes_the_early_close_checks_say_how_to_run_them(tmp_path: Path) -> None:
+    with _serving(_reference_server()) as served:
+        done = _run(_suite(served, tmp_path, "--kaltura-max-rps", "1000", "-rs"))
+    assert done.returncode == 0, done.stdout[-3000:]
+    found = _verdicts(tmp_path)
+    assert {rid for rid, v in found.items() if v == "NOT-EXERCISED"} == {
+        "UT-S05",
+        "UT-S06",
+        "UT-S08",
+    }
+    assert "run it with --kaltura-slow-closes" in done.stdout
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_stopped_run_still_deletes_its_tokens(stop: signal.Signals, tmp_path: Path) -> None:
+    with _serving(_reference_server()) as served:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "KALTURA_"))}
+        slow = _suite(served, tmp_path, "--kaltura-slow-closes", "--kaltura-max-rps", "20")
+        process = subprocess.Popen(slow, stdout=subprocess.PIPE, text=True, env=env)
+        try:
+            deadline = time.monotonic() + 60
+            while not _ours(served):
+                assert time.monotonic() < deadline, "the run never created a token"
+                time.sleep(0.05)
+            process.send_signal(stop)
+        finally:
+            process.communicate(timeout=60)
+        assert _ours(served) == []
+
+
+def _ours(served: Served) -> list[str]:
+    return [name for name in served.token_names() if name.startswith("kuc-")]
+
+
+def test_a_request_budget_stops_the_run_without_going_over(tmp_path: Path) -> None:
+    with _serving(_reference_server()) as served:
+        done = _run(_suite(served, tmp_path, *FAST, "--kaltura-max-requests", "40", "-rs"))
+        left = served.token_names()
+    assert "request budget used up" in done.stdout
+    assert "--kaltura-max-requests=40" in done.stdout
+    assert not left, f"tokens left on the account: {left}"
+
+
+def _client_verdicts(report_dir: Path) -> dict[str, str]:
+    document: dict[str, Any] = json.loads((report_dir / "results.json").read_text())
+    assert document["run"]["direction"] == "client"
+    return {row["id"]: row["verdict"] for row in document["requirements"]}
+
+
+def test_a_client_on_a_live_account_is_judged_by_the_token_it_leaves(tmp_path: Path) -> None:
+    reference = "conformance.clients.reference:run_job"
+    with _serving(_reference_server()) as served:
+        done = _run(_suite(served, tmp_path, *FAST, "--client", reference, "-rs"))
+        left = _ours(served)
+    assert done.returncode == 0, done.stdout[-3000:]
+    found = _client_verdicts(tmp_path)
+    assert found.pop("UT-C14") == "PASS"
+    assert found.pop("UT-C22") == "INFORMATIONAL"
+    assert set(found.values()) == {"NOT-EXERCISED"}
+    assert "faults are injected only by the suite's own endpoint" in done.stdout
+    assert left == []
+
+
+def test_a_client_that_claims_success_without_uploading_fails_on_a_live_account(
+    tmp_path: Path,
+) -> None:
+    with _serving(_reference_server()) as served:
+        done = _run(_suite(served, tmp_path, *FAST, "--client-cmd", "true {file}"))
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert _client_verdicts(tmp_path)["UT-C14"] == "FAIL"
+    assert "success claimed, but token" in done.stdout
