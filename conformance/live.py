@@ -133,12 +133,23 @@ def _credentials(values: Mapping[str, Any]) -> tuple[str | None, str | None]:
 
 def _budget(given: Mapping[str, Any]) -> Budget:
     defaults = Budget()
+
+    def value(name: str, kind: type[float] | type[int]) -> Any:
+        chosen = given.get(name)
+        if chosen is None:
+            return getattr(defaults, name)
+        try:
+            return kind(chosen)
+        except ValueError:
+            option = f"--kaltura-{name.replace('_', '-')}"
+            raise OptionError(f"{option}={chosen!r}: a number, please") from None
+
     try:
         return Budget(
-            max_requests=int(given.get("max_requests") or defaults.max_requests),
-            max_bytes=int(given.get("max_bytes") or defaults.max_bytes),
-            max_concurrency=int(given.get("max_concurrency") or defaults.max_concurrency),
-            max_rps=float(given.get("max_rps") or defaults.max_rps),
+            max_requests=value("max_requests", int),
+            max_bytes=value("max_bytes", int),
+            max_concurrency=value("max_concurrency", int),
+            max_rps=value("max_rps", float),
         )
     except ValueError as error:
         raise OptionError(str(error)) from None
@@ -166,6 +177,8 @@ def connect(target: LiveTarget) -> Iterator[tuple[KalturaApi, BudgetedTransport]
         api = KalturaApi(client, target.service_url, ks=target.ks)
         if target.ks is None:
             _start_session(api, target)
+        else:
+            _try_ks(api, target)
         yield api, transport
 
 
@@ -177,6 +190,15 @@ def _start_session(api: KalturaApi, target: LiveTarget) -> None:
     except (KalturaCallError, KalturaTransportError) as error:
         message = redact(str(error), *target.secrets())
         raise LiveError(f"session.start on {target.describe()} failed: {message}") from None
+
+
+def _try_ks(api: KalturaApi, target: LiveTarget) -> None:
+    """One cheap call, so that a KS the account refuses stops the run at once."""
+    try:
+        api.call("uploadToken", "list", {"pager:pageSize": 1})
+    except (KalturaCallError, KalturaTransportError) as error:
+        message = redact(str(error), *target.secrets())
+        raise LiveError(f"the KS given for {target.describe()} was refused: {message}") from None
 
 
 def sweep(api: KalturaApi, prefix: str) -> int:

@@ -1,7 +1,9 @@
 """`kaltura-conformance run`: client conformance through pytest, with reports.
 
 With no target it judges the suite's reference client against the embedded loopback
-server (the README's main job). Exit codes: 0 every MUST passed (and, with --strict, every
+server (the README's main job). With `--service-url` (and credentials) it judges that
+server instead (server conformance, UT-S*), or with a client too, that client uploading to
+that account. Exit codes: 0 every MUST passed (and, with --strict, every
 SHOULD), 1 a MUST failed, 2 a usage error, 3 a harness error.
 """
 
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.live import live_target
 from conformance.options import OptionError, RunOptions, requirement_ids
 from reports import exit_code
 
@@ -37,6 +40,24 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--replay", metavar="SCENARIO_JSON", help="run exactly this case")
     sub.add_argument("--seed", type=int, help="the Hypothesis seed (printed by every run)")
     sub.add_argument("-n", "--workers", default="0", help="pytest-xdist workers (or auto)")
+    live = sub.add_argument_group("live account (KALTURA_* variables are read too)")
+    live.add_argument("--service-url", metavar="URL", help="judge this server (UT-S*)")
+    live.add_argument("--partner-id", metavar="N")
+    live.add_argument("--admin-secret", metavar="SECRET", help="or KALTURA_ADMIN_SECRET")
+    live.add_argument("--ks", metavar="KS", help="a KS instead of the admin secret")
+    live.add_argument("--slow-closes", action="store_true", help="run the early-close checks")
+    live.add_argument("--close-wait", type=float, metavar="SECONDS", help="server's (45)")
+    for name, kind in _BUDGETS.items():
+        live.add_argument(f"--{name}", type=kind, metavar="N", help="budget (see README)")
+
+
+_BUDGETS: dict[str, type] = {
+    "max-requests": int,
+    "max-bytes": int,
+    "max-concurrency": int,
+    "max-rps": float,
+}
+_LIVE = ("service-url", "partner-id", "admin-secret", "ks", "close-wait", *_BUDGETS)
 
 
 def execute(args: argparse.Namespace, prog: str) -> int:
@@ -67,6 +88,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
         replay=args.replay,
     )
     options.client_runner()  # a bad --client-cmd or --client fails here, in one line
+    live_target({name.replace("-", "_"): value for name, value in _live_values(args)})
     if args.workers != "auto" and not args.workers.isdigit():
         raise OptionError(f"-n={args.workers!r}: a number of workers, or auto")
     return options
@@ -88,10 +110,19 @@ def _pytest_args(args: argparse.Namespace, options: RunOptions) -> list[str]:
     argv += _given("--kaltura-replay", options.replay)
     argv += _given("--hypothesis-seed", None if args.seed is None else str(args.seed))
     argv += ["--kaltura-strict"] if options.strict else []
+    argv += ["--kaltura-slow-closes"] if args.slow_closes else []
+    for name, value in _live_values(args):
+        argv += [f"--kaltura-{name}", str(value)]
     argv += ["--kaltura-in-process"] if options.in_process else []
     # load: the suite orders its longest shards first, and load hands them out in order
     argv += ["-n", args.workers, "--dist", "load"] if args.workers != "0" else []
     return argv
+
+
+def _live_values(args: argparse.Namespace) -> list[tuple[str, object]]:
+    """The live options given, by option name (without the leading dashes)."""
+    given = ((name, getattr(args, name.replace("-", "_"))) for name in _LIVE)
+    return [(name, value) for name, value in given if value is not None]
 
 
 def _given(flag: str, value: str | None) -> list[str]:

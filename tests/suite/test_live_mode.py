@@ -226,3 +226,26 @@ def test_a_client_that_claims_success_without_uploading_fails_on_a_live_account(
     assert done.returncode == 1, done.stdout[-3000:]
     assert _client_verdicts(tmp_path)["UT-C14"] == "FAIL"
     assert "success claimed, but token" in done.stdout
+
+
+def _cli(*options: str) -> subprocess.CompletedProcess[str]:
+    return _run([sys.executable, "-m", "conformance.cli", "run", *options], timeout=120)
+
+
+def test_the_cli_runs_server_conformance_with_the_same_options(tmp_path: Path) -> None:
+    with _serving(_reference_server()) as served:
+        live = [o.replace("--kaltura-", "--") for o in served.options()]
+        report = ["--report-dir", str(tmp_path)]
+        done = _cli(*live, "--slow-closes", "--max-rps", "1000", *report)
+        elsewhere = ["--report-dir", str(tmp_path / "refused")]
+        refused = _cli("--service-url", served.url, "--ks", "not-a-ks", *elsewhere)
+        wrong = _cli("--service-url", served.url, "--ks", "k", "--max-rps", "0")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert set(_verdicts(tmp_path).values()) == {"PASS"}
+    assert refused.returncode == 3
+    assert "the KS given for" in refused.stdout + refused.stderr
+    assert "not-a-ks" not in refused.stdout + refused.stderr
+    assert (wrong.returncode, wrong.stdout.strip()) == (
+        2,
+        "kaltura-conformance run: error: --max-rps=0.0: must be > 0",
+    )
