@@ -60,15 +60,23 @@ def opening_sends_resume_false(evidence: CaseEvidence) -> Findings:
 @check("UT-C03")
 def opening_says_not_final(evidence: CaseEvidence) -> Findings:
     """With more than one stage, every `resume=false` request must say finalChunk=false:
-    the server's default is true, and would finalise a partial file."""
-    if not any(e.resume for e in evidence.uploads):
-        return Findings(exercised=bool(evidence.uploads))
+    the server's default is true, and would finalise a partial file. An opening that
+    carries less than the whole file starts a multi-request upload even when nothing
+    follows it (a client that gives up after its opening failed)."""
+    multi = any(e.resume for e in evidence.uploads)
     breaches = [
         _breach(e, _final_problem(e), "finalChunk=false given explicitly")
         for e in evidence.uploads
-        if e.resume is False and (not e.present("finalChunk") or e.final_chunk)
+        if e.resume is False
+        and (multi or _partial(e, evidence.size))
+        and (not e.present("finalChunk") or e.final_chunk)
     ]
-    return Findings(tuple(breaches))
+    return Findings(tuple(breaches), exercised=bool(evidence.uploads))
+
+
+def _partial(exchange: Exchange, size: int) -> bool:
+    """The request carries less than the whole file."""
+    return exchange.payload is not None and exchange.payload.size < size
 
 
 def _final_problem(exchange: Exchange) -> str:

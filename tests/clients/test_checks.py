@@ -176,6 +176,21 @@ def test_c03_a_single_request_may_omit_final_chunk() -> None:
     assert verdict("UT-C03", evidence([single], source=small)) is PASS
 
 
+def test_c03_an_opening_of_part_of_the_file_fails_even_if_nothing_follows_it() -> None:
+    """A client that gives up after its opening (say, on a persistent error) still sent
+    the first chunk of a multi-request upload: omitting finalChunk would close it there."""
+    opening = upload(1, 0.0, SPANS[0], resume=False, omit=("finalChunk",), kind="error")
+    retried = replace(opening, id=2, arrival=STEP)
+    case = evidence([opening, retried], succeeded=False)
+    assert verdict("UT-C03", case) is FAIL
+    assert "omitted" in messages("UT-C03", case)
+
+
+def test_c03_an_explicit_false_on_a_lone_partial_opening_passes() -> None:
+    opening = upload(1, 0.0, SPANS[0], resume=False, kind="error")
+    assert verdict("UT-C03", evidence([opening], succeeded=False)) is PASS
+
+
 # --- UT-C04 and UT-C10: server-side times -------------------------------------------------
 
 
