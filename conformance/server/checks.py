@@ -279,9 +279,11 @@ def check_s13(api: KalturaApi) -> Finding:
 
 
 def check_s14(api: KalturaApi) -> Finding:
-    """add/get fields, list by id, delete from PENDING, PARTIAL_UPLOAD and FULL_UPLOAD.
+    """add/get fields; list by id, by ids with a status filter and with a pager; delete
+    from PENDING, PARTIAL_UPLOAD and FULL_UPLOAD, after which list never shows a token.
 
-    Lists are filtered on one id only: on a live account the partner has other tokens."""
+    Lists are filtered on this check's own ids only: on a live account the partner has
+    other tokens."""
 
     def plan(driver: ServerDriver) -> None:
         source, ids = _source(14), ("UT-S14",)
@@ -294,10 +296,17 @@ def check_s14(api: KalturaApi) -> Finding:
         driver.upload(partial, _opening(source, 10_000), ids)
         full = _full_upload(driver, source, ids)
         driver.fields(full, ids)
+        mine = [unsized, pending, partial, full]
+        driver.list_among(mine, ids)
+        for status in (0, 1, 2):
+            driver.list_among(mine, ids, status=status)
+        for page in ((2, 1), (2, 2), (3, 2), (1, 4), (2, 3)):
+            driver.list_among(mine, ids, page=page)
         for pair in (pending, partial, full):
             driver.delete(pair, ids)
             driver.get(pair, ids, after="delete")
             driver.list_by_id(pair, ids)
+        driver.list_among(mine, ids)
 
     return _with_driver("UT-S14", api, plan)
 

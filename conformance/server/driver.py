@@ -36,6 +36,7 @@ from conformance.model import (
     ListTokens,
     MemoryBlob,
     Outcome,
+    Pager,
     TokenFilter,
     TokenListed,
     TokenResult,
@@ -361,6 +362,69 @@ class ServerDriver:
         model.close()
         return answers, final
 
+    def would_wait(self, pair: TokenPair, send: Send) -> bool:
+        """Whether a faithful server would hold `send` for its close wait (§7): the model,
+        replayed to this token's state, answers it with `CloseWaiting`."""
+        if pair.model_id not in self._added:
+            return False
+        model, now = UploadTokenModel(), self.clock()
+        name, size = self._added[pair.model_id]
+        added = model.apply(AddToken(self.caller, now, name, size))
+        assert isinstance(added, TokenResult), added
+        for earlier in self._history.get(pair.model_id, []):
+            _predict(model, self.caller, now, added.token.id, earlier)
+        outcome = model.apply(_upload_event(self.caller, now, added.token.id, send))
+        model.close()
+        return isinstance(outcome, CloseWaiting)
+
+    def list_among(
+        self,
+        pairs: list[TokenPair],
+        requirements: tuple[str, ...],
+        *,
+        status: int | None = None,
+        page: tuple[int, int] | None = None,
+    ) -> Observation:
+        """`uploadToken.list` filtered on these tokens' ids (`idIn`), maybe on a status and
+        with a pager (size, index): only this run's tokens are ever asked for, so other
+        tokens on a live account cannot disturb it. Compares `totalCount` and which tokens
+        the page holds, in order."""
+        if not pairs:
+            raise ValueError("list_among needs at least one token")
+        labels = {pair.model_id: pair.label for pair in pairs}
+        labels |= {pair.server_id: pair.label for pair in pairs}
+        query = TokenFilter(id_in=",".join(p.model_id for p in pairs), status_equal=status)
+        pager = Pager() if page is None else Pager(page_size=page[0], page_index=page[1])
+        outcome = self.model.apply(ListTokens(self.caller, self.clock(), query, pager))
+        expected = answer_of_outcome(outcome)
+        if isinstance(outcome, TokenListed):
+            named = tuple(labels.get(view.id, view.id) for view in outcome.objects)
+            expected = replace(expected, fields=(("objects", named),))
+        params: dict[str, object] = {
+            "filter:objectType": "KalturaUploadTokenFilter",
+            "filter:idIn": ",".join(pair.server_id for pair in pairs),
+            "filter:statusEqual": status,
+        }
+        if page is not None:
+            params |= {"pager:objectType": "KalturaFilterPager"}
+            params |= {"pager:pageSize": page[0], "pager:pageIndex": page[1]}
+        raw: list[Any] = []
+
+        def listing() -> Any:
+            result = self.api.call("uploadToken", "list", params)
+            raw.append(result)
+            return result
+
+        actual = answer_of_call(listing)
+        if actual.kind == "ok" and raw and isinstance(raw[0], dict):
+            objects = raw[0].get("objects") or []
+            named = tuple(labels.get(str(o.get("id")), str(o.get("id"))) for o in objects)
+            actual = replace(actual, fields=(("objects", named),))
+        how = f" statusEqual={status}" if status is not None else ""
+        how += f" page {page[1]} of size {page[0]}" if page is not None else ""
+        label = f"list idIn {len(pairs)} token(s){how}"
+        return self.record(label, expected, actual, requirements)
+
     def record(
         self, request: str, expected: Answer, actual: Answer, requirements: tuple[str, ...]
     ) -> Observation:
@@ -369,10 +433,9 @@ class ServerDriver:
         return observation
 
 
-def _predict(
-    model: UploadTokenModel, caller: Caller, now: float, token_id: str, send: Send
-) -> Outcome:
-    event = Upload(
+def _upload_event(caller: Caller, now: float, token_id: str, send: Send) -> Upload:
+    """`send` as the model's event, with the server's defaults for omitted parameters."""
+    return Upload(
         caller,
         now,
         token_id,
@@ -381,7 +444,12 @@ def _predict(
         final_chunk=True if send.final is None else send.final,
         resume_at=-1.0 if send.resume_at is None else float(send.resume_at),
     )
-    outcome = model.apply(event)
+
+
+def _predict(
+    model: UploadTokenModel, caller: Caller, now: float, token_id: str, send: Send
+) -> Outcome:
+    outcome = model.apply(_upload_event(caller, now, token_id, send))
     if isinstance(outcome, CloseWaiting):
         # Sequential driving: no chunk can arrive during the server's wait.
         outcome = model.apply(AbandonClose(outcome.ticket, now))

@@ -21,6 +21,8 @@ from conformance.model import (
     Event,
     Failed,
     FilePart,
+    ListTokens,
+    Pager,
     TokenResult,
     TokenStatus,
     Upload,
@@ -123,6 +125,15 @@ class DeleteOnlyPending(KalturaEndpoint):
         return super()._apply(event)
 
 
+class ListIgnoresPager(KalturaEndpoint):
+    """`uploadToken.list` answers every match in one page, whatever the pager asks."""
+
+    def _apply(self, event: Event) -> Answer:
+        if isinstance(event, ListTokens):
+            event = dataclasses.replace(event, pager=Pager())
+        return super()._apply(event)
+
+
 @dataclasses.dataclass(frozen=True)
 class Mutant:
     """A broken server: its class, the requirement it breaks, and what fails as a
@@ -168,5 +179,6 @@ MUTANTS: dict[str, Mutant] = {
     "delete-only-pending": Mutant(
         DeleteOnlyPending, "UT-S14", {"UT-S10": "its plan deletes a token that holds bytes"}
     ),
+    "list-ignores-pager": Mutant(ListIgnoresPager, "UT-S14"),
 }
 """Every mutant by name."""
