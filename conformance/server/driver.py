@@ -362,6 +362,16 @@ class ServerDriver:
         model.close()
         return answers, final
 
+    def model_status(self, pair: TokenPair) -> int | None:
+        """The token's status as the model holds it (None: unknown or deleted)."""
+        outcome = self.model.apply(GetToken(self.caller, self.clock(), pair.model_id))
+        return int(outcome.token.status) if isinstance(outcome, TokenResult) else None
+
+    def model_size(self, pair: TokenPair) -> int | None:
+        """The token's `uploadedFileSize` as the model holds it."""
+        outcome = self.model.apply(GetToken(self.caller, self.clock(), pair.model_id))
+        return outcome.token.uploaded_file_size if isinstance(outcome, TokenResult) else None
+
     def would_wait(self, pair: TokenPair, send: Send) -> bool:
         """Whether a faithful server would hold `send` for its close wait (§7): the model,
         replayed to this token's state, answers it with `CloseWaiting`."""

@@ -1,0 +1,323 @@
+"""A Hypothesis state machine over the upload token's life cycle (server conformance).
+
+Rules add tokens (sized or not), send openings, middles anywhere in the file (re-sends
+and out-of-order chunks included), closes (matching, early, past the end, empty), requests
+with parameters omitted, uploads to finished and deleted tokens, `get`, `list` of the
+machine's own tokens, and `delete`. Every request goes through `ServerDriver`, so every
+answer and the `uploadToken.get` after each upload is compared with the reference model.
+The invariant: the server agrees with the model. A disagreement fails the run with the
+requirement IDs of the rule that saw it, and Hypothesis shrinks it to the shortest steps.
+
+File contents come from `SourceFile(size, seed)`, never from drawn bytes. On an account
+whose server really waits for late chunks (§7: 45 s), closes the model says would wait
+are left out unless `allow_close_waits`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+
+from conformance.clients.api import KalturaApi
+from conformance.content import SourceFile
+from conformance.requirements import Verdict, verdict_for_broken
+from conformance.requirements import requirement as catalogue_entry
+from conformance.server.driver import Observation, Send, ServerDriver, TokenPair
+from strategies import seeds
+
+__all__ = ["LifecycleResult", "MachineSettings", "lifecycle_machine", "run_lifecycle"]
+
+MAX_FILE = 6_000  # small files: many steps, few bytes on a live account
+_MISSING = TokenPair("0_kucmissing", "0_kucmissing", "0_kucmissing")
+
+# What each rule exercises: a mismatch it sees is a failure of these requirements.
+_OPENING = ("UT-S01",)
+_MIDDLE = ("UT-S03",)
+_BEYOND_GAP = ("UT-S13",)
+_RESEND = ("UT-S04",)
+_CLOSE = ("UT-S05", "UT-S06", "UT-S07", "UT-S08")  # which one: `_close_tags`
+_CANNOT_MATCH = "UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE"
+_FINISHED = ("UT-S09",)
+_RESUME_PENDING = ("UT-S02",)
+_DEFAULTS = ("UT-S12",)
+_GONE = ("UT-S10",)
+_TOKENS = ("UT-S14",)
+EXERCISED = tuple(
+    sorted(
+        {
+            *_OPENING,
+            *_MIDDLE,
+            *_BEYOND_GAP,
+            *_RESEND,
+            *_CLOSE,
+            *_FINISHED,
+            *_RESUME_PENDING,
+            *_DEFAULTS,
+            *_GONE,
+            *_TOKENS,
+        }
+    )
+)
+
+
+class Disagreement(AssertionError):  # noqa: N818 - reads as what happened
+    """The server answered otherwise than the model predicted."""
+
+    def __init__(self, observation: Observation) -> None:
+        ids = ", ".join(observation.requirements)
+        super().__init__(f"{ids}: {observation.describe()}")
+        self.observation = observation
+
+
+@dataclass
+class _Token:
+    pair: TokenPair
+    source: SourceFile
+    sent: set[tuple[int, int]] = field(default_factory=set)  # (offset, length) of middles
+    deleted: bool = False
+    refused_close: bool = False  # a close was answered CANNOT_MATCH_EXPECTED_SIZE
+
+    def bound(self, index: int) -> int:
+        """The start of chunk `index` of four equal chunks (4: the end of the file)."""
+        return self.source.size * index // 4
+
+
+class TokenLifecycle(RuleBasedStateMachine):
+    """Bound to an API by `lifecycle_machine`; never used directly."""
+
+    api: KalturaApi
+    allow_close_waits: bool = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.driver = ServerDriver(self.api)
+        self.tokens: list[_Token] = []
+        self._judged = 0
+
+    tokens_made = Bundle("tokens_made")
+
+    # --- tokens ------------------------------------------------------------------------
+
+    @initialize(target=tokens_made, size=st.integers(1, MAX_FILE), content=seeds())
+    def first_token(self, size: int, content: int) -> _Token:
+        return self._add(size, content)
+
+    @rule(
+        target=tokens_made,
+        size=st.one_of(st.none(), st.integers(0, MAX_FILE)),
+        content=seeds(),
+    )
+    def add(self, size: int | None, content: int) -> _Token:
+        return self._add(size, content)
+
+    def _add(self, size: int | None, content: int) -> _Token:
+        source = SourceFile(size if size is not None else MAX_FILE // 2, content)
+        token = _Token(self.driver.new_token(size, _TOKENS), source)
+        self.tokens.append(token)
+        return token
+
+    @rule(token=tokens_made)
+    def get(self, token: _Token) -> None:
+        self.driver.get(token.pair, _GONE if token.deleted else _TOKENS)
+
+    @rule(token=tokens_made)
+    def delete(self, token: _Token) -> None:
+        self.driver.delete(token.pair, _GONE if token.deleted else _TOKENS)
+        token.deleted = True
+
+    @rule(data=st.data())
+    def list_mine(self, data: st.DataObject) -> None:
+        status = data.draw(st.sampled_from((None, 0, 1, 2)), label="statusEqual")
+        page = data.draw(st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3))))
+        mine = [token.pair for token in self.tokens]
+        self.driver.list_among(mine, _TOKENS, status=status, page=page)
+
+    @rule()
+    def unknown_token(self) -> None:
+        self.driver.get(_MISSING, _GONE)
+
+    # --- data requests -----------------------------------------------------------------
+
+    @rule(token=tokens_made, final=st.booleans())
+    def opening(self, token: _Token, final: bool) -> None:
+        """The first of the file's four chunks (or the whole file, when final)."""
+        end = token.source.size if final else token.bound(1)
+        send = Send(token.source.read(0, end), 0, resume=False, final=final, resume_at=0)
+        self._upload(token, send, self._tags(token, _OPENING))
+
+    @rule(token=tokens_made, index=st.sampled_from((1, 2)), twice=st.booleans())
+    def middle(self, token: _Token, index: int, twice: bool) -> None:
+        """One of the two middle chunks, in any order; `twice`: re-sent at once."""
+        for _ in range(2 if twice else 1):
+            self._middle(token, token.bound(index), token.bound(index + 1))
+
+    @rule(token=tokens_made, where=st.floats(0, 1), length=st.integers(0, 2_000))
+    def odd_middle(self, token: _Token, where: float, length: int) -> None:
+        """A middle anywhere, of any length: overlaps, gaps, past the end, empty."""
+        start = round(token.source.size * where)
+        self._middle(token, start, start + length)
+
+    def _middle(self, token: _Token, start: int, end: int) -> None:
+        payload = token.source.read(start, min(token.source.size, end))
+        if (start, len(payload)) in token.sent:
+            tags = _RESEND
+        elif start > (self.driver.model_size(token.pair) or 0):
+            tags = _BEYOND_GAP  # it must wait; uploadedFileSize must not count it
+        else:
+            tags = _MIDDLE
+        token.sent.add((start, len(payload)))
+        self._upload(token, Send(payload, start, True, False, start), self._tags(token, tags))
+
+    @rule(token=tokens_made, empty=st.booleans(), past_end=st.sampled_from((0, 0, 0, 7)))
+    def close(self, token: _Token, empty: bool, past_end: int) -> None:
+        """The last chunk with finalChunk=true (or an empty close at the end); `past_end`
+        bytes beyond the file make a size the assembled file cannot match."""
+        start = token.source.size if empty else token.bound(3)
+        self._close(token, max(1, start), past_end)
+
+    @rule(token=tokens_made, where=st.floats(0, 1))
+    def odd_close(self, token: _Token, where: float) -> None:
+        """A close from anywhere in the file to its end."""
+        self._close(token, max(1, round(token.source.size * where)), 0)
+
+    def _close(self, token: _Token, start: int, past_end: int) -> None:
+        size = token.source.size
+        payload = token.source.read(min(start, size), size) + b"\0" * past_end
+        send = Send(payload, start, resume=True, final=True, resume_at=start)
+        waits = self.driver.would_wait(token.pair, send)
+        if waits and not self.allow_close_waits:
+            return  # a faithful server would hold it for its whole close wait
+        tags = self._close_tags(token, send, waits, past_end)
+        answered = self.driver.upload(token.pair, send, self._tags(token, tags))
+        token.refused_close = token.refused_close or answered.expected.code == _CANNOT_MATCH
+
+    @staticmethod
+    def _close_tags(token: _Token, send: Send, waits: bool, past_end: int) -> tuple[str, ...]:
+        """The requirement a close exercises: a size that cannot match (UT-S08), an early
+        close (UT-S05), the retry of a refused one (UT-S06), an empty one (UT-S07)."""
+        if past_end:
+            return ("UT-S08",)
+        if waits:
+            return ("UT-S05",)
+        if token.refused_close:
+            return ("UT-S06",)
+        return ("UT-S07",) if not send.payload else ("UT-S03",)
+
+    @rule(token=tokens_made)
+    def whole_file_with_defaults(self, token: _Token) -> None:
+        """resume, finalChunk and resumeAt omitted: the defaults false, true, -1."""
+        send = Send(token.source.read(0, token.source.size), 0, None, None, None)
+        self._upload(token, send, self._tags(token, _DEFAULTS))
+
+    def _upload(self, token: _Token, send: Send, tags: tuple[str, ...]) -> None:
+        self.driver.upload(token.pair, send, tags)
+
+    def _tags(self, token: _Token, tags: tuple[str, ...]) -> tuple[str, ...]:
+        """Which requirements a data request exercises, given the token's state."""
+        if token.deleted:
+            return _GONE
+        state = self.driver.model_status(token.pair)
+        if state == 2:
+            return _FINISHED
+        if state == 0 and tags not in (_OPENING, _DEFAULTS, _RESEND):
+            return _RESUME_PENDING
+        return tags
+
+    # --- the invariant -----------------------------------------------------------------
+
+    @invariant()
+    def server_agrees_with_the_model(self) -> None:
+        new = self.driver.observations[self._judged :]
+        self._judged = len(self.driver.observations)
+        for observation in new:
+            if not observation.ok:
+                raise Disagreement(observation)
+
+    def teardown(self) -> None:
+        self.driver.cleanup()
+
+
+def lifecycle_machine(api: KalturaApi, *, allow_close_waits: bool = True) -> type[TokenLifecycle]:
+    """The machine bound to `api` (a fresh class: Hypothesis builds its own instances)."""
+    return type(
+        "TokenLifecycleOn",
+        (TokenLifecycle,),
+        {"api": api, "allow_close_waits": allow_close_waits},
+    )
+
+
+@dataclass(frozen=True)
+class MachineSettings:
+    """How long the machine runs: examples (each a fresh sequence) and steps in each."""
+
+    examples: int = 15
+    steps: int = 25
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class LifecycleResult:
+    """A verdict per requirement the machine exercises, with the failing steps if any."""
+
+    verdicts: dict[str, Verdict]
+    messages: dict[str, list[str]]
+    settings: MachineSettings
+
+    @property
+    def failed(self) -> list[str]:
+        broken = (Verdict.FAIL, Verdict.NON_STRICT)
+        return [rid for rid, verdict in self.verdicts.items() if verdict in broken]
+
+
+def run_lifecycle(
+    api: KalturaApi,
+    machine_settings: MachineSettings,
+    *,
+    allow_close_waits: bool = True,
+    run: Callable[..., Any] = run_state_machine_as_test,
+) -> LifecycleResult:
+    """Run the machine against `api`; the requirements its shrunk failure names FAIL (or
+    NON-STRICT for a SHOULD), every other one it exercises PASSes."""
+    machine = hypothesis_seed(machine_settings.seed)(
+        lifecycle_machine(api, allow_close_waits=allow_close_waits)
+    )
+    config = settings(
+        max_examples=machine_settings.examples,
+        stateful_step_count=machine_settings.steps,
+        deadline=None,
+        database=None,
+        phases=(Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+        report_multiple_bugs=False,  # one shrunk disagreement is the verdict
+    )
+    try:
+        run(machine, settings=config)
+    except Disagreement as failure:
+        return _failed(failure, machine_settings)
+    verdicts = dict.fromkeys(EXERCISED, Verdict.PASS)
+    return LifecycleResult(verdicts, {}, machine_settings)
+
+
+def _failed(failure: Disagreement, machine_settings: MachineSettings) -> LifecycleResult:
+    steps = [note for note in getattr(failure, "__notes__", []) if note.strip()]
+    message = "\n".join([str(failure), *steps])
+    broken = failure.observation.requirements
+    verdicts = {
+        rid: verdict_for_broken(catalogue_entry(rid).level) if rid in broken else Verdict.PASS
+        for rid in EXERCISED
+    }
+    return LifecycleResult(verdicts, {rid: [message] for rid in broken}, machine_settings)
