@@ -21,9 +21,17 @@ from conformance.options import RunOptions
 from conformance.requirements import Verdict
 from conformance.requirements import requirement as catalogue_entry
 from conformance.server import CHECKS, Finding
+from conformance.server.checks import check_s03
+from conformance.server.machine import LifecycleResult, MachineSettings, run_lifecycle
 
 # Checks whose plan makes a faithful server hold a close for its whole close wait (§7).
 SLOW_CLOSE_CHECKS = frozenset({"UT-S05", "UT-S06", "UT-S08"})
+# The life-cycle machine per profile: sequences, and steps in each (~2 requests a step).
+MACHINE_RUNS = {"quick": (5, 15), "default": (15, 25), "thorough": (60, 40)}
+
+
+def _slow_closes(options: RunOptions, live: LiveTarget) -> bool:
+    return live.slow_closes or options.profile == "thorough"
 
 
 def _skip_reason(rid: str, options: RunOptions, live: LiveTarget | None) -> str | None:
@@ -33,8 +41,7 @@ def _skip_reason(rid: str, options: RunOptions, live: LiveTarget | None) -> str 
         return "a client is under test: server conformance runs without --client/--client-cmd"
     if options.requirements is not None and rid not in options.requirements:
         return f"not among {', '.join(options.requirements)}"
-    slow_allowed = live.slow_closes or options.profile == "thorough"
-    if rid in SLOW_CLOSE_CHECKS and not slow_allowed:
+    if rid in SLOW_CLOSE_CHECKS and not _slow_closes(options, live):
         return (
             f"{rid} waits out the server's close wait: run it with --kaltura-slow-closes "
             "or --kaltura-profile thorough"
@@ -80,8 +87,61 @@ def test_server_requirement(
     api: KalturaApi = request.getfixturevalue("kaltura_live_api")  # skips without a URL
     assert kaltura_live is not None
     try:
-        finding = CHECKS[rid](api)
+        if rid == "UT-S03":
+            finding = check_s03(api, concurrent_close=_slow_closes(kaltura_options, kaltura_live))
+        else:
+            finding = CHECKS[rid](api)
     except BudgetExceeded as error:
         pytest.skip(f"{rid} not exercised: {error}")
     kaltura_record_server(_case(rid, finding, kaltura_live.describe()))
     _judge(finding, kaltura_options.strict)
+
+
+def test_server_token_lifecycle(
+    kaltura_options: RunOptions,
+    kaltura_live: LiveTarget | None,
+    kaltura_seed: int,
+    request: pytest.FixtureRequest,
+    kaltura_record_server: Any,
+) -> None:
+    """The state machine: generated sequences of every token operation, each answer
+    compared with the model; a disagreement is shrunk to the shortest steps."""
+    if kaltura_live is not None and (kaltura_options.client_cmd or kaltura_options.client):
+        pytest.skip("a client is under test: server conformance runs without --client/--client-cmd")
+    api: KalturaApi = request.getfixturevalue("kaltura_live_api")  # skips without a URL
+    assert kaltura_live is not None
+    examples, steps = MACHINE_RUNS[kaltura_options.profile]
+    machine = MachineSettings(examples=examples, steps=steps, seed=kaltura_seed)
+    try:
+        result = run_lifecycle(
+            api, machine, allow_close_waits=_slow_closes(kaltura_options, kaltura_live)
+        )
+    except BudgetExceeded as error:
+        pytest.skip(f"the token life cycle not exercised: {error}")
+    kaltura_record_server(_lifecycle_case(result, kaltura_live.describe(), kaltura_options))
+    broken = (Verdict.FAIL, *((Verdict.NON_STRICT,) if kaltura_options.strict else ()))
+    failed = [rid for rid, verdict in result.verdicts.items() if verdict in broken]
+    if failed:
+        details = "\n".join(m for rid in failed for m in result.messages.get(rid, ()))
+        pytest.fail(f"{', '.join(failed)} broken by a generated sequence:\n{details}")
+
+
+def _lifecycle_case(result: LifecycleResult, endpoint: str, options: RunOptions) -> dict[str, Any]:
+    wanted = options.requirements
+    verdicts = {
+        rid: verdict.value
+        for rid, verdict in result.verdicts.items()
+        if wanted is None or rid in wanted
+    }
+    run = result.settings
+    return {
+        "description": f"token life cycle: {run.examples} sequences of up to {run.steps} steps",
+        "scenario": {"machine": "token life cycle", "examples": run.examples, "steps": run.steps},
+        "client": None,
+        "verdicts": verdicts,
+        "breaches": {rid: m for rid, m in result.messages.items() if rid in verdicts},
+        "observations": {},
+        "trace": {"endpoint": endpoint},
+        "replay": f"pytest --pyargs conformance.suite -k lifecycle --hypothesis-seed={run.seed}"
+        " --kaltura-service-url …",
+    }

@@ -98,3 +98,12 @@ def test_without_close_waits_no_close_the_model_would_hold_is_sent() -> None:
         quick = MachineSettings(examples=10, steps=20, seed=3)
         result = run_lifecycle(api, quick, allow_close_waits=False)
     assert result.failed == []
+    assert result.verdicts["UT-S05"] is Verdict.NOT_EXERCISED  # early closes: never sent
+
+
+def test_a_requirement_no_step_reached_is_not_exercised() -> None:
+    endpoint = KalturaEndpoint(EndpointConfig(final_wait=0.05))
+    with _api(endpoint) as api:
+        result = run_lifecycle(api, MachineSettings(examples=1, steps=1, seed=3))
+    assert Verdict.NOT_EXERCISED in result.verdicts.values()
+    assert result.verdicts["UT-S14"] is Verdict.PASS  # the first token's add
