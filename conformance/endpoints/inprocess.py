@@ -102,7 +102,7 @@ def respx_router(endpoint: KalturaEndpoint, base_url: str) -> ForgetfulRouter:
     Use it as a context manager (`with respx_router(endpoint, url): ...`) to serve httpx
     clients that build their own transport.
     """
-    router = ForgetfulRouter(assert_all_called=False, base_url=base_url)
+    router = ForgetfulRouter(assert_all_called=False, base_url=base_url, using="httpx")
     handler = InProcessHandler(endpoint)
 
     # A plain function: respx inspects a side effect's signature on every call, which
