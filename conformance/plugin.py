@@ -109,7 +109,13 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     if not _is_conformance_run(config):
         return None
     seed = config.getoption("hypothesis_seed", None)
-    return f"kaltura-conformance: hypothesis seed {seed} (replay with --hypothesis-seed={seed})"
+    lines = [f"kaltura-conformance: hypothesis seed {seed} (replay with --hypothesis-seed={seed})"]
+    live = _live_target(config)
+    if live is not None:  # say so: KALTURA_SERVICE_URL in the environment is enough
+        lines.append(
+            f"kaltura-conformance: live endpoint {live.describe()}; {live.budget.describe()}"
+        )
+    return "\n".join(lines)
 
 
 def _live_target(config: pytest.Config) -> LiveTarget | None:

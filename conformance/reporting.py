@@ -85,7 +85,11 @@ def write_results(document: dict[str, Any], directory: str) -> dict[str, Path]:
 
 def summary_lines(document: dict[str, Any], directory: str) -> list[str]:
     """The verdict table printed at the end of a run, and where the reports are."""
-    lines = ["", "Kaltura upload conformance: requirements x verdicts"]
+    run = document["run"]
+    judged = f"{run['direction']} {run['target']}"
+    if run["direction"] == "client":  # the server it uploaded to: ours, or a live account
+        judged += f" on {run['endpoint']}"
+    lines = ["", f"Kaltura upload conformance, {judged}: requirements x verdicts"]
     for row in document["requirements"]:
         counts = row["counts"]
         seen = ", ".join(f"{n} {_MARK[v].lower()}" for v, n in counts.items() if n)

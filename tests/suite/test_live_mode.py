@@ -139,6 +139,7 @@ def test_the_reference_server_passes_every_server_requirement(tmp_path: Path) ->
     for report in tmp_path.iterdir():
         assert served.admin_secret not in report.read_text(), report.name
     assert served.admin_secret not in done.stdout + done.stderr
+    assert f"conformance, server {served.url} partner {served.partner_id}" in done.stdout
     assert not left, f"tokens left on the account: {left}"
 
 
@@ -230,6 +231,7 @@ def test_a_client_on_a_live_account_is_judged_by_the_token_it_leaves(tmp_path: P
     assert found.pop("UT-C22") == "INFORMATIONAL"
     assert set(found.values()) == {"NOT-EXERCISED"}
     assert "faults are injected only by the suite's own endpoint" in done.stdout
+    assert f"client callable {reference} on {served.url}" in done.stdout
     assert left == []
 
 
