@@ -33,6 +33,9 @@ from conformance.wire import Answer, ApiCall
 __all__ = ["MUTANTS", "Mutant"]
 
 
+_CANNOT_MATCH = ErrorCode.UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE.name
+
+
 def _status(endpoint: KalturaEndpoint, event: Upload) -> TokenStatus | None:
     if event.caller is None or event.token_id is None:
         return None
@@ -125,6 +128,23 @@ class DeleteOnlyPending(KalturaEndpoint):
         return super()._apply(event)
 
 
+class RefusedCloseLosesHeldChunks(KalturaEndpoint):
+    """A close refused with CANNOT_MATCH_EXPECTED_SIZE throws away the chunks held for
+    later (stored beyond a gap), so a retried close can never match."""
+
+    def _upload(self, event: Upload, call: ApiCall, exchange: Exchange) -> Reply:
+        reply = super()._upload(event, call, exchange)
+        answer = exchange.answer
+        refused = answer is not None and answer.code == _CANNOT_MATCH
+        if event.final_chunk and refused and event.token_id is not None:
+            record = self._model._records.get(event.token_id)  # a mutant may reach in
+            if record is not None and record.assembly is not None:
+                for blob in record.assembly.pending.values():
+                    blob.release()
+                record.assembly.pending.clear()
+        return reply
+
+
 class ListIgnoresPager(KalturaEndpoint):
     """`uploadToken.list` answers every match in one page, whatever the pager asks."""
 
@@ -180,5 +200,6 @@ MUTANTS: dict[str, Mutant] = {
         DeleteOnlyPending, "UT-S14", {"UT-S10": "its plan deletes a token that holds bytes"}
     ),
     "list-ignores-pager": Mutant(ListIgnoresPager, "UT-S14"),
+    "refused-close-loses-held": Mutant(RefusedCloseLosesHeldChunks, "UT-S06"),
 }
 """Every mutant by name."""
