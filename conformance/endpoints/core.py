@@ -72,6 +72,10 @@ _SESSION_SECONDS = 86_400
 PAYLOAD_HEAD = 4104
 
 
+# An assembled file stays in memory up to this size, then moves to a temporary file.
+ASSEMBLY_SPOOL_THRESHOLD = 4 << 20
+
+
 @dataclass(frozen=True)
 class EndpointConfig:
     """How an endpoint behaves where the real server is configurable."""
@@ -138,7 +142,10 @@ class KalturaEndpoint:
         self.trace = TraceLog()
         self.faults = FaultRuntime()
         self._clock = clock
-        self._model = UploadTokenModel(blobs=self.blobs, config=self.config.model)
+        # Assembled files get their own factory: held in memory up to a larger size than
+        # request bodies, so the small files of a conformance run never touch the disk.
+        assembly = blobs or TempFileBlobFactory(spool_threshold=ASSEMBLY_SPOOL_THRESHOLD)
+        self._model = UploadTokenModel(blobs=assembly, config=self.config.model)
         self._activity = threading.Condition(threading.Lock())
         self._held: dict[threading.Timer, Upload] = {}
         self._serial = 0
