@@ -27,7 +27,7 @@ from conformance.requirements import Verdict, verdict_for_broken
 from conformance.requirements import requirement as catalogue_entry
 from conformance.scenario import Partition, UploadSchedule
 from conformance.server.concurrent import send_concurrently
-from conformance.server.driver import Send, ServerDriver, TokenPair
+from conformance.server.driver import ListQuery, Send, ServerDriver, TokenPair
 
 __all__ = ["CHECKS", "Finding", "run_checks"]
 
@@ -280,36 +280,75 @@ def check_s13(api: KalturaApi) -> Finding:
 
 
 def check_s14(api: KalturaApi) -> Finding:
-    """add/get fields; list by id, by ids with a status filter and with a pager; delete
-    from PENDING, PARTIAL_UPLOAD and FULL_UPLOAD, after which list never shows a token.
+    """add/get fields; list by every filter §11.3 names, ordered and paged; delete from
+    PENDING, PARTIAL_UPLOAD and FULL_UPLOAD, after which no list shows the token.
 
-    Lists are filtered on this check's own ids only: on a live account the partner has
-    other tokens."""
+    Lists are restricted to this check's own tokens (by their ids, or by a file name only
+    this run uses): on a live account the partner has other tokens. The tokens are added
+    in two batches a second apart, so that `orderBy` has distinct `createdAt`s to sort."""
 
     def plan(driver: ServerDriver) -> None:
         source, ids = _source(14), ("UT-S14",)
+        shared = driver.run_name("shared")  # three tokens share it: a resume-by-name lookup
         unsized = driver.new_token(None, ids)
-        driver.fields(unsized, ids)
         pending = driver.new_token(_SIZE, ids)
-        driver.fields(pending, ids)
-        driver.list_by_id(pending, ids)
-        partial = driver.new_token(_SIZE, ids)
+        partial = driver.new_token(_SIZE, ids, file_name=shared)
         driver.upload(partial, _opening(source, 10_000), ids)
-        full = _full_upload(driver, source, ids)
-        driver.fields(full, ids)
-        mine = [unsized, pending, partial, full]
-        driver.list_among(mine, ids)
-        for status in (0, 1, 2):
-            driver.list_among(mine, ids, status=status)
-        for page in ((2, 1), (2, 2), (3, 2), (1, 4), (2, 3)):
-            driver.list_among(mine, ids, page=page)
+        driver.await_new_created_at()
+        full = driver.run_schedule(source, _schedule(), ids, file_name=shared)
+        small = driver.new_token(1_000, ids, file_name=shared)
+        for pair in (unsized, pending, full):
+            driver.fields(pair, ids)
+        driver.list_by_id(pending, ids)
+        mine = [unsized, pending, partial, full, small]
+        for query in _list_queries(shared, driver.run_name("nobody")):
+            driver.list_tokens(query, ids, mine)
+        for query in _name_queries(shared):
+            driver.list_tokens(query, ids)
         for pair in (pending, partial, full):
             driver.delete(pair, ids)
             driver.get(pair, ids, after="delete")
             driver.list_by_id(pair, ids)
-        driver.list_among(mine, ids)
+        for query in (ListQuery(), ListQuery(status_equal=5), ListQuery(order_by="-createdAt")):
+            driver.list_tokens(query, ids, mine)
+        driver.list_tokens(ListQuery(file_name_equal=shared), ids)
 
     return _with_driver("UT-S14", api, plan)
+
+
+def _list_queries(shared: str, unknown_user: str) -> list[ListQuery]:
+    """Every filter, both orders, and pages: full, partial, past the end, empty, clamped."""
+    filters = [
+        ListQuery(),
+        *(ListQuery(status_equal=status) for status in (0, 1, 2, 5)),
+        ListQuery(status_equal=9),  # not a status: INVALID_ENUM_VALUE
+        ListQuery(status_in="0,2"),
+        ListQuery(status_in="1,9"),  # not validated
+        ListQuery(file_size_equal=_SIZE),
+        ListQuery(file_name_equal=shared),
+        ListQuery(user_id_equal=unknown_user),  # an unknown user: nothing
+    ]
+    pages = [
+        ListQuery(order_by=order, page_size=size, page_index=index)
+        for order in ("+createdAt", "-createdAt")
+        for size, index in ((None, None), (2, 1), (2, 2), (2, 3), (3, 2), (2, 4))
+    ]
+    odd_pagers = [
+        ListQuery(order_by="+createdAt", page_size=size, page_index=index)
+        for size, index in ((0, 1), (-1, 1), (2, 0), (600, 1))
+    ]
+    return [*filters, *pages, *odd_pagers]
+
+
+def _name_queries(shared: str) -> list[ListQuery]:
+    """By file name alone: PENDING, PARTIAL_UPLOAD and FULL_UPLOAD unless a status is given
+    (§11.3); PARTIAL_UPLOAD by name is the resume lookup (updated within the resume time)."""
+    return [
+        ListQuery(file_name_equal=shared, order_by="+createdAt"),
+        ListQuery(file_name_equal=shared, status_equal=1),
+        ListQuery(file_name_equal=shared, status_in="0,2", order_by="-createdAt"),
+        ListQuery(file_name_equal=shared, page_size=1, page_index=2, order_by="-createdAt"),
+    ]
 
 
 # --- UT-S11: raw HTTP, because KalturaApi hides the error's shape ----------------------

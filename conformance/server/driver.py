@@ -14,10 +14,12 @@ whatever the server's wait. No sleeping, no timing assumptions.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from types import TracebackType
 from typing import Any
 
@@ -48,6 +50,7 @@ from conformance.scenario import PlannedRequest, UploadSchedule
 __all__ = [
     "RUN_PREFIX",
     "Answer",
+    "ListQuery",
     "Observation",
     "Send",
     "ServerDriver",
@@ -57,6 +60,10 @@ __all__ = [
 ]
 
 _MODEL_PARTNER = 1  # the model is private to the driver: any partner id will do
+_FILTER: dict[str, object] = {"filter:objectType": "KalturaUploadTokenFilter"}
+_PAGER: dict[str, object] = {"pager:objectType": "KalturaFilterPager"}
+_ORDERS = ("+createdAt", "-createdAt")
+_WHOLE_LIST = Pager(page_size=500, page_index=1)  # the most a page holds (§11.3)
 
 # Every token a process creates is named `kuc-<8 hex>-…`: recognisable on an account, and
 # unique to this process, so that its end-of-run sweep never touches another run's tokens.
@@ -69,7 +76,8 @@ class Answer:
 
     `kind` is "ok", "error" (a Kaltura error object) or "transport" (no usable answer).
     `status` and `size` are a token's status and `uploadedFileSize` (None when absent);
-    `count` is a list's `totalCount`.
+    `count` is a list's `totalCount` and `listed` the tokens its page holds, in order
+    (see `ListQuery` for how ties and unspecified orders are compared).
     """
 
     kind: str
@@ -77,6 +85,7 @@ class Answer:
     status: int | None = None
     size: int | None = None
     count: int | None = None
+    listed: tuple[str, ...] | None = None
     fields: tuple[tuple[str, object], ...] = ()
 
     def describe(self) -> str:
@@ -91,6 +100,8 @@ class Answer:
             parts.append(f"uploadedFileSize={self.size}")
         if self.count is not None:
             parts.append(f"totalCount={self.count}")
+        if self.listed is not None:
+            parts.append(f"objects=[{', '.join(self.listed)}]")
         parts.extend(f"{name}={value!r}" for name, value in self.fields)
         return " ".join(parts)
 
@@ -158,6 +169,100 @@ class Send:
         return {"resume": self.resume, "finalChunk": self.final, "resumeAt": self.resume_at}
 
 
+@dataclass(frozen=True)
+class ListQuery:
+    """The filter and pager of one `uploadToken.list` (§11.3), less the restriction to the
+    driver's own tokens, which `ServerDriver.list_tokens` adds (a live account has others).
+
+    Compared: `totalCount` and the page's tokens in order, except where §11.3 leaves the
+    order open. Without `order_by` the order is the database's; with it, tokens created in
+    the same second (`createdAt` is in whole seconds) may come either way. So tokens with
+    equal sort keys are compared as a set, and a tie group the page cuts only by how many
+    of it the page holds (`(any …)` in the listing).
+    """
+
+    status_equal: int | None = None
+    status_in: str | None = None
+    file_name_equal: str | None = None
+    file_size_equal: int | None = None
+    user_id_equal: str | None = None
+    order_by: str | None = None
+    page_size: int | None = None
+    page_index: int | None = None
+
+    def model_filter(self, id_in: str | None) -> TokenFilter:
+        size = None if self.file_size_equal is None else float(self.file_size_equal)
+        return TokenFilter(
+            id_in=id_in,
+            user_id_equal=self.user_id_equal,
+            status_equal=self.status_equal,
+            status_in=self.status_in,
+            file_name_equal=self.file_name_equal,
+            file_size_equal=size,
+            order_by=self.order_by,
+        )
+
+    def pager(self) -> Pager:
+        return Pager(page_size=self.page_size, page_index=self.page_index)
+
+    def server_params(self, id_in: str | None) -> dict[str, object]:
+        """The request's parameters; what is None is left out."""
+        named = {
+            "filter:idIn": id_in,
+            "filter:userIdEqual": self.user_id_equal,
+            "filter:statusEqual": self.status_equal,
+            "filter:statusIn": self.status_in,
+            "filter:fileNameEqual": self.file_name_equal,
+            "filter:fileSizeEqual": self.file_size_equal,
+            "filter:orderBy": self.order_by,
+            "pager:pageSize": self.page_size,
+            "pager:pageIndex": self.page_index,
+        }
+        params = {name: value for name, value in named.items() if value is not None}
+        paged = any(name.startswith("pager:") for name in params)
+        return {**_FILTER, **(_PAGER if paged else {}), **params}
+
+    def describe(self) -> str:
+        set_fields = [(f.name, getattr(self, f.name)) for f in fields(self)]
+        named = [f"{_CAMEL[name]}={value}" for name, value in set_fields if value is not None]
+        return " ".join(named) or "unfiltered"
+
+
+_CAMEL = {
+    "status_equal": "statusEqual",
+    "status_in": "statusIn",
+    "file_name_equal": "fileNameEqual",
+    "file_size_equal": "fileSizeEqual",
+    "user_id_equal": "userIdEqual",
+    "order_by": "orderBy",
+    "page_size": "pageSize",
+    "page_index": "pageIndex",
+}
+
+
+def _cut_ties(page: list[str], whole: list[str], key: Callable[[str], object]) -> frozenset[object]:
+    """The sort keys of tie groups the page holds only part of."""
+    on_page, in_all = Counter(map(key, page)), Counter(map(key, whole))
+    return frozenset(k for k, count in on_page.items() if count < in_all[k])
+
+
+def _canonical(
+    labels: list[str], key: Callable[[str], object], cut: frozenset[object]
+) -> tuple[str, ...]:
+    """`labels` in listed order, sorted within each run of equal sort keys; a member of a
+    cut tie group is only counted (which of the group a page holds is open)."""
+    canonical: list[str] = []
+    for value, run in itertools.groupby(labels, key=key):
+        hidden = "(any)" if value is None else f"(any created at {value})"
+        canonical.extend(sorted(hidden if value in cut else label for label in run))
+    return tuple(canonical)
+
+
+def _kept(store: list[Any], result: Any) -> Any:
+    store.append(result)
+    return result
+
+
 def answer_of_outcome(outcome: Outcome) -> Answer:
     """The model's outcome as an `Answer` (a `CloseWaiting` must be resolved first)."""
     if isinstance(outcome, Failed):
@@ -220,6 +325,9 @@ class ServerDriver:
         self._added: dict[str, tuple[str, float | None]] = {}  # model id: name, size
         self._history: dict[str, list[Send]] = {}  # model id: data requests applied
         self._serial = 0
+        self._labels: dict[str, str] = {}  # server id and model id: label
+        self._created_at: dict[str, int | None] = {}  # label: the server's createdAt
+        self._last_add = 0.0  # time.monotonic() when the last add was answered
 
     def __enter__(self) -> ServerDriver:
         return self
@@ -234,10 +342,18 @@ class ServerDriver:
 
     # --- tokens ------------------------------------------------------------------------
 
-    def new_token(self, file_size: int | None, requirements: tuple[str, ...] = ()) -> TokenPair:
-        """`uploadToken.add` on both sides, with a recognisable file name."""
+    def new_token(
+        self,
+        file_size: int | None,
+        requirements: tuple[str, ...] = (),
+        *,
+        file_name: str | None = None,
+    ) -> TokenPair:
+        """`uploadToken.add` on both sides, named `file_name` (see `run_name`) or with a
+        name of its own; the label is unique either way."""
         self._serial += 1
-        name = f"{self.prefix}-{self._serial}.bin"
+        name = file_name or self.run_name(str(self._serial))
+        label = name if file_name is None else f"{name}#{self._serial}"
         size = None if file_size is None else float(file_size)
         outcome = self.model.apply(AddToken(self.caller, self.clock(), name, size))
         params = {"uploadToken:fileName": name, "uploadToken:fileSize": file_size}
@@ -245,13 +361,29 @@ class ServerDriver:
             result = self.api.call("uploadToken", "add", params)
         except (KalturaCallError, KalturaTransportError) as error:
             raise RuntimeError(f"uploadToken.add failed: {error}") from error
+        self._last_add = time.monotonic()
         if not isinstance(outcome, TokenResult) or not isinstance(result, dict):
             raise RuntimeError(f"uploadToken.add answered {result!r} (model: {outcome!r})")
-        pair = TokenPair(str(result.get("id")), outcome.token.id, name)
+        pair = TokenPair(str(result.get("id")), outcome.token.id, label)
         self._created.append(pair)
         self._added[pair.model_id] = (name, size)
-        self.record(f"add {name}", answer_of_outcome(outcome), _add_answer(result), requirements)
+        self._labels |= {pair.server_id: label, pair.model_id: label}
+        self._created_at[label] = _number(result.get("createdAt"))
+        self.record(f"add {label}", answer_of_outcome(outcome), _add_answer(result), requirements)
         return pair
+
+    def file_name(self, pair: TokenPair) -> str:
+        """The name `pair` was added with."""
+        return self._added[pair.model_id][0]
+
+    def declared_size(self, pair: TokenPair) -> int | None:
+        """The `fileSize` `pair` was added with (None: none was)."""
+        size = self._added[pair.model_id][1]
+        return None if size is None else int(size)
+
+    def run_name(self, stem: str) -> str:
+        """A file name only this driver uses (what the end-of-run sweep looks for)."""
+        return f"{self.prefix}-{stem}.bin"
 
     def cleanup(self) -> None:
         """Delete every token this driver added (errors ignored: it may be gone already)."""
@@ -320,19 +452,95 @@ class ServerDriver:
         return self.record(f"get fields of {pair.label}", expected, actual, requirements)
 
     def list_by_id(self, pair: TokenPair, requirements: tuple[str, ...]) -> Observation:
-        """`uploadToken.list` filtered on the token's id: its `totalCount`."""
-        query = TokenFilter(id_equal=pair.model_id)
-        outcome = self.model.apply(ListTokens(self.caller, self.clock(), query))
-        params = {"filter:objectType": "KalturaUploadTokenFilter", "filter:idEqual": pair.server_id}
-        actual = answer_of_call(lambda: self.api.call("uploadToken", "list", params))
-        label = f"list idEqual {pair.label}"
-        return self.record(label, answer_of_outcome(outcome), actual, requirements)
+        """`uploadToken.list` filtered on one token's id (`idEqual`)."""
+        return self._compare_list(
+            f"list idEqual {pair.label}",
+            requirements,
+            model_filter=TokenFilter(id_equal=pair.model_id),
+            pager=Pager(),
+            params={**_FILTER, "filter:idEqual": pair.server_id},
+        )
+
+    def list_tokens(
+        self,
+        query: ListQuery,
+        requirements: tuple[str, ...],
+        among: list[TokenPair] | None = None,
+    ) -> Observation:
+        """`uploadToken.list` restricted to this driver's tokens: by `idIn` over `among`,
+        or, without `among`, by `query.file_name_equal` (a name only this driver uses)."""
+        if among is None and query.file_name_equal is None:
+            raise ValueError("list_tokens needs `among` or a file name of this driver's")
+        model_ids = None if among is None else ",".join(pair.model_id for pair in among)
+        server_ids = None if among is None else ",".join(pair.server_id for pair in among)
+        how = "" if among is None else f" among {len(among)} token(s)"
+        return self._compare_list(
+            f"list {query.describe()}{how}",
+            requirements,
+            model_filter=query.model_filter(model_ids),
+            pager=query.pager(),
+            params=query.server_params(server_ids),
+            order_by=query.order_by,
+        )
+
+    def _compare_list(
+        self,
+        label: str,
+        requirements: tuple[str, ...],
+        *,
+        model_filter: TokenFilter,
+        pager: Pager,
+        params: dict[str, object],
+        order_by: str | None = None,
+    ) -> Observation:
+        """`totalCount` and the page's tokens, canonical as `ListQuery` says."""
+        now = self.clock()
+        outcome = self.model.apply(ListTokens(self.caller, now, model_filter, pager))
+        whole = self.model.apply(ListTokens(self.caller, now, model_filter, _WHOLE_LIST))
+        key = self._sort_key(order_by)
+        expected, cut = answer_of_outcome(outcome), frozenset[object]()
+        if isinstance(outcome, TokenListed) and isinstance(whole, TokenListed):
+            page = [self._labels.get(view.id, view.id) for view in outcome.objects]
+            cut = _cut_ties(
+                page, [self._labels.get(view.id, view.id) for view in whole.objects], key
+            )
+            expected = replace(expected, listed=_canonical(page, key, cut))
+        raw: list[Any] = []
+        actual = answer_of_call(lambda: _kept(raw, self.api.call("uploadToken", "list", params)))
+        if actual.kind == "ok" and raw and isinstance(raw[0], dict):
+            ids = [
+                str(item.get("id"))
+                for item in raw[0].get("objects") or ()
+                if isinstance(item, dict)
+            ]
+            listed = _canonical([self._labels.get(i, i) for i in ids], key, cut)
+            actual = replace(actual, listed=listed)
+        return self.record(label, expected, actual, requirements)
+
+    def _sort_key(self, order_by: str | None) -> Callable[[str], object]:
+        """What a listing is ordered by: the `createdAt` the server gave each token, or
+        nothing (one tie group) where the order is the database's."""
+        if order_by not in _ORDERS:
+            return lambda label: None
+        return self._created_at.get
+
+    def await_new_created_at(self) -> None:
+        """Sleep until a token added now gets a later `createdAt` than every token so far
+        (whole seconds): lets a check see `orderBy` sort, not a tie-break §11.3 leaves open."""
+        wait = self._last_add + 1.0 - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
 
     def run_schedule(
-        self, source: SourceFile, schedule: UploadSchedule, requirements: tuple[str, ...]
+        self,
+        source: SourceFile,
+        schedule: UploadSchedule,
+        requirements: tuple[str, ...],
+        *,
+        file_name: str | None = None,
     ) -> TokenPair:
         """A fresh token, then every planned request of `schedule` in order."""
-        pair = self.new_token(source.size, requirements)
+        pair = self.new_token(source.size, requirements, file_name=file_name)
         for planned in schedule.requests():
             self.upload(pair, Send.planned(planned, source), requirements)
         return pair
@@ -386,54 +594,6 @@ class ServerDriver:
         outcome = model.apply(_upload_event(self.caller, now, added.token.id, send))
         model.close()
         return isinstance(outcome, CloseWaiting)
-
-    def list_among(
-        self,
-        pairs: list[TokenPair],
-        requirements: tuple[str, ...],
-        *,
-        status: int | None = None,
-        page: tuple[int, int] | None = None,
-    ) -> Observation:
-        """`uploadToken.list` filtered on these tokens' ids (`idIn`), maybe on a status and
-        with a pager (size, index): only this run's tokens are ever asked for, so other
-        tokens on a live account cannot disturb it. Compares `totalCount` and which tokens
-        the page holds, in order."""
-        if not pairs:
-            raise ValueError("list_among needs at least one token")
-        labels = {pair.model_id: pair.label for pair in pairs}
-        labels |= {pair.server_id: pair.label for pair in pairs}
-        query = TokenFilter(id_in=",".join(p.model_id for p in pairs), status_equal=status)
-        pager = Pager() if page is None else Pager(page_size=page[0], page_index=page[1])
-        outcome = self.model.apply(ListTokens(self.caller, self.clock(), query, pager))
-        expected = answer_of_outcome(outcome)
-        if isinstance(outcome, TokenListed):
-            named = tuple(labels.get(view.id, view.id) for view in outcome.objects)
-            expected = replace(expected, fields=(("objects", named),))
-        params: dict[str, object] = {
-            "filter:objectType": "KalturaUploadTokenFilter",
-            "filter:idIn": ",".join(pair.server_id for pair in pairs),
-            "filter:statusEqual": status,
-        }
-        if page is not None:
-            params |= {"pager:objectType": "KalturaFilterPager"}
-            params |= {"pager:pageSize": page[0], "pager:pageIndex": page[1]}
-        raw: list[Any] = []
-
-        def listing() -> Any:
-            result = self.api.call("uploadToken", "list", params)
-            raw.append(result)
-            return result
-
-        actual = answer_of_call(listing)
-        if actual.kind == "ok" and raw and isinstance(raw[0], dict):
-            objects = raw[0].get("objects") or []
-            named = tuple(labels.get(str(o.get("id")), str(o.get("id"))) for o in objects)
-            actual = replace(actual, fields=(("objects", named),))
-        how = f" statusEqual={status}" if status is not None else ""
-        how += f" page {page[1]} of size {page[0]}" if page is not None else ""
-        label = f"list idIn {len(pairs)} token(s){how}"
-        return self.record(label, expected, actual, requirements)
 
     def record(
         self, request: str, expected: Answer, actual: Answer, requirements: tuple[str, ...]

@@ -16,7 +16,7 @@ are left out unless `allow_close_waits`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
@@ -35,7 +35,7 @@ from conformance.clients.api import KalturaApi
 from conformance.content import SourceFile
 from conformance.requirements import Verdict, verdict_for_broken
 from conformance.requirements import requirement as catalogue_entry
-from conformance.server.driver import Observation, Send, ServerDriver, TokenPair
+from conformance.server.driver import ListQuery, Observation, Send, ServerDriver, TokenPair
 from strategies import seeds
 
 __all__ = ["LifecycleResult", "MachineSettings", "lifecycle_machine", "run_lifecycle"]
@@ -71,6 +71,19 @@ EXERCISED = tuple(
         }
     )
 )
+
+
+def list_queries() -> st.SearchStrategy[ListQuery]:
+    """Filters and pagers of `uploadToken.list` (§11.3), each on its own or together; the
+    restriction to the machine's tokens is added by the rule. Shrinks towards no filter."""
+    return st.builds(
+        ListQuery,
+        status_equal=st.sampled_from((None, 0, 1, 2, 5)),
+        status_in=st.sampled_from((None, "0,2", "1", "1,2,9")),
+        order_by=st.sampled_from((None, "+createdAt", "-createdAt")),
+        page_size=st.sampled_from((None, 2, 1, 0, 3)),
+        page_index=st.sampled_from((None, 2, 1, 0, 3)),
+    )
 
 
 class Disagreement(AssertionError):  # noqa: N818 - reads as what happened
@@ -120,13 +133,15 @@ class TokenLifecycle(RuleBasedStateMachine):
         target=tokens_made,
         size=st.one_of(st.none(), st.integers(0, MAX_FILE)),
         content=seeds(),
+        shared_name=st.booleans(),
     )
-    def add(self, size: int | None, content: int) -> _Token:
-        return self._add(size, content)
+    def add(self, size: int | None, content: int, shared_name: bool) -> _Token:
+        """A token, maybe with the file name other tokens of the run share."""
+        return self._add(size, content, self.driver.run_name("shared") if shared_name else None)
 
-    def _add(self, size: int | None, content: int) -> _Token:
+    def _add(self, size: int | None, content: int, file_name: str | None = None) -> _Token:
         source = SourceFile(size if size is not None else MAX_FILE // 2, content)
-        token = _Token(self.driver.new_token(size, _TOKENS), source)
+        token = _Token(self.driver.new_token(size, _TOKENS, file_name=file_name), source)
         self.tokens.append(token)
         return token
 
@@ -139,16 +154,26 @@ class TokenLifecycle(RuleBasedStateMachine):
         self.driver.delete(token.pair, _GONE if token.deleted else _TOKENS)
         token.deleted = True
 
-    @rule(data=st.data())
-    def list_mine(self, data: st.DataObject) -> None:
-        status = data.draw(st.sampled_from((None, 0, 1, 2)), label="statusEqual")
-        page = data.draw(st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3))))
-        mine = [token.pair for token in self.tokens]
-        self.driver.list_among(mine, _TOKENS, status=status, page=page)
+    @rule(query=list_queries(), token=tokens_made, by_size=st.booleans())
+    def list_mine(self, query: ListQuery, token: _Token, by_size: bool) -> None:
+        """A list over the machine's tokens, deleted ones included (`idIn`); `by_size`:
+        filtered on `token`'s declared size as well."""
+        if by_size:
+            query = replace(query, file_size_equal=self.driver.declared_size(token.pair))
+        self.driver.list_tokens(query, _TOKENS, [known.pair for known in self.tokens])
+
+    @rule(query=list_queries(), token=tokens_made)
+    def list_by_name(self, query: ListQuery, token: _Token) -> None:
+        """A list by `token`'s file name alone, a name only this run uses (no `idIn`)."""
+        named = replace(query, file_name_equal=self.driver.file_name(token.pair))
+        self.driver.list_tokens(named, _TOKENS)
 
     @rule()
     def unknown_token(self) -> None:
+        """get, an opening and delete on an id no one was given."""
         self.driver.get(_MISSING, _GONE)
+        self.driver.upload(_MISSING, Send(b"x", 0, resume=False, final=False, resume_at=0), _GONE)
+        self.driver.delete(_MISSING, _GONE)
 
     # --- data requests -----------------------------------------------------------------
 

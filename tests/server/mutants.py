@@ -154,6 +154,26 @@ class ListIgnoresPager(KalturaEndpoint):
         return super()._apply(event)
 
 
+class ListIgnoresOrder(KalturaEndpoint):
+    """`uploadToken.list` ignores `orderBy`: always the order tokens were added in."""
+
+    def _apply(self, event: Event) -> Answer:
+        if isinstance(event, ListTokens):
+            bare = dataclasses.replace(event.filter, order_by=None)
+            event = dataclasses.replace(event, filter=bare)
+        return super()._apply(event)
+
+
+class ListIgnoresStatusIn(KalturaEndpoint):
+    """`uploadToken.list` ignores `statusIn` (a file-name lookup still sees 0, 1 and 2)."""
+
+    def _apply(self, event: Event) -> Answer:
+        if isinstance(event, ListTokens):
+            bare = dataclasses.replace(event.filter, status_in=None)
+            event = dataclasses.replace(event, filter=bare)
+        return super()._apply(event)
+
+
 @dataclasses.dataclass(frozen=True)
 class Mutant:
     """A broken server: its class, the requirement it breaks, and what fails as a
@@ -200,6 +220,8 @@ MUTANTS: dict[str, Mutant] = {
         DeleteOnlyPending, "UT-S14", {"UT-S10": "its plan deletes a token that holds bytes"}
     ),
     "list-ignores-pager": Mutant(ListIgnoresPager, "UT-S14"),
+    "list-ignores-order": Mutant(ListIgnoresOrder, "UT-S14"),
+    "list-ignores-status-in": Mutant(ListIgnoresStatusIn, "UT-S14"),
     "refused-close-loses-held": Mutant(RefusedCloseLosesHeldChunks, "UT-S06"),
 }
 """Every mutant by name."""

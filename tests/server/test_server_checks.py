@@ -7,6 +7,7 @@ check that starts to over- or under-report shows up here.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import sys
 from collections.abc import Iterator
@@ -21,7 +22,8 @@ from conformance.clients.api import KalturaApi
 from conformance.content import SourceFile
 from conformance.endpoints import EndpointConfig, KalturaEndpoint
 from conformance.endpoints.server import LoopbackServer
-from conformance.model import Failed
+from conformance.model import Event, Failed, ListTokens, Pager, TokenListed
+from conformance.model.listing import MAX_PAGE_SIZE, page
 from conformance.requirements import Verdict
 from conformance.scenario import Partition, UploadSchedule
 from conformance.server import (
@@ -35,6 +37,7 @@ from conformance.server import (
     send_concurrently,
 )
 from conformance.server.driver import answer_of_call
+from conformance.wire import Answer as WireAnswer
 
 
 def _load(name: str) -> ModuleType:
@@ -175,3 +178,29 @@ def test_driver_sends_the_source_bytes_at_their_offsets(
         assert endpoint.file_digest(partner_id, pair.server_id) == source.digest()
     assert not list(driver.mismatches())
     assert isinstance(endpoint.token(partner_id, pair.server_id), Failed)  # deleted on exit
+
+
+class ReversedTies(KalturaEndpoint):
+    """A faithful server whose database breaks ties the other way: the newest first among
+    tokens created in the same second, and newest first without `orderBy` (§11.3 leaves
+    both open), paging after that order like a database would."""
+
+    def _apply(self, event: Event) -> WireAnswer:
+        if not isinstance(event, ListTokens):
+            return super()._apply(event)
+        whole = super()._apply(dataclasses.replace(event, pager=Pager(MAX_PAGE_SIZE, 1)))
+        if not isinstance(whole, TokenListed):
+            return whole
+        newest_first = list(reversed(whole.objects))
+        if event.filter.order_by == "+createdAt":
+            newest_first.sort(key=lambda view: view.created_at)  # stable: ties stay reversed
+        elif event.filter.order_by == "-createdAt":
+            newest_first.sort(key=lambda view: -view.created_at)
+        return TokenListed(tuple(page(newest_first, event.pager)), whole.total_count)
+
+
+def test_ut_s14_leaves_open_what_section_11_leaves_open() -> None:
+    """Another tie-break (a live server's database) is no failure."""
+    with _served(ReversedTies(_config())) as (api, _):
+        finding = CHECKS["UT-S14"](api)
+    assert finding.passed, _report([finding])
