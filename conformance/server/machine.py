@@ -15,6 +15,7 @@ are left out unless `allow_close_waits`.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -35,6 +36,7 @@ from conformance.clients.api import KalturaApi
 from conformance.content import SourceFile
 from conformance.requirements import Verdict, verdict_for_broken
 from conformance.requirements import requirement as catalogue_entry
+from conformance.server.checks import Finding
 from conformance.server.driver import ListQuery, Observation, Send, ServerDriver, TokenPair
 from strategies import seeds
 
@@ -114,9 +116,11 @@ class TokenLifecycle(RuleBasedStateMachine):
     api: KalturaApi
     allow_close_waits: bool = True
     exercised: set[str]  # the requirements some step compared, over every sequence
+    tally: Counter[str]  # sequences, steps and answers, over every sequence
 
     def __init__(self) -> None:
         super().__init__()
+        self.tally["sequences"] += 1
         self.driver = ServerDriver(self.api)
         self.tokens: list[_Token] = []
         self._judged = 0
@@ -301,6 +305,8 @@ class TokenLifecycle(RuleBasedStateMachine):
     def server_agrees_with_the_model(self) -> None:
         new = self.driver.observations[self._judged :]
         self._judged = len(self.driver.observations)
+        self.tally["steps"] += 1  # Hypothesis checks invariants after every step
+        self.tally["answers"] += len(new)
         for observation in new:
             self.exercised.update(observation.requirements)
             if not observation.ok:
@@ -315,7 +321,12 @@ def lifecycle_machine(api: KalturaApi, *, allow_close_waits: bool = True) -> typ
     return type(
         "TokenLifecycleOn",
         (TokenLifecycle,),
-        {"api": api, "allow_close_waits": allow_close_waits, "exercised": set()},
+        {
+            "api": api,
+            "allow_close_waits": allow_close_waits,
+            "exercised": set(),
+            "tally": Counter[str](),
+        },
     )
 
 
@@ -335,11 +346,33 @@ class LifecycleResult:
     verdicts: dict[str, Verdict]
     messages: dict[str, list[str]]
     settings: MachineSettings
+    tally: Counter[str] = field(default_factory=Counter[str])
 
     @property
     def failed(self) -> list[str]:
         broken = (Verdict.FAIL, Verdict.NON_STRICT)
         return [rid for rid, verdict in self.verdicts.items() if verdict in broken]
+
+    @property
+    def steps(self) -> int:
+        """Steps run over every sequence (shrinking included)."""
+        return self.tally["steps"]
+
+    def summary(self) -> str:
+        sequences, answers = self.tally["sequences"], self.tally["answers"]
+        return f"{self.steps} step(s) in {sequences} sequence(s), {answers} answer(s) compared"
+
+    def findings(self) -> list[Finding]:
+        """One `Finding` per requirement, for reports: a breach with the shrunk steps, a
+        pass with how much was compared, or not exercised."""
+        return [self._finding(rid, verdict) for rid, verdict in self.verdicts.items()]
+
+    def _finding(self, rid: str, verdict: Verdict) -> Finding:
+        if rid in self.messages:
+            return Finding(rid, verdict, tuple(self.messages[rid]))
+        if verdict is Verdict.NOT_EXERCISED:
+            return Finding(rid, verdict, (f"no step reached it; {self.summary()}",))
+        return Finding(rid, verdict, (f"as the model predicted: {self.summary()}",))
 
 
 def run_lifecycle(
@@ -366,8 +399,8 @@ def run_lifecycle(
     try:
         run(machine, settings=config)
     except Disagreement as failure:
-        return _failed(failure, bound.exercised, machine_settings)
-    return LifecycleResult(_passed(bound.exercised), {}, machine_settings)
+        return _failed(failure, bound, machine_settings)
+    return LifecycleResult(_passed(bound.exercised), {}, machine_settings, bound.tally)
 
 
 def _passed(exercised: set[str]) -> dict[str, Verdict]:
@@ -376,12 +409,13 @@ def _passed(exercised: set[str]) -> dict[str, Verdict]:
 
 
 def _failed(
-    failure: Disagreement, exercised: set[str], machine_settings: MachineSettings
+    failure: Disagreement, bound: type[TokenLifecycle], machine_settings: MachineSettings
 ) -> LifecycleResult:
     steps = [note for note in getattr(failure, "__notes__", []) if note.strip()]
     message = "\n".join([str(failure), *steps])
     broken = failure.observation.requirements
-    verdicts = _passed(exercised)
+    verdicts = _passed(bound.exercised)
     for rid in broken:
         verdicts[rid] = verdict_for_broken(catalogue_entry(rid).level)
-    return LifecycleResult(verdicts, {rid: [message] for rid in broken}, machine_settings)
+    messages = {rid: [message] for rid in broken}
+    return LifecycleResult(verdicts, messages, machine_settings, bound.tally)

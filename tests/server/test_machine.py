@@ -56,6 +56,11 @@ def test_the_reference_server_agrees_with_the_model_all_along() -> None:
     assert result.failed == [], result.messages
     assert set(result.verdicts) == set(EXERCISED)
     assert set(result.verdicts.values()) == {Verdict.PASS}
+    assert result.steps >= SETTINGS.examples  # every sequence ran, each step judged
+    findings = result.findings()
+    assert [finding.requirement for finding in findings] == sorted(EXERCISED)
+    assert all(finding.passed for finding in findings)
+    assert f"{result.steps} step(s) in {SETTINGS.examples} sequence(s)" in findings[0].messages[0]
 
 
 # The requirement(s) each mutant's shrunk failure may name with this seed. arrival-order
@@ -102,6 +107,10 @@ def test_the_machine_catches_a_mutant_server(name: str) -> None:
     message = result.messages[result.failed[0]][0]
     assert "MISMATCH" in message
     assert "state = " in message  # the shrunk steps, to replay by hand
+    (broken,) = (f for f in result.findings() if f.requirement in result.failed)
+    assert broken.verdict in (Verdict.FAIL, Verdict.NON_STRICT)  # UT-S13 is a SHOULD
+    assert broken.messages == (message,)
+    assert message.startswith(f"{broken.requirement}: ")  # the failure names the requirement
 
 
 def test_without_close_waits_no_close_the_model_would_hold_is_sent() -> None:
@@ -119,3 +128,7 @@ def test_a_requirement_no_step_reached_is_not_exercised() -> None:
         result = run_lifecycle(api, MachineSettings(examples=1, steps=1, seed=3))
     assert Verdict.NOT_EXERCISED in result.verdicts.values()
     assert result.verdicts["UT-S14"] is Verdict.PASS  # the first token's add
+    assert result.steps == 1
+    unreached = [f for f in result.findings() if f.verdict is Verdict.NOT_EXERCISED]
+    assert unreached
+    assert all("no step reached it" in f.messages[0] for f in unreached)
