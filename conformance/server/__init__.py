@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from conformance.server.checks import CHECKS, Finding, run_checks
 from conformance.server.concurrent import send_concurrently
-from conformance.server.driver import Answer, Observation, Send, ServerDriver, TokenPair
+from conformance.server.driver import (
+    Answer,
+    ListQuery,
+    Observation,
+    Send,
+    ServerDriver,
+    TokenPair,
+)
 
 __all__ = [
     "CHECKS",
     "Answer",
     "Finding",
+    "ListQuery",
     "Observation",
     "Send",
     "ServerDriver",

@@ -2,8 +2,9 @@
 
 Rules add tokens (sized or not), send openings, middles anywhere in the file (re-sends
 and out-of-order chunks included), closes (matching, early, past the end, empty), requests
-with parameters omitted, uploads to finished and deleted tokens, `get`, `list` of the
-machine's own tokens, and `delete`. Every request goes through `ServerDriver`, so every
+with parameters omitted, uploads to finished, deleted and unknown tokens, `get`, `list`
+with drawn filters and pagers (restricted to the machine's own tokens, by ids or by a file
+name only the run uses), and `delete`. Every request goes through `ServerDriver`, so every
 answer and the `uploadToken.get` after each upload is compared with the reference model.
 The invariant: the server agrees with the model. A disagreement fails the run with the
 requirement IDs of the rule that saw it, and Hypothesis shrinks it to the shortest steps.
