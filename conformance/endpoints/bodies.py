@@ -348,14 +348,17 @@ def _conf_value(text: str) -> str:
 
 
 def _header(segment: Any, name: str) -> str | None:
+    """The first header `name` (Title-Case: the parser normalises header names so)."""
     for key, value in segment.headerlist:
-        if isinstance(key, str) and isinstance(value, str) and key.lower() == name.lower():
-            return value
+        if key == name:
+            return str(value)
     return None
 
 
 def _wire_text(value: str) -> str:
     """Header text (decoded as latin-1) read again as UTF-8, invalid bytes stripped."""
+    if value.isascii():  # the same text either way
+        return value
     return _text(value.encode("latin-1"))
 
 
@@ -365,18 +368,20 @@ class _TextPart:
     def __init__(self, name: str, limit: int) -> None:
         self.name = name
         self._limit = limit
-        self._value: bytearray | None = bytearray()
+        self._size = 0
+        self._chunks: list[bytes] | None = []
 
     def write(self, chunk: bytes) -> None:
-        if self._value is None:
+        if self._chunks is None:
             return
-        if len(self._value) + len(chunk) > self._limit:
-            self._value = None
+        self._size += len(chunk)
+        if self._size > self._limit:
+            self._chunks = None
             return
-        self._value += chunk
+        self._chunks.append(chunk)
 
     def value(self) -> str | None:
-        return None if self._value is None else _text(bytes(self._value))
+        return None if self._chunks is None else _text(b"".join(self._chunks))
 
 
 class _FilePart:
@@ -436,9 +441,12 @@ class _Parts:
         self.problems: list[str] = []
 
     def on_event(self, event: object) -> None:
-        if isinstance(event, (bytes, bytearray)):
+        if isinstance(event, bytes):  # the parser's payload events (slices of bytes)
             if self._open is not None:
-                self._open.write(bytes(event) if isinstance(event, bytearray) else event)
+                self._open.write(event)
+        elif isinstance(event, bytearray):
+            if self._open is not None:
+                self._open.write(bytes(event))
         elif event is None:
             self._close(complete=True)
         else:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from conformance.endpoints.fault_runtime import FaultRuntime
@@ -54,6 +54,7 @@ from conformance.wire import (
     ApiCall,
     ParsedBody,
     UploadedPart,
+    UploadFlags,
     build_event,
     build_start_session,
     check_route,
@@ -219,18 +220,20 @@ class KalturaEndpoint:
         """Answer one request. Never raises for anything a client can send."""
         exchange = self.trace.open(request.connection, request.arrival, request.body_complete)
         call = decode_call(request.target, request.content_type, request.body)
-        _describe(exchange, call)
+        flags = _describe(exchange, call)
         handed: list[Blob] = []
         try:
             if not _is_api_path(request.target):
                 return self._plain_error(404, "Not Found: the API lives under /api_v3", exchange)
-            return self._handle_call(call, exchange, handed)
+            return self._handle_call(call, flags, exchange, handed)
         finally:
             for part in request.body.files:
                 if not any(part.blob is blob for blob in handed):
                     part.blob.release()
 
-    def _handle_call(self, call: ApiCall, exchange: Exchange, handed: list[Blob]) -> Reply:
+    def _handle_call(
+        self, call: ApiCall, flags: UploadFlags | None, exchange: Exchange, handed: list[Blob]
+    ) -> Reply:
         refused = check_route(call)
         if refused is not None:
             return self._answer(refused, call, exchange)
@@ -241,7 +244,7 @@ class KalturaEndpoint:
             return self._answer(self._start_session(call, exchange), call, exchange)
         caller = _caller(session)
         exchange.partner_id = None if caller is None else caller.partner_id
-        event = build_event(call, caller, self._clock())
+        event = build_event(call, caller, self._clock(), flags)
         if isinstance(event, Failed):
             return self._answer(event, call, exchange)
         if isinstance(event, Upload):
@@ -257,7 +260,7 @@ class KalturaEndpoint:
         if not isinstance(ks, str) or not ks:
             return None
         try:
-            return parse_ks(ks, self.partners.secrets_by_id(), self._clock())
+            return parse_ks(ks, _PartnerSecrets(self.partners), self._clock())
         except KsError as error:
             return Failed(
                 api_error(
@@ -398,6 +401,25 @@ class KalturaEndpoint:
         return Reply(0, "", b"", disconnect=how, exchange=exchange)
 
 
+class _PartnerSecrets(Mapping[int, str]):
+    """Partner id -> admin secret, looked up one id at a time (a KS names one partner)."""
+
+    def __init__(self, partners: Partners) -> None:
+        self._partners = partners
+
+    def __getitem__(self, partner_id: int) -> str:
+        partner = self._partners.get(partner_id)
+        if partner is None:
+            raise KeyError(partner_id)
+        return partner.admin_secret
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._partners.secrets_by_id())
+
+    def __len__(self) -> int:
+        return len(self._partners.secrets_by_id())
+
+
 def _is_api_path(target: str) -> bool:
     """Kaltura's API is `/api_v3/...` (a doubled slash from a service URL ending in `/` is
     fine); a client with a wrong service URL must not pass here and fail on Kaltura."""
@@ -426,20 +448,26 @@ def _answered(answer: Answer) -> Answered:
     return Answered("ok", 200)
 
 
-def _describe(exchange: Exchange, call: ApiCall) -> None:
-    """Record the call's parameters, scrubbed of credentials, and an upload's shape."""
+def _describe(exchange: Exchange, call: ApiCall) -> UploadFlags | None:
+    """Record the call's parameters, scrubbed of credentials, and an upload's shape; the
+    upload's flags, cast once here for the trace and the model event."""
     exchange.service, exchange.action = call.service, call.action
     exchange.params = {name: _flat(name, value) for name, value in call.params.items()}
     token_id = call.param("uploadTokenId")
     exchange.token_id = None if token_id is None else str(token_id)
-    if exchange.is_data_request:
-        exchange.resume, exchange.final_chunk, exchange.resume_at = upload_flags(call)
-        exchange.payload = _payload(call.param("fileData"))
+    if not exchange.is_data_request:
+        return None
+    flags = upload_flags(call)
+    exchange.resume, exchange.final_chunk, exchange.resume_at = flags
+    exchange.payload = _payload(call.param("fileData"))
+    return flags
 
 
 def _flat(name: str, value: object) -> str:
     if name in _SECRET_PARAMS:
         return "<redacted>"
+    if isinstance(value, str):  # nearly every parameter
+        return value
     if isinstance(value, UploadedPart):
         return f"<file {value.filename!r}, {value.size} bytes>"
     if isinstance(value, dict):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from conformance.wire.calls import (
     SERVICES,
     StartSession,
+    UploadFlags,
     build_event,
     build_start_session,
     check_route,
@@ -31,6 +32,7 @@ __all__ = [
     "EncodedAnswer",
     "ParsedBody",
     "StartSession",
+    "UploadFlags",
     "UploadedPart",
     "build_event",
     "build_start_session",

@@ -59,6 +59,8 @@ _NULLABLE_BOOLEAN_WORDS = {"true": 1, "false": 0}
 _FILTER_STRINGS = ("idEqual", "idIn", "userIdEqual", "statusIn", "fileNameEqual", "orderBy")
 _DEFAULT_EXPIRY = 86_400
 
+UploadFlags = tuple[bool, bool, float]  # resume, finalChunk, resumeAt
+
 
 @dataclass(frozen=True)
 class StartSession:
@@ -107,11 +109,15 @@ def build_start_session(call: ApiCall) -> StartSession | Failed:
     )
 
 
-def build_event(call: ApiCall, caller: Caller | None, now: float) -> Event | Failed:
-    """The model event for an uploadToken action (the route was checked already)."""
+def build_event(
+    call: ApiCall, caller: Caller | None, now: float, flags: UploadFlags | None = None
+) -> Event | Failed:
+    """The model event for an uploadToken action (the route was checked already).
+
+    `flags`: `upload_flags(call)`, when the caller has cast them already."""
     action = call.action
     if action == "upload":
-        return _upload(call, caller, now)
+        return _upload(call, caller, now, flags or upload_flags(call))
     if action == "add":
         return _add(call, caller, now)
     if action == "list":
@@ -135,7 +141,7 @@ def _token_id(call: ApiCall) -> str | Failed | None:
     return text
 
 
-def upload_flags(call: ApiCall) -> tuple[bool, bool, float]:
+def upload_flags(call: ApiCall) -> UploadFlags:
     """`resume`, `finalChunk`, `resumeAt` as the server reads them, with its defaults
     false, **true**, -1 when absent (§3.4). Arguments are looked up with
     `array_key_exists`, so a JSON null is present and cast: false, false, 0."""
@@ -146,11 +152,13 @@ def upload_flags(call: ApiCall) -> tuple[bool, bool, float]:
     )
 
 
-def _upload(call: ApiCall, caller: Caller | None, now: float) -> Upload | Failed:
+def _upload(
+    call: ApiCall, caller: Caller | None, now: float, flags: UploadFlags
+) -> Upload | Failed:
     token_id = _token_id(call)  # the first argument: its INVALID_PARAMETER_CHAR comes first
     if isinstance(token_id, Failed):
         return token_id
-    resume, final_chunk, resume_at = upload_flags(call)
+    resume, final_chunk, resume_at = flags
     file_argument = _file_argument(call)
     return Upload(caller, now, token_id, file_argument, resume, final_chunk, resume_at)
 

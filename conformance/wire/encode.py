@@ -81,10 +81,13 @@ def encode_answer(answer: Answer, fmt: int, execution_time: float = 0.0) -> Enco
     return EncodedAnswer(200, _XML, document.encode("utf-8"))
 
 
+# One encoder for every answer: `json.dumps` with options builds a new one each call.
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _json_bytes(value: object) -> bytes:
     # A lone surrogate cannot be UTF-8: written as "?" rather than failing the answer [I].
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text.encode("utf-8", errors="replace")
+    return _JSON_ENCODER.encode(value).encode("utf-8", errors="replace")
 
 
 def _text(text: str) -> str:

@@ -113,12 +113,18 @@ def php_string(value: object) -> str:
     return "Array"
 
 
+# Below this a whole number prints as its digits (no exponent at `precision=14`).
+_WHOLE_DIGITS_LIMIT = 1e14
+
+
 def _float_string(value: float) -> str:
     """`(string)$float` with `precision=14`: 30.0 → "30", 0.1+0.2 → "0.3", 1e20 → "1.0E+20"."""
     if math.isnan(value):
         return "NAN"
     if math.isinf(value):
         return "INF" if value > 0 else "-INF"
+    if value.is_integer() and 0 < abs(value) < _WHOLE_DIGITS_LIMIT:  # sizes: plain digits
+        return str(int(value))
     sign = "-" if math.copysign(1.0, value) < 0 else ""
     mantissa, _, exponent = f"{abs(value):.{_PRECISION - 1}e}".partition("e")
     digits = mantissa.replace(".", "").rstrip("0") or "0"

@@ -70,9 +70,8 @@ def decode_call(target: str, content_type: str | None, body: ParsedBody) -> ApiC
     """Merge every parameter source of one request (`target` is the raw path and query)."""
     path, _, query = target.partition("?")
     notes: list[str] = [body.problem] if body.problem else []
-    merged: dict[str, Any] = {}
+    merged = _post_params(content_type, body, notes)  # a new dict: the first source as is
     for source in (
-        _post_params(content_type, body, notes),
         _file_params(body.files),
         _query_params(query),
         _path_params(path),
@@ -224,7 +223,12 @@ def _grouped(params: Mapping[str, Any]) -> dict[str, Any]:
     `uploadToken:fileName` keys become nested dicts, and a later plain key replaces the
     whole group (`setElementByPath`); `name__null` markers are dropped [I]."""
     grouped: dict[str, Any] = {}
-    for key, value in params.items():
+    for key, raw in params.items():
+        value = _without_null_markers(raw) if isinstance(raw, dict) else raw
+        if ":" not in key:  # nearly every key: no group to walk
+            if not key.endswith("__null"):
+                grouped[key] = value
+            continue
         *parents, leaf = path = key.split(":")
         if len(path) > _MAX_NESTING + 1 or any(part.endswith("__null") for part in path):
             continue  # [I] no served object nests deeper; PHP's bound for `[]` keys
@@ -234,7 +238,7 @@ def _grouped(params: Mapping[str, Any]) -> dict[str, Any]:
             if not isinstance(child, dict):
                 child = node[parent] = {}
             node = child
-        node[leaf] = _without_null_markers(value) if isinstance(value, dict) else value
+        node[leaf] = value
     return grouped
 
 

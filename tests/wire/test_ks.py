@@ -53,6 +53,19 @@ def test_admin_and_user_types() -> None:
     assert not parse_ks(issue_ks(USER_SESSION, SECRETS[PARTNER], 1), SECRETS, NOW).is_admin
 
 
+def test_a_ks_seen_before_is_checked_again_on_every_call() -> None:
+    """Decoding and the signature are remembered; the partner and the expiry are not."""
+    ks = issue_ks(USER_SESSION, SECRETS[PARTNER], 99)
+    assert parse_ks(ks, SECRETS, NOW) == USER_SESSION
+    with pytest.raises(KsError, match="EXPIRED"):
+        parse_ks(ks, SECRETS, USER_SESSION.expiry + 1)
+    with pytest.raises(KsError, match="INVALID_PARTNER"):
+        parse_ks(ks, {OTHER: SECRETS[OTHER]}, NOW)
+    with pytest.raises(KsError, match="INVALID_STR"):
+        parse_ks(ks, {PARTNER: "a-new-secret"}, NOW)
+    assert parse_ks(ks, SECRETS, NOW) == USER_SESSION
+
+
 def test_round_trip_with_a_non_ascii_user_id_and_no_privileges() -> None:
     session = Session(OTHER, "józef 🎬", USER, int(NOW) + 10)
     assert parse_ks(issue_ks(session, SECRETS[OTHER], 7), SECRETS, NOW) == session
