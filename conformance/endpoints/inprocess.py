@@ -11,6 +11,7 @@ applying it is `httpx.RemoteProtocolError`.
 
 from __future__ import annotations
 
+import inspect
 import io
 import itertools
 import threading
@@ -105,10 +106,12 @@ def respx_router(endpoint: KalturaEndpoint, base_url: str) -> ForgetfulRouter:
     router = ForgetfulRouter(assert_all_called=False, base_url=base_url, using="httpx")
     handler = InProcessHandler(endpoint)
 
-    # A plain function: respx inspects a side effect's signature on every call, which
-    # costs far more for a callable object than for a function.
+    # A plain function with its signature computed once: respx inspects a side effect's
+    # signature on every call (`inspect.getfullargspec`, ~7 us for a function, more for a
+    # callable object), and `inspect` takes a `__signature__` as given (~1.5 us).
     def side_effect(request: httpx.Request) -> httpx.Response:
         return handler(request)
 
+    side_effect.__signature__ = inspect.signature(side_effect)  # type: ignore[attr-defined]
     router.route().mock(side_effect=side_effect)
     return router
