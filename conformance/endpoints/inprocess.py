@@ -1,10 +1,13 @@
 """The endpoint in-process, for httpx clients: an `httpx.MockTransport` handler and a
 respx router, both the same plain function `request -> response` over `KalturaEndpoint`.
 
-Measured here (transport-measurements.md §1): a bare MockTransport is the fastest path;
-respx costs ~1.6x and keeps every request and response it sees — a property run would grow
-by the size of every chunk — so `respx_router` records nothing (`count` says how many calls
-it served). Faults that cut the connection surface as the httpx errors a real socket gives:
+Measured here (transport-measurements.md §1): a bare MockTransport is the fastest path.
+With `using="httpx"` respx serves the request object itself (no httpcore round trip) and
+costs little over `mock_transport`: per 1 KiB upload request respx 400-430 us, mock
+380-395, against 220-230 for a bare handler that only parses the body (benchmarks/endpoints.py
+figure 1, full run). respx keeps every request and response it sees — a property run would
+grow by the size of every chunk — so `respx_router` records nothing (`count` says how many
+calls it served). Faults that cut the connection surface as the httpx errors a real socket gives:
 a reset before the server applied the request is `httpx.ReadError`, an answer dropped after
 applying it is `httpx.RemoteProtocolError`.
 """
