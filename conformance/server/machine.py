@@ -9,6 +9,12 @@ answer and the `uploadToken.get` after each upload is compared with the referenc
 The invariant: the server agrees with the model. A disagreement fails the run with the
 requirement IDs of the rule that saw it, and Hypothesis shrinks it to the shortest steps.
 
+Requests are metered: on a live account the run's request budget (and the machine's own
+allowance for shrinking, `MachineSettings.shrink_requests`) ends the run cleanly. Hypothesis
+would take a refused request for a new failure and go on shrinking it, so running out stops
+Hypothesis at once; the smallest failing sequence seen so far is then the verdict, with its
+requests listed, and a run that found nothing reports what it compared before it stopped.
+
 File contents come from `SourceFile(size, seed)`, never from drawn bytes. On an account
 whose server really waits for late chunks (§7: 45 s), closes the model says would wait
 are left out unless `allow_close_waits`.
@@ -33,6 +39,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from conformance.budget import BudgetExceeded
 from conformance.clients.api import KalturaApi
 from conformance.content import SourceFile
 from conformance.requirements import Verdict, verdict_for_broken
@@ -98,6 +105,42 @@ class Disagreement(AssertionError):  # noqa: N818 - reads as what happened
         self.observation = observation
 
 
+class _OutOfRequests(KeyboardInterrupt):
+    """Ends the Hypothesis run at once. Hypothesis takes any other exception for a failing
+    example: it would shrink it, and replay sequences that now stop at other steps (a
+    `FlakyStrategyDefinition`). An interrupt is the one thing it passes straight through;
+    `run_lifecycle` catches this one, so it never reaches pytest."""
+
+
+@dataclass
+class _MeteredApi(KalturaApi):
+    """The machine's API: counts requests; `allowance` (once set) caps the ones left.
+    Deletes always go out (the teardown must clean up), and the run's budget saying no
+    stops the machine rather than failing a step."""
+
+    sent: int = 0
+    allowance: int | None = None
+
+    def call(self, service: str, action: str, *args: Any, **kwargs: Any) -> Any:
+        if action != "delete":
+            if self.allowance is not None and self.allowance <= 0:
+                raise _OutOfRequests(f"shrinking used up its requests ({self.sent} sent in all)")
+            self.allowance = None if self.allowance is None else self.allowance - 1
+        self.sent += 1
+        try:
+            return super().call(service, action, *args, **kwargs)
+        except BudgetExceeded as error:
+            raise _OutOfRequests(str(error)) from None
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A disagreement and the requests of the sequence that led to it."""
+
+    disagreement: Disagreement
+    requests: tuple[str, ...]
+
+
 @dataclass
 class _Token:
     pair: TokenPair
@@ -114,10 +157,12 @@ class _Token:
 class TokenLifecycle(RuleBasedStateMachine):
     """Bound to an API by `lifecycle_machine`; never used directly."""
 
-    api: KalturaApi
+    api: _MeteredApi
     allow_close_waits: bool = True
+    shrink_requests: int | None = None  # requests shrinking may spend; None: no limit
     exercised: set[str]  # the requirements some step compared, over every sequence
     tally: Counter[str]  # sequences, steps and answers, over every sequence
+    smallest: list[_Failure]  # the failing sequence with the fewest requests so far
 
     def __init__(self) -> None:
         super().__init__()
@@ -311,22 +356,36 @@ class TokenLifecycle(RuleBasedStateMachine):
         for observation in new:
             self.exercised.update(observation.requirements)
             if not observation.ok:
-                raise Disagreement(observation)
+                self._found(Disagreement(observation))
+
+    def _found(self, disagreement: Disagreement) -> None:
+        """Keep the smallest failure (in case shrinking is cut short), start the shrinking
+        allowance on the first one, and fail the step."""
+        requests = tuple(seen.request for seen in self.driver.observations)
+        if not self.smallest:
+            self.api.allowance = self.shrink_requests
+        if not self.smallest or len(requests) < len(self.smallest[0].requests):
+            self.smallest[:] = [_Failure(disagreement, requests)]
+        raise disagreement
 
     def teardown(self) -> None:
         self.driver.cleanup()
 
 
-def lifecycle_machine(api: KalturaApi, *, allow_close_waits: bool = True) -> type[TokenLifecycle]:
+def lifecycle_machine(
+    api: KalturaApi, *, allow_close_waits: bool = True, shrink_requests: int | None = None
+) -> type[TokenLifecycle]:
     """The machine bound to `api` (a fresh class: Hypothesis builds its own instances)."""
     return type(
         "TokenLifecycleOn",
         (TokenLifecycle,),
         {
-            "api": api,
+            "api": _MeteredApi(api.client, api.service_url, api.ks),
             "allow_close_waits": allow_close_waits,
+            "shrink_requests": shrink_requests,
             "exercised": set(),
             "tally": Counter[str](),
+            "smallest": [],
         },
     )
 
@@ -338,6 +397,7 @@ class MachineSettings:
     examples: int = 15
     steps: int = 25
     seed: int = 0
+    shrink_requests: int | None = None  # a cap on shrinking's requests; None: no cap
 
 
 @dataclass(frozen=True)
@@ -348,6 +408,7 @@ class LifecycleResult:
     messages: dict[str, list[str]]
     settings: MachineSettings
     tally: Counter[str] = field(default_factory=Counter[str])
+    stopped: str | None = None  # why the run ended early (a budget), if it did
 
     @property
     def failed(self) -> list[str]:
@@ -361,7 +422,8 @@ class LifecycleResult:
 
     def summary(self) -> str:
         sequences, answers = self.tally["sequences"], self.tally["answers"]
-        return f"{self.steps} step(s) in {sequences} sequence(s), {answers} answer(s) compared"
+        done = f"{self.steps} step(s) in {sequences} sequence(s), {answers} answer(s) compared"
+        return done if self.stopped is None else f"{done}; stopped early: {self.stopped}"
 
     def findings(self) -> list[Finding]:
         """One `Finding` per requirement, for reports: a breach with the shrunk steps, a
@@ -385,7 +447,11 @@ def run_lifecycle(
 ) -> LifecycleResult:
     """Run the machine against `api`; the requirements its shrunk failure names FAIL (or
     NON-STRICT for a SHOULD), every other one it exercises PASSes."""
-    bound = lifecycle_machine(api, allow_close_waits=allow_close_waits)
+    bound = lifecycle_machine(
+        api,
+        allow_close_waits=allow_close_waits,
+        shrink_requests=machine_settings.shrink_requests,
+    )
     machine = hypothesis_seed(machine_settings.seed)(bound)
     config = settings(
         max_examples=machine_settings.examples,
@@ -400,7 +466,10 @@ def run_lifecycle(
     try:
         run(machine, settings=config)
     except Disagreement as failure:
-        return _failed(failure, bound, machine_settings)
+        steps = [note for note in getattr(failure, "__notes__", []) if note.strip()]
+        return _failed(failure, steps, bound, machine_settings)
+    except _OutOfRequests as stop:
+        return _stopped(str(stop), bound, machine_settings)
     return LifecycleResult(_passed(bound.exercised), {}, machine_settings, bound.tally)
 
 
@@ -409,14 +478,31 @@ def _passed(exercised: set[str]) -> dict[str, Verdict]:
     return {rid: Verdict.PASS if rid in exercised else Verdict.NOT_EXERCISED for rid in EXERCISED}
 
 
-def _failed(
-    failure: Disagreement, bound: type[TokenLifecycle], machine_settings: MachineSettings
+def _stopped(
+    reason: str, bound: type[TokenLifecycle], settings: MachineSettings
 ) -> LifecycleResult:
-    steps = [note for note in getattr(failure, "__notes__", []) if note.strip()]
+    """Out of requests: the smallest failure so far with its requests (not shrunk to
+    steps), or what the sequences before the stop compared."""
+    if not bound.smallest:
+        verdicts = _passed(bound.exercised)
+        return LifecycleResult(verdicts, {}, settings, bound.tally, stopped=reason)
+    smallest = bound.smallest[0]
+    requests = [f"not shrunk to steps: {reason}; the sequence's requests:"]
+    requests += [f"  {number}. {line}" for number, line in enumerate(smallest.requests, 1)]
+    return _failed(smallest.disagreement, requests, bound, settings, stopped=reason)
+
+
+def _failed(
+    failure: Disagreement,
+    steps: list[str],
+    bound: type[TokenLifecycle],
+    machine_settings: MachineSettings,
+    stopped: str | None = None,
+) -> LifecycleResult:
     message = "\n".join([str(failure), *steps])
     broken = failure.observation.requirements
     verdicts = _passed(bound.exercised)
     for rid in broken:
         verdicts[rid] = verdict_for_broken(catalogue_entry(rid).level)
     messages = {rid: [message] for rid in broken}
-    return LifecycleResult(verdicts, messages, machine_settings, bound.tally)
+    return LifecycleResult(verdicts, messages, machine_settings, bound.tally, stopped)

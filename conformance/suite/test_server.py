@@ -10,24 +10,30 @@ real account) and run in the `thorough` profile or with `--kaltura-slow-closes`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
 from conformance.budget import BudgetExceeded
 from conformance.clients.api import KalturaApi
+from conformance.ks import redact
 from conformance.live import LiveTarget
 from conformance.options import RunOptions
 from conformance.requirements import Verdict
 from conformance.requirements import requirement as catalogue_entry
 from conformance.server import CHECKS, Finding
 from conformance.server.checks import check_s03
-from conformance.server.machine import LifecycleResult, MachineSettings, run_lifecycle
+from conformance.server.machine import EXERCISED, LifecycleResult, MachineSettings, run_lifecycle
 
 # Checks whose plan makes a faithful server hold a close for its whole close wait (§7).
 SLOW_CLOSE_CHECKS = frozenset({"UT-S05", "UT-S06", "UT-S08"})
 # The life-cycle machine per profile: sequences, and steps in each (~2 requests a step).
 MACHINE_RUNS = {"quick": (5, 15), "default": (15, 25), "thorough": (60, 40)}
+# Requests shrinking a failure may spend, per step explored: about as many again as
+# exploring took (uncapped, shrinking a mutant server's failure takes 2,000-8,000).
+SHRINK_REQUESTS_PER_STEP = 4
 
 
 def _slow_closes(options: RunOptions, live: LiveTarget) -> bool:
@@ -65,6 +71,37 @@ def _case(rid: str, finding: Finding, endpoint: str) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def _harness_errors(
+    rids: tuple[str, ...],
+    live: LiveTarget,
+    api: KalturaApi,
+    record: Callable[[dict[str, Any]], None],
+) -> Iterator[None]:
+    """A check that crashed is the suite's fault, not the server's: its requirements are
+    reported HARNESS-ERROR (with the error, secrets hidden) and the test still fails."""
+    try:
+        yield
+    except Exception as error:
+        if isinstance(error, BudgetExceeded):
+            raise
+        secrets = (*live.secrets(), api.ks or "")
+        message = redact(f"{type(error).__name__}: {error}", *secrets)
+        record(
+            {
+                "description": f"{', '.join(rids)}: the suite could not run the check",
+                "scenario": {"check": rids[0] if len(rids) == 1 else "token life cycle"},
+                "client": None,
+                "verdicts": dict.fromkeys(rids, Verdict.HARNESS_ERROR.value),
+                "breaches": {},
+                "observations": {rid: {"summary": message} for rid in rids},
+                "trace": {"endpoint": live.describe()},
+                "replay": None,
+            }
+        )
+        raise
+
+
 def _judge(finding: Finding, strict: bool) -> None:
     broken = (Verdict.FAIL, *((Verdict.NON_STRICT,) if strict else ()))
     if finding.verdict in broken:
@@ -87,10 +124,12 @@ def test_server_requirement(
     api: KalturaApi = request.getfixturevalue("kaltura_live_api")  # skips without a URL
     assert kaltura_live is not None
     try:
-        if rid == "UT-S03":
-            finding = check_s03(api, concurrent_close=_slow_closes(kaltura_options, kaltura_live))
-        else:
-            finding = CHECKS[rid](api)
+        with _harness_errors((rid,), kaltura_live, api, kaltura_record_server):
+            if rid == "UT-S03":
+                slow = _slow_closes(kaltura_options, kaltura_live)
+                finding = check_s03(api, concurrent_close=slow)
+            else:
+                finding = CHECKS[rid](api)
     except BudgetExceeded as error:
         pytest.skip(f"{rid} not exercised: {error}")
     kaltura_record_server(_case(rid, finding, kaltura_live.describe()))
@@ -111,19 +150,21 @@ def test_server_token_lifecycle(
     api: KalturaApi = request.getfixturevalue("kaltura_live_api")  # skips without a URL
     assert kaltura_live is not None
     examples, steps = MACHINE_RUNS[kaltura_options.profile]
-    machine = MachineSettings(examples=examples, steps=steps, seed=kaltura_seed)
-    try:
-        result = run_lifecycle(
-            api, machine, allow_close_waits=_slow_closes(kaltura_options, kaltura_live)
-        )
-    except BudgetExceeded as error:
-        pytest.skip(f"the token life cycle not exercised: {error}")
+    shrink = examples * steps * SHRINK_REQUESTS_PER_STEP
+    machine = MachineSettings(examples, steps, kaltura_seed, shrink_requests=shrink)
+    wanted = kaltura_options.requirements
+    judged = tuple(rid for rid in EXERCISED if wanted is None or rid in wanted) or EXERCISED
+    with _harness_errors(judged, kaltura_live, api, kaltura_record_server):
+        slow = _slow_closes(kaltura_options, kaltura_live)
+        result = run_lifecycle(api, machine, allow_close_waits=slow)
     kaltura_record_server(_lifecycle_case(result, kaltura_live.describe(), kaltura_options))
     broken = (Verdict.FAIL, *((Verdict.NON_STRICT,) if kaltura_options.strict else ()))
     failed = [rid for rid, verdict in result.verdicts.items() if verdict in broken]
     if failed:
         details = "\n".join(m for rid in failed for m in result.messages.get(rid, ()))
         pytest.fail(f"{', '.join(failed)} broken by a generated sequence:\n{details}")
+    if result.stopped is not None:
+        pytest.skip(f"the token life cycle stopped early: {result.summary()}")
 
 
 def _lifecycle_case(result: LifecycleResult, endpoint: str, options: RunOptions) -> dict[str, Any]:
@@ -140,7 +181,11 @@ def _lifecycle_case(result: LifecycleResult, endpoint: str, options: RunOptions)
         "client": None,
         "verdicts": verdicts,
         "breaches": {rid: m for rid, m in result.messages.items() if rid in verdicts},
-        "observations": {},
+        "observations": {
+            finding.requirement: {"summary": " ".join(finding.messages)}
+            for finding in result.findings()
+            if finding.requirement in verdicts and finding.requirement not in result.messages
+        },
         "trace": {"endpoint": endpoint},
         "replay": f"pytest --pyargs conformance.suite -k lifecycle --hypothesis-seed={run.seed}"
         " --kaltura-service-url …",

@@ -7,12 +7,14 @@ import importlib.util
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
 import httpx
 import pytest
 
+from conformance.budget import Budget, BudgetedTransport
 from conformance.clients.api import KalturaApi
 from conformance.endpoints import EndpointConfig, KalturaEndpoint
 from conformance.endpoints.server import LoopbackServer
@@ -38,10 +40,17 @@ MUTANTS = _mutants().MUTANTS
 
 
 @contextmanager
-def _api(endpoint: KalturaEndpoint) -> Iterator[KalturaApi]:
+def _api(endpoint: KalturaEndpoint, max_requests: int | None = None) -> Iterator[KalturaApi]:
+    """A session on `endpoint` over loopback; `max_requests`: through a request budget."""
     partner = endpoint.add_partner()
+    transport: httpx.BaseTransport = httpx.HTTPTransport()
+    if max_requests is not None:
+        transport = BudgetedTransport(transport, Budget(max_requests=max_requests, max_rps=1e6))
     try:
-        with LoopbackServer(endpoint) as server, httpx.Client(timeout=10) as client:
+        with (
+            LoopbackServer(endpoint) as server,
+            httpx.Client(transport=transport, timeout=10) as client,
+        ):
             api = KalturaApi(client, server.url)
             api.start_session(partner.partner_id, partner.admin_secret)
             yield api
@@ -132,3 +141,42 @@ def test_a_requirement_no_step_reached_is_not_exercised() -> None:
     unreached = [f for f in result.findings() if f.verdict is Verdict.NOT_EXERCISED]
     assert unreached
     assert all("no step reached it" in f.messages[0] for f in unreached)
+
+
+def test_a_capped_shrink_reports_the_smallest_failing_sequence_by_its_requests() -> None:
+    endpoint = MUTANTS["duplicate-close"].endpoint(EndpointConfig(final_wait=0.05))
+    with _api(endpoint) as api:
+        result = run_lifecycle(api, replace(SETTINGS, shrink_requests=50))
+    assert result.failed == ["UT-S09"]
+    assert result.stopped is not None
+    assert "shrinking used up its requests" in result.stopped
+    message = result.messages["UT-S09"][0]
+    assert "MISMATCH" in message
+    assert "the sequence's requests:\n  1. add kuc-" in message
+    assert "state = " not in message  # not shrunk: no steps to print
+
+
+@pytest.mark.parametrize("mutant", [None, "duplicate-close"], ids=["reference", "mutant"])
+def test_running_out_of_request_budget_ends_the_run_cleanly(mutant: str | None) -> None:
+    """Exploring (reference) or shrinking (mutant): the budget ends the run with what it
+    saw, never a Hypothesis error, and the teardown still deletes every token."""
+    config = EndpointConfig(final_wait=0.05)
+    endpoint = MUTANTS[mutant].endpoint(config) if mutant else KalturaEndpoint(config)
+    with _api(endpoint, max_requests=400) as api:
+        result = run_lifecycle(api, SETTINGS)
+        left = _tokens_on(api)
+    assert result.stopped is not None
+    assert "request budget used up" in result.stopped
+    assert "--kaltura-max-requests=400" in result.stopped
+    assert f"stopped early: {result.stopped}" in result.summary()
+    assert result.failed == ([] if mutant is None else ["UT-S09"])
+    assert Verdict.PASS in result.verdicts.values()
+    assert left == 0
+
+
+def _tokens_on(api: KalturaApi) -> int:
+    """How many tokens the session's partner has, asked outside the request budget."""
+    with httpx.Client(timeout=10) as client:
+        outside = KalturaApi(client, api.service_url, api.ks)
+        listed = outside.call("uploadToken", "list", {"pager:pageSize": 500})
+    return int(listed["totalCount"])

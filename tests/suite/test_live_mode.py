@@ -15,10 +15,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -168,7 +170,43 @@ def test_the_life_cycle_machine_runs_live_and_finds_a_mutant(tmp_path: Path) -> 
     assert "PASS" in set(_verdicts(tmp_path / "ref").values())
     assert caught.returncode == 1, caught.stdout[-3000:]
     assert _verdicts(tmp_path / "dup")["UT-S09"] == "FAIL"
-    assert "state.teardown()" in caught.stdout  # the shrunk steps
+    # Shrinking stopped at its live-account cap: the failing sequence's requests instead.
+    assert "the sequence's requests:" in caught.stdout
+    assert "shrinking used up its requests" in caught.stdout
+
+
+class _OddAnswers(BaseHTTPRequestHandler):
+    """A service whose session works and whose every other answer is a bare number."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        body = b'"a-ks-of-the-odd-server"' if "/service/session/" in self.path else b"42"
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+
+def test_a_check_the_suite_cannot_run_is_a_harness_error_not_a_verdict(tmp_path: Path) -> None:
+    with ThreadingHTTPServer(("127.0.0.1", 0), _OddAnswers) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        served = Served(f"http://127.0.0.1:{server.server_port}", "100", "odd-admin-secret")
+        done = _run(_suite(served, tmp_path, *FAST, "-k", "UT_S01 or lifecycle"))
+        server.shutdown()
+    assert done.returncode == 1, done.stdout[-3000:]
+    found = _verdicts(tmp_path)
+    assert found["UT-S01"] == "HARNESS-ERROR", found
+    assert found["UT-S14"] == "HARNESS-ERROR", found  # the machine's, from its first add
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert document["summary"]["harness_errors"] == 2
+    assert "uploadToken.add answered 42" in json.dumps(document["cases"])  # the suite's error
+    for report in tmp_path.iterdir():
+        assert "odd-admin-secret" not in report.read_text(), report.name
+        assert "a-ks-of-the-odd-server" not in report.read_text(), report.name
 
 
 def test_without_slow_closes_the_early_close_checks_say_how_to_run_them(tmp_path: Path) -> None:
