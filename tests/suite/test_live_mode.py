@@ -170,9 +170,10 @@ def test_the_life_cycle_machine_runs_live_and_finds_a_mutant(tmp_path: Path) -> 
     assert "PASS" in set(_verdicts(tmp_path / "ref").values())
     assert caught.returncode == 1, caught.stdout[-3000:]
     assert _verdicts(tmp_path / "dup")["UT-S09"] == "FAIL"
-    # Shrinking stopped at its live-account cap: the failing sequence's requests instead.
+    # The default budget runs out while shrinking: the failing sequence's requests instead.
     assert "the sequence's requests:" in caught.stdout
-    assert "shrinking used up its requests" in caught.stdout
+    assert "request budget used up" in caught.stdout
+    assert "raise --kaltura-max-requests=3000" in caught.stdout
 
 
 class _OddAnswers(BaseHTTPRequestHandler):
