@@ -17,11 +17,12 @@ import pytest
 from conformance.budget import Budget, BudgetedTransport
 from conformance.clients.api import KalturaApi
 from conformance.endpoints import EndpointConfig, KalturaEndpoint
-from conformance.endpoints.server import LoopbackServer
+from conformance.endpoints.inprocess import mock_transport
 from conformance.requirements import Verdict
 from conformance.server.machine import EXERCISED, MachineSettings, run_lifecycle
 
 SETTINGS = MachineSettings(examples=30, steps=25, seed=3)
+IN_PROCESS_URL = "http://kaltura.invalid"
 
 
 def _mutants() -> ModuleType:
@@ -41,17 +42,16 @@ MUTANTS = _mutants().MUTANTS
 
 @contextmanager
 def _api(endpoint: KalturaEndpoint, max_requests: int | None = None) -> Iterator[KalturaApi]:
-    """A session on `endpoint` over loopback; `max_requests`: through a request budget."""
+    """A session on `endpoint`, in-process (shrinking sends thousands of requests; over
+    loopback each costs ~2 ms, and tests/suite/test_live_mode.py runs the machine there);
+    `max_requests`: through a request budget."""
     partner = endpoint.add_partner()
-    transport: httpx.BaseTransport = httpx.HTTPTransport()
+    transport: httpx.BaseTransport = mock_transport(endpoint)
     if max_requests is not None:
         transport = BudgetedTransport(transport, Budget(max_requests=max_requests, max_rps=1e6))
     try:
-        with (
-            LoopbackServer(endpoint) as server,
-            httpx.Client(transport=transport, timeout=10) as client,
-        ):
-            api = KalturaApi(client, server.url)
+        with httpx.Client(transport=transport, timeout=10) as client:
+            api = KalturaApi(client, IN_PROCESS_URL)
             api.start_session(partner.partner_id, partner.admin_secret)
             yield api
     finally:
@@ -164,7 +164,7 @@ def test_running_out_of_request_budget_ends_the_run_cleanly(mutant: str | None) 
     endpoint = MUTANTS[mutant].endpoint(config) if mutant else KalturaEndpoint(config)
     with _api(endpoint, max_requests=400) as api:
         result = run_lifecycle(api, SETTINGS)
-        left = _tokens_on(api)
+        left = _tokens_on(endpoint, api)
     assert result.stopped is not None
     assert "request budget used up" in result.stopped
     assert "--kaltura-max-requests=400" in result.stopped
@@ -174,9 +174,9 @@ def test_running_out_of_request_budget_ends_the_run_cleanly(mutant: str | None) 
     assert left == 0
 
 
-def _tokens_on(api: KalturaApi) -> int:
+def _tokens_on(endpoint: KalturaEndpoint, api: KalturaApi) -> int:
     """How many tokens the session's partner has, asked outside the request budget."""
-    with httpx.Client(timeout=10) as client:
+    with httpx.Client(transport=mock_transport(endpoint), timeout=10) as client:
         outside = KalturaApi(client, api.service_url, api.ks)
         listed = outside.call("uploadToken", "list", {"pager:pageSize": 500})
     return int(listed["totalCount"])
