@@ -7,7 +7,8 @@ configuration and stops one configuration's heap from slowing the next
 (transport-measurements.md, "Method"); `--quick` runs several cells of one configuration in
 one process (same kind and transport or server). Spec kinds:
 
-* `inprocess`: `transport` respx | mock | bare, `size`, `threads`, `requests`, `warmup`.
+* `inprocess`: `transport` respx | mock | bare | keep, `size`, `threads`, `requests`,
+  `warmup` (keep: the bare handler that also hashes and stores the file bytes).
 * `loopback`: `server` ours | raw, `mode` thread | process, and the same load keys.
 * `large`: `server` ours | raw | raw-store (always in its own process), `total`, `chunk`,
   `seed`.
@@ -23,11 +24,14 @@ JSON decoded, without the check.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import resource
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -260,12 +264,38 @@ def bare_handler(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, headers={"content-type": "application/json"}, content=FIXED_JSON)
 
 
+class KeepingHandler:
+    """The bare handler doing the least a server that keeps an upload must: one SHA-256
+    over the file bytes and an append to one temporary file (figure 3's raw store). The
+    equal-work limit beside the bare one: on this VM, bytes written past the page cache's
+    dirty limit wait for the virtual disk."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.store = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self.lock = threading.Lock()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            content_type = request.headers["content-type"]
+            bare_parse((request.read(), b""), content_type, self.digest, self.store)
+        return httpx.Response(200, headers={"content-type": "application/json"}, content=FIXED_JSON)
+
+    def close(self) -> None:
+        self.store.close()
+
+
 def run_inprocess(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Cells sharing one transport (and one endpoint) in this process."""
     transport = specs[0]["transport"]
-    if transport == "bare":
-        with httpx.Client(transport=httpx.MockTransport(bare_handler)) as client:
-            return [_load(Api(client, IN_PROCESS_URL, real=False), spec) for spec in specs]
+    if transport in ("bare", "keep"):
+        handler = KeepingHandler() if transport == "keep" else None
+        with httpx.Client(transport=httpx.MockTransport(handler or bare_handler)) as client:
+            try:
+                return [_load(Api(client, IN_PROCESS_URL, real=False), spec) for spec in specs]
+            finally:
+                if handler is not None:
+                    handler.close()
     endpoint = KalturaEndpoint()
     partner = endpoint.add_partner()
     try:

@@ -73,8 +73,9 @@ _SESSION_SECONDS = 86_400
 PAYLOAD_HEAD = 4104
 
 
-# An assembled file stays in memory up to this size, then moves to a temporary file.
-ASSEMBLY_SPOOL_THRESHOLD = 4 << 20
+# A request body or an assembled file stays in memory up to this size, then moves to a
+# temporary file: the small files of a conformance run never touch the disk.
+SPOOL_THRESHOLD = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -138,15 +139,15 @@ class KalturaEndpoint:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config or EndpointConfig()
-        self.blobs: BlobFactory = blobs or TempFileBlobFactory()
+        # One factory for request bodies and assembled files: an opening's body becomes its
+        # token's file (§6.3), so a lower threshold for bodies would roll every file past
+        # it to disk (64 KiB chunks: at the 17th).
+        self.blobs: BlobFactory = blobs or TempFileBlobFactory(spool_threshold=SPOOL_THRESHOLD)
         self.partners = Partners()
         self.trace = TraceLog()
         self.faults = FaultRuntime()
         self._clock = clock
-        # Assembled files get their own factory: held in memory up to a larger size than
-        # request bodies, so the small files of a conformance run never touch the disk.
-        assembly = blobs or TempFileBlobFactory(spool_threshold=ASSEMBLY_SPOOL_THRESHOLD)
-        self._model = UploadTokenModel(blobs=assembly, config=self.config.model)
+        self._model = UploadTokenModel(blobs=self.blobs, config=self.config.model)
         self._activity = threading.Condition(threading.Lock())
         self._held: dict[threading.Timer, Upload] = {}
         self._serial = 0

@@ -24,6 +24,7 @@ import pytest
 from conformance.content import SourceFile
 from conformance.endpoints import KalturaEndpoint
 from conformance.endpoints.bodies import BodyLimits
+from conformance.endpoints.core import SPOOL_THRESHOLD
 from conformance.endpoints.server import LoopbackServer
 from conformance.model import TokenResult
 
@@ -274,11 +275,12 @@ def test_a_close_at_an_infinite_offset_cannot_match(site: Site) -> None:
 
 
 def test_a_client_that_disconnects_mid_body(site: Site) -> None:
-    payload = SourceFile(3 << 20, 2).read(1000, 1000 + (3 << 20))
+    size = SPOOL_THRESHOLD + (2 << 20)
+    payload = SourceFile(size, 2).read(1000, 1000 + size)
     body = multipart(site.form(resume="true", finalChunk="false", resumeAt="1000"), payload)
     head = request_bytes(f"{UPLOAD}?format=1", body)[: -len(body)]
     with site.connect() as sock:
-        sock.sendall(head + body[: 2 << 20])  # past the 1 MiB spool threshold: a temp file
+        sock.sendall(head + body[: SPOOL_THRESHOLD + (1 << 20)])  # past it: a temp file
         site.kit.wait_until(lambda: _open_files() > site.files, "the part to reach a temp file")
     site.kit.wait_until(lambda: site.server.open_connections == 0, "the server to notice")
     assert site.token() == (PARTIAL_UPLOAD, 1000)
