@@ -140,7 +140,7 @@ class KalturaEndpoint:
     ) -> None:
         self.config = config or EndpointConfig()
         # One factory for request bodies and assembled files: an opening's body becomes its
-        # token's file (§6.3), so a lower threshold for bodies would roll every file past
+        # token's file (§4, a rename), so a lower threshold for bodies would roll every file past
         # it to disk (64 KiB chunks: at the 17th).
         self.blobs: BlobFactory = blobs or TempFileBlobFactory(spool_threshold=SPOOL_THRESHOLD)
         self.partners = Partners()
