@@ -7,6 +7,7 @@ import hashlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -26,13 +27,15 @@ from conformance.stores import FileBlob, TempFileBlobFactory
 BlobMaker = Callable[[bytes], Blob]
 
 
-@pytest.fixture(params=["memory", "spooled", "file"])
+@pytest.fixture(params=["memory", "held", "spooled", "file"])
 def make_blob(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobMaker]:
+    """held: the first bytes kept as they are, no file until written again; spooled: past
+    4 bytes a file (written in one piece, every blob here is); file: a file at once."""
     made: list[Blob] = []
     if request.param == "memory":
         factory: Callable[[bytes], Blob] = MemoryBlob
     else:
-        threshold = 4 if request.param == "spooled" else 0
+        threshold = {"held": 1 << 20, "spooled": 4, "file": 0}[request.param]
         factory = TempFileBlobFactory(tmp_path, spool_threshold=threshold).new
 
     def make(data: bytes) -> Blob:
@@ -134,8 +137,11 @@ def _upload_in_four_parts(model: UploadTokenModel, factory: TempFileBlobFactory)
     assert model.file_digest(7, token) == hashlib.sha256(source).hexdigest()
 
 
-@pytest.mark.parametrize("target_kind", ["memory", "spooled", "file"])
-@pytest.mark.parametrize("source_kind", ["memory", "spooled", "file"])
+KINDS = ["memory", "held", "spooled", "file"]
+
+
+@pytest.mark.parametrize("target_kind", KINDS)
+@pytest.mark.parametrize("source_kind", KINDS)
 def test_copy_into_across_every_kind_of_blob(
     tmp_path: Path, target_kind: str, source_kind: str
 ) -> None:
@@ -145,8 +151,14 @@ def test_copy_into_across_every_kind_of_blob(
     def blob(kind: str, data: bytes) -> Blob:
         if kind == "memory":
             return MemoryBlob(data)
-        threshold = 1 << 20 if kind == "spooled" else 0
-        return TempFileBlobFactory(tmp_path, spool_threshold=threshold).new(data)
+        if kind == "file":
+            return TempFileBlobFactory(tmp_path, spool_threshold=0).new(data)
+        factory = TempFileBlobFactory(tmp_path, spool_threshold=4 << 20)
+        if kind == "held":
+            return factory.new(data)
+        made = factory.new(data[:1])  # written twice: a spooled file, still in memory
+        made.write_at(1, data[1:])
+        return made
 
     head, body = bytes(range(256)) * 8, bytes(reversed(range(256))) * 4097
     for offset in (0, 100, len(head)):
@@ -171,3 +183,39 @@ def test_a_failed_kernel_copy_falls_back_to_pieces(
     assert target.read() == b"abc" + b"0123456789" * 1000
     target.release()
     source.release()
+
+
+def test_a_part_written_once_is_held_without_a_file(tmp_path: Path) -> None:
+    """One write of immutable bytes at 0 (a request's file part) opens no file and copies
+    nothing; the next write opens the file with those bytes in it."""
+    factory = TempFileBlobFactory(tmp_path, spool_threshold=1 << 20)
+    opened: list[int] = []
+    open_file = factory._open
+
+    def counting_open() -> IO[bytes]:
+        opened.append(1)
+        return open_file()
+
+    factory._open = counting_open  # type: ignore[method-assign]
+    data = bytes(range(256)) * 100
+    part = factory.new(data)
+    assert (part.read(), part.sha256()) == (data, hashlib.sha256(data).hexdigest())
+    assert b"".join(part.pieces(1000)) == data
+    copy = factory.new()
+    copy_into(copy, 0, part)  # an empty blob takes the same bytes object: still no file
+    assert opened == []
+    copy.write_at(copy.size, b"more")
+    assert opened == [1]
+    assert copy.read() == data + b"more"
+    assert part.read() == data  # the held bytes are never written through
+    part.release()
+    copy.release()
+
+
+def test_mutable_bytes_are_copied_not_held(tmp_path: Path) -> None:
+    blob = TempFileBlobFactory(tmp_path, spool_threshold=1 << 20).new()
+    data = bytearray(b"abcdef")
+    blob.write_at(0, data)  # type: ignore[arg-type]  # a caller may pass a bytearray
+    data[0:3] = b"XYZ"
+    assert blob.read() == b"abcdef"
+    blob.release()
