@@ -14,11 +14,12 @@ machine, 2 GiB in 8 MiB chunks through the loopback server in its own process (m
 (`benchmarks/endpoints.py`, figure 3).
 
 Nearly every blob is a request's file part, written once and then copied into a token's
-file or kept as a pending chunk, and most tokens' files only grow by appends: such a
-blob holds the parser's `bytes` objects themselves ("held") and opens no file until
-written otherwise or past the threshold. In-process through `mock_transport`, medians of
-3 interleaved runs: 64 KiB chunks 481 -> 462 us a request, 1 KiB 347 -> 329 (no
-temporary-file object per request, no copy into the token's file).
+file or kept as a pending chunk: such a blob holds the parser's `bytes` object itself
+(`FileBlob`, "held") and opens no file at all. In-process through `mock_transport`,
+medians of 3 interleaved runs: 64 KiB chunks 481 -> 461 us a request, 1 KiB 347 -> 339.
+Holding appends as well (a token's file as a list of parts) measured no better for small
+chunks and cost the 2 GiB upload a quarter of its throughput (1 MiB body pieces held and
+then written in a burst), so it was reverted.
 """
 
 from __future__ import annotations
@@ -41,11 +42,10 @@ DEFAULT_SPOOL_THRESHOLD = 1 << 20
 class FileBlob:
     """A `Blob` over a seekable binary file that it owns and closes on `release`.
 
-    Opened lazily by `opener`. Until then a blob written only by appends of immutable
-    `bytes`, `hold_up_to` bytes in all, holds those objects themselves: no file and no
-    copy. A request's file part (one write at 0) and a small token's file (its opening's
-    part, then each chunk appended) stay that way; any other write opens the file, with
-    the held bytes written into it first.
+    Opened lazily by `opener`: a blob whose only write is one immutable `bytes` at offset 0
+    of at most `hold_up_to` bytes (a request's file part, nearly always) holds that object
+    itself, no file and no copy, and opens its file when written again. Copying a held
+    blob into another is then the one copy it costs.
     """
 
     __slots__ = ("_file", "_held", "_hold_up_to", "_opener", "_size")
@@ -54,7 +54,7 @@ class FileBlob:
         self._opener = opener
         self._hold_up_to = hold_up_to
         self._file: IO[bytes] | None = None
-        self._held: list[bytes] = []  # the content in order, while no file is open
+        self._held: bytes | None = None
         self._size = 0
 
     @property
@@ -65,38 +65,33 @@ class FileBlob:
         stop = self._size if end is None else min(end, self._size)
         if stop <= start:
             return b""
-        if self._file is None:
-            if len(self._held) > 1:  # joined once, on the first read: reads are rare
-                self._held = [b"".join(self._held)]
-            return self._held[0][start:stop]
-        self._file.seek(start)
-        return self._file.read(stop - start)
+        if self._held is not None:
+            return self._held[start:stop]
+        file = self._opened()
+        file.seek(start)
+        return file.read(stop - start)
 
     def write_at(self, offset: int, data: bytes) -> None:
         if not 0 <= offset <= self._size:
             raise ValueError(f"offset={offset} outside [0, {self._size}]")
-        if self._file is None and self._holds(offset, data):
-            if data:
-                self._held.append(data)
-                self._size += len(data)
+        if self._size == 0 and self._file is None and self._holds(data):
+            self._held, self._size = data, len(data)
             return
         file = self._opened()
         file.seek(offset)
         file.write(data)
         self._size = max(self._size, offset + len(data))
 
-    def _holds(self, offset: int, data: bytes) -> bool:
-        """Whether `data` can be held: immutable, appended, and within the limit."""
-        fits = self._size + len(data) <= self._hold_up_to
-        return type(data) is bytes and offset == self._size and fits
+    def _holds(self, data: bytes) -> bool:
+        return type(data) is bytes and 0 < len(data) <= self._hold_up_to
 
     def _opened(self) -> IO[bytes]:
         """The file, opened now if need be, with the held bytes (if any) written into it."""
         if self._file is None:
             self._file = self._opener()
-            for piece in self._held:
-                self._file.write(piece)
-            self._held = []
+            if self._held is not None:
+                self._file.write(self._held)
+                self._held = None
         return self._file
 
     def copy_from(self, source: Blob, offset: int) -> bool:
@@ -109,14 +104,11 @@ class FileBlob:
             return True
         if not 0 <= offset <= self._size:
             raise ValueError(f"offset={offset} outside [0, {self._size}]")
-        if source._file is None:  # held: the same objects, appended or written
-            position = offset
-            for piece in list(source._held):
-                self.write_at(position, piece)
-                position += len(piece)
+        if source._held is not None:
+            self.write_at(offset, source._held)
             return True
-        if not self._copy_in_kernel(source._file, count, offset):
-            memory = _in_memory(source._file)
+        if not self._copy_in_kernel(source._opened(), count, offset):
+            memory = _in_memory(source._opened())
             if memory is None:
                 return False
             with memory.getbuffer() as view:  # no copy; released before anything writes
@@ -153,15 +145,17 @@ class FileBlob:
             yield self.read(start, start + piece_size)
 
     def sha256(self) -> str:
+        if self._held is not None:
+            return hashlib.sha256(self._held).hexdigest()
         digest = hashlib.sha256()
-        for piece in self._held if self._file is None else self.pieces():
+        for piece in self.pieces():
             digest.update(piece)
         return digest.hexdigest()
 
     def release(self) -> None:
         if self._file is not None:
             self._file.close()
-        self._held = []
+        self._held = None
         self._size = 0
 
     def __repr__(self) -> str:

@@ -137,7 +137,7 @@ def _upload_in_four_parts(model: UploadTokenModel, factory: TempFileBlobFactory)
     assert model.file_digest(7, token) == hashlib.sha256(source).hexdigest()
 
 
-KINDS = ["memory", "held", "appended", "spooled", "file"]
+KINDS = ["memory", "held", "spooled", "file"]
 
 
 @pytest.mark.parametrize("target_kind", KINDS)
@@ -156,10 +156,8 @@ def test_copy_into_across_every_kind_of_blob(
         factory = TempFileBlobFactory(tmp_path, spool_threshold=4 << 20)
         if kind == "held":
             return factory.new(data)
-        made = factory.new(data[:1])
-        if kind == "spooled":  # a write inside opens the file: spooled, still in memory
-            made.write_at(0, data[:1])
-        made.write_at(1, data[1:])  # appended: held in two pieces
+        made = factory.new(data[:1])  # written twice: a spooled file, still in memory
+        made.write_at(1, data[1:])
         return made
 
     head, body = bytes(range(256)) * 8, bytes(reversed(range(256))) * 4097
@@ -187,10 +185,9 @@ def test_a_failed_kernel_copy_falls_back_to_pieces(
     source.release()
 
 
-def test_appended_bytes_are_held_without_a_file(tmp_path: Path) -> None:
-    """Appends of immutable bytes (a request's file part; a token's file growing chunk by
-    chunk) open no file and copy nothing; a write inside the content, or past the
-    threshold, opens the file with the held bytes in it."""
+def test_a_part_written_once_is_held_without_a_file(tmp_path: Path) -> None:
+    """One write of immutable bytes at 0 (a request's file part) opens no file and copies
+    nothing; the next write opens the file with those bytes in it."""
     factory = TempFileBlobFactory(tmp_path, spool_threshold=1 << 20)
     opened: list[int] = []
     open_file = factory._open
@@ -203,22 +200,16 @@ def test_appended_bytes_are_held_without_a_file(tmp_path: Path) -> None:
     data = bytes(range(256)) * 100
     part = factory.new(data)
     assert (part.read(), part.sha256()) == (data, hashlib.sha256(data).hexdigest())
-    token_file = factory.new(b"head:")
-    copy_into(token_file, token_file.size, part)  # appended: the same object
-    token_file.write_at(token_file.size, b":tail")
-    assert b"".join(token_file.pieces(1000)) == b"head:" + data + b":tail"
-    assert token_file.sha256() == hashlib.sha256(b"head:" + data + b":tail").hexdigest()
+    assert b"".join(part.pieces(1000)) == data
+    copy = factory.new()
+    copy_into(copy, 0, part)  # an empty blob takes the same bytes object: still no file
     assert opened == []
-    token_file.write_at(2, b"AD")  # inside: the file opens
+    copy.write_at(copy.size, b"more")
     assert opened == [1]
-    assert token_file.read() == b"heAD:" + data + b":tail"
+    assert copy.read() == data + b"more"
     assert part.read() == data  # the held bytes are never written through
-    big = factory.new(b"x" * 1000)
-    big.write_at(1000, b"y" * (1 << 20))  # past the threshold: a file
-    assert opened == [1, 1]
-    assert big.read(998, 1002) == b"xxyy"
-    for blob in (part, token_file, big):
-        blob.release()
+    part.release()
+    copy.release()
 
 
 def test_mutable_bytes_are_copied_not_held(tmp_path: Path) -> None:
