@@ -272,7 +272,7 @@ class KeepingHandler:
 
     def __init__(self) -> None:
         self.digest = hashlib.sha256()
-        self.store = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self.store = tempfile.TemporaryFile()  # noqa: SIM115 - closed on leaving the `with`
         self.lock = threading.Lock()
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -281,7 +281,10 @@ class KeepingHandler:
             bare_parse((request.read(), b""), content_type, self.digest, self.store)
         return httpx.Response(200, headers={"content-type": "application/json"}, content=FIXED_JSON)
 
-    def close(self) -> None:
+    def __enter__(self) -> KeepingHandler:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         self.store.close()
 
 
@@ -289,13 +292,10 @@ def run_inprocess(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Cells sharing one transport (and one endpoint) in this process."""
     transport = specs[0]["transport"]
     if transport in ("bare", "keep"):
-        handler = KeepingHandler() if transport == "keep" else None
-        with httpx.Client(transport=httpx.MockTransport(handler or bare_handler)) as client:
-            try:
-                return [_load(Api(client, IN_PROCESS_URL, real=False), spec) for spec in specs]
-            finally:
-                if handler is not None:
-                    handler.close()
+        with contextlib.ExitStack() as stack:
+            handler = stack.enter_context(KeepingHandler()) if transport == "keep" else bare_handler
+            client = stack.enter_context(httpx.Client(transport=httpx.MockTransport(handler)))
+            return [_load(Api(client, IN_PROCESS_URL, real=False), spec) for spec in specs]
     endpoint = KalturaEndpoint()
     partner = endpoint.add_partner()
     try:

@@ -122,10 +122,10 @@ class _MeteredApi(KalturaApi):
     allowance: int | None = None
 
     def call(self, service: str, action: str, *args: Any, **kwargs: Any) -> Any:
-        if action != "delete":
-            if self.allowance is not None and self.allowance <= 0:
+        if action != "delete" and self.allowance is not None:
+            if self.allowance <= 0:
                 raise _OutOfRequests(f"shrinking used up its requests ({self.sent} sent in all)")
-            self.allowance = None if self.allowance is None else self.allowance - 1
+            self.allowance -= 1
         self.sent += 1
         try:
             return super().call(service, action, *args, **kwargs)
