@@ -161,6 +161,18 @@ def files_of(parsed: ParsedBody) -> list[tuple[str, str, bytes]]:
 PIECES = pytest.mark.parametrize("piece_size", [1, 7, 64, 1 << 20])
 
 
+@pytest.mark.parametrize("size", [2046, 2047, 2048, 4095, 256 << 10, (256 << 10) + 1])
+def test_the_digest_is_right_on_both_sides_of_the_slice_and_gil_thresholds(size: int) -> None:
+    payload = bytes(index * 7 % 251 for index in range(size))
+    request = httpx.Request(
+        "POST", "http://kaltura.test/", files={"fileData": ("chunk", payload, "text/plain")}
+    )
+    parsed = parse(request.read(), request.headers["content-type"], piece_size=1 << 20)
+    (part,) = parsed.files
+    assert part.sha256 == hashlib.sha256(payload).hexdigest()
+    assert part.blob.read() == payload
+
+
 @PIECES
 def test_httpx_fields_and_file(piece_size: int) -> None:
     payload = bytes(range(256)) * 40
