@@ -6,9 +6,13 @@
   the same `multipart.PushMultipartParser` the endpoint uses and answers a fixed JSON.
   With `hash_files` it also runs one SHA-256 over the `fileData` bytes of every request in
   arrival order (for the 2 GiB figure: a sequential upload hashes to the source digest);
-  with `store` it also appends them to one temporary file — the least any server that keeps
-  an upload must do (on this VM, first-touch page-cache memory is expensive; see figure 3).
-* `python benchmarks/endpoints_servers.py ours|raw [--hash] [--store] [--final-wait S]` serves one
+  with `store` it also appends them to one temporary file. With `keep` it does per request
+  what any server that keeps an upload must: one SHA-256 of that request's file bytes and
+  an append of them to one shared temporary file, with no lock of its own (requests run
+  concurrently, as ours do) — the equal-work limit of figures 1 and 2 (on this VM,
+  first-touch page-cache memory is expensive; see figure 3).
+* `python benchmarks/endpoints_servers.py ours|raw [--hash] [--store] [--keep] [--final-wait S]`
+  serves one
   of them on 127.0.0.1 in this process (a subprocess of the benchmark), prints one JSON
   line `{"url", "partner_id", "secret"}`, then answers commands read from stdin, one per
   line, with one JSON line each: `digest <partner_id> <token_id>` (ours: the endpoint's
@@ -98,6 +102,9 @@ class _RawHandler(BaseHTTPRequestHandler):
             with server.digest_lock:  # one running hash: requests are sequential there
                 pieces = self._pieces(length)
                 bare_parse(pieces, self.headers["Content-Type"], server.digest, server.store)
+        elif server.keep is not None:
+            digest = hashlib.sha256()
+            bare_parse(self._pieces(length), self.headers["Content-Type"], digest, server.keep)
         else:
             bare_parse(self._pieces(length), self.headers["Content-Type"])
         self.send_response_only(200)
@@ -123,10 +130,14 @@ class RawServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, *, hash_files: bool = False, store: bool = False) -> None:
+    def __init__(
+        self, *, hash_files: bool = False, store: bool = False, keep: bool = False
+    ) -> None:
         super().__init__(("127.0.0.1", 0), _RawHandler)
         self.digest = hashlib.sha256() if hash_files or store else None
         self.store = tempfile.TemporaryFile() if store else None  # noqa: SIM115 - closed in stop()
+        # A buffered file is safe to append to from many threads (it has its own lock).
+        self.keep = tempfile.TemporaryFile() if keep else None  # noqa: SIM115 - closed in stop()
         self.digest_lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -146,8 +157,9 @@ class RawServer(ThreadingHTTPServer):
             self.shutdown()
             self._thread.join()
         self.server_close()
-        if self.store is not None:
-            self.store.close()
+        for file in (self.store, self.keep):
+            if file is not None:
+                file.close()
 
 
 def _serve_ours(final_wait: float) -> None:
@@ -165,8 +177,8 @@ def _serve_ours(final_wait: float) -> None:
     endpoint.close()
 
 
-def _serve_raw(hash_files: bool, store: bool) -> None:
-    server = RawServer(hash_files=hash_files, store=store).start()
+def _serve_raw(hash_files: bool, store: bool, keep: bool) -> None:
+    server = RawServer(hash_files=hash_files, store=store, keep=keep).start()
     _say({"url": server.url, "partner_id": 0, "secret": ""})
     for line in sys.stdin:
         if line.startswith("digest"):
@@ -187,12 +199,15 @@ def main() -> None:
     parser.add_argument(
         "--store", action="store_true", help="raw: also append them to one temporary file"
     )
+    parser.add_argument(
+        "--keep", action="store_true", help="raw: hash each request's bytes and append them"
+    )
     parser.add_argument("--final-wait", type=float, default=5.0)
     args = parser.parse_args()
     if args.kind == "ours":
         _serve_ours(args.final_wait)
     else:
-        _serve_raw(args.hash, args.store)
+        _serve_raw(args.hash, args.store, args.keep)
 
 
 if __name__ == "__main__":
