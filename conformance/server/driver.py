@@ -171,7 +171,7 @@ class Send:
             )
             if value is not None
         ]
-        return f"upload {len(self.payload)} B chunk_{self.offset} " + " ".join(flags)
+        return " ".join([f"upload {len(self.payload)} B chunk_{self.offset}", *flags])
 
     def params(self) -> dict[str, object]:
         return {"resume": self.resume, "finalChunk": self.final, "resumeAt": self.resume_at}

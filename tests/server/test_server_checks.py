@@ -116,6 +116,17 @@ def test_a_failure_names_the_request_and_both_answers() -> None:
     assert "got ok status=1" in message
 
 
+@pytest.mark.parametrize(
+    ("send", "described"),
+    [
+        (Send(b"ab", 0, None, None, None), "upload 2 B chunk_0"),
+        (Send(b"abc", 5, True, None, 5), "upload 3 B chunk_5 resume=True resumeAt=5"),
+    ],
+)
+def test_a_request_is_described_with_the_flags_it_sends(send: Send, described: str) -> None:
+    assert send.describe() == described
+
+
 def test_a_refused_close_is_predicted_after_every_pass_of_the_wait(
     reference: tuple[KalturaEndpoint, KalturaApi, int],
 ) -> None:
