@@ -6,12 +6,12 @@ from conformance.server.checks import CHECKS, Finding, run_checks
 from conformance.server.concurrent import send_concurrently
 from conformance.server.driver import (
     Answer,
-    ListQuery,
     Observation,
     Send,
     ServerDriver,
     TokenPair,
 )
+from conformance.server.listing import ListQuery
 
 __all__ = [
     "CHECKS",

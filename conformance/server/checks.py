@@ -27,7 +27,8 @@ from conformance.requirements import Verdict, verdict_for_broken
 from conformance.requirements import requirement as catalogue_entry
 from conformance.scenario import Partition, UploadSchedule
 from conformance.server.concurrent import send_concurrently
-from conformance.server.driver import ListQuery, Send, ServerDriver, TokenPair
+from conformance.server.driver import Send, ServerDriver, TokenPair
+from conformance.server.listing import ListQuery
 
 __all__ = ["CHECKS", "Finding", "run_checks"]
 

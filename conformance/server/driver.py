@@ -19,12 +19,10 @@ assumptions.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import secrets
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any
 
@@ -52,11 +50,11 @@ from conformance.model import (
     UploadTokenModel,
 )
 from conformance.scenario import PlannedRequest, UploadSchedule
+from conformance.server.listing import FILTER, ORDERS, WHOLE_LIST, ListQuery, canonical, cut_ties
 
 __all__ = [
     "RUN_PREFIX",
     "Answer",
-    "ListQuery",
     "Observation",
     "Send",
     "ServerDriver",
@@ -68,10 +66,6 @@ __all__ = [
 # Passes of a close's wait (§7: `upload_final_chunk_max_append_time`, one a second).
 CLOSE_PASSES = 45
 _MODEL_PARTNER = 1  # the model is private to the driver: any partner id will do
-_FILTER: dict[str, object] = {"filter:objectType": "KalturaUploadTokenFilter"}
-_PAGER: dict[str, object] = {"pager:objectType": "KalturaFilterPager"}
-_ORDERS = ("+createdAt", "-createdAt")
-_WHOLE_LIST = Pager(page_size=500, page_index=1)  # the most a page holds (§11.3)
 
 # Every token a process creates is named `kuc-<8 hex>-…`: recognisable on an account, and
 # unique to this process, so that its end-of-run sweep never touches another run's tokens.
@@ -175,95 +169,6 @@ class Send:
 
     def params(self) -> dict[str, object]:
         return {"resume": self.resume, "finalChunk": self.final, "resumeAt": self.resume_at}
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    """The filter and pager of one `uploadToken.list` (§11.3), less the restriction to the
-    driver's own tokens, which `ServerDriver.list_tokens` adds (a live account has others).
-
-    Compared: `totalCount` and the page's tokens in order, except where §11.3 leaves the
-    order open. Without `order_by` the order is the database's; with it, tokens created in
-    the same second (`createdAt` is in whole seconds) may come either way. So tokens with
-    equal sort keys are compared as a set, and a tie group the page cuts only by how many
-    of it the page holds (`(any …)` in the listing).
-    """
-
-    status_equal: int | None = None
-    status_in: str | None = None
-    file_name_equal: str | None = None
-    file_size_equal: int | None = None
-    user_id_equal: str | None = None
-    order_by: str | None = None
-    page_size: int | None = None
-    page_index: int | None = None
-
-    def model_filter(self, id_in: str | None) -> TokenFilter:
-        size = None if self.file_size_equal is None else float(self.file_size_equal)
-        return TokenFilter(
-            id_in=id_in,
-            user_id_equal=self.user_id_equal,
-            status_equal=self.status_equal,
-            status_in=self.status_in,
-            file_name_equal=self.file_name_equal,
-            file_size_equal=size,
-            order_by=self.order_by,
-        )
-
-    def pager(self) -> Pager:
-        return Pager(page_size=self.page_size, page_index=self.page_index)
-
-    def server_params(self, id_in: str | None) -> dict[str, object]:
-        """The request's parameters; what is None is left out."""
-        named = {
-            "filter:idIn": id_in,
-            "filter:userIdEqual": self.user_id_equal,
-            "filter:statusEqual": self.status_equal,
-            "filter:statusIn": self.status_in,
-            "filter:fileNameEqual": self.file_name_equal,
-            "filter:fileSizeEqual": self.file_size_equal,
-            "filter:orderBy": self.order_by,
-            "pager:pageSize": self.page_size,
-            "pager:pageIndex": self.page_index,
-        }
-        params = {name: value for name, value in named.items() if value is not None}
-        paged = any(name.startswith("pager:") for name in params)
-        return {**_FILTER, **(_PAGER if paged else {}), **params}
-
-    def describe(self) -> str:
-        set_fields = [(f.name, getattr(self, f.name)) for f in fields(self)]
-        named = [f"{_CAMEL[name]}={value}" for name, value in set_fields if value is not None]
-        return " ".join(named) or "unfiltered"
-
-
-_CAMEL = {
-    "status_equal": "statusEqual",
-    "status_in": "statusIn",
-    "file_name_equal": "fileNameEqual",
-    "file_size_equal": "fileSizeEqual",
-    "user_id_equal": "userIdEqual",
-    "order_by": "orderBy",
-    "page_size": "pageSize",
-    "page_index": "pageIndex",
-}
-
-
-def _cut_ties(page: list[str], whole: list[str], key: Callable[[str], object]) -> frozenset[object]:
-    """The sort keys of tie groups the page holds only part of."""
-    on_page, in_all = Counter(map(key, page)), Counter(map(key, whole))
-    return frozenset(k for k, count in on_page.items() if count < in_all[k])
-
-
-def _canonical(
-    labels: list[str], key: Callable[[str], object], cut: frozenset[object]
-) -> tuple[str, ...]:
-    """`labels` in listed order, sorted within each run of equal sort keys; a member of a
-    cut tie group is only counted (which of the group a page holds is open)."""
-    canonical: list[str] = []
-    for value, run in itertools.groupby(labels, key=key):
-        hidden = "(any)" if value is None else f"(any created at {value})"
-        canonical.extend(sorted(hidden if value in cut else label for label in run))
-    return tuple(canonical)
 
 
 def _kept(store: list[Any], result: Any) -> Any:
@@ -466,7 +371,7 @@ class ServerDriver:
             requirements,
             model_filter=TokenFilter(id_equal=pair.model_id),
             pager=Pager(),
-            params={**_FILTER, "filter:idEqual": pair.server_id},
+            params={**FILTER, "filter:idEqual": pair.server_id},
         )
 
     def list_tokens(
@@ -504,15 +409,15 @@ class ServerDriver:
         """`totalCount` and the page's tokens, canonical as `ListQuery` says."""
         now = self.clock()
         outcome = self.model.apply(ListTokens(self.caller, now, model_filter, pager))
-        whole = self.model.apply(ListTokens(self.caller, now, model_filter, _WHOLE_LIST))
+        whole = self.model.apply(ListTokens(self.caller, now, model_filter, WHOLE_LIST))
         key = self._sort_key(order_by)
         expected, cut = answer_of_outcome(outcome), frozenset[object]()
         if isinstance(outcome, TokenListed) and isinstance(whole, TokenListed):
             page = [self._labels.get(view.id, view.id) for view in outcome.objects]
-            cut = _cut_ties(
+            cut = cut_ties(
                 page, [self._labels.get(view.id, view.id) for view in whole.objects], key
             )
-            expected = replace(expected, listed=_canonical(page, key, cut))
+            expected = replace(expected, listed=canonical(page, key, cut))
         raw: list[Any] = []
         actual = answer_of_call(lambda: _kept(raw, self.api.call("uploadToken", "list", params)))
         if actual.kind == "ok" and raw and isinstance(raw[0], dict):
@@ -521,14 +426,14 @@ class ServerDriver:
                 for item in raw[0].get("objects") or ()
                 if isinstance(item, dict)
             ]
-            listed = _canonical([self._labels.get(i, i) for i in ids], key, cut)
+            listed = canonical([self._labels.get(i, i) for i in ids], key, cut)
             actual = replace(actual, listed=listed)
         return self.record(label, expected, actual, requirements)
 
     def _sort_key(self, order_by: str | None) -> Callable[[str], object]:
         """What a listing is ordered by: the `createdAt` the server gave each token, or
         nothing (one tie group) where the order is the database's."""
-        if order_by not in _ORDERS:
+        if order_by not in ORDERS:
             return lambda label: None
         return self._created_at.get
 

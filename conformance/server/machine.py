@@ -45,7 +45,8 @@ from conformance.content import SourceFile
 from conformance.requirements import Verdict, verdict_for_broken
 from conformance.requirements import requirement as catalogue_entry
 from conformance.server.checks import Finding
-from conformance.server.driver import ListQuery, Observation, Send, ServerDriver, TokenPair
+from conformance.server.driver import Observation, Send, ServerDriver, TokenPair
+from conformance.server.listing import ListQuery
 from strategies import seeds
 
 __all__ = ["LifecycleResult", "MachineSettings", "lifecycle_machine", "run_lifecycle"]
