@@ -3,16 +3,13 @@ mutant servers' bugs on its own (fixed seed: the same steps every run)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from pathlib import Path
-from types import ModuleType
 
 import httpx
 import pytest
+from mutant_servers import MUTANTS
 
 from conformance.budget import Budget, BudgetedTransport
 from conformance.clients.api import KalturaApi
@@ -23,21 +20,6 @@ from conformance.server.machine import EXERCISED, MachineSettings, run_lifecycle
 
 SETTINGS = MachineSettings(examples=30, steps=25, seed=3)
 IN_PROCESS_URL = "http://kaltura.invalid"
-
-
-def _mutants() -> ModuleType:
-    name = "tests_server_mutants_for_machine"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("mutants.py"))
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-MUTANTS = _mutants().MUTANTS
 
 
 @contextmanager

@@ -1,22 +1,19 @@
 """Server conformance (UT-S*) against the reference server and against mutant servers.
 
-The reference server must pass every check. Each mutant (`mutants.py`) breaks one server
-rule and must FAIL exactly its target requirement plus the listed consequences, so that a
-check that starts to over- or under-report shows up here.
+The reference server must pass every check. Each mutant (`mutant_servers.py`) breaks one
+server rule and must FAIL exactly its target requirement plus the listed consequences, so
+that a check that starts to over- or under-report shows up here.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from types import ModuleType
 
 import httpx
 import pytest
+from mutant_servers import MUTANTS
 
 from conformance.clients.api import KalturaApi
 from conformance.content import SourceFile
@@ -38,22 +35,6 @@ from conformance.server import (
 )
 from conformance.server.driver import answer_of_call
 from conformance.wire import Answer as WireAnswer
-
-
-def _load(name: str) -> ModuleType:
-    """A helper module of this directory, by path (the directory is not a package)."""
-    qualified = f"tests_server_{name.removesuffix('.py')}"
-    if qualified not in sys.modules:
-        spec = importlib.util.spec_from_file_location(qualified, Path(__file__).with_name(name))
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[qualified] = module  # dataclasses look their module up while it loads
-        spec.loader.exec_module(module)
-    return sys.modules[qualified]
-
-
-mutants = _load("mutants.py")
 
 
 @contextmanager
@@ -94,9 +75,9 @@ def test_reference_server_passes(
     assert finding.passed, _report([finding])
 
 
-@pytest.mark.parametrize("name", sorted(mutants.MUTANTS))
+@pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_mutant_server_is_caught(name: str) -> None:
-    mutant = mutants.MUTANTS[name]
+    mutant = MUTANTS[name]
     with _served(mutant.endpoint(_config())) as (api, _):
         findings = run_checks(api)
     failing = {finding.requirement for finding in findings if not finding.passed}
@@ -106,7 +87,7 @@ def test_mutant_server_is_caught(name: str) -> None:
 
 
 def test_a_failure_names_the_request_and_both_answers() -> None:
-    mutant = mutants.MUTANTS["resume-on-pending"]
+    mutant = MUTANTS["resume-on-pending"]
     with _served(mutant.endpoint(_config())) as (api, _):
         finding = CHECKS["UT-S02"](api)
     assert finding.verdict is Verdict.FAIL

@@ -3,13 +3,12 @@ under test runs as a separate process (`kaltura-conformance serve`, or a mutant 
 and `pytest --pyargs conformance.suite --kaltura-service-url …` judges it from outside.
 
 The reference server passes every UT-S requirement; each mutant server fails with its
-own requirement ID (and only the consequences `tests/server/mutants.py` lists). Every token
-a run made is gone afterwards, also when the run is interrupted.
+own requirement ID (and only the consequences `tests/server/mutant_servers.py` lists).
+Every token a run made is gone afterwards, also when the run is interrupted.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -22,32 +21,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
+from mutant_servers import MUTANTS
 
 from conformance.clients.api import KalturaApi
 
 SERVER_TESTS = Path(__file__).resolve().parent.parent / "server"
 REPORT_FILES = {"results.json", "summary.md", "junit.xml", "results.html"}
 FAST = ("--kaltura-slow-closes", "--kaltura-max-rps", "1000")  # our server waits 0.2 s
-
-
-def _mutants() -> ModuleType:
-    name = "live_mode_mutants"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, SERVER_TESTS / "mutants.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-MUTANTS = _mutants().MUTANTS
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ event and the raw call, or `_answer`) and bends the event before the reference m
 it; the model itself stays untouched. The server checks must catch every mutant with the
 requirement it breaks (`MUTANTS` maps each to the IDs its bug is expected to fail).
 
-Loaded by path from `test_server_checks.py` (this directory is not a package).
+Imported as `mutant_servers`: pytest puts this directory on `sys.path` (`pythonpath` in
+pyproject.toml), and `serve_mutant.py`, run as a script, has it there as its own.
 """
 
 from __future__ import annotations
