@@ -1,6 +1,7 @@
-"""Serve one mutant server (`mutant_servers.py`) in a process of its own, like
-`kaltura-conformance serve` does for the reference server, so that the live mode can be
-pointed at it:
+"""Serve one mutant server (`mutant_servers.py`) in a process of its own.
+
+Like `kaltura-conformance serve` does for the reference server, so that the live mode can
+be pointed at it:
 
     python tests/server/serve_mutant.py arrival-order [--final-wait 0.2]
 
