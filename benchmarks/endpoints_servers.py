@@ -12,8 +12,7 @@
   concurrently, as ours do) — the equal-work limit of figures 1 and 2 (on this VM,
   first-touch page-cache memory is expensive; see figure 3).
 * `python benchmarks/endpoints_servers.py ours|raw [--hash] [--store] [--keep] [--final-wait S]`
-  serves one
-  of them on 127.0.0.1 in this process (a subprocess of the benchmark), prints one JSON
+  serves one of them on 127.0.0.1 in this process (a subprocess of the benchmark), prints one JSON
   line `{"url", "partner_id", "secret"}`, then answers commands read from stdin, one per
   line, with one JSON line each: `digest <partner_id> <token_id>` (ours: the endpoint's
   `file_digest`; raw: the running hash) and `quit`. "ours" is what
@@ -102,11 +101,9 @@ class _RawHandler(BaseHTTPRequestHandler):
             with server.digest_lock:  # one running hash: requests are sequential there
                 pieces = self._pieces(length)
                 bare_parse(pieces, self.headers["Content-Type"], server.digest, server.store)
-        elif server.keep is not None:
-            digest = hashlib.sha256()
+        else:  # keep: a digest of this request's bytes; no lock (the file has its own)
+            digest = None if server.keep is None else hashlib.sha256()
             bare_parse(self._pieces(length), self.headers["Content-Type"], digest, server.keep)
-        else:
-            bare_parse(self._pieces(length), self.headers["Content-Type"])
         self.send_response_only(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(FIXED_JSON)))

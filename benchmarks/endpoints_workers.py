@@ -60,6 +60,8 @@ API = "/api_v3/service"
 JSON_FORMAT = {"format": "1"}
 SERVERS_SCRIPT = Path(__file__).with_name("endpoints_servers.py")
 IN_PROCESS_URL = "http://kaltura.test"
+# `endpoints_servers.py` arguments for each loopback server in a process of its own.
+SERVER_ARGS = {"ours": ("ours", "--final-wait", "5"), "raw": ("raw",), "keep": ("raw", "--keep")}
 RAW_KS = "x" * 100  # what raw limits get instead of a KS: the same body size as ours
 
 
@@ -226,10 +228,7 @@ def _loopback(server: str, mode: str) -> Iterator[tuple[Api, Callable[[], float 
     mode) or None (thread mode: it shares the client's)."""
     client = httpx.Client(timeout=120)
     if mode == "process":
-        args = {"ours": ("ours", "--final-wait", "5"), "keep": ("raw", "--keep")}.get(
-            server, ("raw",)
-        )
-        child = ServerProcess(*args)
+        child = ServerProcess(*SERVER_ARGS[server])
         api = Api(client, child.hello["url"], real=server == "ours")
         if api.real:
             api.start(child.hello["partner_id"], child.hello["secret"])
