@@ -83,7 +83,15 @@ def test_mutant_server_is_caught(name: str) -> None:
     failing = {finding.requirement for finding in findings if not finding.passed}
     assert all(f.verdict in (Verdict.PASS, Verdict.FAIL, Verdict.NON_STRICT) for f in findings)
     assert mutant.target in failing, _report(findings)
-    assert failing == mutant.failing, _report(findings)
+    assert mutant.explains(failing), _report(findings)
+
+
+def test_a_mutant_explains_its_consequences_and_timing_ones_only() -> None:
+    mutant = MUTANTS["http-500-errors"]
+    assert mutant.explains(mutant.failing)
+    assert mutant.explains(mutant.failing | {"UT-S03"})  # a refused concurrent close
+    assert not mutant.explains(mutant.failing - {"UT-S02"})
+    assert not mutant.explains(mutant.failing | {"UT-S04"})
 
 
 def test_a_failure_names_the_request_and_both_answers() -> None:

@@ -140,7 +140,7 @@ def test_each_mutant_server_fails_with_its_requirement(name: str, tmp_path: Path
     found = _verdicts(tmp_path)
     failing = {rid for rid, verdict in found.items() if verdict in ("FAIL", "NON-STRICT")}
     assert mutant.target in failing, done.stdout[-3000:]
-    assert failing == mutant.failing, done.stdout[-3000:]
+    assert mutant.explains(failing), done.stdout[-3000:]
     assert f"{mutant.target} FAIL" in done.stdout
 
 
