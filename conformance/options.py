@@ -29,14 +29,17 @@ class Profile:
     examples: int
     max_size: int
     max_chunk_size: int
+    shrink_seconds: float
+    """How long a failing group may shrink (each step is a whole client upload)."""
 
 
 # Examples per group (six groups). `default` is sized so that a run of the reference
-# client takes about half a minute on 2 cores, where pytest-xdist pays for its start-up.
+# client takes about a quarter of a minute on 2 cores; the shrink budgets so that a
+# failing client has its verdict in about a minute (quick), three (default).
 PROFILES = {
-    "quick": Profile("quick", 3, 64 * 1024, 16 * 1024),
-    "default": Profile("default", 24, 256 * 1024, 64 * 1024),
-    "thorough": Profile("thorough", 150, 4 * 1024 * 1024, 1024 * 1024),
+    "quick": Profile("quick", 3, 64 * 1024, 16 * 1024, shrink_seconds=20.0),
+    "default": Profile("default", 24, 256 * 1024, 64 * 1024, shrink_seconds=60.0),
+    "thorough": Profile("thorough", 150, 4 * 1024 * 1024, 1024 * 1024, shrink_seconds=300.0),
 }
 
 
@@ -54,6 +57,9 @@ class RunOptions:
     strict: bool = False
     in_process: bool = False
     replay: str | None = None
+    shrink_time: float | None = None
+    """Seconds a failing group may shrink; None: the profile's."""
+    no_shrink: bool = False
 
     def __post_init__(self) -> None:
         if self.client_cmd and self.client:
@@ -61,6 +67,10 @@ class RunOptions:
         if self.profile not in PROFILES:
             raise OptionError(f"--kaltura-profile={self.profile!r}: one of {', '.join(PROFILES)}")
         _positive("--kaltura-time-limit", self.time_limit)
+        if self.shrink_time is not None:
+            _seconds("--kaltura-shrink-time", self.shrink_time)
+        if self.no_shrink and self.shrink_time is not None:
+            raise OptionError("--kaltura-no-shrink and --kaltura-shrink-time: give one")
         if not 0 <= self.final_wait <= 3600 or math.isnan(self.final_wait):
             raise OptionError(f"--kaltura-final-wait={self.final_wait}: 0 to 3600 seconds")
         if self.in_process and self.client_cmd:
@@ -71,6 +81,15 @@ class RunOptions:
     @property
     def profile_settings(self) -> Profile:
         return PROFILES[self.profile]
+
+    @property
+    def shrink_seconds(self) -> float | None:
+        """How long a failing group may shrink, or None: shrinking is off."""
+        if self.no_shrink:
+            return None
+        return (
+            self.profile_settings.shrink_seconds if self.shrink_time is None else self.shrink_time
+        )
 
     def client_runner(self) -> CommandClient | CallableClient:
         """The client under test: a command, a callable, or the reference client."""
@@ -105,6 +124,11 @@ def target_of(client_cmd: str | None, client: str | None) -> str:
 def _positive(name: str, value: float) -> None:
     if not value > 0 or math.isinf(value):
         raise OptionError(f"{name}={value}: must be a positive number of seconds")
+
+
+def _seconds(name: str, value: float) -> None:
+    if not 0 <= value <= 86400 or math.isnan(value):
+        raise OptionError(f"{name}={value}: 0 to 86400 seconds (0: report as found)")
 
 
 def requirement_ids(text: str | None) -> tuple[str, ...] | None:

@@ -47,6 +47,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--kaltura-strict", action="store_true", help="SHOULD failures fail too")
     group.addoption("--kaltura-in-process", action="store_true", help="serve httpx over respx")
     group.addoption("--kaltura-replay", help="run exactly this scenario (JSON) once")
+    group.addoption(
+        "--kaltura-shrink-time",
+        type=float,
+        help="seconds a failing group may shrink (quick 20, default 60, thorough 300)",
+    )
+    group.addoption(
+        "--kaltura-no-shrink", action="store_true", help="report the first failing case at once"
+    )
     live = parser.getgroup("kaltura-live", "Kaltura live account (server conformance)")
     live.addoption("--kaltura-service-url", help="the endpoint under test [KALTURA_SERVICE_URL]")
     live.addoption("--kaltura-partner-id", help="its partner id [KALTURA_PARTNER_ID]")
@@ -105,6 +113,39 @@ def _is_conformance_run(config: pytest.Config) -> bool:
     return named or given
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out what this run cannot run, so that pytest-xdist hands out only real work
+    (one worker per group at once, not a worker per pair of items, one of them skipped)."""
+    if not _is_conformance_run(config):
+        return
+    from conformance.suite.groups import skip_reason
+
+    options = _run_options(config)
+    live = _live_target(config) is not None
+    server_run = live and not (options.client_cmd or options.client)
+
+    def wanted(item: pytest.Item) -> bool:
+        module = getattr(getattr(item, "module", None), "__name__", "")
+        if module.endswith("suite.test_server"):
+            return server_run
+        if not module.endswith("suite.test_client"):
+            return True
+        if server_run:
+            return False
+        if getattr(item, "originalname", item.name) == "test_replay":
+            return options.replay is not None
+        group = item.callspec.params["group"] if hasattr(item, "callspec") else None
+        if options.replay is not None or group is None:
+            return False
+        return skip_reason(group, requirements=options.requirements, live=live) is None
+
+    kept = [item for item in items if wanted(item)]
+    if len(kept) < len(items):
+        kept_ids = {id(item) for item in kept}
+        config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept_ids])
+        items[:] = kept
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
     if not _is_conformance_run(config):
         return None
@@ -138,9 +179,13 @@ def _live_target(config: pytest.Config) -> LiveTarget | None:
 
 @pytest.fixture(scope="session")
 def kaltura_options(pytestconfig: pytest.Config) -> RunOptions:
+    return _run_options(pytestconfig)
+
+
+def _run_options(config: pytest.Config) -> RunOptions:
     from conformance.options import OptionError, RunOptions, requirement_ids
 
-    get = pytestconfig.getoption
+    get = config.getoption
     try:
         return RunOptions(
             client_cmd=get("client_cmd"),
@@ -153,6 +198,8 @@ def kaltura_options(pytestconfig: pytest.Config) -> RunOptions:
             strict=get("kaltura_strict"),
             in_process=get("kaltura_in_process"),
             replay=get("kaltura_replay"),
+            shrink_time=get("kaltura_shrink_time"),
+            no_shrink=get("kaltura_no_shrink"),
         )
     except OptionError as error:
         raise pytest.UsageError(str(error)) from None
@@ -217,15 +264,20 @@ def kaltura_case_runner(
     client = kaltura_options.client_runner()
     ids = list(kaltura_options.requirements) if kaltura_options.requirements else None
     if kaltura_options.in_process:
-        yield CaseRunner(
-            endpoint,
-            "http://kaltura.in-process",
-            client,
-            time_limit=kaltura_options.time_limit,
-            in_process=True,
-            requirement_ids=ids,
-            endpoint_label="in-process (respx)",
-        )
+        from conformance.endpoints.inprocess import respx_router
+
+        url = "http://kaltura.in-process"
+        # One router for the whole session: cases run at once, and respx patches httpx
+        # process-wide, so routers entered and left per case would undo each other.
+        with respx_router(endpoint, url):
+            yield CaseRunner(
+                endpoint,
+                url,
+                client,
+                time_limit=kaltura_options.time_limit,
+                requirement_ids=ids,
+                endpoint_label="in-process (respx)",
+            )
         endpoint.close()
         return
     with LoopbackServer(endpoint) as server:
@@ -362,8 +414,27 @@ class _Collector:
         from conformance.reporting import summary_lines
 
         for document, where in self.documents:
+            if document["run"]["direction"] == "client":
+                for line in _groups_left_out(self.config):
+                    terminalreporter.write_line(line)
             for line in summary_lines(document, where):
                 terminalreporter.write_line(line)
+
+
+def _groups_left_out(config: pytest.Config) -> list[str]:
+    """Say which case groups this run left out and why (they are deselected, not skipped,
+    so that pytest-xdist hands out only real work)."""
+    from conformance.suite.groups import GROUPS, skip_reason
+
+    options = _run_options(config)
+    if options.replay is not None:
+        return ["kaltura-conformance: --kaltura-replay runs that one case, no case groups"]
+    live = _live_target(config) is not None
+    return [
+        f"kaltura-conformance: group {group.name} not run: {reason}"
+        for group in GROUPS
+        if (reason := skip_reason(group, requirements=options.requirements, live=live))
+    ]
 
 
 def _workers(config: pytest.Config) -> int:

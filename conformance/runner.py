@@ -123,7 +123,8 @@ class CaseRunner:
         self.workdir = workdir
         self.endpoint_label = endpoint_label or service_url
 
-    def run(self, scenario: UploadScenario) -> CaseResult:
+    def run(self, scenario: UploadScenario, *, time_limit: float | None = None) -> CaseResult:
+        """One case; `time_limit` (seconds) overrides the runner's for this case only."""
         partner = self.endpoint.add_partner(faults=scenario.faults)
         source = scenario.source
         token = self.endpoint.add_token(partner.partner_id, "source.bin", source.size)
@@ -139,7 +140,7 @@ class CaseRunner:
                 admin_secret=partner.admin_secret,
             )
             with self._serving():
-                run = self.client.run(job, self.time_limit)
+                run = self.client.run(job, self.time_limit if time_limit is None else time_limit)
         evidence = self._evidence(scenario, partner.partner_id, token, run)
         self.endpoint.forget_partner(partner.partner_id)  # memory stays flat over a run
         results = tuple(run_checks(evidence, self.requirement_ids))
@@ -213,7 +214,8 @@ class LiveCaseRunner:
         self.endpoint_label = endpoint_label
         self._serial = 0
 
-    def run(self, scenario: UploadScenario) -> CaseResult:
+    def run(self, scenario: UploadScenario, *, time_limit: float | None = None) -> CaseResult:
+        """One case; `time_limit` (seconds) overrides the runner's for this case only."""
         token = self._new_token(scenario.source.size)
         try:
             with _written(scenario, self.workdir) as path:
@@ -227,7 +229,7 @@ class LiveCaseRunner:
                     ks=self.api.ks or "",
                     admin_secret=self.admin_secret,
                 )
-                run = self.client.run(job, self.time_limit)
+                run = self.client.run(job, self.time_limit if time_limit is None else time_limit)
             final = self._final(token)
         finally:
             self._delete(token)

@@ -128,6 +128,7 @@ _CASE = {
     "observations": rules.map_of(_ID, rules.OBJECT),
     "trace": rules.obj(_TRACE, optional=_TRACE, extra=True),
     "replay": rules.nullable(rules.NONEMPTY),
+    "shrink": rules.nullable(rules.OBJECT),
 }
 _SUMMARY = {
     "cases": rules.COUNT,
@@ -140,7 +141,7 @@ _DOCUMENT = {
     "schema": rules.STRING,
     "run": rules.obj(_RUN),
     "requirements": rules.list_of(rules.obj(_REQUIREMENT)),
-    "cases": rules.list_of(rules.obj(_CASE)),
+    "cases": rules.list_of(rules.obj(_CASE, optional=("shrink",))),
     "summary": rules.obj(_SUMMARY),
 }
 

@@ -18,6 +18,7 @@ import pytest
 
 from conformance.live import live_target
 from conformance.options import OptionError, RunOptions, requirement_ids
+from conformance.suite.groups import runnable
 from reports import exit_code
 
 __all__ = ["add_arguments", "execute"]
@@ -38,8 +39,20 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--strict", action="store_true", help="SHOULD failures fail the run")
     sub.add_argument("--in-process", action="store_true", help="serve httpx clients over respx")
     sub.add_argument("--replay", metavar="SCENARIO_JSON", help="run exactly this case")
+    shrink = sub.add_mutually_exclusive_group()
+    shrink.add_argument(
+        "--shrink-time",
+        type=float,
+        metavar="SECONDS",
+        help="how long a failing group may shrink (quick 20, default 60, thorough 300)",
+    )
+    shrink.add_argument("--no-shrink", action="store_true", help="report the first failure")
     sub.add_argument("--seed", type=int, help="the Hypothesis seed (printed by every run)")
-    sub.add_argument("-n", "--workers", default="0", help="pytest-xdist workers (or auto)")
+    sub.add_argument(
+        "-n",
+        "--workers",
+        help="pytest-xdist workers, or auto (default: one per group of cases, at once)",
+    )
     live = sub.add_argument_group("live account (KALTURA_* variables are read too)")
     live.add_argument("--service-url", metavar="URL", help="judge this server (UT-S*)")
     live.add_argument("--partner-id", metavar="N")
@@ -86,10 +99,12 @@ def _options(args: argparse.Namespace) -> RunOptions:
         strict=args.strict,
         in_process=args.in_process,
         replay=args.replay,
+        shrink_time=args.shrink_time,
+        no_shrink=args.no_shrink,
     )
     options.client_runner()  # a bad --client-cmd or --client fails here, in one line
     live_target({name.replace("-", "_"): value for name, value in _live_values(args)})
-    if args.workers != "auto" and not args.workers.isdigit():
+    if args.workers is not None and args.workers != "auto" and not args.workers.isdigit():
         raise OptionError(f"-n={args.workers!r}: a number of workers, or auto")
     return options
 
@@ -108,6 +123,8 @@ def _pytest_args(args: argparse.Namespace, options: RunOptions) -> list[str]:
     argv += _given("--client-cmd", options.client_cmd) + _given("--client", options.client)
     argv += _given("--kaltura-requirements", ",".join(options.requirements or ()) or None)
     argv += _given("--kaltura-replay", options.replay)
+    argv += _given("--kaltura-shrink-time", _text(options.shrink_time))
+    argv += ["--kaltura-no-shrink"] if options.no_shrink else []
     argv += _given("--hypothesis-seed", None if args.seed is None else str(args.seed))
     argv += ["--kaltura-strict"] if options.strict else []
     argv += ["--kaltura-slow-closes"] if args.slow_closes else []
@@ -115,8 +132,24 @@ def _pytest_args(args: argparse.Namespace, options: RunOptions) -> list[str]:
         argv += [f"--kaltura-{name}", str(value)]
     argv += ["--kaltura-in-process"] if options.in_process else []
     # load: the suite orders its longest shards first, and load hands them out in order
-    argv += ["-n", args.workers, "--dist", "load"] if args.workers != "0" else []
+    workers = _workers(args, options)
+    argv += ["-n", workers, "--dist", "load"] if workers != "0" else []
     return argv
+
+
+def _workers(args: argparse.Namespace, options: RunOptions) -> str:
+    """`-n` as given; by default one xdist worker per group of cases, however many cores:
+    a case mostly waits (on the client, a held chunk, a close retried after a pause), and
+    a failing group shrinks for up to its budget, so the groups run side by side and a
+    verdict comes after one budget, not one per group. A server run and a replay: one."""
+    if args.workers is not None:
+        return str(args.workers)
+    server_run = args.service_url or os.environ.get("KALTURA_SERVICE_URL")
+    if options.replay is not None or (server_run and not (options.client_cmd or options.client)):
+        return "0"
+    live = bool(server_run)
+    count = len(runnable(requirements=options.requirements, live=live))
+    return "0" if count <= 1 else str(count)
 
 
 def _live_values(args: argparse.Namespace) -> list[tuple[str, object]]:
@@ -127,6 +160,10 @@ def _live_values(args: argparse.Namespace) -> list[tuple[str, object]]:
 
 def _given(flag: str, value: str | None) -> list[str]:
     return [] if value is None else [flag, value]
+
+
+def _text(value: float | None) -> str | None:
+    return None if value is None else repr(value)
 
 
 def _exit_code(pytest_status: int | pytest.ExitCode, report: Path, strict: bool) -> int:

@@ -28,7 +28,7 @@ from conformance.faults import (
 from conformance.scenario import ClientParams, UploadScenario
 from strategies import client_params, file_sizes, seeds
 
-__all__ = ["GROUPS", "Group", "Limits"]
+__all__ = ["GROUPS", "Group", "Limits", "runnable", "skip_reason"]
 
 _PROTOCOL = tuple(f"UT-C{n:02d}" for n in (*range(1, 13), 14, 15, 16, 21, 22))
 
@@ -153,3 +153,17 @@ GROUPS: tuple[Group, ...] = (
     Group("lost-close", ("UT-C19",), _lost_close),
     Group("persistent-error", ("UT-C14", "UT-C20"), _persistent_error, shards=8),
 )
+
+
+def skip_reason(group: Group, *, requirements: tuple[str, ...] | None, live: bool) -> str | None:
+    """Why a run does not run `group` (None: it does)."""
+    if live and group.faults:
+        return "faults are injected only by the suite's own endpoint"
+    if requirements is not None and not any(rid in group.aims_at for rid in requirements):
+        return f"exercises none of {', '.join(requirements)}"
+    return None
+
+
+def runnable(*, requirements: tuple[str, ...] | None, live: bool) -> tuple[Group, ...]:
+    """The groups a run with these options runs."""
+    return tuple(g for g in GROUPS if skip_reason(g, requirements=requirements, live=live) is None)

@@ -2,8 +2,11 @@
 endpoint, once per Hypothesis example, and every UT-C requirement is judged on each case.
 
 A MUST broken (or, with --kaltura-strict, a SHOULD) fails the example; Hypothesis then
-shrinks it to the simplest scenario that still breaks the rule and prints it with the
-command that replays it. Every case's verdicts go to the reports, broken or not.
+shrinks it towards the simplest scenario that still breaks the rule, for at most the
+shrink budget (`--kaltura-shrink-time`, per profile by default; `shrinking.py`), and prints
+it with the command that replays it. Every case's verdicts go to the reports, broken or
+not, and the reported failing case says how its shrink went. The shards of a group run at
+once (`shards.py`): cases mostly wait.
 """
 
 from __future__ import annotations
@@ -21,14 +24,9 @@ from conformance.options import RunOptions
 from conformance.requirements import Verdict
 from conformance.runner import CaseResult, CaseRunner, LiveCaseRunner
 from conformance.scenario import UploadScenario
-from conformance.suite.groups import GROUPS, Group, Limits
-
-_BROKEN_STRICT = (Verdict.FAIL, Verdict.NON_STRICT)
-
-
-def _selected(group: Group, options: RunOptions) -> bool:
-    wanted = options.requirements
-    return wanted is None or any(rid in group.aims_at for rid in wanted)
+from conformance.suite.groups import GROUPS, Group, Limits, skip_reason
+from conformance.suite.shards import run_all, worst_first
+from conformance.suite.shrinking import CaseExplorer, ShrinkReport
 
 
 class HarnessError(BaseException):
@@ -41,8 +39,7 @@ class HarnessError(BaseException):
 def _judge(result: CaseResult, options: RunOptions) -> None:
     if result.harness_error:
         raise HarnessError(f"could not run the client: {result.client.detail}")
-    broken = (Verdict.FAIL, *((Verdict.NON_STRICT,) if options.strict else ()))
-    failed = [r for r in result.results if r.verdict in broken]
+    failed = [r for r in result.results if r.verdict in _broken(options)]
     if failed:
         raise Violation(failed[0]) from _others(failed[1:])
 
@@ -70,89 +67,170 @@ def _run_case(
     options: RunOptions,
     record: Any,
     scenario: UploadScenario,
-    *,
-    in_hypothesis: bool = True,
 ) -> None:
     result = runner.run(scenario)
-    case = result.to_dict()
-    case["replay"] = _replay_command(options, scenario)
+    case = _case_dict(result, options)
     record(case)
-    if in_hypothesis:
-        note(f"replay: {case['replay']}")  # printed with the shrunk falsifying example
     _judge(result, options)
 
 
-# Each group runs as `group.shards` shards (own seeds, a share of the examples each), the
-# groups with the most shards first: xdist's load scheduling then hands out the longest
-# pieces first and the short ones fill the gaps (longest-processing-time-first).
-_ITEMS = [
-    (group, shard)
-    for group in sorted(GROUPS, key=lambda g: -g.shards)
-    for shard in range(group.shards)
-]
+def _case_dict(
+    result: CaseResult, options: RunOptions, shrink: ShrinkReport | None = None
+) -> dict[str, Any]:
+    case = result.to_dict()
+    case["replay"] = _replay_command(options, result.scenario)
+    if shrink is not None:  # only the reported failing case of a shard has one
+        case["shrink"] = shrink.to_dict()
+    return case
+
+
+def _broken(options: RunOptions) -> tuple[Verdict, ...]:
+    """The verdicts that fail a case: FAIL, and with --strict NON-STRICT too."""
+    return (Verdict.FAIL, *((Verdict.NON_STRICT,) if options.strict else ()))
+
+
+def _fails(result: CaseResult, options: RunOptions) -> bool:
+    return any(r.verdict in _broken(options) for r in result.results)
+
+
+# Groups with the most shards first: xdist's load scheduling hands out the longest pieces
+# first and the short ones fill the gaps (longest-processing-time-first).
+_ORDERED = sorted(GROUPS, key=lambda g: -g.shards)
 # Fewer than this many examples per shard is not worth a shard of its own.
 _MIN_EXAMPLES_PER_SHARD = 3
 
 
-@pytest.mark.parametrize(("group", "shard"), _ITEMS, ids=[f"{g.name}-{n + 1}" for g, n in _ITEMS])
+@pytest.mark.parametrize("group", _ORDERED, ids=[g.name for g in _ORDERED])
 def test_client_conformance(
     *,
     group: Group,
-    shard: int,
     kaltura_options: RunOptions,
     kaltura_case_runner: CaseRunner | LiveCaseRunner,
     kaltura_record: Any,
     kaltura_seed: int,
 ) -> None:
+    """One group: its shards run at once (threads), each a Hypothesis run of its own."""
     options = kaltura_options
-    if isinstance(kaltura_case_runner, LiveCaseRunner) and group.faults:
-        pytest.skip(f"{group.name}: faults are injected only by the suite's own endpoint")
+    live = isinstance(kaltura_case_runner, LiveCaseRunner)
+    reason = skip_reason(group, requirements=options.requirements, live=live)
+    if reason is not None:
+        pytest.skip(reason)
     if options.replay is not None:
         pytest.skip("--kaltura-replay runs test_replay only")
-    if not _selected(group, options):
-        pytest.skip(f"exercises none of {', '.join(options.requirements or ())}")
     profile = options.profile_settings
-    shards = max(1, min(group.shards, profile.examples // _MIN_EXAMPLES_PER_SHARD))
-    if shard >= shards:
-        pytest.skip(f"the {profile.name} profile runs {shards} shard(s) per group")
-    limits = Limits(
-        max_size=profile.max_size,
-        max_chunk_size=profile.max_chunk_size,
-        final_wait=options.final_wait,
-    )
-
-    recorder = _ShrinkAwareRecorder(kaltura_record)
-
-    @seed(kaltura_seed + shard)
-    @settings(
-        max_examples=max(1, -(-profile.examples // shards)),
-        deadline=None,
-        database=None,
-        phases=(Phase.generate, Phase.target, Phase.shrink, Phase.explain),
-        suppress_health_check=list(HealthCheck),
-        print_blob=True,
-    )
-    @given(group.scenarios(limits))
-    def case(scenario: UploadScenario) -> None:
-        _run_case(kaltura_case_runner, options, recorder, scenario)
-
-    case()
+    count = max(1, min(group.shards, profile.examples // _MIN_EXAMPLES_PER_SHARD))
+    shards = [
+        _Shard(
+            group,
+            index=n,
+            count=count,
+            options=options,
+            runner=kaltura_case_runner,
+            record=kaltura_record,
+            base_seed=kaltura_seed,
+        )
+        for n in range(count)
+    ]
+    errors = run_all([shard.run for shard in shards], on_interrupt=lambda: _stop(shards))
+    error = worst_first(errors, fatal=HarnessError)
+    if error is not None:
+        raise error
 
 
-class _ShrinkAwareRecorder:
-    """Reports count the cases Hypothesis generated, and the one it shrank a failure to:
-    the many attempts made while shrinking are not cases of their own."""
+def _stop(shards: list[_Shard]) -> None:
+    for shard in shards:
+        shard.explorer.stop()
 
-    def __init__(self, record: Any) -> None:
-        self.record = record
-        self.failed = False
 
-    def __call__(self, case: dict[str, Any]) -> None:
-        final = bool(getattr(current_build_context(), "is_final", False))
-        broken = any(v in ("FAIL", "NON-STRICT") for v in case["verdicts"].values())
-        if final or not self.failed:
-            self.record(case)
-        self.failed = self.failed or broken
+class _Shard:
+    """One Hypothesis run over a share of a group's examples, with its own seed.
+
+    Reports count the cases Hypothesis generated and the one it shrank a failure to, with
+    how the shrink went: the attempts made while shrinking are not cases of their own."""
+
+    def __init__(
+        self,
+        group: Group,
+        *,
+        index: int,
+        count: int,
+        options: RunOptions,
+        runner: CaseRunner | LiveCaseRunner,
+        record: Any,
+        base_seed: int,
+    ) -> None:
+        self.group, self.index, self.count = group, index, count
+        self.options, self.record, self.seed = options, record, base_seed + index
+        self.explorer: CaseExplorer[CaseResult] = CaseExplorer(
+            lambda scenario, limit: runner.run(scenario, time_limit=limit),
+            fails=lambda result: _fails(result, options),
+            hung=lambda result: result.client.timed_out,
+            time_limit=options.time_limit,
+            shrink_seconds=options.shrink_seconds,
+        )
+        self.first_failure: CaseResult | None = None
+
+    def run(self) -> None:
+        try:
+            self._hypothesis()()
+        finally:
+            if self.first_failure is not None:  # never reached the final replay
+                self.record(_case_dict(self.first_failure, self.options))
+
+    def _hypothesis(self) -> Any:
+        profile = self.options.profile_settings
+        shrinking = self.options.shrink_seconds is not None
+        # --no-shrink: the first failing case is reported as found, at once.
+        phases = (Phase.generate, Phase.shrink, Phase.explain) if shrinking else (Phase.generate,)
+
+        @seed(self.seed)
+        @settings(
+            max_examples=max(1, -(-profile.examples // self.count)),
+            deadline=None,
+            database=None,
+            phases=phases,
+            report_multiple_bugs=False,  # one failure per shard, shrunk at once
+            suppress_health_check=list(HealthCheck),
+            print_blob=True,
+        )
+        @given(self.group.scenarios(self._limits()))
+        def case(scenario: UploadScenario) -> None:
+            self._case(scenario)
+
+        return case
+
+    def _limits(self) -> Limits:
+        profile = self.options.profile_settings
+        return Limits(
+            max_size=profile.max_size,
+            max_chunk_size=profile.max_chunk_size,
+            final_wait=self.options.final_wait,
+        )
+
+    def _case(self, scenario: UploadScenario) -> None:
+        shrinking = self.explorer.failed
+        explored = self.explorer.explore(scenario)
+        if explored is None:
+            return  # not run: the budget is spent, or the run is stopping
+        result = explored.result
+        if getattr(current_build_context(), "is_final", False):
+            self._record_final(result)
+        elif explored.fresh and not shrinking:
+            if _fails(result, self.options):
+                self.first_failure = result  # recorded with the final one
+            else:
+                self.record(_case_dict(result, self.options))
+        _judge(result, self.options)
+
+    def _record_final(self, result: CaseResult) -> None:
+        shrink = self.explorer.shrink_report()
+        case = _case_dict(result, self.options, shrink)
+        first, self.first_failure = self.first_failure, None
+        if first is not None and first.scenario != result.scenario:
+            self.record(_case_dict(first, self.options))
+        self.record(case)
+        note(f"replay: {case['replay']}")  # printed with the falsifying example
+        note(f"shrink: {shrink.status}, {shrink.steps} step(s), {shrink.reason}")
 
 
 def test_replay(
@@ -164,4 +242,4 @@ def test_replay(
     if kaltura_options.replay is None:
         pytest.skip("no --kaltura-replay given")
     scenario = kaltura_options.replay_scenario()
-    _run_case(kaltura_case_runner, kaltura_options, kaltura_record, scenario, in_hypothesis=False)
+    _run_case(kaltura_case_runner, kaltura_options, kaltura_record, scenario)

@@ -122,3 +122,51 @@ def test_parallel_workers_write_the_reports_once(tmp_path: Path) -> None:
     document = results(tmp_path / "reports")
     assert document["run"]["workers"] == 2  # type: ignore[index]
     assert set(verdicts(tmp_path / "reports")) == {"UT-C10", "UT-C17"}
+
+
+def shrinks(directory: Path) -> list[dict[str, object]]:
+    """The shrink reports of the run's failing cases (one per failing shard)."""
+    cases = results(directory)["cases"]
+    assert isinstance(cases, list)
+    return [case["shrink"] for case in cases if case.get("shrink")]
+
+
+# Claims success without uploading a byte: UT-C14 fails in every case, of every size.
+CLAIMS_SUCCESS = "sh -c 'exit 0'"
+
+
+@pytest.mark.parametrize(
+    ("options", "status"),
+    [
+        (("--shrink-time", "30"), "shrunk"),
+        (("--shrink-time", "0"), "not-shrunk"),
+        (("--no-shrink",), "off"),
+    ],
+)
+def test_the_failing_case_says_how_its_shrink_went(
+    tmp_path: Path, options: tuple[str, ...], status: str
+) -> None:
+    done = run("--client-cmd", CLAIMS_SUCCESS, "--requirements", "UT-C14", *options, cwd=tmp_path)
+    assert done.returncode == 1, done.stdout[-3000:]
+    found = shrinks(tmp_path / "reports")
+    assert found, done.stdout[-3000:]
+    assert {report["status"] for report in found} == {status}
+    assert f"shrink: {status}" in done.stdout
+    if status != "shrunk":
+        assert {report["steps"] for report in found} == {0}
+
+
+def test_a_hang_is_not_shrunk_past_the_budget(tmp_path: Path) -> None:
+    """Each step of a hang's shrink would wait out the time limit again: with a budget
+    shorter than that limit, the hang is reported as found, in about one time limit."""
+    options = ("--time-limit", "1", "--shrink-time", "0.5", "--requirements", "UT-C14")
+    done = run("--client-cmd", "sleep 30", *options, cwd=tmp_path)
+    assert done.returncode == 1, done.stdout[-3000:]
+    found = shrinks(tmp_path / "reports")
+    assert found
+    for report in found:
+        assert report["status"] == "not-shrunk"
+        assert "hit its 1 s time limit" in str(report["reason"])
+    cases = results(tmp_path / "reports")["cases"]
+    assert isinstance(cases, list)
+    assert all(case["client"]["timed_out"] for case in cases)
