@@ -31,15 +31,20 @@ class Profile:
     max_chunk_size: int
     shrink_seconds: float
     """How long a failing group may shrink (each step is a whole client upload)."""
+    time_limit: float
+    """Seconds a client may take for one case unless --time-limit says otherwise: a hang
+    is only known when it runs out, so it bounds how soon a hung client has its verdict."""
 
 
 # Examples per group (six groups). `default` is sized so that a run of the reference
 # client takes about a quarter of a minute on 2 cores; the shrink budgets so that a
 # failing client has its verdict in about a minute (quick), three (default).
 PROFILES = {
-    "quick": Profile("quick", 3, 64 * 1024, 16 * 1024, shrink_seconds=20.0),
-    "default": Profile("default", 24, 256 * 1024, 64 * 1024, shrink_seconds=60.0),
-    "thorough": Profile("thorough", 150, 4 * 1024 * 1024, 1024 * 1024, shrink_seconds=300.0),
+    "quick": Profile("quick", 3, 64 * 1024, 16 * 1024, shrink_seconds=20.0, time_limit=30.0),
+    "default": Profile("default", 24, 256 * 1024, 64 * 1024, shrink_seconds=60.0, time_limit=60.0),
+    "thorough": Profile(
+        "thorough", 150, 4 * 1024 * 1024, 1024 * 1024, shrink_seconds=300.0, time_limit=120.0
+    ),
 }
 
 
@@ -52,7 +57,8 @@ class RunOptions:
     profile: str = "default"
     requirements: tuple[str, ...] | None = None
     report_dir: str = "reports"
-    time_limit: float = 60.0
+    time_limit: float | None = None
+    """Seconds a client may take for one case; None: the profile's."""
     final_wait: float = 0.2
     strict: bool = False
     in_process: bool = False
@@ -66,7 +72,8 @@ class RunOptions:
             raise OptionError("--client-cmd and --client: give one client, not both")
         if self.profile not in PROFILES:
             raise OptionError(f"--kaltura-profile={self.profile!r}: one of {', '.join(PROFILES)}")
-        _positive("--kaltura-time-limit", self.time_limit)
+        if self.time_limit is not None:
+            _positive("--kaltura-time-limit", self.time_limit)
         if self.shrink_time is not None:
             _seconds("--kaltura-shrink-time", self.shrink_time)
         if self.no_shrink and self.shrink_time is not None:
@@ -81,6 +88,11 @@ class RunOptions:
     @property
     def profile_settings(self) -> Profile:
         return PROFILES[self.profile]
+
+    @property
+    def case_time_limit(self) -> float:
+        """Seconds a client may take for one case."""
+        return self.profile_settings.time_limit if self.time_limit is None else self.time_limit
 
     @property
     def shrink_seconds(self) -> float | None:

@@ -42,7 +42,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--kaltura-profile", default="default", help="quick, default or thorough")
     group.addoption("--kaltura-requirements", help="only these IDs, e.g. UT-C10,UT-C18")
     group.addoption("--kaltura-report-dir", default="reports", help="where reports go")
-    group.addoption("--kaltura-time-limit", type=float, default=60.0, help="seconds per case")
+    group.addoption(
+        "--kaltura-time-limit",
+        type=float,
+        help="seconds a client may take per case (quick 30, default 60, thorough 120)",
+    )
     group.addoption("--kaltura-final-wait", type=float, default=0.2, help="close wait, seconds")
     group.addoption("--kaltura-strict", action="store_true", help="SHOULD failures fail too")
     group.addoption("--kaltura-in-process", action="store_true", help="serve httpx over respx")
@@ -274,7 +278,7 @@ def kaltura_case_runner(
                 endpoint,
                 url,
                 client,
-                time_limit=kaltura_options.time_limit,
+                time_limit=kaltura_options.case_time_limit,
                 requirement_ids=ids,
                 endpoint_label="in-process (respx)",
             )
@@ -285,7 +289,7 @@ def kaltura_case_runner(
             endpoint,
             server.url,
             client,
-            time_limit=kaltura_options.time_limit,
+            time_limit=kaltura_options.case_time_limit,
             requirement_ids=ids,
             endpoint_label=f"loopback {server.url}",
         )
@@ -313,7 +317,7 @@ def _live_case_runner(
         live.admin_secret or "",
         options.client_runner(),
         prefix=RUN_PREFIX,
-        time_limit=options.time_limit,
+        time_limit=options.case_time_limit,
         requirement_ids=ids,
         endpoint_label=live.describe(),
     )

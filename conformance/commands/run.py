@@ -34,7 +34,12 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--profile", default="default", help="quick, default or thorough")
     sub.add_argument("--requirements", metavar="IDS", help="only these, e.g. UT-C10,UT-C18")
     sub.add_argument("--report-dir", default="reports", help="where reports go (reports/)")
-    sub.add_argument("--time-limit", type=float, default=60.0, metavar="SECONDS")
+    sub.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="a client's time per case (quick 30, default 60, thorough 120)",
+    )
     sub.add_argument("--final-wait", type=float, default=0.2, metavar="SECONDS")
     sub.add_argument("--strict", action="store_true", help="SHOULD failures fail the run")
     sub.add_argument("--in-process", action="store_true", help="serve httpx clients over respx")
@@ -118,7 +123,7 @@ def _pytest_args(args: argparse.Namespace, options: RunOptions) -> list[str]:
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         argv += ["-p", "conformance.plugin", "-p", "xdist.plugin", "-p", "hypothesis"]
     argv += ["--kaltura-profile", options.profile, "--kaltura-report-dir", options.report_dir]
-    argv += ["--kaltura-time-limit", str(options.time_limit)]
+    argv += _given("--kaltura-time-limit", _text(options.time_limit))
     argv += ["--kaltura-final-wait", str(options.final_wait)]
     argv += _given("--client-cmd", options.client_cmd) + _given("--client", options.client)
     argv += _given("--kaltura-requirements", ",".join(options.requirements or ()) or None)

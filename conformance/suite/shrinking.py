@@ -161,7 +161,4 @@ class CaseExplorer(Generic[ResultT]):
             reason = "no smaller scenario fails"
             return ShrinkReport(ShrinkStatus.SHRUNK, self._steps, seconds, reason)
         status = ShrinkStatus.CUT if self._steps else ShrinkStatus.NOT_SHRUNK
-        reason = self._refused
-        if status == ShrinkStatus.CUT:
-            reason += ": this is the smallest failing case found so far"
-        return ShrinkReport(status, self._steps, seconds, reason)
+        return ShrinkReport(status, self._steps, seconds, self._refused)

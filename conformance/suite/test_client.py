@@ -165,7 +165,7 @@ class _Shard:
             lambda scenario, limit: runner.run(scenario, time_limit=limit),
             fails=lambda result: _fails(result, options),
             hung=lambda result: result.client.timed_out,
-            time_limit=options.time_limit,
+            time_limit=options.case_time_limit,
             shrink_seconds=options.shrink_seconds,
         )
         self.first_failure: CaseResult | None = None

@@ -1,0 +1,111 @@
+"""The chunk size a run's cases are drawn around: given, learned from the client, or ours.
+
+Most real uploaders have a fixed or minimum chunk (1 MB, 2 MiB, 5 MB, 10 MB) and ignore
+the `{chunk_size}` they are handed. Cases drawn with the suite's own small chunks would
+then all be files smaller than one of the client's chunks: single-request uploads that
+exercise almost nothing. Unless `--client-chunk-size` says, a probe finds out before the
+cases are drawn (so that every case, and its replay, stays deterministic):
+
+1. a file of three asked chunks and a byte, with a small chunk asked for: a client that
+   follows `{chunk_size}` sends no data request larger than asked, and the probe ends;
+2. a client that sent more than asked in several requests has shown its chunk: the
+   largest data request;
+3. a client that sent the whole file in one request gets one larger file
+   (`LARGE_PROBE`), which a chunking client must cut.
+
+The probes are real cases, judged and reported like any other. A probe that does not end
+within `PROBE_TIME_LIMIT` (a hung client) says nothing, and the run goes on with the
+suite's own sizes; so does a client that sent no data or never cut a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from conformance.content import SourceFile
+from conformance.runner import CaseResult
+from conformance.scenario import ClientParams, UploadScenario
+
+__all__ = ["LARGE_PROBE", "PROBE_TIME_LIMIT", "ChunkChoice", "given_chunk", "learn_chunk"]
+
+LARGE_PROBE = 32 * 1024 * 1024 + 1
+PROBE_TIME_LIMIT = 20.0  # seconds; longer only if the run's own time limit is shorter
+_PROBE_SEED = 20261203
+
+
+@dataclass(frozen=True)
+class ChunkChoice:
+    """The client chunk the cases are drawn around (None: the suite's own sizes), and how
+    it was chosen, for the reports."""
+
+    size: int | None
+    how: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"bytes": self.size, "how": self.how}
+
+
+def given_chunk(size: int) -> ChunkChoice:
+    return ChunkChoice(size, "given with --client-chunk-size")
+
+
+RunProbe = Callable[[UploadScenario, float], CaseResult]
+
+
+def learn_chunk(
+    run: RunProbe, *, asked: int, time_limit: float
+) -> tuple[ChunkChoice, list[CaseResult]]:
+    """Probe the client (`run(scenario, time_limit)` runs one case); the choice, and the
+    probe cases that ended (to be reported)."""
+    limit = min(time_limit, PROBE_TIME_LIMIT)
+    cases: list[CaseResult] = []
+    for size in (3 * asked + 1, LARGE_PROBE):
+        result = run(UploadScenario(SourceFile(size, _PROBE_SEED), ClientParams(asked, 1)), limit)
+        if result.client.timed_out:
+            return _no_answer(limit), cases
+        cases.append(result)
+        choice = _judge_probe(result, asked)
+        if choice is not None:
+            return choice, cases
+    return _never_cut(), cases
+
+
+def _judge_probe(result: CaseResult, asked: int) -> ChunkChoice | None:
+    """The choice this probe shows, or None when it needs the larger file."""
+    sizes = [e.payload.size for e in result.evidence.data if e.payload is not None]
+    file_size = result.scenario.source.size
+    if not sizes:
+        return ChunkChoice(
+            None, "not learned: the client sent no data in the probe case; the suite's sizes"
+        )
+    largest = max(sizes)
+    if largest <= asked:
+        return ChunkChoice(
+            None,
+            f"the suite's own chunk sizes: the client follows {{chunk_size}} "
+            f"(asked {asked} bytes, its largest data request was {largest})",
+        )
+    if largest < file_size:  # it cut the file: its chunk is the largest piece
+        return ChunkChoice(
+            largest,
+            f"learned: the client's data requests were up to {largest} bytes while "
+            f"{asked} were asked (probe file of {file_size} bytes)",
+        )
+    return None
+
+
+def _no_answer(limit: float) -> ChunkChoice:
+    return ChunkChoice(
+        None,
+        f"not learned: the client did not finish the probe upload within {limit:g} s; "
+        "the suite's sizes",
+    )
+
+
+def _never_cut() -> ChunkChoice:
+    return ChunkChoice(
+        None,
+        f"not learned: the client sent a {LARGE_PROBE}-byte file in one request; "
+        "the suite's sizes (give --client-chunk-size if it cuts larger files)",
+    )

@@ -1,0 +1,92 @@
+"""Learning the client's chunk size (`conformance.suite.chunking`) with real uploads to a
+loopback server: a client that follows `{chunk_size}`, one with a fixed chunk, one that
+never cuts a file, one that sends nothing, and one that hangs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from conformance.clients.reference import run_job
+from conformance.clients.runners import CallableClient, Job
+from conformance.endpoints import EndpointConfig, KalturaEndpoint
+from conformance.endpoints.server import LoopbackServer
+from conformance.runner import CaseRunner, ClientRunner
+from conformance.suite.chunking import LARGE_PROBE, learn_chunk
+
+ASKED = 16 * 1024
+FIXED = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LoopbackServer]:
+    endpoint = KalturaEndpoint(EndpointConfig(final_wait=0.2))
+    try:
+        with LoopbackServer(endpoint) as served:
+            yield served
+    finally:
+        endpoint.close()
+
+
+def fixed_chunk(chunk: int) -> CallableClient:
+    def upload(job: Job) -> None:
+        run_job(replace(job, chunk_size=chunk))  # ignores the chunk size it is asked
+
+    return CallableClient(upload, f"fixed {chunk}-byte chunks")
+
+
+def learn(server: LoopbackServer, client: ClientRunner, time_limit: float = 30.0) -> tuple:
+    runner = CaseRunner(server.endpoint, server.url, client, time_limit=time_limit)
+    return learn_chunk(
+        lambda scenario, limit: runner.run(scenario, time_limit=limit),
+        asked=ASKED,
+        time_limit=time_limit,
+    )
+
+
+def test_a_client_that_follows_the_asked_chunk_keeps_the_suites_sizes(
+    server: LoopbackServer,
+) -> None:
+    choice, cases = learn(server, CallableClient(run_job, "reference"))
+    assert choice.size is None
+    assert "follows {chunk_size}" in choice.how
+    assert len(cases) == 1  # one small probe was enough
+    assert cases[0].evidence.uploads[0].payload.size == ASKED
+
+
+def test_a_fixed_chunk_is_learned_from_the_large_probe(server: LoopbackServer) -> None:
+    choice, cases = learn(server, fixed_chunk(FIXED))
+    assert choice.size == FIXED
+    assert f"up to {FIXED} bytes while {ASKED} were asked" in choice.how
+    assert [case.scenario.source.size for case in cases] == [3 * ASKED + 1, LARGE_PROBE]
+    assert not [r for case in cases for r in case.failed]  # the probes are real, passing cases
+
+
+def test_a_chunk_between_the_probes_is_learned_from_the_first(server: LoopbackServer) -> None:
+    choice, cases = learn(server, fixed_chunk(2 * ASKED))
+    assert choice.size == 2 * ASKED
+    assert len(cases) == 1
+
+
+def test_a_client_that_never_cuts_a_file_is_not_learned(server: LoopbackServer) -> None:
+    choice, cases = learn(server, fixed_chunk(2 * LARGE_PROBE))
+    assert choice.size is None
+    assert "in one request" in choice.how
+    assert len(cases) == 2
+
+
+def test_a_client_that_sends_nothing_is_not_learned(server: LoopbackServer) -> None:
+    choice, cases = learn(server, CallableClient(lambda job: None, "does nothing"))
+    assert choice.size is None
+    assert "sent no data" in choice.how
+    assert len(cases) == 1
+
+
+def test_a_hung_probe_is_not_reported_and_teaches_nothing(server: LoopbackServer) -> None:
+    choice, cases = learn(server, CallableClient(lambda job: time.sleep(5), "hangs"), 0.3)
+    assert choice.size is None
+    assert "did not finish the probe upload within 0.3 s" in choice.how
+    assert cases == []
