@@ -52,10 +52,13 @@ class RunOptions:
     time_limit: float = 60.0
     final_wait: float = 0.2
     strict: bool = False
+    require_exercised: bool = False  # a MUST no case exercised fails the run; strict implies it
     in_process: bool = False
     replay: str | None = None
 
     def __post_init__(self) -> None:
+        if self.strict:  # --strict implies --require-exercised
+            object.__setattr__(self, "require_exercised", True)
         if self.client_cmd and self.client:
             raise OptionError("--client-cmd and --client: give one client, not both")
         if self.profile not in PROFILES:

@@ -45,6 +45,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--kaltura-time-limit", type=float, default=60.0, help="seconds per case")
     group.addoption("--kaltura-final-wait", type=float, default=0.2, help="close wait, seconds")
     group.addoption("--kaltura-strict", action="store_true", help="SHOULD failures fail too")
+    group.addoption(
+        "--kaltura-require-exercised",
+        action="store_true",
+        help="a MUST no case exercised fails the run (--kaltura-strict implies it)",
+    )
     group.addoption("--kaltura-in-process", action="store_true", help="serve httpx over respx")
     group.addoption("--kaltura-replay", help="run exactly this scenario (JSON) once")
     live = parser.getgroup("kaltura-live", "Kaltura live account (server conformance)")
@@ -151,6 +156,7 @@ def kaltura_options(pytestconfig: pytest.Config) -> RunOptions:
             time_limit=get("kaltura_time_limit"),
             final_wait=get("kaltura_final_wait"),
             strict=get("kaltura_strict"),
+            require_exercised=get("kaltura_require_exercised"),
             in_process=get("kaltura_in_process"),
             replay=get("kaltura_replay"),
         )
@@ -332,6 +338,10 @@ class _Collector:
             document = self._document(direction, cases, selected)
             write_results(document, where)
             self.documents.append((document, where))
+        if session.exitstatus == pytest.ExitCode.OK and any(
+            _unexercised_fails(document) for document, _ in self.documents
+        ):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # no test failed: the run did
 
     def _document(
         self, direction: str, cases: list[dict[str, Any]], selected: tuple[str, ...] | None
@@ -353,6 +363,7 @@ class _Collector:
             profile=get("kaltura_profile"),
             seed=get("hypothesis_seed", None),
             strict=bool(get("kaltura_strict")),
+            require_exercised=bool(get("kaltura_require_exercised")),
             selected=mine,
             started_at=self.started_at,
             workers=_workers(self.config),
@@ -364,6 +375,11 @@ class _Collector:
         for document, where in self.documents:
             for line in summary_lines(document, where):
                 terminalreporter.write_line(line)
+
+
+def _unexercised_fails(document: dict[str, Any]) -> bool:
+    """Whether a MUST no case exercised fails the run (--kaltura-require-exercised)."""
+    return bool(document["run"]["require_exercised"] and document["summary"]["must_not_exercised"])
 
 
 def _workers(config: pytest.Config) -> int:
