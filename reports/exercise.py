@@ -77,7 +77,8 @@ def _elsewhere(doc: Doc, missing: Sequence[str]) -> str | None:
 
 
 def _silent(doc: Doc, missing: Sequence[str]) -> str | None:
-    """The client sent no data request: it failed or timed out before uploading."""
+    """No data request reached the suite's endpoint: the client failed or timed out first
+    (said of the endpoint, which is all the suite sees: on a live account too)."""
     if not _is_client(doc) or _claimed_without_requests(doc) or _multi(doc):
         return None
     silent = [case for case in doc["cases"] if _trace(case, "data_requests") == 0]
@@ -85,9 +86,9 @@ def _silent(doc: Doc, missing: Sequence[str]) -> str | None:
         return None
     total = len(doc["cases"])
     where = "any case" if len(silent) == total else f"{len(silent)} of {total} cases"
-    text = f"the client sent no data request (`uploadToken.upload`) in {where}"
+    text = f"the suite's endpoint received no data request (`uploadToken.upload`) in {where}"
     how = _outcomes(silent)
-    return f"{text}: it {how} without uploading (its output is in results.html)" if how else text
+    return f"{text}: the client {how} (its output is in results.html)" if how else text
 
 
 def _single(doc: Doc, missing: Sequence[str]) -> str | None:

@@ -145,8 +145,8 @@ def test_a_client_that_never_uploads(sample: Sample) -> None:
         _case(300, data=0, verdicts=SILENT, succeeded=False, timed_out=True),
     ]
     assert not_exercised_causes(_doc(sample, cases)) == [
-        "the client sent no data request (`uploadToken.upload`) in any case: it failed in "
-        "2 cases and timed out in 1 case without uploading (its output is in results.html)"
+        "the suite's endpoint received no data request (`uploadToken.upload`) in any case: "
+        "the client failed in 2 cases and timed out in 1 case (its output is in results.html)"
     ]
 
 
@@ -154,7 +154,7 @@ def test_some_silent_cases_and_single_requests_are_both_causes(sample: Sample) -
     cases = [_case(100, data=0, verdicts=SILENT, succeeded=False), _case(200)]
     causes = not_exercised_causes(_doc(sample, cases))
     assert [cause.split(":")[0] for cause in causes] == [
-        "the client sent no data request (`uploadToken.upload`) in 1 of 2 cases",
+        "the suite's endpoint received no data request (`uploadToken.upload`) in 1 of 2 cases",
         "every upload was a single data request",
     ]
 

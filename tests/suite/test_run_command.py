@@ -135,7 +135,10 @@ def test_an_unexercised_must_is_not_a_pass(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:]
     assert "UT-C02  MUST          NOT-EXERCISED  3 not exercised: not a pass" in done.stdout
     assert f"{HEADLINE} (UT-C02)" in done.stdout
-    assert "the client sent no data request (`uploadToken.upload`) in any case" in done.stdout
+    assert (
+        "the suite's endpoint received no data request (`uploadToken.upload`) in any case"
+        in done.stdout
+    )
     summary = (tmp_path / "reports" / "summary.md").read_text(encoding="utf-8")
     assert summary.startswith(f"# ⏭️ Kaltura upload conformance: {HEADLINE} (exit code 0)")
 
