@@ -61,6 +61,7 @@ class RunOptions:
     """Seconds a client may take for one case; None: the profile's."""
     final_wait: float = 0.2
     strict: bool = False
+    require_exercised: bool = False  # a MUST no case exercised fails the run; strict implies it
     in_process: bool = False
     replay: str | None = None
     shrink_time: float | None = None
@@ -68,6 +69,8 @@ class RunOptions:
     no_shrink: bool = False
 
     def __post_init__(self) -> None:
+        if self.strict:  # --strict implies --require-exercised
+            object.__setattr__(self, "require_exercised", True)
         if self.client_cmd and self.client:
             raise OptionError("--client-cmd and --client: give one client, not both")
         if self.profile not in PROFILES:

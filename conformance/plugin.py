@@ -49,6 +49,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--kaltura-final-wait", type=float, default=0.2, help="close wait, seconds")
     group.addoption("--kaltura-strict", action="store_true", help="SHOULD failures fail too")
+    group.addoption(
+        "--kaltura-require-exercised",
+        action="store_true",
+        help="a MUST no case exercised fails the run (--kaltura-strict implies it)",
+    )
     group.addoption("--kaltura-in-process", action="store_true", help="serve httpx over respx")
     group.addoption("--kaltura-replay", help="run exactly this scenario (JSON) once")
     group.addoption(
@@ -200,6 +205,7 @@ def _run_options(config: pytest.Config) -> RunOptions:
             time_limit=get("kaltura_time_limit"),
             final_wait=get("kaltura_final_wait"),
             strict=get("kaltura_strict"),
+            require_exercised=get("kaltura_require_exercised"),
             in_process=get("kaltura_in_process"),
             replay=get("kaltura_replay"),
             shrink_time=get("kaltura_shrink_time"),
@@ -388,6 +394,10 @@ class _Collector:
             document = self._document(direction, cases, selected)
             write_results(document, where)
             self.documents.append((document, where))
+        if session.exitstatus == pytest.ExitCode.OK and any(
+            _unexercised_fails(document) for document, _ in self.documents
+        ):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # no test failed: the run did
 
     def _document(
         self, direction: str, cases: list[dict[str, Any]], selected: tuple[str, ...] | None
@@ -409,6 +419,7 @@ class _Collector:
             profile=get("kaltura_profile"),
             seed=get("hypothesis_seed", None),
             strict=bool(get("kaltura_strict")),
+            require_exercised=bool(get("kaltura_require_exercised")),
             selected=mine,
             started_at=self.started_at,
             workers=_workers(self.config),
@@ -439,6 +450,11 @@ def _groups_left_out(config: pytest.Config) -> list[str]:
         for group in GROUPS
         if (reason := skip_reason(group, requirements=options.requirements, live=live))
     ]
+
+
+def _unexercised_fails(document: dict[str, Any]) -> bool:
+    """Whether a MUST no case exercised fails the run (--kaltura-require-exercised)."""
+    return bool(document["run"]["require_exercised"] and document["summary"]["must_not_exercised"])
 
 
 def _workers(config: pytest.Config) -> int:

@@ -18,7 +18,7 @@ from typing import Any
 
 from conformance import __version__
 from conformance.requirements import CATALOGUE, Party, Verdict
-from reports import ResultsBuilder, write_reports
+from reports import ResultsBuilder, not_exercised_headline, write_reports
 
 __all__ = ["build_results", "summary_lines", "write_results"]
 
@@ -43,8 +43,14 @@ def build_results(
     selected: Sequence[str] | None,
     started_at: float,
     workers: int,
+    require_exercised: bool = False,
+    client_chunk: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The results document (schema v1) of one run."""
+    """The results document (schema v1) of one run.
+
+    `require_exercised` (implied by `strict`) makes a MUST that no case exercised fail the
+    run; `client_chunk` (`{"bytes": int | None, "how": str}`), when known, is the chunk size
+    the cases were drawn around and how it was chosen."""
     party = Party.CLIENT if direction == "client" else Party.SERVER
     builder = ResultsBuilder(
         run={
@@ -57,10 +63,12 @@ def build_results(
             "profile": profile,
             "hypothesis_seed": seed,
             "strict": strict,
+            "require_exercised": require_exercised or strict,
             "requirements_selected": list(selected) if selected else None,
             "python": platform.python_version(),
             "platform": platform.platform(terse=True),
             "workers": max(1, workers),
+            **({} if client_chunk is None else {"client_chunk": client_chunk}),
         }
     )
     for requirement in CATALOGUE.values():
@@ -91,18 +99,45 @@ def summary_lines(document: dict[str, Any], directory: str) -> list[str]:
         judged += f" on {run['endpoint']}"
     lines = ["", f"Kaltura upload conformance, {judged}: requirements x verdicts"]
     for row in document["requirements"]:
-        counts = row["counts"]
-        seen = ", ".join(f"{n} {_MARK[v].lower()}" for v, n in counts.items() if n)
-        lines.append(f"  {row['id']:<7} {row['level']:<13} {_MARK[row['verdict']]:<14} {seen}")
+        lines.append(_row(row))
     summary = document["summary"]
     lines.append(
         f"{summary['cases']} cases; {summary['must_failed']} MUST failed, "
+        f"{len(summary['must_not_exercised'])} MUST not exercised, "
         f"{summary['should_failed']} SHOULD non-strict; exit code {summary['exit_code']}"
     )
+    lines += _not_exercised(document)
+    chunk = run.get("client_chunk")
+    if chunk is not None:
+        size = "unknown" if chunk["bytes"] is None else f"{chunk['bytes']} bytes"
+        lines.append(f"client chunk: {size} ({chunk['how']})")
     seed = document["run"].get("hypothesis_seed")
     if seed is not None:
         lines.append(f"hypothesis seed {seed} (replay the run with --seed {seed})")
     lines.append(f"reports: {Path(directory).resolve()}")
+    return lines
+
+
+def _row(row: dict[str, Any]) -> str:
+    """One requirement; a MUST no case exercised says it is not a pass, in capitals."""
+    counts = row["counts"]
+    seen = ", ".join(f"{n} {_MARK[v].lower()}" for v, n in counts.items() if n)
+    mark = _MARK[row["verdict"]]
+    if row["level"] == "MUST" and row["verdict"] == Verdict.NOT_EXERCISED.value:
+        mark, seen = "NOT-EXERCISED", f"{seen}: not a pass"
+    return f"  {row['id']:<7} {row['level']:<13} {mark:<14} {seen}"
+
+
+def _not_exercised(document: dict[str, Any]) -> list[str]:
+    """The headline of the MUSTs no case exercised, and their likely causes."""
+    summary, run = document["summary"], document["run"]
+    missing: list[str] = summary["must_not_exercised"]
+    if not missing:
+        return []
+    lines = [f"{not_exercised_headline(len(missing))} ({', '.join(missing)})", "likely causes:"]
+    lines += [f"  - {cause}" for cause in summary["not_exercised_causes"]]
+    if not run["require_exercised"]:
+        lines.append("(--require-exercised or --strict makes such a run exit 1)")
     return lines
 
 

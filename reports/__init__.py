@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from reports.collect import ResultsBuilder, merge_observations
+from reports.exercise import must_not_exercised, not_exercised_causes, not_exercised_headline
 from reports.html import render_html, write_html
 from reports.json_report import render_json, write_json
 from reports.junit import render_junit, write_junit
@@ -39,6 +40,9 @@ __all__ = [
     "exit_code",
     "load",
     "merge_observations",
+    "must_not_exercised",
+    "not_exercised_causes",
+    "not_exercised_headline",
     "render_html",
     "render_json",
     "render_junit",
@@ -68,7 +72,8 @@ def write_reports(
 
     The document is validated once before anything is written, so an invalid one leaves no
     partial set of files. `strict` (or the run's own `strict`) makes NON-STRICT a failure in
-    the rendered reports; results.json is the document unchanged.
+    the rendered reports (and, as `--strict` does, a MUST that no case exercised);
+    results.json is the document unchanged.
     """
     valid = check(dict(doc))
     folder = Path(directory)

@@ -26,7 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("results", help="a results.json written by the suite")
     parser.add_argument("--out", required=True, help="the directory to write the reports into")
     parser.add_argument(
-        "--strict", action="store_true", help="count NON-STRICT (a broken SHOULD) as a failure"
+        "--strict",
+        action="store_true",
+        help="count NON-STRICT (a broken SHOULD) and a MUST no case exercised as failures",
     )
     args = parser.parse_args(argv)
     try:

@@ -88,6 +88,8 @@ class ResultsBuilder:
             run = plain(self._run)
             metadata = sorted(self._requirements.values(), key=lambda r: _id_order(r["id"]))
             cases = _indexed(self._cases)
+        # A strict run requires every MUST to be exercised; the document says so itself.
+        run.setdefault("require_exercised", run.get("strict") is True)
         doc: dict[str, Any] = {"schema": SCHEMA_ID, "run": run}
         # Derivation trusts the shapes, so check them first on a stand-in with empty results.
         doc["requirements"] = [_placeholder(entry) for entry in metadata]

@@ -20,6 +20,7 @@ _PREFIX = {"client": "UT-C", "server": "UT-S"}
 
 def consistency_problems(doc: Mapping[str, Any]) -> list[str]:
     problems = _requirement_problems(doc)
+    problems += _run_problems(doc["run"])
     problems += _case_problems(doc)
     if problems:
         return problems  # the derived fields below would disagree for the same reason
@@ -47,6 +48,13 @@ def _requirement_problems(doc: Mapping[str, Any]) -> list[str]:
             path = item(key(key(ROOT, "run"), "requirements_selected"), i)
             problems.append(f"{path}: {rid} has no entry in $.requirements")
     return problems
+
+
+def _run_problems(run: Mapping[str, Any]) -> list[str]:
+    if run["strict"] and run.get("require_exercised") is False:
+        path = key(key(ROOT, "run"), "require_exercised")
+        return [f"{path}: expected true (strict implies it), got false"]
+    return []
 
 
 def _case_problems(doc: Mapping[str, Any]) -> list[str]:
@@ -100,13 +108,22 @@ def _derived_problems(doc: Mapping[str, Any]) -> list[str]:
 
 
 def _summary_problems(doc: Mapping[str, Any]) -> list[str]:
-    path = key(ROOT, "summary")
-    return [
-        f"{key(path, name)}: expected {value} from the requirements and cases, "
-        f"got {doc['summary'][name]}"
-        for name, value in summary_of(doc).items()
-        if doc["summary"][name] != value
+    """Every derived summary field the document has must be what its requirements and cases
+    give; of the causes (prose whose wording may change) only that there are some exactly
+    when a MUST was not exercised."""
+    path, summary = key(ROOT, "summary"), doc["summary"]
+    expected = summary_of(doc)
+    causes = expected.pop("not_exercised_causes")
+    problems = [
+        f"{key(path, name)}: expected {_shown(value)} from the requirements and cases, "
+        f"got {_shown(summary[name])}"
+        for name, value in expected.items()
+        if name in summary and summary[name] != value
     ]
+    if "not_exercised_causes" in summary and bool(summary["not_exercised_causes"]) != bool(causes):
+        wanted = "at least one cause" if causes else "no cause (every MUST was exercised)"
+        problems.append(f"{key(path, 'not_exercised_causes')}: expected {wanted}")
+    return problems
 
 
 def _shown(value: object) -> str:

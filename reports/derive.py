@@ -10,9 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reports.exercise import must_not_exercised, not_exercised_causes
 from reports.verdicts import Level, Verdict, aggregate_verdict, exit_code, is_broken, tally
 
-__all__ = ["case_verdicts", "counts_of", "failing_cases_of", "summary_of", "verdict_of"]
+__all__ = [
+    "case_verdicts",
+    "counts_of",
+    "failing_cases_of",
+    "requires_exercised",
+    "summary_of",
+    "verdict_of",
+]
 
 Case = Mapping[str, Any]
 
@@ -40,10 +48,17 @@ def verdict_of(cases: Sequence[Case], requirement_id: str, level: str) -> str:
     return aggregate_verdict(counts_of(cases, requirement_id), level)
 
 
-def summary_of(doc: Mapping[str, Any]) -> dict[str, int]:
+def requires_exercised(run: Mapping[str, Any]) -> bool:
+    """Whether the run counted an unexercised MUST as a failure (`--require-exercised`, or
+    `--strict`, which stores it too). A document from before the field judged without it."""
+    return bool(run.get("require_exercised", False))
+
+
+def summary_of(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The `summary` object of a document whose requirements and cases are complete."""
     requirements: list[Mapping[str, Any]] = doc["requirements"]
     cases: list[Case] = doc["cases"]
+    run: Mapping[str, Any] = doc["run"]
 
     def broken(level: str, verdict: str) -> int:
         return sum(1 for r in requirements if r["level"] == level and r["verdict"] == verdict)
@@ -55,5 +70,9 @@ def summary_of(doc: Mapping[str, Any]) -> dict[str, int]:
         "harness_errors": sum(
             1 for case in cases if Verdict.HARNESS_ERROR in case["verdicts"].values()
         ),
-        "exit_code": exit_code(doc, strict=bool(doc["run"]["strict"])),
+        "exit_code": exit_code(
+            doc, strict=bool(run["strict"]), require_exercised=requires_exercised(run)
+        ),
+        "must_not_exercised": must_not_exercised(doc),
+        "not_exercised_causes": not_exercised_causes(doc),
     }

@@ -13,10 +13,22 @@ from html import escape
 from pathlib import Path
 from typing import Any, Final
 
+from reports.exercise import not_exercised_headline
 from reports.files import write_text
 from reports.schema import check
 from reports.verdicts import BROKEN, Verdict
-from reports.view import counts_text, outcome, plural, printable, run_rows, split_code
+from reports.view import (
+    NOT_A_PASS,
+    Outcome,
+    counts_text,
+    outcome,
+    plural,
+    printable,
+    run_rows,
+    shrink_text,
+    split_code,
+    unexercised_must,
+)
 
 __all__ = ["MAX_LISTED_CASES", "render_html", "write_html"]
 
@@ -37,6 +49,10 @@ _CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1f2328}
 header{padding:1.2em 2em;border-bottom:4px solid #1a7f37;background:#f6f8fa}
 header.failed{border-color:#cf222e}
+header.unexercised{border-color:#bf8700}
+.unexercised-note{border-left:4px solid #bf8700;padding:.2em .8em;margin:.6em 0;background:#fff8c5}
+tr.unexercised td{background:#fff8c5}
+.notpass{font-weight:600;color:#9a6700}
 main{padding:0 2em 2em}
 h1{margin:0 0 .3em;font-size:1.6em}
 table{border-collapse:collapse;margin:.6em 0;width:100%}
@@ -97,18 +113,41 @@ def _header(doc: Mapping[str, Any], strict: bool) -> str:
     summary = doc["summary"]
     facts = (
         f"{plural(summary['cases'], 'case')} · {summary['must_failed']} MUST failed · "
+        f"{len(result.unexercised)} MUST not exercised · "
         f"{summary['should_failed']} SHOULD non-strict · "
         f"{plural(summary['harness_errors'], 'case')} with harness errors"
     )
     rows = "".join(f"<dt>{_text(k)}</dt><dd>{_text(v)}</dd>" for k, v in run_rows(doc["run"]))
-    state = "passed" if result.exit_code == 0 else "failed"
+    state = "failed" if result.exit_code else "unexercised" if result.unexercised else "passed"
     return (
         f'<header class="{state}">'
         f"<h1>{result.emoji} {_text(TITLE)}: {_text(result.title)}{mode} "
         f"(exit code {result.exit_code})</h1>"
+        f"{_unexercised(result)}"
         f"<p>{_text(facts)}</p>"
         f'<dl class="run">{rows}</dl></header>'
     )
+
+
+def _unexercised(result: Outcome) -> str:
+    """The unexercised MUSTs and their likely causes, under the headline."""
+    if not result.unexercised:
+        return ""
+    ids = _text(", ".join(result.unexercised))
+    lead = (
+        f"Not exercised: {ids}."
+        if result.titled_unexercised
+        else f"<strong>{_text(not_exercised_headline(len(result.unexercised)))}</strong> ({ids})."
+    )
+    causes = "".join(f"<li>{_rich(cause)}</li>" for cause in result.causes)
+    hint = (
+        ""
+        if result.require_exercised
+        else "<p><code>--require-exercised</code> (or <code>--strict</code>) makes such a run "
+        "exit 1.</p>"
+    )
+    note = f"<p>{lead} Likely causes:</p><ul>{causes}</ul>{hint}"
+    return f'<div class="unexercised-note">{note}</div>'
 
 
 def _section(title: str, content: str) -> str:
@@ -117,9 +156,9 @@ def _section(title: str, content: str) -> str:
 
 def _requirement_table(requirements: list[Mapping[str, Any]]) -> str:
     rows = [
-        "<tr>"
+        f"<tr{_row_class(r)}>"
         f'<td><a href="#{_anchor("req", r["id"])}">{_text(r["id"])}</a></td>'
-        f"<td>{_text(r['level'])}</td><td>{_badge(r['verdict'])}</td>"
+        f"<td>{_text(r['level'])}</td><td>{_verdict(r)}</td>"
         f"<td>{_text(counts_text(r['counts']))}</td><td>{_rich(r['rule'])}</td>"
         "</tr>"
         for r in requirements
@@ -127,11 +166,23 @@ def _requirement_table(requirements: list[Mapping[str, Any]]) -> str:
     return _table(["ID", "Level", "Verdict", "Cases", "Rule"], rows, "requirements")
 
 
+def _row_class(entry: Mapping[str, Any]) -> str:
+    return ' class="unexercised"' if unexercised_must(entry) else ""
+
+
+def _verdict(entry: Mapping[str, Any]) -> str:
+    """The verdict badge; an unexercised MUST also says in words that it is not a pass."""
+    badge = _badge(entry["verdict"])
+    if unexercised_must(entry):
+        return f'{badge} <span class="notpass">{_text(NOT_A_PASS)}</span>'
+    return badge
+
+
 def _details(doc: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
-    opened = " open" if entry["verdict"] in _OPEN else ""
+    opened = " open" if entry["verdict"] in _OPEN or unexercised_must(entry) else ""
     parts = [
         f'<details id="{_anchor("req", entry["id"])}"{opened}>',
-        f"<summary>{_badge(entry['verdict'])} {_text(entry['id'])} ({_text(entry['level'])}) "
+        f"<summary>{_verdict(entry)} {_text(entry['id'])} ({_text(entry['level'])}) "
         f"· {_text(counts_text(entry['counts']))}</summary>",
         f"<blockquote>{_rich(entry['rule'])}</blockquote>",
     ]
@@ -153,8 +204,7 @@ def _case_list(title: str, doc: Mapping[str, Any], indices: list[int]) -> str:
     items = []
     for index in indices[:MAX_LISTED_CASES]:
         case = doc["cases"][index]
-        replay = f"<pre>{_text(case['replay'])}</pre>" if case["replay"] else ""
-        items.append(f"<li>{_case_link(case)}{replay}</li>")
+        items.append(f"<li>{_case_link(case)}{_replay(case)}</li>")
     more = len(indices) - MAX_LISTED_CASES
     tail = f"<p>… and {more} more in the cases table.</p>" if more > 0 else ""
     return f"<h4>{_text(title)}</h4><ul>{''.join(items)}</ul>{tail}"
@@ -209,8 +259,15 @@ def _case_verdicts(case: Mapping[str, Any]) -> str:
         breaches = "".join(f"<li>{_rich(text)}</li>" for text in case["breaches"].get(rid, []))
         listed = f"<ul>{breaches}</ul>" if breaches else ""
         items.append(f"<li>{_badge(verdict)} {_text(rid)}{listed}</li>")
+    return f"<ul>{''.join(items)}</ul>{_replay(case)}"
+
+
+def _replay(case: Mapping[str, Any]) -> str:
+    """The replay command, and how the case was shrunk when the case says."""
+    shrink = shrink_text(case.get("shrink"))
+    shrunk = f'<p class="shrink">{_text(shrink)}</p>' if shrink else ""
     replay = f"<pre>{_text(case['replay'])}</pre>" if case["replay"] else ""
-    return f"<ul>{''.join(items)}</ul>{replay}"
+    return shrunk + replay
 
 
 def _table(headings: list[str], rows: list[str], css: str) -> str:

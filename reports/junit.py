@@ -4,8 +4,11 @@
       <testcase classname="kaltura_conformance.client" name="UT-C10">
 
 FAIL is a `<failure>`; NON-STRICT a `<failure>` only in strict mode, otherwise a passing
-case with a note in `<system-out>`; NOT-EXERCISED is `<skipped>` (never a pass);
-HARNESS-ERROR is an `<error>`; PASS and INFORMATIONAL pass.
+case with a note in `<system-out>`; NOT-EXERCISED is `<skipped>` (never a pass), and for a
+MUST its message says so with the likely causes, or it is a `<failure>` when the run requires
+every MUST to be exercised (`--require-exercised`, `--strict`): then it fails the run, and a
+CI test view should show it red like the exit code; HARNESS-ERROR is an `<error>`; PASS and
+INFORMATIONAL pass.
 """
 
 from __future__ import annotations
@@ -20,12 +23,16 @@ from reports.files import write_text
 from reports.schema import check
 from reports.verdicts import Verdict
 from reports.view import (
+    NOT_A_PASS,
+    Outcome,
     counts_text,
     first_case_with,
     first_failing_case,
     outcome,
     party,
     printable,
+    shrink_text,
+    unexercised_must,
 )
 
 __all__ = ["CLASSNAME", "SUITE", "render_junit", "write_junit"]
@@ -38,13 +45,13 @@ _DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 def render_junit(doc: Mapping[str, Any], *, strict: bool = False) -> str:
     """The JUnit XML text; `strict` makes NON-STRICT a failure, as `run.strict` does."""
     valid = check(dict(doc))
-    strict = outcome(valid, strict).strict
-    cases = [_testcase(valid, entry, strict) for entry in valid["requirements"]]
+    result = outcome(valid, strict)
+    cases = [_testcase(valid, entry, result) for entry in valid["requirements"]]
     totals = {**_totals(cases), "time": f"{valid['run']['duration_s']:.3f}"}
     root = ET.Element("testsuites", {"name": SUITE, **totals})
     suite = ET.SubElement(root, "testsuite", {"name": SUITE, **totals})
     suite.set("timestamp", valid["run"]["started_at"])
-    suite.append(_properties(_run_properties(valid, strict)))
+    suite.append(_properties(_run_properties(valid, result)))
     suite.extend(cases)
     ET.indent(root)
     return _DECLARATION + ET.tostring(root, encoding="unicode") + "\n"
@@ -54,7 +61,7 @@ def write_junit(doc: Mapping[str, Any], path: str | Path, *, strict: bool = Fals
     return write_text(path, render_junit(doc, strict=strict))
 
 
-def _testcase(doc: Mapping[str, Any], entry: Mapping[str, Any], strict: bool) -> ET.Element:
+def _testcase(doc: Mapping[str, Any], entry: Mapping[str, Any], result: Outcome) -> ET.Element:
     rid, verdict = entry["id"], entry["verdict"]
     case = ET.Element(
         "testcase", {"classname": f"{CLASSNAME}.{party(rid)}", "name": rid, "time": "0"}
@@ -71,7 +78,9 @@ def _testcase(doc: Mapping[str, Any], entry: Mapping[str, Any], strict: bool) ->
     )
     headline = _one_line(f"{rid} {verdict} ({counts_text(entry['counts'])}): {entry['rule']}")
     body = _body(doc, entry)
-    if verdict == Verdict.FAIL or (verdict == Verdict.NON_STRICT and strict):
+    if unexercised_must(entry):
+        _unexercised(case, entry, result)
+    elif verdict == Verdict.FAIL or (verdict == Verdict.NON_STRICT and result.strict):
         _child(case, "failure", body, message=headline, type=verdict)
     elif verdict == Verdict.HARNESS_ERROR:
         _child(case, "error", body, message=headline, type=verdict)
@@ -84,6 +93,29 @@ def _testcase(doc: Mapping[str, Any], entry: Mapping[str, Any], strict: bool) ->
     return case
 
 
+def _unexercised(case: ET.Element, entry: Mapping[str, Any], result: Outcome) -> None:
+    """A MUST no case exercised: skipped, never passing, its message saying why; a failure
+    when the run requires every MUST to be exercised."""
+    rid, counts = entry["id"], counts_text(entry["counts"])
+    message = _one_line(
+        f"{rid} NOT-EXERCISED ({counts}): {NOT_A_PASS}: no case exercised this MUST, so this "
+        f"run does not show conformance to it. Likely causes: {'; '.join(result.causes)}"
+    )
+    body = "\n".join(
+        [
+            f"{rid} ({entry['level']}): {entry['rule']}",
+            f"verdict NOT-EXERCISED ({NOT_A_PASS}): {counts}",
+            "likely causes:",
+            *(f"- {cause}" for cause in result.causes),
+        ]
+    )
+    if result.require_exercised:
+        _child(case, "failure", body, message=message, type=Verdict.NOT_EXERCISED)
+    else:
+        _child(case, "skipped", None, message=message)
+        _child(case, "system-out", body)
+
+
 def _body(doc: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
     lines = [f"{entry['id']} ({entry['level']}): {entry['rule']}"]
     lines.append(f"verdict {entry['verdict']}: {counts_text(entry['counts'])}")
@@ -93,6 +125,9 @@ def _body(doc: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
     case = first_failing_case(doc, entry)
     if case is not None:
         lines.append(f"first failing case #{case['index']}: {case['test']} {case['description']}")
+        shrink = shrink_text(case.get("shrink"))
+        if shrink:
+            lines.append(f"shrink: {shrink}")
         if case["replay"]:
             lines.append(f"replay: {case['replay']}")
     harness = first_case_with(doc, entry["id"], Verdict.HARNESS_ERROR)
@@ -113,11 +148,14 @@ def _totals(cases: list[ET.Element]) -> dict[str, str]:
     }
 
 
-def _run_properties(doc: Mapping[str, Any], strict: bool) -> dict[str, str]:
+def _run_properties(doc: Mapping[str, Any], result: Outcome) -> dict[str, str]:
     run: Mapping[str, Any] = doc["run"]
     found = {name: v if isinstance(v, str) else json.dumps(v) for name, v in run.items()}
-    # The exit code as this report judges it (strict if the run was or the caller asks).
-    return {**found, "exit_code": str(outcome(doc, strict).exit_code)}
+    # The result as this report judges it (strict if the run was or the caller asks).
+    judged = {"exit_code": str(result.exit_code), "result": result.title}
+    if result.unexercised:
+        judged["must_not_exercised"] = ", ".join(result.unexercised)
+    return {**found, **judged}
 
 
 def _properties(values: Mapping[str, str]) -> ET.Element:

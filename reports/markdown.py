@@ -12,11 +12,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from reports.exercise import not_exercised_headline
 from reports.files import write_text
 from reports.schema import check
 from reports.verdicts import BROKEN
 from reports.view import (
     EMOJI,
+    NOT_A_PASS,
+    Outcome,
     counts_text,
     first_failing_case,
     harness_error_cases,
@@ -24,7 +27,9 @@ from reports.view import (
     plural,
     printable,
     run_rows,
+    shrink_text,
     split_code,
+    unexercised_must,
 )
 
 __all__ = ["MAX_MESSAGES", "render_markdown", "write_markdown"]
@@ -37,8 +42,9 @@ TITLE = "Kaltura upload conformance"
 def render_markdown(doc: Mapping[str, Any], *, strict: bool = False) -> str:
     """The summary; `strict` judges NON-STRICT SHOULDs as failures, as `run.strict` does."""
     valid = check(dict(doc))
+    result = outcome(valid, strict)
     blocks = [
-        _headline(valid, strict),
+        _headline(valid, result),
         _table(valid["requirements"]),
         *_failures(valid),
         *_harness_errors(valid),
@@ -51,8 +57,7 @@ def write_markdown(doc: Mapping[str, Any], path: str | Path, *, strict: bool = F
     return write_text(path, render_markdown(doc, strict=strict))
 
 
-def _headline(doc: Mapping[str, Any], strict: bool) -> str:
-    result = outcome(doc, strict)
+def _headline(doc: Mapping[str, Any], result: Outcome) -> str:
     summary = doc["summary"]
     mode = " (strict)" if result.strict else ""
     facts = [
@@ -60,19 +65,39 @@ def _headline(doc: Mapping[str, Any], strict: bool) -> str:
         f"endpoint {code(doc['run']['endpoint'])}",
         plural(summary["cases"], "case"),
         f"{summary['must_failed']} MUST failed",
+        f"{len(result.unexercised)} MUST not exercised",
         f"{summary['should_failed']} SHOULD non-strict",
         f"{plural(summary['harness_errors'], 'case')} with harness errors",
     ]
-    return (
-        f"# {result.emoji} {TITLE}: {result.title}{mode} (exit code {result.exit_code})\n\n"
-        + " · ".join(facts)
+    title = f"# {result.emoji} {TITLE}: {result.title}{mode} (exit code {result.exit_code})"
+    return "\n\n".join(part for part in (title, _unexercised(result), " · ".join(facts)) if part)
+
+
+def _unexercised(result: Outcome) -> str:
+    """The unexercised MUSTs and their likely causes, under the headline."""
+    if not result.unexercised:
+        return ""
+    ids = ", ".join(result.unexercised)
+    lead = (
+        f"Not exercised: {ids}."
+        if result.titled_unexercised
+        else f"**{not_exercised_headline(len(result.unexercised))}** ({ids})."
     )
+    causes = "\n".join(f"- {prose(cause)}" for cause in result.causes)
+    hint = (
+        ""
+        if result.require_exercised
+        else "\n\n`--require-exercised` (or `--strict`) makes such a run exit 1."
+    )
+    return f"{lead} Likely causes:\n\n{causes}{hint}"
 
 
 def _table(requirements: list[Mapping[str, Any]]) -> str:
     rows = ["| ID | Level | Verdict | Cases |", "| --- | --- | --- | --- |"]
     for entry in requirements:
         verdict = f"{EMOJI[entry['verdict']]} {entry['verdict']}"
+        if unexercised_must(entry):
+            verdict += f" ({NOT_A_PASS})"
         cells = [entry["id"], entry["level"], verdict, counts_text(entry["counts"])]
         rows.append("| " + " | ".join(cell(text) for text in cells) + " |")
     return "\n".join(rows)
@@ -122,8 +147,10 @@ def _case_line(case: Mapping[str, Any]) -> str:
     about = code(case["test"])
     if case["description"]:
         about += f": {prose(case['description'])}"
+    shrink = shrink_text(case.get("shrink"))
+    shrunk = f", {prose(shrink)}" if shrink else ""
     ending = "; replay it with:" if case["replay"] else "."
-    return f"First failing case #{case['index']} ({about}){ending}"
+    return f"First failing case #{case['index']} ({about}){shrunk}{ending}"
 
 
 def _run(run: Mapping[str, Any]) -> str:

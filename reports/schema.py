@@ -8,7 +8,10 @@ numbers, booleans, null; no tuples, no enums, no lone surrogates):
   `2026-11-24T16:00:00Z`), `duration_s` (>= 0), `direction` (`client` | `server`),
   `target`, `endpoint` (non-empty text), `profile` (`PROFILES`), `hypothesis_seed` (text or
   null), `strict` (bool), `requirements_selected` (IDs or null; each must have an entry in
-  `requirements`), `python`, `platform`, `workers` (>= 1; 1 without xdist).
+  `requirements`), `python`, `platform`, `workers` (>= 1; 1 without xdist); optionally
+  `require_exercised` (bool: a MUST that no case exercised fails the run; true whenever
+  `strict` is) and `client_chunk` (`{bytes: integer >= 1 or null, how: text}`, the chunk
+  size the cases were drawn around and how it was chosen; or null).
 - `requirements`: one entry per requirement of the run's direction (UT-C… for `client`,
   UT-S… for `server`), IDs unique: `id`, `level`, `rule`, `verdict`, `counts` (all six
   verdicts), `failing_cases` (ascending indices of the cases where it was FAIL or
@@ -19,10 +22,19 @@ numbers, booleans, null; no tuples, no enums, no lone surrogates):
   `verdicts` ({ID: verdict}, each ID in `requirements`, each verdict possible for the
   level), `breaches` and `observations` ({ID: …}, only IDs with a verdict in the case),
   `trace` (an open object; `requests`, `data_requests`, `faults_fired`, `token_id` typed when
-  present), `replay` (a command or null). No other fields.
+  present), `replay` (a command or null), optionally `shrink` (how the failing case was
+  shrunk: `status` `shrunk` | `cut` | `not-shrunk` | `off`, `steps` >= 0, `seconds` >= 0,
+  `reason` text; or null). No other fields.
 - `summary`: `cases`, `must_failed` (MUST requirements that FAIL), `should_failed` (SHOULD
   requirements that are NON-STRICT), `harness_errors` (cases with any HARNESS-ERROR
-  verdict), `exit_code` (`exit_code(doc, run.strict)`: 0, 1 or 3).
+  verdict), `exit_code` (`exit_code(doc, run.strict, run.require_exercised)`: 0, 1 or 3);
+  optionally `must_not_exercised` (IDs of the MUST requirements that are NOT-EXERCISED,
+  in requirement order) and `not_exercised_causes` (their likely causes, as text: at least
+  one when any MUST was not exercised, none otherwise; the wording is not checked, so a
+  saved document stays valid when it changes).
+
+Documents written before the optional fields existed stay valid, and keep their exit code:
+without `run.require_exercised` an unexercised MUST does not fail the run.
 
 `ResultsBuilder` (reports.collect) produces exactly this. `validate` reports every problem,
 one line each, starting with its JSON path, in three passes (JSON data at all, then shape,
@@ -55,6 +67,7 @@ __all__ = [
     "PROFILES",
     "REQUIREMENT_ID",
     "SCHEMA_ID",
+    "SHRINK_STATUSES",
     "Level",
     "ReportError",
     "Verdict",
@@ -78,6 +91,7 @@ class ReportError(ValueError):
 
 _ID = rules.matching(REQUIREMENT_ID, "a requirement ID like UT-C01")
 _VERDICT = rules.one_of(*ORDER)
+SHRINK_STATUSES: Final = ("shrunk", "cut", "not-shrunk", "off")
 
 _RUN = {
     "tool_version": rules.NONEMPTY,
@@ -93,7 +107,13 @@ _RUN = {
     "python": rules.NONEMPTY,
     "platform": rules.NONEMPTY,
     "workers": rules.POSITIVE,
+    "require_exercised": rules.BOOL,
+    "client_chunk": rules.nullable(
+        rules.obj({"bytes": rules.nullable(rules.POSITIVE), "how": rules.NONEMPTY})
+    ),
 }
+# Fields added after the first documents were written: absent from those.
+_RUN_OPTIONAL = ("require_exercised", "client_chunk")
 _REQUIREMENT = {
     "id": _ID,
     "level": rules.one_of(*LEVELS),
@@ -128,7 +148,16 @@ _CASE = {
     "observations": rules.map_of(_ID, rules.OBJECT),
     "trace": rules.obj(_TRACE, optional=_TRACE, extra=True),
     "replay": rules.nullable(rules.NONEMPTY),
-    "shrink": rules.nullable(rules.OBJECT),
+    "shrink": rules.nullable(
+        rules.obj(
+            {
+                "status": rules.one_of(*SHRINK_STATUSES),
+                "steps": rules.COUNT,
+                "seconds": rules.DURATION,
+                "reason": rules.STRING,
+            }
+        )
+    ),
 }
 _SUMMARY = {
     "cases": rules.COUNT,
@@ -136,13 +165,15 @@ _SUMMARY = {
     "should_failed": rules.COUNT,
     "harness_errors": rules.COUNT,
     "exit_code": rules.one_of(0, 1, 3),
+    "must_not_exercised": rules.list_of(_ID),
+    "not_exercised_causes": rules.list_of(rules.NONEMPTY),
 }
 _DOCUMENT = {
     "schema": rules.STRING,
-    "run": rules.obj(_RUN),
+    "run": rules.obj(_RUN, optional=_RUN_OPTIONAL),
     "requirements": rules.list_of(rules.obj(_REQUIREMENT)),
     "cases": rules.list_of(rules.obj(_CASE, optional=("shrink",))),
-    "summary": rules.obj(_SUMMARY),
+    "summary": rules.obj(_SUMMARY, optional=("must_not_exercised", "not_exercised_causes")),
 }
 
 

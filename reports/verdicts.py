@@ -102,15 +102,24 @@ def aggregate_verdict(counts: Mapping[str, int], level: str) -> str:
     return Verdict.NOT_EXERCISED
 
 
-def exit_code(doc: Mapping[str, Any], strict: bool = False) -> int:
-    """1 if a MUST failed (or, with `strict`, a SHOULD was NON-STRICT); else 3 if any case
-    of any requirement was a harness error; else 0. (2, a usage error, is the CLI's.)"""
+def exit_code(
+    doc: Mapping[str, Any], strict: bool = False, require_exercised: bool | None = None
+) -> int:
+    """1 if a MUST failed, or (with `strict`) a SHOULD was NON-STRICT, or (with
+    `require_exercised`) a MUST was NOT-EXERCISED; else 3 if any case of any requirement
+    was a harness error; else 0. (2, a usage error, is the CLI's.)
+
+    `require_exercised` left as None follows `strict`: a strict run also requires every MUST
+    to be exercised. A document's own exit code passes the run's stored value instead."""
+    requiring = strict if require_exercised is None else require_exercised
     requirements: list[Mapping[str, Any]] = doc["requirements"]
     for entry in requirements:
         level, verdict = entry["level"], entry["verdict"]
         if level == Level.MUST and verdict == Verdict.FAIL:
             return 1
         if strict and level == Level.SHOULD and verdict == Verdict.NON_STRICT:
+            return 1
+        if requiring and level == Level.MUST and verdict == Verdict.NOT_EXERCISED:
             return 1
     if any(entry["counts"].get(Verdict.HARNESS_ERROR, 0) for entry in requirements):
         return 3

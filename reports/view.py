@@ -8,12 +8,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from reports.verdicts import ORDER, Verdict, exit_code
+from reports.derive import requires_exercised
+from reports.exercise import must_not_exercised, not_exercised_causes, not_exercised_headline
+from reports.verdicts import ORDER, Level, Verdict, exit_code
 
 __all__ = [
     "EMOJI",
     "LABELS",
+    "NOT_A_PASS",
     "Outcome",
+    "chunk_text",
     "counts_text",
     "first_case_with",
     "first_failing_case",
@@ -23,7 +27,9 @@ __all__ = [
     "plural",
     "printable",
     "run_rows",
+    "shrink_text",
     "split_code",
+    "unexercised_must",
 ]
 
 EMOJI: Final[Mapping[str, str]] = {
@@ -47,6 +53,8 @@ _RESULTS: Final[Mapping[int, tuple[str, str]]] = {
     1: ("❌", "failed"),
     3: ("❌", "harness error"),
 }
+# What a MUST row that no case exercised says besides its verdict: never read as a pass.
+NOT_A_PASS: Final = "not a pass"
 # (field, label) in display order; every writer shows the same run metadata.
 _RUN_FIELDS: Final = (
     ("direction", "direction"),
@@ -55,6 +63,8 @@ _RUN_FIELDS: Final = (
     ("profile", "profile"),
     ("hypothesis_seed", "Hypothesis seed"),
     ("strict", "strict"),
+    ("require_exercised", "require exercised"),
+    ("client_chunk", "client chunk"),
     ("requirements_selected", "requirements selected"),
     ("started_at", "started at"),
     ("duration_s", "duration (s)"),
@@ -71,20 +81,49 @@ _UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uf
 
 @dataclass(frozen=True)
 class Outcome:
-    """The run's overall result as shown in headlines."""
+    """The run's overall result as shown in headlines.
+
+    `title` is `passed`, `failed` or `harness error`, except that a run whose only trouble
+    is MUSTs no case exercised (`unexercised`, with their likely `causes`) is titled by
+    `not_exercised_headline` instead (`titled_unexercised`): never `passed`."""
 
     exit_code: int
     strict: bool
     emoji: str
     title: str
+    require_exercised: bool = False
+    unexercised: tuple[str, ...] = ()
+    causes: tuple[str, ...] = ()
+    titled_unexercised: bool = False
 
 
 def outcome(doc: Mapping[str, Any], strict: bool = False) -> Outcome:
-    """The result of `doc`, strict if the run was strict or `strict` asks for it."""
+    """The result of `doc`, strict if the run was strict or `strict` asks for it (which
+    also requires every MUST to be exercised, as `--strict` does)."""
+    require = requires_exercised(doc["run"]) or strict
     strict = strict or bool(doc["run"]["strict"])
-    code = exit_code(doc, strict)
+    code = exit_code(doc, strict, require_exercised=require)
     emoji, title = _RESULTS[code]
-    return Outcome(code, strict, emoji, title)
+    missing = tuple(must_not_exercised(doc))
+    # Nothing broke (a harness error aside, unless it decides the code): the unexercised
+    # MUSTs are the story, and the exit code's when they were required.
+    titled = bool(missing) and code != 3 and exit_code(doc, strict, False) != 1
+    if titled:
+        emoji = EMOJI[Verdict.NOT_EXERCISED] if code == 0 else emoji
+        title = not_exercised_headline(len(missing))
+    causes = tuple(_causes(doc))
+    return Outcome(code, strict, emoji, title, require, missing, causes, titled)
+
+
+def _causes(doc: Mapping[str, Any]) -> list[str]:
+    """The causes the run stored (what it said then), or computed for an older document."""
+    stored: list[str] | None = doc["summary"].get("not_exercised_causes")
+    return stored if stored is not None else not_exercised_causes(doc)
+
+
+def unexercised_must(entry: Mapping[str, Any]) -> bool:
+    """Whether a requirement row is a MUST that no case exercised."""
+    return bool(entry["level"] == Level.MUST and entry["verdict"] == Verdict.NOT_EXERCISED)
 
 
 def counts_text(counts: Mapping[str, int]) -> str:
@@ -126,7 +165,36 @@ def plural(count: int, word: str) -> str:
 
 def run_rows(run: Mapping[str, Any]) -> list[tuple[str, str]]:
     """`(label, value)` for the run metadata, values as text."""
-    return [(label, _text(run[name])) for name, label in _RUN_FIELDS if name in run]
+    return [
+        (label, chunk_text(run[name]) if name == "client_chunk" else _text(run[name]))
+        for name, label in _RUN_FIELDS
+        if name in run
+    ]
+
+
+def chunk_text(chunk: Mapping[str, Any] | None) -> str:
+    """`1000000 bytes (given with --client-chunk-size)`: the run's `client_chunk`."""
+    if chunk is None:
+        return _text(None)
+    size = "unknown" if chunk["bytes"] is None else f"{chunk['bytes']} bytes"
+    return f"{size} ({chunk['how']})"
+
+
+def shrink_text(shrink: Mapping[str, Any] | None) -> str | None:
+    """How a failing case was shrunk, in a few words (None when the case does not say):
+    `shrunk in 12 steps, 4.1 s`, `cut after 37 steps, 20.0 s (the 20 s shrink budget): the
+    smallest failing case found so far`, `not shrunk: the client hit its time limit`."""
+    if shrink is None:
+        return None
+    status, reason = shrink["status"], shrink["reason"].strip()
+    spent = f"{plural(shrink['steps'], 'step')}, {shrink['seconds']:.1f} s"
+    if status == "shrunk":
+        return f"shrunk in {spent}" + (f" ({reason})" if reason else "")
+    if status == "cut":
+        why = f" ({reason})" if reason else ""
+        return f"cut after {spent}{why}: the smallest failing case found so far"
+    word = "not shrunk" if status == "not-shrunk" else "shrinking off"
+    return f"{word}: {reason}" if reason else word
 
 
 def _text(value: object) -> str:

@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from conformance.cli import byte_size, main
+from conformance.cli import _build_parser, byte_size, main
+from conformance.commands import run as run_command
+from conformance.options import RunOptions
+from conformance.reporting import build_results
 from conformance.requirements import CATALOGUE
 
 
@@ -102,3 +107,54 @@ def test_the_console_script_survives_a_closed_pipe() -> None:
         process.stdout.close()
         _, err = process.communicate(timeout=30)
     assert b"Traceback" not in err
+
+
+# --- run --require-exercised ----------------------------------------------------------------
+
+
+def _run_options(*argv: str) -> tuple[Any, Any]:
+    """The parsed `run` arguments and the RunOptions made of them (no pytest started)."""
+    args = _build_parser().parse_args(["run", *argv])
+    return args, run_command._options(args)
+
+
+@pytest.mark.parametrize(
+    ("argv", "required"),
+    [((), False), (("--require-exercised",), True), (("--strict",), True)],
+    ids=["default", "require-exercised", "strict-implies-it"],
+)
+def test_run_require_exercised_reaches_the_options_and_pytest(
+    argv: tuple[str, ...], required: bool
+) -> None:
+    args, options = _run_options(*argv)
+    assert options.require_exercised is required
+    forwarded = run_command._pytest_args(args, options)
+    assert ("--kaltura-require-exercised" in forwarded) is required
+
+
+def test_run_options_strict_implies_require_exercised() -> None:
+    assert RunOptions(strict=True).require_exercised is True
+    assert RunOptions(require_exercised=True).strict is False
+    assert RunOptions().require_exercised is False
+
+
+def test_run_exit_code_with_an_unexercised_must(tmp_path: Path) -> None:
+    verdicts = {"UT-C01": "PASS", "UT-C10": "NOT-EXERCISED"}
+    document = build_results(
+        [{"test": "t", "verdicts": verdicts, "trace": {"data_requests": 1}}],
+        direction="client",
+        target="reference client",
+        profile="quick",
+        seed=None,
+        strict=False,
+        selected=("UT-C01", "UT-C10"),
+        started_at=0.0,
+        workers=1,
+    )
+    report = tmp_path / "results.json"
+    report.write_text(json.dumps(document), encoding="utf-8")
+    ok = pytest.ExitCode.OK
+    assert run_command._exit_code(ok, report, False, False) == 0
+    assert run_command._exit_code(ok, report, False, True) == 1
+    _, options = _run_options("--strict")
+    assert run_command._exit_code(ok, report, options.strict, options.require_exercised) == 1

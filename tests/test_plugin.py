@@ -27,3 +27,11 @@ def test_an_unrelated_suite_runs_untouched(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest("--strict-markers", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+def test_the_require_exercised_option_parses_and_stays_inert(pytester: pytest.Pytester) -> None:
+    assert "--kaltura-require-exercised" in "".join(pytester.runpytest("--help").outlines)
+    pytester.makepyfile("def test_plain():\n    assert True\n")
+    result = pytester.runpytest("--kaltura-require-exercised", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.OK  # no conformance run: nothing to require

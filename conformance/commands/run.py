@@ -4,7 +4,8 @@ With no target it judges the suite's reference client against the embedded loopb
 server (the README's main job). With `--service-url` (and credentials) it judges that
 server instead (server conformance, UT-S*), or with a client too, that client uploading to
 that account. Exit codes: 0 every MUST passed (and, with --strict, every
-SHOULD), 1 a MUST failed, 2 a usage error, 3 a harness error.
+SHOULD), 1 a MUST failed (or, with --require-exercised or --strict, no case exercised it),
+2 a usage error, 3 a harness error.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
     )
     sub.add_argument("--final-wait", type=float, default=0.2, metavar="SECONDS")
     sub.add_argument("--strict", action="store_true", help="SHOULD failures fail the run")
+    sub.add_argument(
+        "--require-exercised",
+        action="store_true",
+        help="a MUST no case exercised fails the run (--strict implies it)",
+    )
     sub.add_argument("--in-process", action="store_true", help="serve httpx clients over respx")
     sub.add_argument("--replay", metavar="SCENARIO_JSON", help="run exactly this case")
     shrink = sub.add_mutually_exclusive_group()
@@ -89,7 +95,7 @@ def execute(args: argparse.Namespace, prog: str) -> int:
     if report.exists():
         report.unlink()  # a stale report must never speak for this run
     status = pytest.main(_pytest_args(args, options))
-    return _exit_code(status, report, options.strict)
+    return _exit_code(status, report, options.strict, options.require_exercised)
 
 
 def _options(args: argparse.Namespace) -> RunOptions:
@@ -102,6 +108,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
         time_limit=args.time_limit,
         final_wait=args.final_wait,
         strict=args.strict,
+        require_exercised=args.require_exercised,
         in_process=args.in_process,
         replay=args.replay,
         shrink_time=args.shrink_time,
@@ -132,6 +139,7 @@ def _pytest_args(args: argparse.Namespace, options: RunOptions) -> list[str]:
     argv += ["--kaltura-no-shrink"] if options.no_shrink else []
     argv += _given("--hypothesis-seed", None if args.seed is None else str(args.seed))
     argv += ["--kaltura-strict"] if options.strict else []
+    argv += ["--kaltura-require-exercised"] if options.require_exercised else []
     argv += ["--kaltura-slow-closes"] if args.slow_closes else []
     for name, value in _live_values(args):
         argv += [f"--kaltura-{name}", str(value)]
@@ -171,7 +179,9 @@ def _text(value: float | None) -> str | None:
     return None if value is None else repr(value)
 
 
-def _exit_code(pytest_status: int | pytest.ExitCode, report: Path, strict: bool) -> int:
+def _exit_code(
+    pytest_status: int | pytest.ExitCode, report: Path, strict: bool, require_exercised: bool
+) -> int:
     if int(pytest_status) == pytest.ExitCode.USAGE_ERROR:
         return _USAGE
     if not report.exists():
@@ -180,4 +190,4 @@ def _exit_code(pytest_status: int | pytest.ExitCode, report: Path, strict: bool)
         document = json.loads(report.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return _HARNESS
-    return exit_code(document, strict=strict)
+    return exit_code(document, strict=strict, require_exercised=require_exercised)

@@ -117,6 +117,8 @@ def test_counts_verdicts_failing_cases_and_summary(doc: Doc, sample: Sample) -> 
         "should_failed": 1,
         "harness_errors": 1,
         "exit_code": 1,
+        "must_not_exercised": [],
+        "not_exercised_causes": [],
     }
 
 

@@ -38,6 +38,33 @@ def test_round_trip_through_a_subprocess(tmp_path: Path, doc: dict[str, Any]) ->
     assert (out / "results.html").read_text(encoding="utf-8") == render_html(doc, strict=True)
 
 
+def test_documents_with_and_without_the_newer_fields_re_render(
+    tmp_path: Path, doc: dict[str, Any]
+) -> None:
+    doc["run"]["client_chunk"] = {"bytes": 1000000, "how": "given with --client-chunk-size"}
+    doc["cases"][0]["shrink"] = {"status": "shrunk", "steps": 3, "seconds": 0.5, "reason": ""}
+    newer = write_json(doc, tmp_path / "newer.json")
+    assert main([str(newer), "--out", str(tmp_path / "newer")]) == 0
+    assert "1000000 bytes" in (tmp_path / "newer" / "summary.md").read_text(encoding="utf-8")
+    for name in ("require_exercised", "client_chunk"):
+        del doc["run"][name]
+    for name in ("must_not_exercised", "not_exercised_causes"):
+        del doc["summary"][name]
+    del doc["cases"][0]["shrink"]
+    older = write_json(doc, tmp_path / "older.json")
+    assert main([str(older), "--out", str(tmp_path / "older")]) == 0
+
+
+def test_an_older_document_without_causes_gets_them_computed(tmp_path: Path, sample: Any) -> None:
+    verdicts = {"UT-C01": "PASS", "UT-C10": "NOT-EXERCISED"}
+    doc = sample.build([{"test": "t", "verdicts": verdicts, "trace": {"data_requests": 1}}])
+    del doc["summary"]["not_exercised_causes"]
+    saved = write_json(doc, tmp_path / "saved.json")
+    assert main([str(saved), "--out", str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    assert "- every upload was a single data request" in text
+
+
 def test_a_bad_file_exits_2_with_one_line(tmp_path: Path, doc: dict[str, Any]) -> None:
     doc["summary"]["exit_code"] = 0
     bad = tmp_path / "bad.json"

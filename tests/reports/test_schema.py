@@ -154,6 +154,51 @@ DEFECTS: dict[str, tuple[Callable[[Doc], None], str, str]] = {
         "integer",
     ),
     "empty replay": (_set("cases.0.replay", ""), "$.cases[0].replay", "non-empty"),
+    "require_exercised not a bool": (
+        _set("run.require_exercised", "yes"),
+        "$.run.require_exercised",
+        "true or false",
+    ),
+    "strict without require_exercised": (
+        lambda doc: doc["run"].update(strict=True, require_exercised=False),
+        "$.run.require_exercised",
+        "strict implies it",
+    ),
+    "client chunk without how": (
+        _set("run.client_chunk", {"bytes": 1000}),
+        "$.run.client_chunk.how",
+        "missing",
+    ),
+    "client chunk of zero bytes": (
+        _set("run.client_chunk", {"bytes": 0, "how": "given"}),
+        "$.run.client_chunk.bytes",
+        ">= 1",
+    ),
+    "unknown shrink status": (
+        _set("cases.1.shrink", {"status": "done", "steps": 1, "seconds": 1, "reason": ""}),
+        "$.cases[1].shrink.status",
+        "one of",
+    ),
+    "negative shrink steps": (
+        _set("cases.1.shrink", {"status": "cut", "steps": -1, "seconds": 1, "reason": ""}),
+        "$.cases[1].shrink.steps",
+        ">= 0",
+    ),
+    "unknown shrink field": (
+        _set("cases.1.shrink", {"status": "off", "steps": 0, "seconds": 0, "reason": "", "x": 1}),
+        "$.cases[1].shrink.x",
+        "unknown",
+    ),
+    "not-exercised MUSTs disagree": (
+        _set("summary.must_not_exercised", ["UT-C01"]),
+        "$.summary.must_not_exercised",
+        'expected [] from the requirements and cases, got ["UT-C01"]',
+    ),
+    "a cause without an unexercised MUST": (
+        _set("summary.not_exercised_causes", ["the chunk"]),
+        "$.summary.not_exercised_causes",
+        "no cause",
+    ),
     "summary disagrees": (_set("summary.must_failed", 0), "$.summary.must_failed", "expected 1"),
     "exit code not one of": (_set("summary.exit_code", 2), "$.summary.exit_code", "one of"),
     "exit code float": (_set("summary.exit_code", 1.0), "$.summary.exit_code", "one of"),
@@ -178,6 +223,52 @@ def test_each_defect_is_reported_once_with_its_path(doc: Doc, name: str) -> None
     assert problems[0].startswith(f"{path}: "), problems
     assert word in problems[0]
     assert "\n" not in problems[0]
+
+
+def test_the_optional_fields_are_valid(doc: Doc) -> None:
+    doc["run"]["client_chunk"] = {"bytes": None, "how": "the suite's own chunk sizes"}
+    doc["cases"][1]["shrink"] = {"status": "shrunk", "steps": 12, "seconds": 4.1, "reason": ""}
+    doc["cases"][0]["shrink"] = None
+    assert validate(doc) == []
+    doc["run"]["client_chunk"] = None
+    assert validate(doc) == []
+
+
+def _unexercised(sample: Any, **run: Any) -> Doc:
+    """A run whose MUST UT-C10 no case exercised."""
+    verdicts = {"UT-C01": "PASS", "UT-C10": "NOT-EXERCISED"}
+    return sample.build([{"test": "t", "verdicts": verdicts}], **run)  # type: ignore[no-any-return]
+
+
+def test_a_document_from_before_the_new_fields_stays_valid(sample: Any) -> None:
+    """Without `run.require_exercised` an unexercised MUST kept the exit code 0, also in a
+    strict run: the validator still agrees with it."""
+    old = _unexercised(sample, strict=True)
+    assert old["summary"]["exit_code"] == 1
+    del old["run"]["require_exercised"]
+    del old["summary"]["must_not_exercised"]
+    del old["summary"]["not_exercised_causes"]
+    old["summary"]["exit_code"] = 0
+    assert validate(old) == []
+
+
+def test_causes_are_needed_when_a_must_was_not_exercised(sample: Any) -> None:
+    doc = _unexercised(sample)
+    assert doc["summary"]["must_not_exercised"] == ["UT-C10"]
+    doc["summary"]["not_exercised_causes"] = ["any wording will do"]
+    assert validate(doc) == []
+    doc["summary"]["not_exercised_causes"] = []
+    assert validate(doc) == ["$.summary.not_exercised_causes: expected at least one cause"]
+
+
+def test_the_exit_code_follows_require_exercised(sample: Any) -> None:
+    assert _unexercised(sample)["summary"]["exit_code"] == 0
+    doc = _unexercised(sample, require_exercised=True)
+    assert doc["summary"]["exit_code"] == 1
+    doc["summary"]["exit_code"] = 0
+    assert validate(doc) == [
+        "$.summary.exit_code: expected 1 from the requirements and cases, got 0"
+    ]
 
 
 def test_every_problem_is_reported_not_only_the_first(doc: Doc) -> None:

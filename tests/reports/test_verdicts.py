@@ -93,7 +93,9 @@ def _doc(*requirements: tuple[str, str, dict[str, int]]) -> dict[str, Any]:
     [
         ([], 0, 0),
         ([(MUST, P, {P: 3}), (INFO, OB, {OB: 3})], 0, 0),
-        ([(MUST, X, {X: 2})], 0, 0),
+        # a MUST no case exercised: a failure when strict (which requires every MUST)
+        ([(MUST, X, {X: 2})], 0, 1),
+        ([(SHOULD, X, {X: 2}), (INFO, X, {X: 1})], 0, 0),
         ([(MUST, F, {F: 1, P: 2})], 1, 1),
         ([(SHOULD, N, {N: 1})], 0, 1),
         ([(MUST, H, {H: 1})], 3, 3),
@@ -110,6 +112,25 @@ def test_exit_code(
     doc = _doc(*requirements)
     assert exit_code(doc) == plain
     assert exit_code(doc, strict=True) == strict
+
+
+@pytest.mark.parametrize(
+    ("requirements", "required"),
+    [
+        ([(MUST, X, {X: 2})], 1),
+        ([(MUST, P, {P: 1}), (MUST, X, {X: 1, H: 1})], 1),  # outranks the harness error
+        ([(MUST, P, {P: 1}), (SHOULD, X, {X: 1})], 0),  # only MUSTs must be exercised
+        ([(MUST, H, {H: 1})], 3),
+    ],
+)
+def test_exit_code_requiring_every_must_exercised(
+    requirements: list[tuple[str, str, dict[str, int]]], required: int
+) -> None:
+    doc = _doc(*requirements)
+    assert exit_code(doc, require_exercised=True) == required
+    # strict implies it, unless told otherwise (a document from before it did)
+    assert exit_code(doc, strict=True) == required
+    assert exit_code(doc, strict=True, require_exercised=False) == exit_code(doc)
 
 
 def test_the_realistic_document_exits_1(doc: dict[str, Any]) -> None:

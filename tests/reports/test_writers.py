@@ -122,9 +122,10 @@ def test_markdown_code_spans_survive_backticks(sample: Sample) -> None:
 
 
 def test_markdown_for_a_passing_run(sample: Sample) -> None:
-    cases = [{"test": "t", "verdicts": {"UT-C01": "PASS", "UT-C22": "INFORMATIONAL"}}]
-    text = render_markdown(sample.build(cases))
+    verdicts = {"UT-C01": "PASS", "UT-C10": "PASS", "UT-C22": "INFORMATIONAL"}
+    text = render_markdown(sample.build([{"test": "t", "verdicts": verdicts}]))
     assert text.startswith("# ✅ Kaltura upload conformance: passed (exit code 0)")
+    assert "not exercised:" not in text.lower()
     assert "## Failures" not in text
     assert "## Harness errors" not in text
 
@@ -293,3 +294,159 @@ def test_write_reports_writes_nothing_for_an_invalid_document(tmp_path: Path, do
     with pytest.raises(ReportError):
         write_reports(doc, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+# --- MUSTs no case exercised --------------------------------------------------------------
+
+HEADLINE = "1 MUST requirement was not exercised: this run does not show conformance to it"
+SINGLE_CAUSE = "every upload was a single data request: the client's chunk is probably larger"
+
+
+def _unexercised(sample: Sample, **run: Any) -> Doc:
+    """Single-request uploads: UT-C10 (MUST) is NOT-EXERCISED in every case, nothing broke."""
+    cases = [
+        {
+            "test": f"t[{size}]",
+            "verdicts": {"UT-C01": "PASS", "UT-C10": "NOT-EXERCISED", "UT-C22": "INFORMATIONAL"},
+            "scenario": {"source": {"size": size, "seed": 1}, "params": {"chunk_size": 1}},
+            "trace": {"requests": 2, "data_requests": 1},
+        }
+        for size in (1000, 262144)
+    ]
+    return sample.build(cases, **run)  # type: ignore[no-any-return]
+
+
+def test_markdown_headline_of_an_unexercised_must(sample: Sample) -> None:
+    text = render_markdown(_unexercised(sample))
+    assert text.startswith(f"# ⏭️ Kaltura upload conformance: {HEADLINE} (exit code 0)\n\n")
+    assert "Not exercised: UT-C10. Likely causes:\n\n- " + SINGLE_CAUSE in text
+    assert "(the largest was 262144 bytes)" in text
+    assert "`--require-exercised` (or `--strict`) makes such a run exit 1." in text
+    assert " · 1 MUST not exercised · " in text
+    rows = _table_rows(text)
+    assert rows["UT-C10"][2] == "⏭️ NOT-EXERCISED (not a pass)"
+    assert rows["UT-C18"][2] == "⏭️ NOT-EXERCISED"  # a SHOULD: no claim either way
+    assert "passed" not in text.split("\n", 1)[0]
+
+
+def test_markdown_an_unexercised_must_required(sample: Sample) -> None:
+    for doc, strict in (
+        (_unexercised(sample, require_exercised=True), False),
+        (_unexercised(sample), True),
+    ):
+        text = render_markdown(doc, strict=strict)
+        assert text.startswith(f"# ❌ Kaltura upload conformance: {HEADLINE}")
+        assert "(exit code 1)" in text.split("\n", 1)[0]
+        assert "makes such a run exit 1" not in text
+
+
+def test_markdown_a_failed_run_also_says_what_was_not_exercised(sample: Sample) -> None:
+    cases = [{"test": "t", "verdicts": {"UT-C01": "FAIL", "UT-C10": "NOT-EXERCISED"}}]
+    text = render_markdown(sample.build(cases))
+    assert text.startswith("# ❌ Kaltura upload conformance: failed (exit code 1)\n\n")
+    assert f"**{HEADLINE}** (UT-C10). Likely causes:" in text
+
+
+def test_the_client_chunk_in_every_report(sample: Sample) -> None:
+    chunk = {"bytes": 1000000, "how": "given with --client-chunk-size"}
+    doc = _unexercised(sample, client_chunk=chunk)
+    shown = "1000000 bytes (given with --client-chunk-size)"
+    assert f"| client chunk | `{shown}` |" in render_markdown(doc)
+    assert f"<dt>client chunk</dt><dd>{shown}</dd>" in render_html(doc)
+    properties = {p.get("name"): p.get("value") for p in _junit(doc).iter("property")}
+    assert json.loads(properties["client_chunk"] or "") == chunk
+    assert "the client's chunk of 1000000 bytes (given with --client-chunk-size)" in (
+        render_markdown(doc)
+    )
+
+
+def test_html_an_unexercised_must(sample: Sample) -> None:
+    page = render_html(_unexercised(sample))
+    _parse(page)
+    assert '<header class="unexercised">' in page
+    assert f"⏭️ Kaltura upload conformance: {HEADLINE} (exit code 0)</h1>" in page
+    assert "Not exercised: UT-C10. Likely causes:</p><ul><li>every upload was a single" in page
+    row = '<span class="badge skipped">NOT-EXERCISED</span> <span class="notpass">not a pass'
+    assert (
+        f'<tr class="unexercised"><td><a href="#req-UT-C10">UT-C10</a></td><td>MUST</td><td>{row}'
+        in page
+    )
+    assert '<details id="req-UT-C10" open>' in page
+    required = render_html(_unexercised(sample, require_exercised=True))
+    assert '<header class="failed">' in required
+
+
+def test_junit_an_unexercised_must_is_skipped_with_its_causes(sample: Sample) -> None:
+    root = _junit(_unexercised(sample))
+    (case,) = [c for c in root.iter("testcase") if c.get("name") == "UT-C10"]
+    skipped = case.find("skipped")
+    assert skipped is not None
+    message = skipped.get("message") or ""
+    assert message.startswith("UT-C10 NOT-EXERCISED (2 not exercised): not a pass: no case")
+    assert "Likely causes: " + SINGLE_CAUSE in message
+    assert SINGLE_CAUSE in (case.findtext("system-out") or "")
+    properties = {p.get("name"): p.get("value") for p in root.findall("testsuite/properties/")}
+    assert properties["must_not_exercised"] == "UT-C10"
+    assert properties["result"] == HEADLINE
+
+
+def test_junit_an_unexercised_must_required_is_a_failure(sample: Sample) -> None:
+    for root in (
+        _junit(_unexercised(sample, require_exercised=True)),
+        _junit(_unexercised(sample), strict=True),
+    ):
+        assert root.get("failures") == "1"
+        (case,) = [c for c in root.iter("testcase") if c.get("name") == "UT-C10"]
+        failure = case.find("failure")
+        assert failure is not None
+        assert failure.get("type") == "NOT-EXERCISED"
+        assert case.find("skipped") is None
+        assert SINGLE_CAUSE in (failure.text or "")
+
+
+# --- how a failing case was shrunk --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("shrink", "shown"),
+    [
+        (
+            {"status": "shrunk", "steps": 12, "seconds": 4.06, "reason": ""},
+            "shrunk in 12 steps, 4.1 s",
+        ),
+        (
+            {"status": "cut", "steps": 37, "seconds": 20, "reason": "the 20 s shrink budget"},
+            "cut after 37 steps, 20.0 s (the 20 s shrink budget): the smallest failing case "
+            "found so far",
+        ),
+        (
+            {
+                "status": "not-shrunk",
+                "steps": 0,
+                "seconds": 0,
+                "reason": "the client hit its time limit",
+            },
+            "not shrunk: the client hit its time limit",
+        ),
+        ({"status": "off", "steps": 0, "seconds": 0, "reason": ""}, "shrinking off"),
+    ],
+    ids=["shrunk", "cut", "not-shrunk", "off"],
+)
+def test_the_shrink_is_shown_by_the_replay_command(
+    sample: Sample, shrink: dict[str, Any], shown: str
+) -> None:
+    cases = sample.cases
+    cases[1]["shrink"] = shrink  # the failing case
+    doc = sample.build(cases)
+    text = render_markdown(doc)
+    assert f"close answered CANNOT_MATCH once), {shown}; replay it with:" in text
+    page = render_html(doc)
+    assert f'<p class="shrink">{shown}</p><pre>' in page
+    assert f"shrink: {shown}\nreplay: " in (
+        _junit(doc).findtext("testsuite/testcase/failure") or ""
+    )
+
+
+def test_no_shrink_no_words(doc: Doc) -> None:
+    assert "shrunk" not in render_markdown(doc)
+    assert 'class="shrink"' not in render_html(doc)

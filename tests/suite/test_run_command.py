@@ -170,3 +170,41 @@ def test_a_hang_is_not_shrunk_past_the_budget(tmp_path: Path) -> None:
     cases = results(tmp_path / "reports")["cases"]
     assert isinstance(cases, list)
     assert all(case["client"]["timed_out"] for case in cases)
+
+
+# A client that fails at once: no case reaches a data request, so UT-C02 (the opening
+# request's resume=false) is NOT-EXERCISED in every case, and nothing is broken.
+SILENT = ("--client-cmd", "sh -c 'exit 1'", "--requirements", "UT-C02")
+HEADLINE = "1 MUST requirement was not exercised: this run does not show conformance to it"
+
+
+def test_an_unexercised_must_is_not_a_pass(tmp_path: Path) -> None:
+    done = run(*SILENT, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "UT-C02  MUST          NOT-EXERCISED  3 not exercised: not a pass" in done.stdout
+    assert f"{HEADLINE} (UT-C02)" in done.stdout
+    assert (
+        "the suite's endpoint received no data request (`uploadToken.upload`) in any case"
+        in done.stdout
+    )
+    summary = (tmp_path / "reports" / "summary.md").read_text(encoding="utf-8")
+    assert summary.startswith(f"# ⏭️ Kaltura upload conformance: {HEADLINE} (exit code 0)")
+
+
+def test_require_exercised_makes_it_exit_1(tmp_path: Path) -> None:
+    done = run(*SILENT, "--require-exercised", cwd=tmp_path, timeout=120)
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert results(tmp_path / "reports")["run"]["require_exercised"] is True  # type: ignore[index]
+
+
+def test_kaltura_require_exercised_makes_pytest_exit_1(tmp_path: Path) -> None:
+    """The same run as plain pytest: no test fails, yet the run does."""
+    client, command, _, ids = SILENT
+    options = [client, command, "--kaltura-requirements", ids, "--kaltura-profile", "quick"]
+    pytest_run = [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-q"]
+    pytest_run += ["-p", "no:cacheprovider", *options, "--kaltura-require-exercised"]
+    done = subprocess.run(
+        pytest_run, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stdout[-3000:]
+    assert f"{HEADLINE} (UT-C02)" in done.stdout
