@@ -56,7 +56,7 @@ class RunOptions:
     client: str | None = None
     profile: str = "default"
     requirements: tuple[str, ...] | None = None
-    report_dir: str = "reports"
+    report_dir: str = "conformance-reports"
     time_limit: float | None = None
     """Seconds a client may take for one case; None: the profile's."""
     final_wait: float = 0.2

@@ -41,7 +41,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--client", help="the client under test: package.module:function")
     group.addoption("--kaltura-profile", default="default", help="quick, default or thorough")
     group.addoption("--kaltura-requirements", help="only these IDs, e.g. UT-C10,UT-C18")
-    group.addoption("--kaltura-report-dir", default="reports", help="where reports go")
+    group.addoption("--kaltura-report-dir", default="conformance-reports", help="where reports go")
     group.addoption(
         "--kaltura-time-limit",
         type=float,
@@ -266,40 +266,10 @@ def kaltura_case_runner(
     if kaltura_live is not None:
         yield _live_case_runner(kaltura_options, kaltura_live, request)
         return
-    from conformance.endpoints import EndpointConfig, KalturaEndpoint
-    from conformance.endpoints.server import LoopbackServer
-    from conformance.runner import CaseRunner
+    from conformance.suite.embedded import embedded_runner
 
-    endpoint = KalturaEndpoint(EndpointConfig(final_wait=kaltura_options.final_wait))
-    client = kaltura_options.client_runner()
-    ids = list(kaltura_options.requirements) if kaltura_options.requirements else None
-    if kaltura_options.in_process:
-        from conformance.endpoints.inprocess import respx_router
-
-        url = "http://kaltura.in-process"
-        # One router for the whole session: cases run at once, and respx patches httpx
-        # process-wide, so routers entered and left per case would undo each other.
-        with respx_router(endpoint, url):
-            yield CaseRunner(
-                endpoint,
-                url,
-                client,
-                time_limit=kaltura_options.case_time_limit,
-                requirement_ids=ids,
-                endpoint_label="in-process (respx)",
-            )
-        endpoint.close()
-        return
-    with LoopbackServer(endpoint) as server:
-        yield CaseRunner(
-            endpoint,
-            server.url,
-            client,
-            time_limit=kaltura_options.case_time_limit,
-            requirement_ids=ids,
-            endpoint_label=f"loopback {server.url}",
-        )
-    endpoint.close()
+    with embedded_runner(kaltura_options) as runner:
+        yield runner
 
 
 def _live_case_runner(

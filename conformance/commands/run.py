@@ -34,7 +34,11 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
     target.add_argument("--client", metavar="MODULE:FUNCTION", help="a Python callable")
     sub.add_argument("--profile", default="default", help="quick, default or thorough")
     sub.add_argument("--requirements", metavar="IDS", help="only these, e.g. UT-C10,UT-C18")
-    sub.add_argument("--report-dir", default="reports", help="where reports go (reports/)")
+    sub.add_argument(
+        "--report-dir",
+        default="conformance-reports",
+        help="where reports go (conformance-reports/)",
+    )
     sub.add_argument(
         "--time-limit",
         type=float,

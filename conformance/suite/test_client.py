@@ -11,8 +11,6 @@ once (`shards.py`): cases mostly wait.
 
 from __future__ import annotations
 
-import json
-import shlex
 from typing import Any
 
 import pytest
@@ -25,8 +23,9 @@ from conformance.requirements import Verdict
 from conformance.runner import CaseResult, CaseRunner, LiveCaseRunner
 from conformance.scenario import UploadScenario
 from conformance.suite.groups import GROUPS, Group, Limits, skip_reason
+from conformance.suite.records import case_record
 from conformance.suite.shards import run_all, worst_first
-from conformance.suite.shrinking import CaseExplorer, ShrinkReport
+from conformance.suite.shrinking import CaseExplorer
 
 
 class HarnessError(BaseException):
@@ -50,18 +49,6 @@ def _others(results: list[Any]) -> Exception | None:
     return AssertionError("also broken: " + "; ".join(r.requirement_id for r in results))
 
 
-def _replay_command(options: RunOptions, scenario: UploadScenario) -> str:
-    target = (
-        f"--client-cmd {shlex.quote(options.client_cmd)}"
-        if options.client_cmd
-        else f"--client {options.client}"
-        if options.client
-        else ""
-    )
-    scenario_json = shlex.quote(json.dumps(scenario.to_dict(), separators=(",", ":")))
-    return f"kaltura-conformance run {target} --replay {scenario_json}".replace("  ", " ")
-
-
 def _run_case(
     runner: CaseRunner | LiveCaseRunner,
     options: RunOptions,
@@ -69,19 +56,9 @@ def _run_case(
     scenario: UploadScenario,
 ) -> None:
     result = runner.run(scenario)
-    case = _case_dict(result, options)
+    case = case_record(result, options)
     record(case)
     _judge(result, options)
-
-
-def _case_dict(
-    result: CaseResult, options: RunOptions, shrink: ShrinkReport | None = None
-) -> dict[str, Any]:
-    case = result.to_dict()
-    case["replay"] = _replay_command(options, result.scenario)
-    if shrink is not None:  # only the reported failing case of a shard has one
-        case["shrink"] = shrink.to_dict()
-    return case
 
 
 def _broken(options: RunOptions) -> tuple[Verdict, ...]:
@@ -175,7 +152,7 @@ class _Shard:
             self._hypothesis()()
         finally:
             if self.first_failure is not None:  # never reached the final replay
-                self.record(_case_dict(self.first_failure, self.options))
+                self.record(case_record(self.first_failure, self.options))
 
     def _hypothesis(self) -> Any:
         profile = self.options.profile_settings
@@ -219,15 +196,15 @@ class _Shard:
             if _fails(result, self.options):
                 self.first_failure = result  # recorded with the final one
             else:
-                self.record(_case_dict(result, self.options))
+                self.record(case_record(result, self.options))
         _judge(result, self.options)
 
     def _record_final(self, result: CaseResult) -> None:
         shrink = self.explorer.shrink_report()
-        case = _case_dict(result, self.options, shrink)
+        case = case_record(result, self.options, shrink)
         first, self.first_failure = self.first_failure, None
         if first is not None and first.scenario != result.scenario:
-            self.record(_case_dict(first, self.options))
+            self.record(case_record(first, self.options))
         self.record(case)
         note(f"replay: {case['replay']}")  # printed with the falsifying example
         note(f"shrink: {shrink.status}, {shrink.steps} step(s), {shrink.reason}")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "clients" / "scripts"
+REPORTS = "conformance-reports"  # the default --report-dir, under the cwd
 REPORT_FILES = {"results.json", "summary.md", "junit.xml", "results.html"}
 
 
@@ -43,10 +44,10 @@ def test_the_reference_client_passes_and_reports_are_written(tmp_path: Path) -> 
     assert "UT-C10  MUST" in done.stdout
 
 
-def test_the_default_report_dir_is_reports_under_the_cwd(tmp_path: Path) -> None:
+def test_the_default_report_dir_is_conformance_reports_under_the_cwd(tmp_path: Path) -> None:
     done = run("--requirements", "UT-C12", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:]
-    assert set(verdicts(tmp_path / "reports")) == {"UT-C12"}
+    assert set(verdicts(tmp_path / REPORTS)) == {"UT-C12"}
 
 
 @pytest.mark.skipif(not (SCRIPTS / "mutant_omits_final_chunk.sh").exists(), reason="no script")
@@ -67,7 +68,7 @@ def test_a_mutant_fails_with_exit_1_naming_its_requirement(tmp_path: Path) -> No
         cwd=tmp_path,
     )
     assert done.returncode == 1, done.stdout[-3000:]
-    assert verdicts(tmp_path / "reports")["UT-C03"] == "FAIL"
+    assert verdicts(tmp_path / REPORTS)["UT-C03"] == "FAIL"
     assert "UT-C03 FAIL" in done.stdout
     assert "--replay" in done.stdout  # the shrunk case comes with its replay command
 
@@ -81,17 +82,17 @@ def test_credentials_never_reach_the_reports(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:]  # an honest failure breaks no MUST
     secrets = set(leak.read_text().split())
     assert secrets
-    for path in (tmp_path / "reports").iterdir():
+    for path in (tmp_path / REPORTS).iterdir():
         text = path.read_text()
         assert not [s for s in secrets if s in text], path.name
-    assert "<redacted> <redacted>" in (tmp_path / "reports" / "results.json").read_text()
+    assert "<redacted> <redacted>" in (tmp_path / REPORTS / "results.json").read_text()
     assert not [s for s in secrets if s in done.stdout + done.stderr]
 
 
 def test_a_client_that_cannot_be_run_is_a_harness_error(tmp_path: Path) -> None:
     done = run("--client-cmd", "no-such-uploader {file}", "--requirements", "UT-C02", cwd=tmp_path)
     assert done.returncode == 3, done.stdout[-3000:]
-    assert verdicts(tmp_path / "reports")["UT-C02"] == "HARNESS-ERROR"
+    assert verdicts(tmp_path / REPORTS)["UT-C02"] == "HARNESS-ERROR"
 
 
 @pytest.mark.parametrize(
@@ -119,9 +120,9 @@ def test_a_wrong_option_is_one_line_and_exit_2(
 def test_parallel_workers_write_the_reports_once(tmp_path: Path) -> None:
     done = run("-n", "2", "--requirements", "UT-C10,UT-C17", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:]
-    document = results(tmp_path / "reports")
+    document = results(tmp_path / REPORTS)
     assert document["run"]["workers"] == 2  # type: ignore[index]
-    assert set(verdicts(tmp_path / "reports")) == {"UT-C10", "UT-C17"}
+    assert set(verdicts(tmp_path / REPORTS)) == {"UT-C10", "UT-C17"}
 
 
 def shrinks(directory: Path) -> list[dict[str, object]]:
@@ -148,7 +149,7 @@ def test_the_failing_case_says_how_its_shrink_went(
 ) -> None:
     done = run("--client-cmd", CLAIMS_SUCCESS, "--requirements", "UT-C14", *options, cwd=tmp_path)
     assert done.returncode == 1, done.stdout[-3000:]
-    found = shrinks(tmp_path / "reports")
+    found = shrinks(tmp_path / REPORTS)
     assert found, done.stdout[-3000:]
     assert {report["status"] for report in found} == {status}
     assert f"shrink: {status}" in done.stdout
@@ -162,12 +163,12 @@ def test_a_hang_is_not_shrunk_past_the_budget(tmp_path: Path) -> None:
     options = ("--time-limit", "1", "--shrink-time", "0.5", "--requirements", "UT-C14")
     done = run("--client-cmd", "sleep 30", *options, cwd=tmp_path)
     assert done.returncode == 1, done.stdout[-3000:]
-    found = shrinks(tmp_path / "reports")
+    found = shrinks(tmp_path / REPORTS)
     assert found
     for report in found:
         assert report["status"] == "not-shrunk"
         assert "hit its 1 s time limit" in str(report["reason"])
-    cases = results(tmp_path / "reports")["cases"]
+    cases = results(tmp_path / REPORTS)["cases"]
     assert isinstance(cases, list)
     assert all(case["client"]["timed_out"] for case in cases)
 
@@ -187,14 +188,14 @@ def test_an_unexercised_must_is_not_a_pass(tmp_path: Path) -> None:
         "the suite's endpoint received no data request (`uploadToken.upload`) in any case"
         in done.stdout
     )
-    summary = (tmp_path / "reports" / "summary.md").read_text(encoding="utf-8")
+    summary = (tmp_path / REPORTS / "summary.md").read_text(encoding="utf-8")
     assert summary.startswith(f"# ⏭️ Kaltura upload conformance: {HEADLINE} (exit code 0)")
 
 
 def test_require_exercised_makes_it_exit_1(tmp_path: Path) -> None:
     done = run(*SILENT, "--require-exercised", cwd=tmp_path, timeout=120)
     assert done.returncode == 1, done.stdout[-3000:]
-    assert results(tmp_path / "reports")["run"]["require_exercised"] is True  # type: ignore[index]
+    assert results(tmp_path / REPORTS)["run"]["require_exercised"] is True  # type: ignore[index]
 
 
 def test_kaltura_require_exercised_makes_pytest_exit_1(tmp_path: Path) -> None:
