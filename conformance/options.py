@@ -13,8 +13,9 @@ from conformance.clients.reference import run_job
 from conformance.clients.runners import CallableClient, CommandClient, load_callable
 from conformance.requirements import parse_requirement_ids
 from conformance.scenario import UploadScenario
+from conformance.sizes import parse_size
 
-__all__ = ["PROFILES", "OptionError", "Profile", "RunOptions"]
+__all__ = ["MAX_CLIENT_CHUNK_SIZE", "PROFILES", "OptionError", "Profile", "RunOptions"]
 
 
 class OptionError(ValueError):
@@ -29,15 +30,19 @@ class Profile:
     examples: int
     max_size: int
     max_chunk_size: int
+    max_client_chunks: int
+    """With --kaltura-client-chunk-size: the largest file spans this many client chunks."""
 
 
 # Examples per group (six groups). `default` is sized so that a run of the reference
 # client takes about half a minute on 2 cores, where pytest-xdist pays for its start-up.
 PROFILES = {
-    "quick": Profile("quick", 3, 64 * 1024, 16 * 1024),
-    "default": Profile("default", 24, 256 * 1024, 64 * 1024),
-    "thorough": Profile("thorough", 150, 4 * 1024 * 1024, 1024 * 1024),
+    "quick": Profile("quick", 3, 64 * 1024, 16 * 1024, 4),
+    "default": Profile("default", 24, 256 * 1024, 64 * 1024, 6),
+    "thorough": Profile("thorough", 150, 4 * 1024 * 1024, 1024 * 1024, 12),
 }
+# A client chunk larger than this is a typo (and every case would move GiBs).
+MAX_CLIENT_CHUNK_SIZE = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,8 @@ class RunOptions:
     strict: bool = False
     in_process: bool = False
     replay: str | None = None
+    client_chunk_size: int | None = None
+    """The client's own chunk size: files are drawn around it, and jobs ask for it."""
 
     def __post_init__(self) -> None:
         if self.client_cmd and self.client:
@@ -67,6 +74,7 @@ class RunOptions:
             raise OptionError("--kaltura-in-process: only for --client callables that use httpx")
         if self.replay is not None:
             self.replay_scenario()
+        _chunk_size("--kaltura-client-chunk-size", self.client_chunk_size)
 
     @property
     def profile_settings(self) -> Profile:
@@ -105,6 +113,25 @@ def target_of(client_cmd: str | None, client: str | None) -> str:
 def _positive(name: str, value: float) -> None:
     if not value > 0 or math.isinf(value):
         raise OptionError(f"{name}={value}: must be a positive number of seconds")
+
+
+def _chunk_size(name: str, value: int | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise OptionError(f"{name}={value!r}: must be a positive number of bytes")
+    if value > MAX_CLIENT_CHUNK_SIZE:
+        raise OptionError(f"{name}={value}: at most {MAX_CLIENT_CHUNK_SIZE} bytes (1 GiB)")
+
+
+def client_chunk_size(text: str | None) -> int | None:
+    """`--kaltura-client-chunk-size 10MB` → bytes (see `parse_size`), or None if not given."""
+    if text is None:
+        return None
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise OptionError(f"--kaltura-client-chunk-size: {error}") from None
 
 
 def requirement_ids(text: str | None) -> tuple[str, ...] | None:

@@ -47,6 +47,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--kaltura-strict", action="store_true", help="SHOULD failures fail too")
     group.addoption("--kaltura-in-process", action="store_true", help="serve httpx over respx")
     group.addoption("--kaltura-replay", help="run exactly this scenario (JSON) once")
+    group.addoption(
+        "--kaltura-client-chunk-size",
+        metavar="SIZE",
+        help="the client's own chunk size (e.g. 10MB, 2MiB): files are drawn around it",
+    )
     live = parser.getgroup("kaltura-live", "Kaltura live account (server conformance)")
     live.addoption("--kaltura-service-url", help="the endpoint under test [KALTURA_SERVICE_URL]")
     live.addoption("--kaltura-partner-id", help="its partner id [KALTURA_PARTNER_ID]")
@@ -138,7 +143,7 @@ def _live_target(config: pytest.Config) -> LiveTarget | None:
 
 @pytest.fixture(scope="session")
 def kaltura_options(pytestconfig: pytest.Config) -> RunOptions:
-    from conformance.options import OptionError, RunOptions, requirement_ids
+    from conformance.options import OptionError, RunOptions, client_chunk_size, requirement_ids
 
     get = pytestconfig.getoption
     try:
@@ -153,6 +158,7 @@ def kaltura_options(pytestconfig: pytest.Config) -> RunOptions:
             strict=get("kaltura_strict"),
             in_process=get("kaltura_in_process"),
             replay=get("kaltura_replay"),
+            client_chunk_size=client_chunk_size(get("kaltura_client_chunk_size")),
         )
     except OptionError as error:
         raise pytest.UsageError(str(error)) from None

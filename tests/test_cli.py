@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from conformance.cli import byte_size, main
+from conformance.cli import _build_parser, byte_size, main
+from conformance.commands import run as run_command
 from conformance.requirements import CATALOGUE
 
 
@@ -102,3 +103,36 @@ def test_the_console_script_survives_a_closed_pipe() -> None:
         process.stdout.close()
         _, err = process.communicate(timeout=30)
     assert b"Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("size", "says"),
+    [
+        ("0", "'0' is not a size: at least 1 byte"),
+        ("ten", "'ten' is not a size such as"),
+        ("1.5B", "not a whole number of bytes"),
+        ("2GiB", "--client-chunk-size=2147483648: at most 1073741824 bytes (1 GiB)"),
+    ],
+)
+def test_a_wrong_client_chunk_size_is_one_line_and_exit_2(
+    size: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--client-chunk-size", size]) == 2
+    out = capsys.readouterr().out
+    assert len(out.strip().splitlines()) == 1
+    assert "--client-chunk-size" in out
+    assert "--kaltura-" not in out  # named as the command knows it
+    assert says in out
+
+
+def test_the_client_chunk_size_is_forwarded_to_pytest_in_bytes() -> None:
+    args = _build_parser().parse_args(["run", "--client-chunk-size", "10MB"])
+    options = run_command._options(args)
+    assert options.client_chunk_size == 10_000_000
+    argv = run_command._pytest_args(args, options)
+    at = argv.index("--kaltura-client-chunk-size")
+    assert argv[at + 1] == "10000000"
+    plain = _build_parser().parse_args(["run"])
+    assert "--kaltura-client-chunk-size" not in run_command._pytest_args(
+        plain, run_command._options(plain)
+    )

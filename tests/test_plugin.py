@@ -27,3 +27,23 @@ def test_an_unrelated_suite_runs_untouched(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest("--strict-markers", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+def test_the_client_chunk_size_reaches_the_run_options(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_chunk(kaltura_options):
+            assert kaltura_options.client_chunk_size == 10_000_000
+        """
+    )
+    result = pytester.runpytest("--kaltura-client-chunk-size", "10MB", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_wrong_client_chunk_size_is_one_line_naming_the_option(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("def test_chunk(kaltura_options):\n    pass\n")
+    result = pytester.runpytest("--kaltura-client-chunk-size", "0.5B", "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*UsageError: --kaltura-client-chunk-size: '0.5B' is not a*"])

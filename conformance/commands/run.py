@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conformance.live import live_target
-from conformance.options import OptionError, RunOptions, requirement_ids
+from conformance.options import OptionError, RunOptions, client_chunk_size, requirement_ids
 from reports import exit_code
 
 __all__ = ["add_arguments", "execute"]
@@ -38,6 +38,7 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--strict", action="store_true", help="SHOULD failures fail the run")
     sub.add_argument("--in-process", action="store_true", help="serve httpx clients over respx")
     sub.add_argument("--replay", metavar="SCENARIO_JSON", help="run exactly this case")
+    sub.add_argument("--client-chunk-size", metavar="SIZE", help="the client's own, e.g. 10MB")
     sub.add_argument("--seed", type=int, help="the Hypothesis seed (printed by every run)")
     sub.add_argument("-n", "--workers", default="0", help="pytest-xdist workers (or auto)")
     live = sub.add_argument_group("live account (KALTURA_* variables are read too)")
@@ -86,6 +87,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
         strict=args.strict,
         in_process=args.in_process,
         replay=args.replay,
+        client_chunk_size=client_chunk_size(args.client_chunk_size),
     )
     options.client_runner()  # a bad --client-cmd or --client fails here, in one line
     live_target({name.replace("-", "_"): value for name, value in _live_values(args)})
@@ -108,6 +110,8 @@ def _pytest_args(args: argparse.Namespace, options: RunOptions) -> list[str]:
     argv += _given("--client-cmd", options.client_cmd) + _given("--client", options.client)
     argv += _given("--kaltura-requirements", ",".join(options.requirements or ()) or None)
     argv += _given("--kaltura-replay", options.replay)
+    chunk = options.client_chunk_size
+    argv += _given("--kaltura-client-chunk-size", None if chunk is None else str(chunk))
     argv += _given("--hypothesis-seed", None if args.seed is None else str(args.seed))
     argv += ["--kaltura-strict"] if options.strict else []
     argv += ["--kaltura-slow-closes"] if args.slow_closes else []
