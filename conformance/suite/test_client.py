@@ -115,10 +115,8 @@ def test_client_conformance(
     shards = max(1, min(group.shards, profile.examples // _MIN_EXAMPLES_PER_SHARD))
     if shard >= shards:
         pytest.skip(f"the {profile.name} profile runs {shards} shard(s) per group")
-    limits = Limits(
-        max_size=profile.max_size,
-        max_chunk_size=profile.max_chunk_size,
-        final_wait=options.final_wait,
+    limits = Limits.for_profile(
+        profile, final_wait=options.final_wait, client_chunk=options.client_chunk_size
     )
 
     recorder = _ShrinkAwareRecorder(kaltura_record)
