@@ -13,8 +13,9 @@ from conformance.clients.reference import run_job
 from conformance.clients.runners import CallableClient, CommandClient, load_callable
 from conformance.requirements import parse_requirement_ids
 from conformance.scenario import UploadScenario
+from conformance.sizes import parse_size
 
-__all__ = ["PROFILES", "OptionError", "Profile", "RunOptions"]
+__all__ = ["MAX_CLIENT_CHUNK_SIZE", "PROFILES", "OptionError", "Profile", "RunOptions"]
 
 
 class OptionError(ValueError):
@@ -29,6 +30,8 @@ class Profile:
     examples: int
     max_size: int
     max_chunk_size: int
+    max_client_chunks: int
+    """With a client chunk size: the largest file spans this many client chunks."""
     shrink_seconds: float
     """How long a failing group may shrink (each step is a whole client upload)."""
     time_limit: float
@@ -40,12 +43,16 @@ class Profile:
 # client takes about a quarter of a minute on 2 cores; the shrink budgets so that a
 # failing client has its verdict in about a minute (quick), three (default).
 PROFILES = {
-    "quick": Profile("quick", 3, 64 * 1024, 16 * 1024, shrink_seconds=20.0, time_limit=30.0),
-    "default": Profile("default", 24, 256 * 1024, 64 * 1024, shrink_seconds=60.0, time_limit=60.0),
+    "quick": Profile("quick", 3, 64 * 1024, 16 * 1024, 4, shrink_seconds=20.0, time_limit=30.0),
+    "default": Profile(
+        "default", 24, 256 * 1024, 64 * 1024, 6, shrink_seconds=60.0, time_limit=60.0
+    ),
     "thorough": Profile(
-        "thorough", 150, 4 * 1024 * 1024, 1024 * 1024, shrink_seconds=300.0, time_limit=120.0
+        "thorough", 150, 4 * 1024 * 1024, 1024 * 1024, 12, shrink_seconds=300.0, time_limit=120.0
     ),
 }
+# A client chunk larger than this is a typo (and every case would move GiBs).
+MAX_CLIENT_CHUNK_SIZE = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,8 @@ class RunOptions:
     shrink_time: float | None = None
     """Seconds a failing group may shrink; None: the profile's."""
     no_shrink: bool = False
+    client_chunk_size: int | None = None
+    """The client's own chunk size: files are drawn around it, and jobs ask for it."""
 
     def __post_init__(self) -> None:
         if self.strict:  # --strict implies --require-exercised
@@ -87,6 +96,7 @@ class RunOptions:
             raise OptionError("--kaltura-in-process: only for --client callables that use httpx")
         if self.replay is not None:
             self.replay_scenario()
+        _chunk_size("--kaltura-client-chunk-size", self.client_chunk_size)
 
     @property
     def profile_settings(self) -> Profile:
@@ -144,6 +154,25 @@ def _positive(name: str, value: float) -> None:
 def _seconds(name: str, value: float) -> None:
     if not 0 <= value <= 86400 or math.isnan(value):
         raise OptionError(f"{name}={value}: 0 to 86400 seconds (0: report as found)")
+
+
+def _chunk_size(name: str, value: int | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise OptionError(f"{name}={value!r}: must be a positive number of bytes")
+    if value > MAX_CLIENT_CHUNK_SIZE:
+        raise OptionError(f"{name}={value}: at most {MAX_CLIENT_CHUNK_SIZE} bytes (1 GiB)")
+
+
+def client_chunk_size(text: str | None) -> int | None:
+    """`--kaltura-client-chunk-size 10MB` → bytes (see `parse_size`), or None if not given."""
+    if text is None:
+        return None
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise OptionError(f"--kaltura-client-chunk-size: {error}") from None
 
 
 def requirement_ids(text: str | None) -> tuple[str, ...] | None:

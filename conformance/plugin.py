@@ -64,6 +64,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--kaltura-no-shrink", action="store_true", help="report the first failing case at once"
     )
+    group.addoption(
+        "--kaltura-client-chunk-size",
+        metavar="SIZE",
+        help="the client's own chunk size (e.g. 10MB, 2MiB): files are drawn around it",
+    )
     live = parser.getgroup("kaltura-live", "Kaltura live account (server conformance)")
     live.addoption("--kaltura-service-url", help="the endpoint under test [KALTURA_SERVICE_URL]")
     live.addoption("--kaltura-partner-id", help="its partner id [KALTURA_PARTNER_ID]")
@@ -192,7 +197,7 @@ def kaltura_options(pytestconfig: pytest.Config) -> RunOptions:
 
 
 def _run_options(config: pytest.Config) -> RunOptions:
-    from conformance.options import OptionError, RunOptions, requirement_ids
+    from conformance.options import OptionError, RunOptions, client_chunk_size, requirement_ids
 
     get = config.getoption
     try:
@@ -210,6 +215,7 @@ def _run_options(config: pytest.Config) -> RunOptions:
             replay=get("kaltura_replay"),
             shrink_time=get("kaltura_shrink_time"),
             no_shrink=get("kaltura_no_shrink"),
+            client_chunk_size=client_chunk_size(get("kaltura_client_chunk_size")),
         )
     except OptionError as error:
         raise pytest.UsageError(str(error)) from None

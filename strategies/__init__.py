@@ -11,6 +11,7 @@ from __future__ import annotations
 from strategies._faults import ALL_FAULT_KINDS, fault_plans, faults, selectors
 from strategies._files import (
     DEFAULT_LARGE_SIZES,
+    DEFAULT_MAX_MULTIPLE,
     chunk_sizes,
     file_sizes,
     seeds,
@@ -22,6 +23,7 @@ from strategies._schedules import orderings, partitions, upload_schedules
 __all__ = [
     "ALL_FAULT_KINDS",
     "DEFAULT_LARGE_SIZES",
+    "DEFAULT_MAX_MULTIPLE",
     "chunk_sizes",
     "client_params",
     "fault_plans",

@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_LARGE_SIZES",
     "DEFAULT_MAX_CHUNK_SIZE",
     "DEFAULT_MAX_FILE_SIZE",
+    "DEFAULT_MAX_MULTIPLE",
     "chunk_sizes",
     "file_sizes",
     "seeds",
@@ -28,7 +29,8 @@ DEFAULT_MAX_FILE_SIZE = 1 << 20
 DEFAULT_MAX_CHUNK_SIZE = 64 << 10
 # Where 32-bit sizes and offsets overflow (signed, then unsigned); used only if <= max_size.
 DEFAULT_LARGE_SIZES = (2**31 - 1, 2**31, 2**31 + 1, 2**32 - 1, 2**32, 2**32 + 1)
-_BOUNDARY_MULTIPLES = (1, 2, 3)  # k * chunk_size +- 1 for these k
+DEFAULT_MAX_MULTIPLE = 3  # k * chunk_size +- 1 for k = 1..3: a single, two and three chunks
+_MOST_MULTIPLES = 1000  # three boundaries each: a longer list only dilutes them
 
 
 def _clamped(slots: Iterable[int], min_size: int, max_size: int) -> list[int]:
@@ -54,13 +56,15 @@ def file_sizes(
     max_size: int = DEFAULT_MAX_FILE_SIZE,
     chunk_size: int | None = None,
     large_sizes: Iterable[int] = DEFAULT_LARGE_SIZES,
+    max_multiple: int = DEFAULT_MAX_MULTIPLE,
 ) -> st.SearchStrategy[int]:
     """File sizes in [min_size, max_size], half of them from a list of boundary values.
 
     The boundaries are min_size and min_size + 1 (0 and 1 by default), k * chunk_size - 1,
-    k * chunk_size and k * chunk_size + 1 for k = 1..3 when `chunk_size` is given (clamped into
-    the bounds), and those of `large_sizes` (2 GiB and 4 GiB +- 1 by default) inside the bounds:
-    the large ones appear only when the caller raises `max_size`. Shrinks towards `min_size`.
+    k * chunk_size and k * chunk_size + 1 for k = 1..max_multiple when `chunk_size` is given
+    (clamped into the bounds), and those of `large_sizes` (2 GiB and 4 GiB +- 1 by default)
+    inside the bounds: the large ones appear only when the caller raises `max_size`. Raise
+    `max_multiple` with `max_size` for files of many chunks. Shrinks towards `min_size`.
     """
     check_int("min_size", min_size, minimum=0)
     check_int("max_size", max_size, minimum=0)
@@ -69,9 +73,12 @@ def file_sizes(
         raise InvalidArgument(f"max_size={max_size!r} must be <= {MAX_SIZE}")
     chunk = check_optional_int("chunk_size", chunk_size, minimum=1)
     large = check_ints("large_sizes", large_sizes, minimum=0)
+    check_int("max_multiple", max_multiple, minimum=1)
+    if max_multiple > _MOST_MULTIPLES:
+        raise InvalidArgument(f"max_multiple={max_multiple!r} must be <= {_MOST_MULTIPLES}")
     slots = [min_size, min_size + 1]  # 0 and 1 by default
     if chunk is not None:
-        slots += [k * chunk + d for k in _BOUNDARY_MULTIPLES for d in (-1, 0, 1)]
+        slots += [k * chunk + d for k in range(1, max_multiple + 1) for d in (-1, 0, 1)]
     specials = _clamped(slots, min_size, max_size)
     specials += [size for size in large if min_size <= size <= max_size]
     return _weighted(specials, min_size, max_size)
@@ -88,13 +95,18 @@ def source_files(
     max_size: int = DEFAULT_MAX_FILE_SIZE,
     chunk_size: int | None = None,
     large_sizes: Iterable[int] = DEFAULT_LARGE_SIZES,
+    max_multiple: int = DEFAULT_MAX_MULTIPLE,
 ) -> st.SearchStrategy[SourceFile]:
     """`SourceFile`s with a size from `file_sizes` (same arguments) and a seed from `seeds`.
 
     Shrinks towards `SourceFile(size=min_size, seed=0)`.
     """
     sizes = file_sizes(
-        min_size=min_size, max_size=max_size, chunk_size=chunk_size, large_sizes=large_sizes
+        min_size=min_size,
+        max_size=max_size,
+        chunk_size=chunk_size,
+        large_sizes=large_sizes,
+        max_multiple=max_multiple,
     )
     return st.builds(SourceFile, size=sizes, seed=seeds())
 

@@ -158,3 +158,36 @@ def test_run_exit_code_with_an_unexercised_must(tmp_path: Path) -> None:
     assert run_command._exit_code(ok, report, False, True) == 1
     _, options = _run_options("--strict")
     assert run_command._exit_code(ok, report, options.strict, options.require_exercised) == 1
+
+
+@pytest.mark.parametrize(
+    ("size", "says"),
+    [
+        ("0", "'0' is not a size: at least 1 byte"),
+        ("ten", "'ten' is not a size such as"),
+        ("1.5B", "not a whole number of bytes"),
+        ("2GiB", "--client-chunk-size=2147483648: at most 1073741824 bytes (1 GiB)"),
+    ],
+)
+def test_a_wrong_client_chunk_size_is_one_line_and_exit_2(
+    size: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--client-chunk-size", size]) == 2
+    out = capsys.readouterr().out
+    assert len(out.strip().splitlines()) == 1
+    assert "--client-chunk-size" in out
+    assert "--kaltura-" not in out  # named as the command knows it
+    assert says in out
+
+
+def test_the_client_chunk_size_is_forwarded_to_pytest_in_bytes() -> None:
+    args = _build_parser().parse_args(["run", "--client-chunk-size", "10MB"])
+    options = run_command._options(args)
+    assert options.client_chunk_size == 10_000_000
+    argv = run_command._pytest_args(args, options)
+    at = argv.index("--kaltura-client-chunk-size")
+    assert argv[at + 1] == "10000000"
+    plain = _build_parser().parse_args(["run"])
+    assert "--kaltura-client-chunk-size" not in run_command._pytest_args(
+        plain, run_command._options(plain)
+    )

@@ -35,3 +35,23 @@ def test_the_require_exercised_option_parses_and_stays_inert(pytester: pytest.Py
     result = pytester.runpytest("--kaltura-require-exercised", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert result.ret == pytest.ExitCode.OK  # no conformance run: nothing to require
+
+
+def test_the_client_chunk_size_reaches_the_run_options(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_chunk(kaltura_options):
+            assert kaltura_options.client_chunk_size == 10_000_000
+        """
+    )
+    result = pytester.runpytest("--kaltura-client-chunk-size", "10MB", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_wrong_client_chunk_size_is_one_line_naming_the_option(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("def test_chunk(kaltura_options):\n    pass\n")
+    result = pytester.runpytest("--kaltura-client-chunk-size", "0.5B", "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*UsageError: --kaltura-client-chunk-size: '0.5B' is not a*"])

@@ -77,6 +77,12 @@ def test_file_sizes_reach_chunk_boundaries(size: int) -> None:
     assert reaches(strat.file_sizes(chunk_size=256), lambda s: s == size) == size
 
 
+@pytest.mark.parametrize("size", [1023, 1024, 1025, 1279, 1280, 1281, 1535, 1536, 1537])
+def test_file_sizes_reach_the_boundaries_of_max_multiple_chunks(size: int) -> None:
+    sizes = strat.file_sizes(chunk_size=256, max_multiple=6)
+    assert reaches(sizes, lambda s: s == size) == size
+
+
 def test_large_sizes_only_when_max_size_allows() -> None:
     assert reaches(strat.file_sizes(max_size=2**33), lambda s: s == 2**31 + 1) == 2**31 + 1
     assert reaches(strat.file_sizes(max_size=2**33), lambda s: s == 2**32) == 2**32
@@ -166,6 +172,8 @@ def test_simple_minimal_examples() -> None:
     assert minimal(strat.chunk_sizes(), lambda s: s >= 2) == 2
     assert minimal(strat.chunk_sizes(min_size=5), lambda s: s > 64) == 65
     assert minimal(strat.file_sizes(chunk_size=100), lambda s: s > 100) == 101
+    # Between two boundaries of many chunks: the smallest value, not the next boundary.
+    assert minimal(strat.file_sizes(chunk_size=100, max_multiple=9), lambda s: s > 850) == 851
     assert simplest(strat.seeds()) == 0
     assert simplest(strat.source_files()) == SourceFile(size=0, seed=0)
     assert simplest(strat.orderings(5)) == (0, 1, 2, 3, 4)
@@ -272,6 +280,10 @@ BAD_ARGUMENTS: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
     (strat.file_sizes, {"chunk_size": 0}, "chunk_size=0"),
     (strat.file_sizes, {"large_sizes": [-1]}, "large_sizes[0]=-1"),
     (strat.file_sizes, {"large_sizes": 5}, "large_sizes=5"),
+    (strat.file_sizes, {"max_multiple": 0}, "max_multiple=0"),
+    (strat.file_sizes, {"max_multiple": 2.0}, "max_multiple=2.0"),
+    (strat.file_sizes, {"max_multiple": 1001}, "max_multiple=1001"),
+    (strat.source_files, {"max_multiple": -1}, "max_multiple=-1"),
     (strat.source_files, {"max_size": 1.5}, "max_size=1.5"),
     (strat.chunk_sizes, {"min_size": 0}, "min_size=0"),
     (strat.chunk_sizes, {"min_size": 9, "max_size": 8}, "min_size=9"),

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conformance.live import live_target
-from conformance.options import OptionError, RunOptions, requirement_ids
+from conformance.options import OptionError, RunOptions, client_chunk_size, requirement_ids
 from conformance.suite.groups import runnable
 from reports import exit_code
 
@@ -62,6 +62,7 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
         help="how long a failing group may shrink (quick 20, default 60, thorough 300)",
     )
     shrink.add_argument("--no-shrink", action="store_true", help="report the first failure")
+    sub.add_argument("--client-chunk-size", metavar="SIZE", help="the client's own, e.g. 10MB")
     sub.add_argument("--seed", type=int, help="the Hypothesis seed (printed by every run)")
     sub.add_argument(
         "-n",
@@ -117,6 +118,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
         replay=args.replay,
         shrink_time=args.shrink_time,
         no_shrink=args.no_shrink,
+        client_chunk_size=client_chunk_size(args.client_chunk_size),
     )
     options.client_runner()  # a bad --client-cmd or --client fails here, in one line
     live_target({name.replace("-", "_"): value for name, value in _live_values(args)})
@@ -141,6 +143,8 @@ def _pytest_args(args: argparse.Namespace, options: RunOptions) -> list[str]:
     argv += _given("--kaltura-replay", options.replay)
     argv += _given("--kaltura-shrink-time", _text(options.shrink_time))
     argv += ["--kaltura-no-shrink"] if options.no_shrink else []
+    chunk = options.client_chunk_size
+    argv += _given("--kaltura-client-chunk-size", None if chunk is None else str(chunk))
     argv += _given("--hypothesis-seed", None if args.seed is None else str(args.seed))
     argv += ["--kaltura-strict"] if options.strict else []
     argv += ["--kaltura-require-exercised"] if options.require_exercised else []

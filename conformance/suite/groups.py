@@ -5,6 +5,11 @@ uploads of every shape for the protocol itself, and one group per kind of troubl
 protocol promises to survive. Files are drawn as a size and a seed (never as bytes); fault
 groups draw files of at least three chunks, so that there is an opening, a middle and a
 close to hit.
+
+Most real uploaders have a chunk size of their own (1 MB, 5 MB, …) and ignore the one a job
+asks for. Given that size (`Limits.client_chunk`), every job asks for exactly it and files
+are drawn around it, up to `max_client_chunks` of its chunks, so that they are cut into
+several requests by the client too.
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ from conformance.faults import (
     OpeningRequest,
     Selector,
 )
+from conformance.options import Profile
 from conformance.scenario import ClientParams, UploadScenario
-from strategies import client_params, file_sizes, seeds
+from strategies import DEFAULT_MAX_MULTIPLE, client_params, file_sizes, seeds
 
 __all__ = ["GROUPS", "Group", "Limits", "runnable", "skip_reason"]
 
@@ -42,6 +48,29 @@ class Limits:
     max_chunks: int = 24
     max_concurrency: int = 4
     final_wait: float = 0.2
+    client_chunk: int | None = None
+    """The client's own chunk size: every job asks for it, and files are drawn around it
+    (up to `max_client_chunks` of its chunks) instead of within `max_size`."""
+    max_client_chunks: int = 6
+
+    def __post_init__(self) -> None:
+        if self.client_chunk is not None and self.client_chunk < 1:
+            raise ValueError(f"client_chunk={self.client_chunk} must be >= 1")
+        if self.max_client_chunks < 1:
+            raise ValueError(f"max_client_chunks={self.max_client_chunks} must be >= 1")
+
+    @classmethod
+    def for_profile(
+        cls, profile: Profile, *, final_wait: float, client_chunk: int | None = None
+    ) -> Limits:
+        """A run's limits: the profile's sizes, and the client's own chunk if it has one."""
+        return cls(
+            max_size=profile.max_size,
+            max_chunk_size=profile.max_chunk_size,
+            final_wait=final_wait,
+            client_chunk=client_chunk,
+            max_client_chunks=profile.max_client_chunks,
+        )
 
 
 @dataclass(frozen=True)
@@ -62,8 +91,8 @@ class Group:
 
 def _params(limits: Limits) -> st.SearchStrategy[ClientParams]:
     return client_params(
-        min_chunk_size=1,
-        max_chunk_size=limits.max_chunk_size,
+        min_chunk_size=limits.client_chunk or 1,
+        max_chunk_size=limits.client_chunk or limits.max_chunk_size,
         max_concurrency=limits.max_concurrency,
     )
 
@@ -73,9 +102,14 @@ def _files(draw: st.DrawFn, limits: Limits, min_chunks: int = 1) -> UploadScenar
     """A file for a chunk-size client: any size, or (fault groups) at least `min_chunks`."""
     params = draw(_params(limits))
     chunk = params.chunk_size
-    most = max(min(limits.max_size, chunk * limits.max_chunks), (min_chunks - 1) * chunk + 1)
+    if limits.client_chunk is None:
+        largest, multiples = min(limits.max_size, chunk * limits.max_chunks), DEFAULT_MAX_MULTIPLE
+    else:  # the client's own chunk: as many chunks as the profile allows, whatever their size
+        largest, multiples = chunk * limits.max_client_chunks, limits.max_client_chunks
+    most = max(largest, (min_chunks - 1) * chunk + 1)
     least = 0 if min_chunks <= 1 else (min_chunks - 1) * chunk + 1
-    size = draw(file_sizes(min_size=least, max_size=most, chunk_size=chunk))
+    sizes = file_sizes(min_size=least, max_size=most, chunk_size=chunk, max_multiple=multiples)
+    size = draw(sizes)
     return UploadScenario(SourceFile(size=size, seed=draw(seeds())), params)
 
 

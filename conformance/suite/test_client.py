@@ -177,11 +177,10 @@ class _Shard:
         return case
 
     def _limits(self) -> Limits:
-        profile = self.options.profile_settings
-        return Limits(
-            max_size=profile.max_size,
-            max_chunk_size=profile.max_chunk_size,
+        return Limits.for_profile(
+            self.options.profile_settings,
             final_wait=self.options.final_wait,
+            client_chunk=self.options.client_chunk_size,
         )
 
     def _case(self, scenario: UploadScenario) -> None:

@@ -6,6 +6,9 @@ by one `Bug`: with `bug=None` it behaves like the reference (the tests check tha
 passes every requirement), and each bug changes one decision and nothing else. Bounds are
 small (few attempts, short pauses) so that a case takes a fraction of a second.
 
+`mutant(bug, fixed_chunk=FIXED_CHUNK)` ignores the job's chunk size and cuts the file into
+1 MiB chunks, as most real uploaders do with a chunk size of their own.
+
 `reference_client(job)` is the real reference client (`upload_file`), as a callable.
 
 This directory is not a package: test modules load this file by path.
@@ -35,6 +38,7 @@ from conformance.clients.reference import chunk_ranges, uploaded_size
 from conformance.clients.runners import Job
 
 __all__ = [
+    "FIXED_CHUNK",
     "MUTANT_OPTIONS",
     "Bug",
     "MutantUploader",
@@ -68,6 +72,7 @@ MUTANT_OPTIONS: dict[str, Any] = {
     "request_timeout": 5.0,
     "close_timeout": 5.0,
 }
+FIXED_CHUNK = 1 << 20  # a real uploader's own chunk size (1 MiB)
 UNKNOWN_TOKEN_ID = "0_00000000000000000000000000000000"
 POLL = 0.01  # seconds between two looks while racing the client's own answers
 POLL_LIMIT = 5.0  # seconds a mutant waits for the server to have applied a request
@@ -132,18 +137,21 @@ def reference_client(job: Job) -> None:
         upload_file(api, FileSource(job.file), token_id=job.token_id, options=options)
 
 
-def mutant(bug: Bug | None) -> Callable[[Job], None]:
-    """A client `f(job)` that breaks `bug` (None: the unbroken copy)."""
+def mutant(bug: Bug | None, *, fixed_chunk: int | None = None) -> Callable[[Job], None]:
+    """A client `f(job)` that breaks `bug` (None: the unbroken copy). With `fixed_chunk` it
+    ignores the job's chunk size and uses that one."""
 
     def client(job: Job) -> None:
+        chunk_size = fixed_chunk or job.chunk_size
         options = UploadOptions(
-            chunk_size=job.chunk_size, concurrency=job.concurrency, **MUTANT_OPTIONS
+            chunk_size=chunk_size, concurrency=job.concurrency, **MUTANT_OPTIONS
         )
         with httpx.Client() as http:
             api = KalturaApi(http, job.service_url, job.ks)
             MutantUploader(api, FileSource(job.file), options, bug).upload(job.token_id)
 
-    client.__qualname__ = client.__name__ = f"mutant_{bug.value if bug else 'none'}"
+    name = f"mutant_{bug.value if bug else 'none'}"
+    client.__qualname__ = client.__name__ = name + (f"_chunk_{fixed_chunk}" if fixed_chunk else "")
     return client
 
 

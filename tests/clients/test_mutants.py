@@ -5,6 +5,8 @@
   mutant may break more rules as a consequence of its one bug; `MUTANTS` lists those extra
   IDs with the reason, and the test asserts the exact set, so a check that starts to over-
   or under-report shows up here. The same code with no bug must pass every scenario.
+  Again with a chunk size of their own, as most real uploaders have: 1 MiB chunks of a
+  4 MiB file while the job asks for 8 KiB, caught with exactly the same IDs.
 * The reference clients, `upload_file` (Python) and `scripts/reference_upload.sh` (POSIX sh
   and curl, run as a command: the suite judges any language by the wire), over plain
   uploads and every fault the protocol promises to survive: no FAIL and no NON-STRICT,
@@ -221,6 +223,50 @@ def test_the_unbroken_copy_passes_the_mutants_scenarios(
     """With no bug, the same code breaks nothing: every extra ID above is the bug's doing."""
     client = CallableClient(mutants.mutant(None))
     result = run_case(client, case.scenario, TIME_LIMIT)
+    assert not result.failed, _show(result)
+
+
+# --- mutants with a chunk size of their own ------------------------------------------------
+
+# Most uploaders ignore the chunk size a job asks for. Each mutant cuts the same shape of file
+# (an opening, three middles and a shorter close) in its own 1 MiB chunks, while the job asks
+# for CHUNK: it must be caught with exactly the requirements of its 8 KiB case above.
+OWN_CHUNK = mutants.FIXED_CHUNK
+OWN_SOURCE = SourceFile(4 * OWN_CHUNK + 3000, 20240601)
+
+
+def _own_chunk_scenario(case: MutantCase) -> UploadScenario:
+    return UploadScenario(OWN_SOURCE, ClientParams(CHUNK, case.concurrency), case.faults)
+
+
+def _ignored_the_job(result: CaseResult) -> bool:
+    """Some payload was larger than the job's chunk. (A fileData sent as text is measured
+    as the server keeps it, with invalid UTF-8 stripped: ~0.53 MiB of a 1 MiB chunk.)"""
+    sizes = [e.payload.size for e in result.evidence.data if e.payload is not None]
+    return max(sizes, default=0) > CHUNK
+
+
+@pytest.mark.usefixtures("release_hung")
+@pytest.mark.parametrize("case", MUTANTS, ids=lambda case: case.id)
+def test_a_mutant_with_its_own_chunk_size_breaks_the_same_requirements(
+    case: MutantCase, run_case: RunCase
+) -> None:
+    client = CallableClient(mutants.mutant(case.bug, fixed_chunk=OWN_CHUNK))
+    result = run_case(client, _own_chunk_scenario(case), case.time_limit)
+    broken = _broken(result)
+    print(f"{case.id} in 1 MiB chunks: broken {sorted(broken)}")
+    assert _ignored_the_job(result), _show(result)
+    assert result.verdict(case.target) is _expected_verdict(case.target), _show(result)
+    assert broken == {case.target, *case.extras}, _show(result)
+
+
+@pytest.mark.parametrize("case", _distinct_scenarios(), ids=lambda case: case.id)
+def test_the_unbroken_copy_with_its_own_chunk_size_passes(
+    case: MutantCase, run_case: RunCase
+) -> None:
+    client = CallableClient(mutants.mutant(None, fixed_chunk=OWN_CHUNK))
+    result = run_case(client, _own_chunk_scenario(case), TIME_LIMIT)
+    assert _ignored_the_job(result), _show(result)
     assert not result.failed, _show(result)
 
 
