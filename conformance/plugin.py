@@ -97,10 +97,39 @@ def pytest_configure(config: pytest.Config) -> None:
     if _is_conformance_run(config) and _live_target(config) is not None:
         # (a wrong live option stopped the run just now, in one line)
         _cleanup_on_sigterm()
-    if _is_conformance_run(config) and config.getoption("hypothesis_seed", None) is None:
+    shared = getattr(config, "workerinput", {}).get(_SHARED)
+    if shared is not None:  # an xdist worker: the controller's seed and chunk, not its own
+        config.option.hypothesis_seed = shared["seed"]
+        config.option.kaltura_client_chunk_size = shared["client_chunk_size"]
+    elif _is_conformance_run(config) and config.getoption("hypothesis_seed", None) is None:
         # One seed for the whole run, chosen before Hypothesis reads it and sent to every
-        # xdist worker with the options: printed in the header and the reports, replayable.
+        # xdist worker (pytest_configure_node): printed in the header and the reports.
         config.option.hypothesis_seed = str(random.SystemRandom().randrange(2**32))
+
+
+_SHARED = "kaltura_conformance"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist, on the controller: what every worker must draw its cases from (workers parse
+    the command line anew, so a seed chosen or a chunk size learned here would be lost)."""
+    option = node.config.option
+    node.workerinput[_SHARED] = {
+        "seed": getattr(option, "hypothesis_seed", None),
+        "client_chunk_size": getattr(option, "kaltura_client_chunk_size", None),
+    }
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Before any case (and before xdist starts its workers): the client chunk size the
+    cases are drawn around, given or learned by probing the client (`suite.chunking`)."""
+    config = session.config
+    if _is_conformance_run(config) and not hasattr(config, "workerinput"):
+        collector = config.pluginmanager.get_plugin("kaltura-conformance-collector")
+        if isinstance(collector, _Collector):
+            collector.choose_client_chunk()
 
 
 def _cleanup_on_sigterm() -> None:
@@ -340,6 +369,27 @@ class _Collector:
         self.cases: dict[str, list[dict[str, Any]]] = {"client": [], "server": []}
         self.documents: list[tuple[dict[str, Any], str]] = []
         self.started_at = time.time()
+        self.client_chunk: dict[str, Any] | None = None
+
+    def choose_client_chunk(self) -> None:
+        """Given, or learned from probe cases (recorded like any case); a learned size
+        becomes the run's --kaltura-client-chunk-size, for every worker too."""
+        from conformance.suite.chunking import choose_chunk
+
+        options = _run_options(self.config)
+        live = _live_target(self.config) is not None
+        if live and not (options.client_cmd or options.client):
+            return  # a server run
+
+        def record(case: dict[str, Any]) -> None:
+            self.cases["client"].append({**case, "test": "chunk-probe"})
+
+        choice = choose_chunk(options, live=live, record=record)
+        if choice is None:
+            return
+        self.client_chunk = choice.to_dict()
+        if choice.size is not None and options.client_chunk_size is None:
+            self.config.option.kaltura_client_chunk_size = str(choice.size)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
@@ -399,6 +449,7 @@ class _Collector:
             selected=mine,
             started_at=self.started_at,
             workers=_workers(self.config),
+            client_chunk=self.client_chunk if direction == "client" else None,
         )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from conformance import __version__
 from conformance.requirements import CATALOGUE, Party, Verdict
 from reports import ResultsBuilder, not_exercised_headline, write_reports
+from reports.view import chunk_text
 
 __all__ = ["build_results", "summary_lines", "write_results"]
 
@@ -109,8 +110,7 @@ def summary_lines(document: dict[str, Any], directory: str) -> list[str]:
     lines += _not_exercised(document)
     chunk = run.get("client_chunk")
     if chunk is not None:
-        size = "unknown" if chunk["bytes"] is None else f"{chunk['bytes']} bytes"
-        lines.append(f"client chunk: {size} ({chunk['how']})")
+        lines.append(f"client chunk: {chunk_text(chunk)}")
     seed = document["run"].get("hypothesis_seed")
     if seed is not None:
         lines.append(f"hypothesis seed {seed} (replay the run with --seed {seed})")

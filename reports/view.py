@@ -176,8 +176,9 @@ def chunk_text(chunk: Mapping[str, Any] | None) -> str:
     """`1000000 bytes (given with --client-chunk-size)`: the run's `client_chunk`."""
     if chunk is None:
         return _text(None)
-    size = "unknown" if chunk["bytes"] is None else f"{chunk['bytes']} bytes"
-    return f"{size} ({chunk['how']})"
+    if chunk["bytes"] is None:  # the suite's own sizes: `how` says why
+        return str(chunk["how"])
+    return f"{chunk['bytes']} bytes ({chunk['how']})"
 
 
 def shrink_text(shrink: Mapping[str, Any] | None) -> str | None:

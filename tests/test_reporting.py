@@ -85,10 +85,7 @@ def test_summary_lines_say_an_unexercised_must_is_not_a_pass(tmp_path: Path) -> 
     assert "(the largest was 262144 bytes)" in lines[at + 3]
     assert lines[at + 4].startswith("  - the run was limited to UT-C01, UT-C10 (`--requirements`)")
     assert lines[at + 5] == "(--require-exercised or --strict makes such a run exit 1)"
-    assert (
-        "client chunk: unknown (the suite's own chunk sizes (the client follows {chunk_size}))"
-        in lines
-    )
+    assert "client chunk: the suite's own chunk sizes (the client follows {chunk_size})" in lines
 
 
 def test_summary_lines_required_and_exercised(tmp_path: Path) -> None:

@@ -22,12 +22,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from conformance.content import SourceFile
+from conformance.options import RunOptions
 from conformance.runner import CaseResult
 from conformance.scenario import ClientParams, UploadScenario
+from conformance.suite.embedded import embedded_runner
+from conformance.suite.records import case_record
 
-__all__ = ["LARGE_PROBE", "PROBE_TIME_LIMIT", "ChunkChoice", "given_chunk", "learn_chunk"]
+__all__ = [
+    "LARGE_PROBE",
+    "PROBE_TIME_LIMIT",
+    "ChunkChoice",
+    "choose_chunk",
+    "given_chunk",
+    "learn_chunk",
+]
 
 LARGE_PROBE = 32 * 1024 * 1024 + 1
 PROBE_TIME_LIMIT = 20.0  # seconds; longer only if the run's own time limit is shorter
@@ -51,6 +62,29 @@ def given_chunk(size: int) -> ChunkChoice:
 
 
 RunProbe = Callable[[UploadScenario, float], CaseResult]
+
+
+def choose_chunk(
+    options: RunOptions, *, live: bool, record: Callable[[dict[str, Any]], None]
+) -> ChunkChoice | None:
+    """The run's client chunk: given, learned on the suite's own endpoint (the probe cases
+    go to `record`), or None where there is nothing to choose (a replay runs its scenario
+    as it is; a live account shows the suite no requests to learn from)."""
+    if options.replay is not None:
+        return None
+    if options.client_chunk_size is not None:
+        return given_chunk(options.client_chunk_size)
+    if live:
+        return None
+    with embedded_runner(options) as runner:
+        choice, cases = learn_chunk(
+            lambda scenario, limit: runner.run(scenario, time_limit=limit),
+            asked=options.profile_settings.max_chunk_size,
+            time_limit=options.case_time_limit,
+        )
+    for case in cases:
+        record(case_record(case, options))
+    return choice
 
 
 def learn_chunk(

@@ -109,6 +109,15 @@ def _files(draw: st.DrawFn, limits: Limits, min_chunks: int = 1) -> UploadScenar
     most = max(largest, (min_chunks - 1) * chunk + 1)
     least = 0 if min_chunks <= 1 else (min_chunks - 1) * chunk + 1
     sizes = file_sizes(min_size=least, max_size=most, chunk_size=chunk, max_multiple=multiples)
+    if limits.client_chunk is not None and least <= chunk < most:
+        # The client's own chunk is used because one-request uploads showed nothing: the
+        # simplest case (Hypothesis's first, and where shrinking heads) is the smallest file
+        # it must cut, chunk + 1 bytes; files of one request come second, still drawn.
+        cut = file_sizes(
+            min_size=chunk + 1, max_size=most, chunk_size=chunk, max_multiple=multiples
+        )
+        whole = file_sizes(min_size=least, max_size=chunk, chunk_size=chunk, max_multiple=1)
+        sizes = st.one_of(cut, whole)
     size = draw(sizes)
     return UploadScenario(SourceFile(size=size, seed=draw(seeds())), params)
 

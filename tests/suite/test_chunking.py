@@ -9,13 +9,17 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from hypothesis import Phase, given, settings
 
 from conformance.clients.reference import run_job
 from conformance.clients.runners import CallableClient, Job
 from conformance.endpoints import EndpointConfig, KalturaEndpoint
 from conformance.endpoints.server import LoopbackServer
+from conformance.options import PROFILES
 from conformance.runner import CaseRunner, ClientRunner
+from conformance.scenario import UploadScenario
 from conformance.suite.chunking import LARGE_PROBE, learn_chunk
+from conformance.suite.groups import GROUPS, Group, Limits
 
 ASKED = 16 * 1024
 FIXED = 1_000_000
@@ -90,3 +94,20 @@ def test_a_hung_probe_is_not_reported_and_teaches_nothing(server: LoopbackServer
     assert choice.size is None
     assert "did not finish the probe upload within 0.3 s" in choice.how
     assert cases == []
+
+
+@pytest.mark.parametrize("group", GROUPS, ids=[g.name for g in GROUPS])
+def test_with_a_client_chunk_every_groups_first_case_is_cut_by_the_client(group: Group) -> None:
+    """Hypothesis's first example is its simplest: with the client's own chunk, that is a
+    file the client must cut (quick runs draw only three cases a group)."""
+    limits = Limits.for_profile(PROFILES["quick"], final_wait=0.2, client_chunk=FIXED)
+    drawn: list[UploadScenario] = []
+
+    @settings(max_examples=1, database=None, phases=(Phase.generate,), deadline=None)
+    @given(group.scenarios(limits))
+    def first(scenario: UploadScenario) -> None:
+        drawn.append(scenario)
+
+    first()
+    assert drawn[0].params.chunk_size == FIXED
+    assert drawn[0].source.size > FIXED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,10 +15,12 @@ REPORTS = "conformance-reports"  # the default --report-dir, under the cwd
 REPORT_FILES = {"results.json", "summary.md", "junit.xml", "results.html"}
 
 
-def run(*options: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def run(
+    *options: str, cwd: Path, timeout: float = 240, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "conformance.cli", "run", "--profile", "quick", *options]
     return subprocess.run(
-        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=env
     )
 
 
@@ -182,7 +185,8 @@ HEADLINE = "1 MUST requirement was not exercised: this run does not show conform
 def test_an_unexercised_must_is_not_a_pass(tmp_path: Path) -> None:
     done = run(*SILENT, cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stdout[-3000:]
-    assert "UT-C02  MUST          NOT-EXERCISED  3 not exercised: not a pass" in done.stdout
+    # three cases, and the chunk-size probe (which taught nothing: no data came)
+    assert "UT-C02  MUST          NOT-EXERCISED  4 not exercised: not a pass" in done.stdout
     assert f"{HEADLINE} (UT-C02)" in done.stdout
     assert (
         "the suite's endpoint received no data request (`uploadToken.upload`) in any case"
@@ -209,3 +213,49 @@ def test_kaltura_require_exercised_makes_pytest_exit_1(tmp_path: Path) -> None:
     )
     assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stdout[-3000:]
     assert f"{HEADLINE} (UT-C02)" in done.stdout
+
+
+FIXED_CHUNK_CLIENT = """
+from dataclasses import replace
+
+from conformance.clients.reference import run_job
+
+
+def upload(job):
+    run_job(replace(job, chunk_size=1_000_000))  # its own chunk, whatever it is asked
+"""
+
+
+def test_a_clients_own_chunk_is_learned_and_every_group_cuts_files(tmp_path: Path) -> None:
+    (tmp_path / "fixed_chunk_client.py").write_text(FIXED_CHUNK_CLIENT)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    done = run("--client", "fixed_chunk_client:upload", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stdout[-3000:]
+    document = results(tmp_path / REPORTS)
+    chunk = document["run"]["client_chunk"]  # type: ignore[index]
+    assert chunk["bytes"] == 1_000_000
+    assert chunk["how"].startswith("learned: ")
+    assert "client chunk: 1000000 bytes (learned: " in done.stdout
+    requests: dict[str, list[int]] = {}
+    for case in document["cases"]:  # type: ignore[attr-defined]
+        requests.setdefault(case["test"], []).append(case["trace"]["data_requests"])
+    assert "chunk-probe" in requests
+    assert len(requests) == 7  # the probe, and the six groups
+    assert all(max(counts) > 1 for counts in requests.values()), requests
+
+
+def test_workers_draw_from_the_seed_the_run_prints(tmp_path: Path) -> None:
+    """Without --seed the run chooses one; every xdist worker must use it, so that the
+    printed --seed replays the very same cases."""
+    options = ("--requirements", "UT-C13,UT-C18", "-n", "2")
+    first = run(*options, "--report-dir", "first", cwd=tmp_path)
+    assert first.returncode == 0, first.stdout[-3000:]
+    seed = results(tmp_path / "first")["run"]["hypothesis_seed"]  # type: ignore[index]
+    again = run(*options, "--seed", str(seed), "--report-dir", "again", cwd=tmp_path)
+    assert again.returncode == 0, again.stdout[-3000:]
+
+    def drawn(directory: str) -> list[str]:
+        cases = results(tmp_path / directory)["cases"]
+        return sorted(json.dumps(case["scenario"], sort_keys=True) for case in cases)  # type: ignore[attr-defined]
+
+    assert drawn("first") == drawn("again")
