@@ -76,7 +76,7 @@ def run_timed(*options: str, env: dict[str, str] | None = None) -> Timed:
         )
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        report = Path(directory) / "reports" / "results.json"
+        report = Path(directory) / "conformance-reports" / "results.json"
         if done.returncode not in (0, 1) or not report.exists():
             raise SystemExit(f"run {' '.join(options)} exited {done.returncode}:\n{done.stdout}")
         rows = json.loads(report.read_text())["requirements"]

@@ -12,6 +12,7 @@ afterwards.
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections.abc import Iterator
@@ -212,7 +213,7 @@ class LiveCaseRunner:
         self.requirement_ids = requirement_ids
         self.workdir = workdir
         self.endpoint_label = endpoint_label
-        self._serial = 0
+        self._serials = itertools.count(1)  # cases run at once: next() is atomic
 
     def run(self, scenario: UploadScenario, *, time_limit: float | None = None) -> CaseResult:
         """One case; `time_limit` (seconds) overrides the runner's for this case only."""
@@ -250,8 +251,7 @@ class LiveCaseRunner:
         return CaseResult(scenario, run, results, evidence, self.endpoint_label)
 
     def _new_token(self, size: int) -> str:
-        self._serial += 1
-        params = {"uploadToken:fileName": f"{self.prefix}-client-{self._serial}.bin"}
+        params = {"uploadToken:fileName": f"{self.prefix}-client-{next(self._serials)}.bin"}
         added = self.api.call("uploadToken", "add", {**params, "uploadToken:fileSize": size})
         return str(added["id"])
 

@@ -26,8 +26,8 @@ def embedded_runner(options: RunOptions) -> Iterator[CaseRunner]:
     ids = list(options.requirements) if options.requirements else None
     try:
         if options.in_process:
-            # One router for the whole block: cases run at once, and respx patches httpx
-            # process-wide, so routers entered and left per case would undo each other.
+            # One router for the whole block: respx patches httpx process-wide, and cases
+            # run at once, so none should enter or leave it while another case runs.
             with respx_router(endpoint, IN_PROCESS_URL):
                 yield CaseRunner(
                     endpoint,

@@ -142,7 +142,7 @@ CLAIMS_SUCCESS = "sh -c 'exit 0'"
 @pytest.mark.parametrize(
     ("options", "status"),
     [
-        (("--shrink-time", "30"), "shrunk"),
+        (("--shrink-time", "3600"), "shrunk"),  # ends when Hypothesis does, not on a clock
         (("--shrink-time", "0"), "not-shrunk"),
         (("--no-shrink",), "off"),
     ],
@@ -259,3 +259,12 @@ def test_workers_draw_from_the_seed_the_run_prints(tmp_path: Path) -> None:
         return sorted(json.dumps(case["scenario"], sort_keys=True) for case in cases)  # type: ignore[attr-defined]
 
     assert drawn("first") == drawn("again")
+
+
+def test_in_process_cases_run_at_once_over_respx(tmp_path: Path) -> None:
+    """--in-process serves httpx clients over respx, while a group's shards run at once."""
+    done = run("--in-process", "--requirements", "UT-C10,UT-C17", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:]
+    document = results(tmp_path / REPORTS)
+    assert document["run"]["endpoint"] == "in-process (respx)"  # type: ignore[index]
+    assert verdicts(tmp_path / REPORTS)["UT-C10"] == "PASS"
