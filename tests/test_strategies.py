@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import pairwise
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import pytest
-from hypothesis import Phase, find, given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
+from reaching import reaches
 
 import strategies as strat
 from conformance.content import SourceFile
@@ -27,28 +28,6 @@ from conformance.scenario import ClientParams, Partition, UploadScenario, Upload
 
 T = TypeVar("T")
 FOUR = Partition(40, (10, 20, 30))
-
-
-class FoundError(Exception):
-    def __init__(self, value: object) -> None:
-        super().__init__("found")
-        self.value = value
-
-
-def reaches(strategy: st.SearchStrategy[T], condition: Callable[[T], bool]) -> T:
-    """Some example satisfying `condition`, unshrunk (cheap); fails the test if none turns up."""
-
-    @settings(max_examples=2000, deadline=None, phases=[Phase.generate], database=None)
-    @given(strategy)
-    def search(value: T) -> None:
-        if condition(value):
-            raise FoundError(value)
-
-    try:
-        search()
-    except FoundError as found:
-        return cast(T, found.value)
-    pytest.fail("no example satisfied the condition")
 
 
 def minimal(strategy: st.SearchStrategy[T], condition: Callable[[T], bool]) -> T:

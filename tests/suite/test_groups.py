@@ -3,12 +3,11 @@ around it (up to the profile's number of its chunks), and concurrency is still d
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar, cast
+from typing import TypeVar
 
 import pytest
-from hypothesis import Phase, given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings
+from reaching import reaches
 
 from conformance.options import PROFILES
 from conformance.scenario import UploadScenario
@@ -20,28 +19,6 @@ CHUNKS = 6
 OWN = Limits(client_chunk=C, max_client_chunks=CHUNKS)
 PLAIN = next(group for group in GROUPS if group.name == "plain")
 FAULTED = [group for group in GROUPS if group.faults]
-
-
-class FoundError(Exception):
-    def __init__(self, value: object) -> None:
-        super().__init__("found")
-        self.value = value
-
-
-def reaches(strategy: st.SearchStrategy[T], condition: Callable[[T], bool]) -> T:
-    """Some example satisfying `condition` (generation only); fails the test if none does."""
-
-    @settings(max_examples=2000, deadline=None, phases=[Phase.generate], database=None)
-    @given(strategy)
-    def search(value: T) -> None:
-        if condition(value):
-            raise FoundError(value)
-
-    try:
-        search()
-    except FoundError as found:
-        return cast(T, found.value)
-    pytest.fail("no example satisfied the condition")
 
 
 @pytest.mark.parametrize("group", GROUPS, ids=lambda group: group.name)
