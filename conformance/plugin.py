@@ -126,7 +126,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Before any case (and before xdist starts its workers): the client chunk size the
     cases are drawn around, given or learned by probing the client (`suite.chunking`)."""
     config = session.config
-    if _is_conformance_run(config) and not hasattr(config, "workerinput"):
+    probing = not (hasattr(config, "workerinput") or config.getoption("collectonly", False))
+    if _is_conformance_run(config) and probing:
         collector = config.pluginmanager.get_plugin("kaltura-conformance-collector")
         if isinstance(collector, _Collector):
             collector.choose_client_chunk()
