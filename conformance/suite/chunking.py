@@ -14,8 +14,9 @@ cases are drawn (so that every case, and its replay, stays deterministic):
    (`LARGE_PROBE`), which a chunking client must cut.
 
 The probes are real cases, judged and reported like any other. A probe that does not end
-within `PROBE_TIME_LIMIT` (a hung client) says nothing, and the run goes on with the
-suite's own sizes; so does a client that sent no data or never cut a file.
+within its time limit (`PROBE_TIME_LIMITS`: short for the small file, so that a hung client
+costs little before its cases start) says nothing, and the run goes on with the suite's
+own sizes; so does a client that sent no data or never cut a file.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from conformance.suite.records import case_record
 
 __all__ = [
     "LARGE_PROBE",
-    "PROBE_TIME_LIMIT",
+    "PROBE_TIME_LIMITS",
     "ChunkChoice",
     "choose_chunk",
     "given_chunk",
@@ -41,7 +42,9 @@ __all__ = [
 ]
 
 LARGE_PROBE = 32 * 1024 * 1024 + 1
-PROBE_TIME_LIMIT = 20.0  # seconds; longer only if the run's own time limit is shorter
+# Seconds for the small probe and the large one (or the run's time limit, if shorter): a
+# client that answered the small one has shown that it runs, and gets longer for 32 MiB.
+PROBE_TIME_LIMITS = (10.0, 30.0)
 _PROBE_SEED = 20261203
 
 
@@ -92,9 +95,9 @@ def learn_chunk(
 ) -> tuple[ChunkChoice, list[CaseResult]]:
     """Probe the client (`run(scenario, time_limit)` runs one case); the choice, and the
     probe cases that ended (to be reported)."""
-    limit = min(time_limit, PROBE_TIME_LIMIT)
     cases: list[CaseResult] = []
-    for size in (3 * asked + 1, LARGE_PROBE):
+    for size, most in zip((3 * asked + 1, LARGE_PROBE), PROBE_TIME_LIMITS, strict=True):
+        limit = min(time_limit, most)
         result = run(UploadScenario(SourceFile(size, _PROBE_SEED), ClientParams(asked, 1)), limit)
         if result.client.timed_out:
             return _no_answer(limit), cases
