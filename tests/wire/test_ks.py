@@ -11,6 +11,7 @@ import hashlib
 from urllib.parse import quote, quote_plus
 
 import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from conformance.ks import ADMIN, REDACTED, USER, KsError, Session, issue_ks, parse_ks, redact
 
@@ -246,8 +247,6 @@ def test_v2_without_an_expiry_has_always_expired() -> None:
     body = b"x" * 16 + b"_t=2&_u=bob"
     plain = hashlib.sha1(body).digest() + body
     plain += bytes(-len(plain) % 16)
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
     key = hashlib.sha1(SECRETS[PARTNER].encode()).digest()[:16]
     encryptor = Cipher(algorithms.AES(key), modes.CBC(bytes(16))).encryptor()
     blob = encryptor.update(plain) + encryptor.finalize()
