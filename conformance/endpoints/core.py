@@ -17,16 +17,18 @@ the `fileData` part; whatever the model was not given is released before `handle
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from conformance.endpoints.fault_runtime import FaultRuntime
+from conformance.endpoints.front import API_HEADERS, PHP_DEFAULT_TYPE, preflight
 from conformance.endpoints.partners import Partner, Partners
 from conformance.endpoints.trace import Answered, Exchange, PayloadInfo, TraceLog
 from conformance.faults import Fault, FaultKind, FaultPlan
-from conformance.ks import ADMIN, USER, KsError, Session, issue_ks, parse_ks
+from conformance.ks import ADMIN, USER, Session, issue_ks
 from conformance.model import (
     AbandonClose,
     AddToken,
@@ -52,16 +54,23 @@ from conformance.stores import TempFileBlobFactory
 from conformance.wire import (
     Answer,
     ApiCall,
+    FormatRefused,
     ParsedBody,
+    ResponseFormat,
     UploadedPart,
     UploadFlags,
     build_event,
     build_start_session,
     check_route,
     decode_call,
+    die_headers,
     encode_answer,
+    encode_multi,
     upload_flags,
 )
+from conformance.wire.access import Access, forbidden_headers, open_session
+from conformance.wire.multirequest import is_multirequest, split_multirequest
+from conformance.wire.request import call_from_params
 
 __all__ = ["KALTURA_FINAL_WAIT", "EndpointConfig", "IncomingRequest", "KalturaEndpoint", "Reply"]
 
@@ -119,14 +128,20 @@ class Reply:
     body: bytes
     disconnect: str | None = None
     exchange: Exchange | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    answer: Answer | None = field(default=None, compare=False)
+    # The other calls of a multirequest, answered by the same bytes.
+    batch: tuple[Exchange, ...] = field(default=(), compare=False)
 
     def sent(self, at: float | None = None) -> None:
         """The transport is writing the answer (or closing the connection) now, or at `at`.
 
         Called before the bytes leave, so that the exchange is complete in the trace by the
         time the client holds its answer."""
-        if self.exchange is not None:
-            self.exchange.answered_at = time.monotonic() if at is None else at
+        stamp = time.monotonic() if at is None else at
+        for exchange in (self.exchange, *self.batch):
+            if exchange is not None:
+                exchange.answered_at = stamp
 
 
 class KalturaEndpoint:
@@ -159,16 +174,19 @@ class KalturaEndpoint:
         partner_id: int | None = None,
         admin_secret: str | None = None,
         faults: FaultPlan | None = None,
+        ks_version: int = 1,
     ) -> Partner:
         """A new partner (fresh id and secret unless given) with its fault plan."""
-        partner = self.partners.create(partner_id, admin_secret, faults)
+        partner = self.partners.create(partner_id, admin_secret, faults, ks_version)
         self.faults.attach(partner.partner_id, partner.faults)
         return partner
 
     def start_session(self, partner: Partner, user_id: str = "", *, admin: bool = True) -> str:
         """A KS for `partner`, as `session.start` would give it."""
         expiry = int(self._clock()) + _SESSION_SECONDS
-        session = Session(partner.partner_id, user_id, ADMIN if admin else USER, expiry)
+        session = Session(
+            partner.partner_id, user_id, ADMIN if admin else USER, expiry, "", partner.ks_version
+        )
         return issue_ks(session, partner.admin_secret, self._next_serial())
 
     def file_digest(self, partner_id: int, token_id: str) -> str | None:
@@ -219,60 +237,98 @@ class KalturaEndpoint:
 
     def handle(self, request: IncomingRequest) -> Reply:
         """Answer one request. Never raises for anything a client can send."""
-        exchange = self.trace.open(request.connection, request.arrival, request.body_complete)
+        if request.method == "OPTIONS" and _is_api_path(request.target):
+            return preflight()  # answered before anything else (api_v3/web/index.php:5-12)
         call = decode_call(request.target, request.content_type, request.body)
-        flags = _describe(exchange, call)
         handed: list[Blob] = []
         try:
             if not _is_api_path(request.target):
+                exchange = self.trace.open(
+                    request.connection, request.arrival, request.body_complete
+                )
+                _describe(exchange, call)
                 return self._plain_error(404, "Not Found: the API lives under /api_v3", exchange)
-            return self._handle_call(call, flags, exchange, handed)
+            return _with_api_headers(self._front(call, request, handed))
         finally:
             for part in request.body.files:
                 if not any(part.blob is blob for blob in handed):
                     part.blob.release()
 
-    def _handle_call(
+    def _front(self, call: ApiCall, request: IncomingRequest, handed: list[Blob]) -> Reply:
+        """The front controller: format first (KalturaFrontController.php:101-106), then
+        one call or a multirequest (:108-144)."""
+        if is_multirequest(call.params) and not isinstance(call.response, FormatRefused):
+            return self._multirequest(call, request, handed)
+        exchange = self.trace.open(request.connection, request.arrival, request.body_complete)
+        flags = _describe(exchange, call)
+        if isinstance(call.response, FormatRefused):
+            return self._die(call.response, exchange)
+        return self._dispatch(call, flags, exchange, handed)
+
+    def _multirequest(self, call: ApiCall, request: IncomingRequest, handed: list[Blob]) -> Reply:
+        """Every call of a multirequest is traced, faulted and answered like a single
+        request; a fault that cuts the connection or answers an HTTP error ends them all."""
+        multi = split_multirequest(call.params)
+        answers: list[Answer] = []
+        headers: tuple[tuple[str, str], ...] = ()
+        done: list[Exchange] = []
+        for number in range(multi.first, multi.last + 1):
+            params = multi.next_params(number)
+            if params is None:
+                break
+            item = call_from_params(params, call.response, call.notes)
+            exchange = self.trace.open(request.connection, request.arrival, request.body_complete)
+            reply = self._dispatch(item, _describe(exchange, item), exchange, handed)
+            answer = reply.answer
+            if reply.disconnect is not None or reply.status != 200 or answer is None:
+                return dataclasses.replace(reply, batch=tuple(done))
+            answers.append(answer)
+            headers = headers + reply.headers
+            done.append(exchange)
+            multi.record(number, answer)
+        encoded = encode_multi(answers, _serializer(call))
+        return Reply(
+            encoded.status,
+            encoded.content_type,
+            encoded.body,
+            exchange=done[-1] if done else None,
+            headers=headers,
+            batch=tuple(done[:-1]),
+        )
+
+    def _dispatch(
         self, call: ApiCall, flags: UploadFlags | None, exchange: Exchange, handed: list[Blob]
     ) -> Reply:
+        """`KalturaDispatcher::dispatch` (KalturaDispatcher.php:33-159): route, KS, arguments,
+        permissions, the action (§3.5)."""
         refused = check_route(call)
         if refused is not None:
             return self._answer(refused, call, exchange)
-        session = self._session(call)
-        if isinstance(session, Failed):
-            return self._answer(session, call, exchange)
+        access = open_session(call, _PartnerSecrets(self.partners), self._clock())
+        if isinstance(access, Failed):
+            return self._answer(access, call, exchange)
         if call.service == "session":
-            return self._answer(self._start_session(call, exchange), call, exchange)
-        caller = _caller(session)
+            return self._answer(self._start_session(call, access, exchange), call, exchange)
+        caller = _caller(access.session) if access.refusal is None else None
         exchange.partner_id = None if caller is None else caller.partner_id
         event = build_event(call, caller, self._clock(), flags)
         if isinstance(event, Failed):
             return self._answer(event, call, exchange)
+        if isinstance(event, Upload) and isinstance(event.file, FilePart):
+            handed.append(event.file.blob)
+        if access.refusal is not None:
+            return self._answer(_refused(self._apply(event), access), call, exchange)
         if isinstance(event, Upload):
-            if isinstance(event.file, FilePart):
-                handed.append(event.file.blob)
             return self._upload(event, call, exchange)
         return self._answer(self._apply(event), call, exchange)
 
-    def _session(self, call: ApiCall) -> Session | Failed | None:
-        """§3.5 step 2: a KS, when given, must be valid (INVALID_KS). None: no KS at all,
-        which the model answers MISSING_KS once the arguments are checked (step 4)."""
-        ks = call.param("ks")
-        if not isinstance(ks, str) or not ks:
-            return None
-        try:
-            return parse_ks(ks, _PartnerSecrets(self.partners), self._clock())
-        except KsError as error:
-            return Failed(
-                api_error(
-                    ErrorCode.INVALID_KS, KSID=ks, ERR_CODE=error.code, ERR_DESC=error.description
-                )
-            )
-
-    def _start_session(self, call: ApiCall, exchange: Exchange) -> Answer:
+    def _start_session(self, call: ApiCall, access: Access, exchange: Exchange) -> Answer:
+        """Arguments, then the front door's refusal, then the secret (§3.5)."""
         request = build_start_session(call)
         if isinstance(request, Failed):
             return request
+        if access.refusal is not None:
+            return access.refusal
         pid = request.partner_id
         partner = self.partners.get(pid) if pid is not None else None
         if partner is None or request.secret != partner.admin_secret:
@@ -280,7 +336,12 @@ class KalturaEndpoint:
         exchange.partner_id = partner.partner_id
         expiry = int(self._clock()) + request.expiry
         session = Session(
-            partner.partner_id, request.user_id, request.type, expiry, request.privileges
+            partner.partner_id,
+            request.user_id,
+            request.type,
+            expiry,
+            request.privileges,
+            partner.ks_version,
         )
         return issue_ks(session, partner.admin_secret, self._next_serial())
 
@@ -378,8 +439,22 @@ class KalturaEndpoint:
 
     def _answer(self, answer: Answer, call: ApiCall, exchange: Exchange) -> Reply:
         exchange.answer = _answered(answer)
-        encoded = encode_answer(answer, call.format)
-        return Reply(encoded.status, encoded.content_type, encoded.body, exchange=exchange)
+        encoded = encode_answer(answer, _serializer(call))
+        return Reply(
+            encoded.status,
+            encoded.content_type,
+            encoded.body,
+            exchange=exchange,
+            headers=forbidden_headers(answer),
+            answer=answer,
+        )
+
+    @staticmethod
+    def _die(refused: FormatRefused, exchange: Exchange) -> Reply:
+        """`kRendererDieError`: HTTP 200, no body, the error in headers only."""
+        exchange.answer = Answered("error", http_status=200, code=refused.error.code)
+        headers = die_headers(refused.error)
+        return Reply(200, PHP_DEFAULT_TYPE, b"", exchange=exchange, headers=headers)
 
     @staticmethod
     def _http_error(status: int, exchange: Exchange) -> Reply:
@@ -419,6 +494,25 @@ class _PartnerSecrets(Mapping[int, str]):
 
     def __len__(self) -> int:
         return len(self._partners.secrets_by_id())
+
+
+def _serializer(call: ApiCall) -> ResponseFormat | int:
+    return call.response if isinstance(call.response, ResponseFormat) else call.format
+
+
+def _refused(outcome: Answer, access: Access) -> Answer:
+    """The model checked the arguments with no caller: MISSING_KS there means they were
+    all right, and the front door's refusal is the answer (§3.5 step 4)."""
+    if isinstance(outcome, Failed) and outcome.code == ErrorCode.MISSING_KS.name:
+        assert access.refusal is not None
+        return access.refusal
+    return outcome
+
+
+def _with_api_headers(reply: Reply) -> Reply:
+    if reply.disconnect is not None or reply.status != 200:
+        return reply
+    return dataclasses.replace(reply, headers=API_HEADERS + reply.headers)
 
 
 def _is_api_path(target: str) -> bool:

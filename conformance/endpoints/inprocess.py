@@ -68,7 +68,7 @@ class InProcessHandler:
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request
             )
-        headers = {"content-type": reply.content_type}
+        headers = [("content-type", reply.content_type), *reply.headers]
         return httpx.Response(reply.status, headers=headers, content=reply.body, request=request)
 
     def _connection(self) -> str:

@@ -21,11 +21,14 @@ _FIRST_PARTNER_ID = 100_000
 
 @dataclass(frozen=True)
 class Partner:
-    """A partner account: id, admin secret (a credential: never logged) and its faults."""
+    """A partner account: id, admin secret (a credential: never logged), its faults, and
+    the KS version `session.start` issues for it (the partner's `ks_version`, 1 or 2;
+    kSessionUtils.class.php:344-363)."""
 
     partner_id: int
     admin_secret: str = field(repr=False)
     faults: FaultPlan = field(default_factory=FaultPlan)
+    ks_version: int = 1
 
 
 class Partners:
@@ -41,15 +44,18 @@ class Partners:
         partner_id: int | None = None,
         admin_secret: str | None = None,
         faults: FaultPlan | None = None,
+        ks_version: int = 1,
     ) -> Partner:
         """Register a partner; the id and a random 32-hex secret are chosen when not given."""
+        if ks_version not in (1, 2):
+            raise ValueError(f"ks_version={ks_version} must be 1 or 2")
         with self._lock:
             if partner_id is None:
                 partner_id = next(pid for pid in self._ids if pid not in self._by_id)
             if partner_id in self._by_id:
                 raise ValueError(f"partner_id={partner_id} is already registered")
             secret = admin_secret if admin_secret is not None else secrets.token_hex(16)
-            partner = Partner(partner_id, secret, faults or FaultPlan())
+            partner = Partner(partner_id, secret, faults or FaultPlan(), ks_version)
             self._by_id[partner_id] = partner
             return partner
 

@@ -88,6 +88,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         self._serve()
 
+    def do_OPTIONS(self) -> None:
+        """A CORS preflight: answered by the endpoint without reading the API."""
+        self._serve()
+
     def _serve(self) -> None:
         arrival = time.monotonic()
         owner = self.server.owner
@@ -134,12 +138,20 @@ class _Handler(BaseHTTPRequestHandler):
         elif reply.disconnect == "drop":
             self.close_connection = True
         else:
-            self._write(reply.status, reply.content_type, reply.body)
+            self._write(reply.status, reply.content_type, reply.body, reply.headers)
 
-    def _write(self, status: int, content_type: str, body: bytes) -> None:
+    def _write(
+        self,
+        status: int,
+        content_type: str,
+        body: bytes,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         self.send_response_only(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 

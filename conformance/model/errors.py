@@ -81,6 +81,16 @@ class ErrorCode(Enum):
         'Action "@ACTION_NAME@" does not exists for service "@SERVICE_NAME@"',
     )
     START_SESSION_ERROR = (("PID",), "Error while starting session for partner [@PID@]")
+    SERVICE_FORBIDDEN_CONTENT_BLOCKED = (
+        (),
+        "The access to this service is forbidden since the specified partner is blocked",
+    )
+    UNKNOWN_RESPONSE_FORMAT = (
+        ("FORMAT",),
+        "Response format provided [@FORMAT@] is not recognized by server",
+    )
+    MANDATORY_PARAMETER_MISSING = (("PARAM_NAME",), "Mandatory parameter missing [@PARAM_NAME@]")
+    INVALID_FIELD_VALUE = (("FIELD_NAME",), "value in field [@FIELD_NAME@] is not valid")
     INTERNAL_SERVERL_ERROR = ((), "Internal server error occurred")  # sic: Kaltura's spelling
     INVALID_PARAMETER_CHAR = (("XML_FIELD",), 'Invalid char in "@XML_FIELD@" field')
 

@@ -18,7 +18,14 @@ from conformance.wire.calls import (
     check_route,
     upload_flags,
 )
-from conformance.wire.encode import Answer, EncodedAnswer, encode_answer, token_fields
+from conformance.wire.encode import (
+    Answer,
+    EncodedAnswer,
+    encode_answer,
+    encode_multi,
+    token_fields,
+)
+from conformance.wire.formats import FormatRefused, ResponseFormat, die_headers
 from conformance.wire.php import php_bool, php_float, php_int, php_string
 from conformance.wire.request import FORMAT_JSON, FORMAT_XML, ApiCall, decode_call
 from conformance.wire.types import ParsedBody, UploadedPart
@@ -30,7 +37,9 @@ __all__ = [
     "Answer",
     "ApiCall",
     "EncodedAnswer",
+    "FormatRefused",
     "ParsedBody",
+    "ResponseFormat",
     "StartSession",
     "UploadFlags",
     "UploadedPart",
@@ -38,7 +47,9 @@ __all__ = [
     "build_start_session",
     "check_route",
     "decode_call",
+    "die_headers",
     "encode_answer",
+    "encode_multi",
     "php_bool",
     "php_float",
     "php_int",

@@ -58,6 +58,7 @@ SERVICES: Mapping[str, frozenset[str]] = {
 _NULLABLE_BOOLEAN_WORDS = {"true": 1, "false": 0}
 _FILTER_STRINGS = ("idEqual", "idIn", "userIdEqual", "statusIn", "fileNameEqual", "orderBy")
 _DEFAULT_EXPIRY = 86_400
+_SESSION_TYPES = frozenset({0, 2})  # KalturaSessionType: USER, ADMIN
 
 UploadFlags = tuple[bool, bool, float]  # resume, finalChunk, resumeAt
 
@@ -92,20 +93,46 @@ def check_route(call: ApiCall) -> Failed | None:
 
 
 def build_start_session(call: ApiCall) -> StartSession | Failed:
+    """`startAction($secret, $userId = "", $type = 0, $partnerId = null, $expiry = 86400,
+    $privileges = null)` (SessionService.php:40): arguments in that order, `type` checked
+    against `KalturaSessionType` (0 USER, 2 ADMIN). The expiry is capped at the partner's
+    `ks_max_expiry_in_seconds`, one day by default (Partner.php:150-164,
+    kSessionUtils.class.php:106-109); 0 or less gives a KS that has expired already."""
     if not call.present("secret"):
         return failed(ErrorCode.MISSING_MANDATORY_PARAMETER, PARAM_NAME="secret")
-    strings = {name: php_string(call.param(name)) for name in ("secret", "userId", "privileges")}
+    strings = {name: php_string(call.param(name)) for name in ("secret", "userId")}
     for name, text in strings.items():
         if not xml_valid(text):
             return failed(ErrorCode.INVALID_PARAMETER_CHAR, XML_FIELD=name)
+    session_type = _session_type(call.param("type"))
+    if isinstance(session_type, Failed):
+        return session_type
     partner = call.param("partnerId")
+    expiry = call.param("expiry")
+    privileges = php_string(call.param("privileges"))
+    if not xml_valid(privileges):
+        return failed(ErrorCode.INVALID_PARAMETER_CHAR, XML_FIELD="privileges")
     return StartSession(
         secret=strings["secret"],
         user_id=strings["userId"],
-        type=php_int(call.param("type") or 0),
+        type=session_type,
         partner_id=php_int(partner) if partner is not None else None,
-        expiry=php_int(call.param("expiry") or _DEFAULT_EXPIRY),
-        privileges=strings["privileges"],
+        expiry=min(php_int(expiry) if expiry is not None else _DEFAULT_EXPIRY, _DEFAULT_EXPIRY),
+        privileges=privileges,
+    )
+
+
+def _session_type(value: object) -> int | Failed:
+    if value is None:
+        return 0
+    number = _enum_int(value, "type", "KalturaSessionType")
+    if isinstance(number, Failed) or number in _SESSION_TYPES:
+        return number
+    return failed(
+        ErrorCode.INVALID_ENUM_VALUE,
+        ENUM_VAL=php_string(value),
+        PARAM_NAME="type",
+        ENUM_TYPE="KalturaSessionType",
     )
 
 

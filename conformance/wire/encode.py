@@ -5,7 +5,14 @@
   `objectType` last; sizes as JSON strings (§1.3); errors as a 4-key object with `args`
   `[]` when empty; delete answers the literal `null`.
 * XML (default): `<xml><result>…</result><executionTime>…</executionTime></xml>`,
-  `objectType` first then every property (nulls as empty elements), booleans as 1/0.
+  `objectType` first then every property (nulls as empty elements unless `ignoreNull=1`,
+  KalturaXmlSerializer.php:170), booleans as 1/0.
+* PHP (`format=3`): `serialize()` (`phpserial`), PHP's default content type.
+* JSONP (`format=9`): `callback(` JSON `);` as `application/javascript`
+  (KalturaJsonProcSerializer.php:23-36).
+* A multirequest (`encode_multi`): each item serialized alone, then wrapped per format —
+  JSON `[a,b]`, XML `<item>a</item><item>b</item>` inside `<result>`, PHP `a:N:{i:0;…}`
+  (KalturaFrontController.php:693-709 and each serializer's item header and footer).
 """
 
 from __future__ import annotations
@@ -24,10 +31,16 @@ from conformance.model import (
     TokenResult,
     TokenView,
 )
+from conformance.wire.formats import (
+    FORMAT_JSON,
+    FORMAT_JSONP,
+    FORMAT_PHP,
+    ResponseFormat,
+)
 from conformance.wire.php import php_string
-from conformance.wire.request import FORMAT_JSON
+from conformance.wire.phpserial import php_serialize
 
-__all__ = ["Answer", "EncodedAnswer", "encode_answer", "token_fields"]
+__all__ = ["Answer", "EncodedAnswer", "encode_answer", "encode_multi", "token_fields"]
 
 Answer = TokenResult | TokenListed | Deleted | Failed | str  # str: a KS from session.start
 
@@ -35,6 +48,9 @@ _JSON = "application/json"
 # What XML 1.0 cannot carry at all (`kXml::stripXMLInvalidChars`): dropped from XML answers.
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _XML = "text/xml"
+_JAVASCRIPT = "application/javascript"
+_PHP_DEFAULT = "text/html; charset=UTF-8"  # PHP's default_mimetype: the serializer sets none
+_XML_HEAD = '<?xml version="1.0" encoding="utf-8"?><xml><result>'
 _API_EXCEPTION = "KalturaAPIException"
 
 
@@ -71,23 +87,55 @@ def _size(value: float | None) -> str | None:
     return None if value is None else php_string(value)
 
 
-def encode_answer(answer: Answer, fmt: int, execution_time: float = 0.0) -> EncodedAnswer:
-    if fmt == FORMAT_JSON:
-        return EncodedAnswer(200, _JSON, _json_bytes(_json_value(answer)))
-    body = (
-        f"<result>{_xml_value(answer)}</result><executionTime>{execution_time:.6f}</executionTime>"
+def encode_answer(
+    answer: Answer, fmt: int | ResponseFormat, execution_time: float = 0.0
+) -> EncodedAnswer:
+    """One call's answer, whole, in the format asked for."""
+    response = fmt if isinstance(fmt, ResponseFormat) else ResponseFormat(fmt)
+    return _envelope(_item(answer, response), response, execution_time)
+
+
+def encode_multi(
+    answers: list[Answer], fmt: int | ResponseFormat, execution_time: float = 0.0
+) -> EncodedAnswer:
+    """A multirequest's answers, each serialized alone, in one envelope."""
+    response = fmt if isinstance(fmt, ResponseFormat) else ResponseFormat(fmt)
+    items = [_item(answer, response) for answer in answers]
+    if response.kind in (FORMAT_JSON, FORMAT_JSONP):
+        body = "[" + ",".join(items) + "]"
+    elif response.kind == FORMAT_PHP:
+        body = f"a:{len(items)}:{{" + "".join(f"i:{i};{item}" for i, item in enumerate(items))
+        body += "}"
+    else:
+        body = "".join(f"<item>{item}</item>" for item in items)
+    return _envelope(body, response, execution_time)
+
+
+def _item(answer: Answer, response: ResponseFormat) -> str:
+    if response.kind in (FORMAT_JSON, FORMAT_JSONP):
+        return _JSON_ENCODER.encode(_json_value(answer))
+    if response.kind == FORMAT_PHP:
+        return php_serialize(answer)
+    return _xml_value(answer, response.ignore_null)
+
+
+def _envelope(body: str, response: ResponseFormat, execution_time: float) -> EncodedAnswer:
+    # A lone surrogate cannot be UTF-8: written as "?" rather than failing the answer [I].
+    if response.kind == FORMAT_JSON:
+        return EncodedAnswer(200, _JSON, body.encode("utf-8", errors="replace"))
+    if response.kind == FORMAT_JSONP:
+        text = f"{response.callback}({body});"
+        return EncodedAnswer(200, _JAVASCRIPT, text.encode("utf-8", errors="replace"))
+    if response.kind == FORMAT_PHP:
+        return EncodedAnswer(200, _PHP_DEFAULT, body.encode("utf-8", errors="replace"))
+    document = (
+        f"{_XML_HEAD}{body}</result><executionTime>{execution_time:.6f}</executionTime></xml>"
     )
-    document = f'<?xml version="1.0" encoding="utf-8"?><xml>{body}</xml>'
     return EncodedAnswer(200, _XML, document.encode("utf-8"))
 
 
 # One encoder for every answer: `json.dumps` with options builds a new one each call.
 _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-def _json_bytes(value: object) -> bytes:
-    # A lone surrogate cannot be UTF-8: written as "?" rather than failing the answer [I].
-    return _JSON_ENCODER.encode(value).encode("utf-8", errors="replace")
 
 
 def _text(text: str) -> str:
@@ -134,7 +182,7 @@ def _json_error(error: ApiError) -> dict[str, object]:
 # --- XML ----------------------------------------------------------------------------------
 
 
-def _xml_value(answer: Answer) -> str:
+def _xml_value(answer: Answer, ignore_null: bool = False) -> str:
     if isinstance(answer, str):
         return _text(answer)
     if isinstance(answer, Failed):
@@ -142,18 +190,23 @@ def _xml_value(answer: Answer) -> str:
     if isinstance(answer, Deleted):
         return ""
     if isinstance(answer, TokenListed):
-        items = "".join(f"<item>{_xml_token(token)}</item>" for token in answer.objects)
+        items = "".join(
+            f"<item>{_xml_token(token, ignore_null)}</item>" for token in answer.objects
+        )
+        related = "" if ignore_null else "<relatedObjects></relatedObjects>"
         return (
-            "<objectType>KalturaUploadTokenListResponse</objectType><relatedObjects></relatedObjects>"
+            f"<objectType>KalturaUploadTokenListResponse</objectType>{related}"
             f"<totalCount>{answer.total_count}</totalCount><objects>{items}</objects>"
         )
-    return _xml_token(answer.token)
+    return _xml_token(answer.token, ignore_null)
 
 
-def _xml_token(token: TokenView) -> str:
+def _xml_token(token: TokenView, ignore_null: bool = False) -> str:
     # The inherited `relatedObjects` comes first, before `id` (§12.3).
     fields: Iterable[tuple[str, object]] = [("relatedObjects", None), *token_fields(token)]
-    inner = "".join(_xml_element(name, value) for name, value in fields)
+    inner = "".join(
+        _xml_element(name, value) for name, value in fields if not (ignore_null and value is None)
+    )
     return f"<objectType>KalturaUploadToken</objectType>{inner}"
 
 

@@ -17,18 +17,22 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from conformance.wire.php import ascii_lower, is_numeric, php_float, php_string
+from conformance.wire.formats import (
+    FORMAT_JSON,
+    FORMAT_XML,
+    FormatRefused,
+    ResponseFormat,
+    choose_format,
+)
+from conformance.wire.php import ascii_lower, php_string
 from conformance.wire.types import ParsedBody, UploadedPart
 
 __all__ = ["FORMAT_JSON", "FORMAT_XML", "ApiCall", "decode_call"]
 
-FORMAT_JSON = 1
-FORMAT_XML = 2  # the default when no format is asked for (§3.2)
-
 # The script's own path segments: PHP drops every path part equal to one of them (array_diff).
 _SCRIPT_PARTS = frozenset({"", "api_v3", "index.php"})
-# Only a body that is one JSON object on one line is read (`preg_match('/^\{.*\}$/')`).
-_JSON_OBJECT_LINE = re.compile(r"^\{.*\}$")
+# PHP's trim(): what is cut from both ends of a JSON body before its braces are looked for.
+_PHP_TRIM = " \t\n\r\0\x0b"
 _BRACKETS = re.compile(r"\[([^\]]*)\]")
 # PHP's json_decode refuses an unpaired UTF-16 surrogate escape (JSON_ERROR_UTF16).
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -40,13 +44,18 @@ _INT64 = (-(2**63), 2**63 - 1)
 @dataclass(frozen=True)
 class ApiCall:
     """One decoded API call: service and action (lower-cased, §3.1), merged parameters,
-    and the response format asked for."""
+    and the serializer asked for (`response`; `FormatRefused` when there is none)."""
 
     service: str | None
     action: str | None
     params: Mapping[str, Any]
-    format: int = FORMAT_XML
+    response: ResponseFormat | FormatRefused = field(default_factory=ResponseFormat)
     notes: tuple[str, ...] = field(default=())
+
+    @property
+    def format(self) -> int:
+        """The `KalturaResponseType` answered in (XML when the format was refused)."""
+        return self.response.kind if isinstance(self.response, ResponseFormat) else FORMAT_XML
 
     def param(self, name: str) -> Any:
         """A parameter's value, or None when absent (JSON null counts as absent, like isset)."""
@@ -78,13 +87,22 @@ def decode_call(target: str, content_type: str | None, body: ParsedBody) -> ApiC
     ):
         _replace_recursive(merged, source)
     params = _grouped(merged)
+    return call_from_params(params, choose_format(params, _query_params(query)), tuple(notes))
+
+
+def call_from_params(
+    params: dict[str, Any],
+    response: ResponseFormat | FormatRefused,
+    notes: tuple[str, ...] = (),
+) -> ApiCall:
+    """An `ApiCall` for already merged parameters (a request, or one multirequest item)."""
     service, action = _name(params.get("service")), _name(params.get("action"))
     return ApiCall(
         service=None if service == "0" else service,  # `if (!$service)`: "0" is falsy
         action=action,
         params=params,
-        format=FORMAT_JSON if _asks_json(params.get("format")) else FORMAT_XML,
-        notes=tuple(notes),
+        response=response,
+        notes=notes,
     )
 
 
@@ -95,23 +113,15 @@ def _name(value: object) -> str | None:
     return ascii_lower(text) if text else None
 
 
-def _asks_json(value: object) -> bool:
-    """`switch ($format)` compares loosely with 2 (XML) first, then 1 (JSON) [I: PHP 8
-    rules]: "1", " 1", "1.0" and 1 ask for JSON; true equals 2 first; arrays match nothing.
-    Anything that is not JSON gets XML here (the real server dies on an unknown format)."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        return False
-    if isinstance(value, str) and not is_numeric(value):
-        return False
-    return php_float(value) == FORMAT_JSON
-
-
 def _post_params(content_type: str | None, body: ParsedBody, notes: list[str]) -> dict[str, Any]:
     kind = (content_type or "").lower()
     decoded: object = None
     if kind == "application/json" and body.json_text is not None:
-        if _JSON_OBJECT_LINE.match(body.json_text):
-            decoded = _json_object(body.json_text, notes)
+        # Trimmed, then read when it begins with "{" and ends with "}", over any number of
+        # lines (infraRequestUtils.class.php:530-533).
+        text = body.json_text.strip(_PHP_TRIM)
+        if text.startswith("{") and text.endswith("}"):
+            decoded = _json_object(text, notes)
     elif kind.startswith("multipart/form-data"):
         json_field = _last(body.fields, "json")
         if json_field is not None:

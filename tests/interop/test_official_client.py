@@ -227,3 +227,40 @@ def test_deleted_token_is_not_found(service: Service) -> None:
     with pytest.raises(KalturaException) as raised:
         client.uploadToken.get(token.id)
     assert _error_code(raised) == "UPLOAD_TOKEN_NOT_FOUND"
+
+
+# --- KSs the client signs itself, and multirequests ----------------------------------------
+
+
+@pytest.mark.parametrize("generate", ["generateSession", "generateSessionV2"])
+def test_a_locally_signed_ks_uploads_in_three_stages(service: Service, generate: str) -> None:
+    """KS v1 of seven fields and KS v2 (AES) as the official client signs them
+    (kSessionBase.class.php:224-285, 596-658): a correct client is judged, not refused."""
+    if generate == "generateSessionV2":
+        pytest.importorskip("Crypto.Cipher.AES")
+    sign = getattr(kaltura_client.KalturaClient, generate)
+    ks = sign(service.partner.admin_secret, "signer", 2, service.partner.partner_id, 3600, "")
+    client = service.client(ks.decode() if isinstance(ks, bytes) else ks)
+    token = _add_token(client)
+    _upload(client, token.id, 0, resume=False, final=False)
+    _upload(client, token.id, 1, resume=True, final=False)
+    _upload(client, token.id, 2, resume=True, final=False)
+    assert _upload(client, token.id, 3, resume=True, final=True).status.getValue() == FULL_UPLOAD
+    assert service.endpoint.file_digest(service.partner.partner_id, token.id) == SOURCE.digest()
+
+
+def test_a_multirequest_of_add_and_get(service: Service) -> None:
+    """The client's XML multirequest with `{1:result:id}` (KalturaFrontController.php:211-378)."""
+    client = service.admin_client()
+    client.startMultiRequest()
+    added = client.uploadToken.add(kaltura_core.KalturaUploadToken(fileName="multi.bin"))
+    client.uploadToken.get(added.id)
+    client.uploadToken.get("no-such-token")
+    first, second, third = client.doMultiRequest()
+    assert _answered_xml(client)
+    assert first.fileName == "multi.bin"
+    assert second.id == first.id
+    assert isinstance(third, KalturaException)
+    assert third.code == "UPLOAD_TOKEN_NOT_FOUND"
+    traced = service.endpoint.trace.exchanges(service.partner.partner_id)
+    assert [e.action for e in traced][-3:] == ["add", "get", "get"]

@@ -310,7 +310,7 @@ def _check_encodings(answer: Answer) -> None:
 
 def _run(call: ApiCall, caller: Caller | None) -> None:
     assert isinstance(call, ApiCall)
-    assert call.format in (FORMAT_JSON, FORMAT_XML)
+    assert call.format in (FORMAT_JSON, FORMAT_XML, 3, 9)  # JSON, XML, PHP, JSONP
     for name in (call.service, call.action):
         assert name is None or (name and not any("A" <= ch <= "Z" for ch in name))
     refused = check_route(call)

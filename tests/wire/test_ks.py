@@ -11,6 +11,7 @@ import hashlib
 from urllib.parse import quote, quote_plus
 
 import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from conformance.ks import ADMIN, REDACTED, USER, KsError, Session, issue_ks, parse_ks, redact
 
@@ -59,7 +60,7 @@ def test_a_ks_seen_before_is_checked_again_on_every_call() -> None:
     assert parse_ks(ks, SECRETS, NOW) == USER_SESSION
     with pytest.raises(KsError, match="EXPIRED"):
         parse_ks(ks, SECRETS, USER_SESSION.expiry + 1)
-    with pytest.raises(KsError, match="INVALID_PARTNER"):
+    with pytest.raises(KsError, match="INVALID_STR"):
         parse_ks(ks, {OTHER: SECRETS[OTHER]}, NOW)
     with pytest.raises(KsError, match="INVALID_STR"):
         parse_ks(ks, {PARTNER: "a-new-secret"}, NOW)
@@ -86,18 +87,22 @@ def test_the_random_part_makes_each_ks_different() -> None:
     )
 
 
-def test_a_ks_valid_until_this_second_is_still_valid() -> None:
-    """[I] expired means `expiry < now`."""
+def test_a_ks_valid_until_this_second_has_expired() -> None:
+    """`valid_until <= time()` (kSessionBase.class.php:441)."""
     session = Session(PARTNER, "alice", USER, int(NOW))
-    assert parse_ks(issue_ks(session, SECRETS[PARTNER], 1), SECRETS, NOW) == session
+    refused(issue_ks(session, SECRETS[PARTNER], 1), -5, "EXPIRED")
+    later = Session(PARTNER, "alice", USER, int(NOW) + 1)
+    assert parse_ks(issue_ks(later, SECRETS[PARTNER], 1), SECRETS, NOW) == later
 
 
 # --- refusals -----------------------------------------------------------------------------
 
 
 def test_unknown_partner() -> None:
+    """No secret: `parseKsV1` answers null, `fromSecureString` INVALID_STR
+    (kSessionBase.class.php:243-247, kSessionUtils.class.php:331-333)."""
     session = Session(303, "x", ADMIN, int(NOW) + 60)
-    refused(issue_ks(session, "whatever", 1), -2, "INVALID_PARTNER")
+    refused(issue_ks(session, "whatever", 1), -1, "INVALID_STR")
 
 
 def test_expired() -> None:
@@ -148,9 +153,8 @@ FIELDS = f"101;101;{int(NOW) + 60};2;1;admin;*;;"
         signed("-1;-1;1;2;1;admin;*;;"),
         signed("²;101;1;2;1;admin;*;;"),  # "²".isdigit() is true
         signed("١٠١;101;1;2;1;admin;*;;"),
-        signed(f"101;101;--{int(NOW)};2;1;admin;*;;"),
-        signed("101;101;²;2;1;admin;*;;"),
-        signed("101;101;soon;2;1;admin;*;;"),
+        signed(""),  # one field
+        signed("101;101"),  # two: three are required (kSessionBase.class.php:236)
         b64(f"é|{FIELDS}"),  # a non-ASCII signature
         b64(f"|{FIELDS}"),
     ],
@@ -159,9 +163,103 @@ def test_malformed(ks: str) -> None:
     refused(ks, -1, "INVALID_STR")
 
 
-def test_a_garbage_type_reads_as_a_user_ks() -> None:
-    session = parse_ks(signed(f"101;101;{int(NOW) + 60};²;1;u;;;"), SECRETS, NOW)
-    assert (session.type, session.is_admin) == (USER, False)
+@pytest.mark.parametrize(("text", "admin"), [("²", True), ("0", False), ("", False), ("1", True)])
+def test_the_type_is_compared_with_1_as_php_8_does(text: str, admin: bool) -> None:
+    """`isAdmin` is `type >= 1` (kSessionBase.class.php:289): a non-numeric type compares
+    as text with "1", so "²" is an admin KS and "" is not."""
+    session = parse_ks(signed(f"101;101;{int(NOW) + 60};{text};1;u;;;"), SECRETS, NOW)
+    assert session.is_admin is admin
+
+
+@pytest.mark.parametrize(
+    ("expiry", "valid"),
+    [(f"--{int(NOW)}", False), ("soon", True), ("²", True), ("", False), (" 9999999999 ", True)],
+)
+def test_a_non_numeric_expiry_compares_as_text(expiry: str, valid: bool) -> None:
+    """PHP 8: a non-numeric string against an int compares as strings, so "soon" never
+    expires and "" always has (kSessionBase.class.php:441)."""
+    ks = signed(f"101;101;{expiry};2;1;admin;*;;")
+    if valid:
+        assert parse_ks(ks, SECRETS, NOW).is_admin
+    else:
+        refused(ks, -5, "EXPIRED")
+
+
+def test_three_fields_are_enough() -> None:
+    """Only partner, pattern and expiry are required (kSessionBase.class.php:236-259): no
+    type is a user KS, no user is the anonymous user."""
+    session = parse_ks(signed(f"101;101;{int(NOW) + 60}"), SECRETS, NOW)
+    assert (session.partner_id, session.user_id, session.is_admin) == (PARTNER, "", False)
+
+
+def test_the_official_clients_v1_ks_of_seven_fields() -> None:
+    """`generateSession` writes partner;partner;expiry;type;rand;user;privileges."""
+    ks = signed(f"101;101;{int(NOW) + 60};2;4321;alice;")
+    session = parse_ks(ks, SECRETS, NOW)
+    assert (session.user_id, session.type, session.version) == ("alice", ADMIN, 1)
+
+
+def test_url_safe_base64_whitespace_and_missing_padding_are_read() -> None:
+    """`base64_decode(str_replace(['-','_'], ['+','/'], $ks), true)` (kSessionBase:158):
+    strict, but whitespace is skipped and padding may be left out."""
+    ks = issue_ks(USER_SESSION, SECRETS[PARTNER], 3)
+    variants = [ks.rstrip("="), ks.replace("+", "-").replace("/", "_"), f" {ks[:8]}\n{ks[8:]}"]
+    for variant in variants:
+        assert parse_ks(variant, SECRETS, NOW) == USER_SESSION
+    for broken in (ks + "=", ks.rstrip("=") + "A", ks + "x"):
+        refused(broken, -1, "INVALID_STR")
+
+
+# --- KS v2 --------------------------------------------------------------------------------
+
+
+V2_SESSION = Session(PARTNER, "alice", ADMIN, int(NOW) + 600, "edit:*,sview:1_x", 2)
+
+
+def test_v2_round_trip() -> None:
+    ks = issue_ks(V2_SESSION, SECRETS[PARTNER], 77)
+    assert base64.urlsafe_b64decode(ks).startswith(b"v2|101|")
+    assert parse_ks(ks, SECRETS, NOW) == V2_SESSION
+
+
+def test_v2_star_privilege_is_all() -> None:
+    """`*` is written `all:*` and read back as `*` (kSessionBase.class.php:549, 655-656)."""
+    session = Session(PARTNER, "", USER, int(NOW) + 60, "*", 2)
+    assert parse_ks(issue_ks(session, SECRETS[PARTNER], 1), SECRETS, NOW) == session
+
+
+def test_v2_forged_other_partner_and_expired() -> None:
+    ks = issue_ks(V2_SESSION, SECRETS[PARTNER], 5)
+    raw = base64.urlsafe_b64decode(ks)
+    refused(issue_ks(V2_SESSION, "not the secret", 5), -1, "INVALID_STR")
+    relabelled = base64.urlsafe_b64encode(raw.replace(b"v2|101|", b"v2|202|", 1)).decode()
+    refused(relabelled, -1, "INVALID_STR")
+    flipped = raw[:-1] + bytes([raw[-1] ^ 1])
+    refused(base64.urlsafe_b64encode(flipped).decode(), -1, "INVALID_STR")
+    refused(base64.urlsafe_b64encode(raw[:-3]).decode(), -1, "INVALID_STR")  # not whole blocks
+    refused(base64.urlsafe_b64encode(b"v2|101").decode(), -1, "INVALID_STR")
+    with pytest.raises(KsError, match="EXPIRED"):
+        parse_ks(ks, SECRETS, V2_SESSION.expiry)
+
+
+def test_v2_without_an_expiry_has_always_expired() -> None:
+    """`null <= time()` is true in PHP (kSessionBase.class.php:441)."""
+    body = b"x" * 16 + b"_t=2&_u=bob"
+    plain = hashlib.sha1(body).digest() + body
+    plain += bytes(-len(plain) % 16)
+    key = hashlib.sha1(SECRETS[PARTNER].encode()).digest()[:16]
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(bytes(16))).encryptor()
+    blob = encryptor.update(plain) + encryptor.finalize()
+    ks = base64.urlsafe_b64encode(b"v2|101|" + blob).decode()
+    refused(ks, -5, "EXPIRED")
+
+
+def test_the_official_clients_v2_ks_is_read() -> None:
+    client = pytest.importorskip("KalturaClient").KalturaClient
+    pytest.importorskip("Crypto.Cipher.AES")
+    ks = client.generateSessionV2(SECRETS[PARTNER], "bob", 2, PARTNER, 3600, "edit:*").decode()
+    session = parse_ks(ks, SECRETS, 0)
+    assert (session.user_id, session.is_admin, session.privileges) == ("bob", True, "edit:*")
 
 
 # --- redact -------------------------------------------------------------------------------

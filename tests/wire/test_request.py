@@ -12,7 +12,16 @@ from typing import Any
 import pytest
 
 from conformance.model import MemoryBlob
-from conformance.wire import FORMAT_JSON, FORMAT_XML, ApiCall, ParsedBody, UploadedPart
+from conformance.wire import (
+    FORMAT_JSON,
+    FORMAT_XML,
+    ApiCall,
+    FormatRefused,
+    ParsedBody,
+    ResponseFormat,
+    UploadedPart,
+)
+from conformance.wire.formats import FORMAT_JSONP, FORMAT_PHP
 from conformance.wire.request import decode_call
 
 MULTIPART = "multipart/form-data; boundary=----kaltura"
@@ -276,10 +285,11 @@ def test_a_json_body_with_another_content_type_is_ignored(content_type: str | No
     assert route(call) == (None, None)
 
 
-def test_a_json_body_spanning_several_lines_is_ignored() -> None:
-    """`preg_match('/^\\{.*\\}$/')` has no `s` flag: `.` stops at a newline."""
-    text = '{\n  "service": "uploadToken",\n  "action": "add"\n}'
-    assert route(decode("/api_v3/index.php", JSON_TYPE, json_text=text)) == (None, None)
+def test_an_indented_json_body_over_several_lines_is_read() -> None:
+    """Trimmed, then read when it begins with "{" and ends with "}"
+    (infraRequestUtils.class.php:530-533)."""
+    text = '\n  {\n  "service": "uploadToken",\n  "action": "add"\n}\n\t '
+    assert route(decode("/api_v3/index.php", JSON_TYPE, json_text=text)) == ("uploadtoken", "add")
 
 
 def test_a_json_body_with_one_trailing_newline_is_read() -> None:
@@ -288,8 +298,9 @@ def test_a_json_body_with_one_trailing_newline_is_read() -> None:
     assert route(call) == ("uploadtoken", "add")
 
 
-@pytest.mark.parametrize("text", [" " + BODY, "[" + BODY + "]", BODY + " x"])
+@pytest.mark.parametrize("text", ["x " + BODY, "[" + BODY + "]", BODY + " x", "\f" + BODY])
 def test_a_json_body_must_be_one_object(text: str) -> None:
+    """PHP's trim() cuts spaces, tabs, line ends, NUL and VT, not a form feed."""
     assert route(decode("/api_v3/index.php", JSON_TYPE, json_text=text)) == (None, None)
 
 
@@ -552,19 +563,64 @@ def test_format_1_in_a_json_body_is_json() -> None:
         PATH,
         PATH + "/format/2",
         PATH + "?format=2",
-        PATH + "?format=",
-        PATH + "?format=abc",
-        PATH + "?format=3",  # PHP serialized: not served [I]
-        PATH + "?format=9",  # JSONP: not served [I]
-        PATH + "?format=1abc",  # [I] PHP 8: not == 1
-        PATH + "?format=1.5",
-        PATH + "?format=0x1",
-        PATH + "?format[a]=1",  # an array equals no format
-        PATH + "/format",
+        PATH + "?format=2.0",
+        PATH + "/format",  # a path key without a value: null, so not set
     ],
 )
-def test_format_2_absent_or_garbage_is_xml(target: str) -> None:
-    assert decode(target).format == FORMAT_XML
+def test_format_2_or_absent_is_xml(target: str) -> None:
+    call = decode(target)
+    assert call.response == ResponseFormat(FORMAT_XML)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        PATH + "?format=",
+        PATH + "?format=abc",
+        PATH + "?format=1abc",  # PHP 8: a non-numeric string equals no case
+        PATH + "?format=1.5",
+        PATH + "?format=0x1",
+        PATH + "?format=4",  # PHP_ARRAY: declared, no serializer
+        PATH + "?format=7",
+        PATH + "?format[a]=1",  # an array equals no case
+    ],
+)
+def test_any_other_format_is_refused(target: str) -> None:
+    """No serializer: UNKNOWN_RESPONSE_FORMAT (KalturaFrontController.php:654-655)."""
+    response = decode(target).response
+    assert isinstance(response, FormatRefused)
+    assert response.error.code == "UNKNOWN_RESPONSE_FORMAT"
+
+
+def test_format_3_is_php_and_9_is_jsonp_with_a_query_callback() -> None:
+    assert decode(PATH + "?format=3").response == ResponseFormat(FORMAT_PHP)
+    jsonp = decode(PATH + "?format=9&callback=cb.x_1").response
+    assert jsonp == ResponseFormat(FORMAT_JSONP, callback="cb.x_1")
+
+
+@pytest.mark.parametrize(
+    ("target", "code"),
+    [
+        (PATH + "?format=9", "MANDATORY_PARAMETER_MISSING"),
+        (PATH + "/callback/cb?format=9", "MANDATORY_PARAMETER_MISSING"),  # $_GET only
+        (PATH + "?format=9&callback=alert(1)", "INVALID_FIELD_VALUE"),
+    ],
+)
+def test_jsonp_needs_a_safe_callback_in_the_query(target: str, code: str) -> None:
+    """KalturaJsonProcSerializer.php:10-20."""
+    response = decode(target).response
+    assert isinstance(response, FormatRefused)
+    assert response.error.code == code
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [('"1"', True), ("true", True), ("1", False), ('"true"', False)]
+)
+def test_ignore_null_is_the_string_1_or_true_only(value: str, expected: bool) -> None:
+    """An identity comparison (KalturaFrontController.php:642)."""
+    call = decode(PATH, JSON_TYPE, json_text=f'{{"ignoreNull": {value}}}')
+    assert isinstance(call.response, ResponseFormat)
+    assert call.response.ignore_null is expected
 
 
 def test_json_true_as_format_equals_2_first() -> None:
