@@ -81,6 +81,18 @@ SPEC: dict[str, tuple[tuple[str, ...], str]] = {
     "ACTION_NOT_SPECIFIED": ((), "Action name was not specified, please specify one"),
     # session.start with a wrong secret (APIErrors.class.php) [I]
     "START_SESSION_ERROR": (("PID",), "Error while starting session for partner [@PID@]"),
+    # The front door (docs/front-door.md), alpha/apps/kaltura/lib/webservices/
+    # APIErrors.class.php:267, :468, :148, :310 [I]
+    "SERVICE_FORBIDDEN_CONTENT_BLOCKED": (
+        (),
+        "The access to this service is forbidden since the specified partner is blocked",
+    ),
+    "UNKNOWN_RESPONSE_FORMAT": (
+        ("FORMAT",),
+        "Response format provided [@FORMAT@] is not recognized by server",
+    ),
+    "MANDATORY_PARAMETER_MISSING": (("PARAM_NAME",), "Mandatory parameter missing [@PARAM_NAME@]"),
+    "INVALID_FIELD_VALUE": (("FIELD_NAME",), "value in field [@FIELD_NAME@] is not valid"),
 }
 
 # Historical codes, removed in 2016 (§10.1): the model must not answer them.
