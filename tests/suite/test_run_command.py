@@ -108,11 +108,21 @@ def test_a_client_that_cannot_be_run_is_a_harness_error(tmp_path: Path) -> None:
         (("--time-limit", "0"), "--time-limit"),
         (("--replay", "{not json"), "--replay"),
         (("-n", "many"), "-n"),
+        # Issue 12 rows 7, 8: the reference client judged instead, exit 0; the whole run,
+        # then a 67-line traceback, exit 1.
+        (("--client-cmd", ""), "--client-cmd"),
+        (("--client-cmd", "  "), "--client-cmd"),
+        (("--client", ""), "--client"),
+        (("--report-dir", "a-file"), "--report-dir"),
+        (("--report-dir", "a-file/reports"), "--report-dir"),
+        (("--report-dir", "/proc/no-reports-here"), "--report-dir"),
+        (("--report-dir", ""), "--report-dir"),
     ],
 )
 def test_a_wrong_option_is_one_line_and_exit_2(
     tmp_path: Path, options: tuple[str, ...], named: str
 ) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
     done = run(*options, cwd=tmp_path, timeout=60)
     assert done.returncode == 2
     lines = (done.stdout + done.stderr).strip().splitlines()
