@@ -232,13 +232,15 @@ def _spellings(secret: str) -> set[str]:
 def _base64_forms(secret: str) -> set[str]:
     """The characters that encode `secret` in base64 (standard and URL-safe) wherever it
     starts in the encoded data: each of the three alignments, without the characters that
-    also carry the bytes around it."""
+    also carry the bytes before it; at the end of the data (with its padding) or not
+    (without the last character, which also carries the bytes after it)."""
     data = secret.encode()
     forms = set()
     for offset in range(3):
-        encoded = base64.b64encode(bytes(offset) + data).decode("ascii").rstrip("=")
-        skip = (offset * 4 + 2) // 3  # characters touched by the padding bytes in front
-        whole = len(encoded) - (1 if (offset + len(data)) % 3 else 0)  # last one is mixed
-        body = encoded[skip:whole] if offset else encoded[:whole]
-        forms |= {body, body.replace("+", "-").replace("/", "_")}
+        padded = base64.b64encode(bytes(offset) + data).decode("ascii")
+        encoded = padded.rstrip("=")
+        skip = (offset * 4 + 2) // 3  # characters touched by the bytes in front
+        whole = len(encoded) - (1 if (offset + len(data)) % 3 else 0)
+        for body in (encoded[skip:whole], padded[skip:]):
+            forms |= {body, body.replace("+", "-").replace("/", "_")}
     return forms
