@@ -1,14 +1,15 @@
 """SIGINT and SIGTERM during a conformance run: clients first, then the reports.
 
-On the first signal every process of the run stops its clients (`processes.stop_run`: by
-the run's marker, so the clients of xdist workers too) and starts no new one. A process
-with workers (the xdist controller) passes the signal on to them and waits for them: each
-stops its current group, reports the cases it finished and ends, so the controller
+On the first signal every process of the run stops its clients (`processes.stop_run`)
+and starts no new one. A process with workers (the xdist controller) passes the signal on
+to them and waits for them: each stops its clients and its current group, reports the
+cases it finished and ends, so the controller
 writes the reports of every finished case, marked `interrupted`. A process without
 workers raises KeyboardInterrupt, which the suite turns into the same orderly stop
 (`suite.test_client`). The run then exits 128 + the signal: 130 (SIGINT), 143 (SIGTERM).
 
-A second signal to the controller stops it at once (KeyboardInterrupt).
+A second signal to the controller stops it at once (KeyboardInterrupt), and every client
+of the run (found by the run's marker, in whichever process).
 """
 
 from __future__ import annotations
@@ -47,8 +48,10 @@ def exit_status() -> int | None:
 
 def _handle(signum: int, frame: FrameType | None) -> None:
     first = interrupted() is None
-    processes.stop_run(signum)
     has_workers = _pass_on(signum)
+    # A worker stops its own clients, having marked the run stopping first, so that none
+    # of its cases is judged on a client killed under it; a second signal stops them all.
+    processes.stop_run(signum, everywhere=not (has_workers and first))
     if first != has_workers:  # first, no workers; or again, to a controller
         raise KeyboardInterrupt(f"signal {signum}")
 

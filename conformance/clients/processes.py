@@ -102,13 +102,16 @@ class CaseProcesses:
         return _stop(self.find, grace)
 
 
-def stop_run(signum: int, grace: float = 0.0) -> int:
-    """The run is stopping (`signum`): stop every client of it, in this process and in any
-    other (xdist workers), and every client that starts from now on. Returns how many
-    processes were found. Called from a signal handler: it takes no lock."""
+def stop_run(signum: int, *, everywhere: bool = True, grace: float = 0.0) -> int:
+    """The run is stopping (`signum`): stop every client of this process, and every one
+    that starts from now on; `everywhere`, also those of the run's other processes (xdist
+    workers). Returns how many processes were found. Called from a signal handler: it
+    takes no lock."""
     if not _stopping:
         _stopping.append(signum)
     found = sum(case.stop(grace) for case in list(_live.values()))
+    if not everywhere:
+        return found
     prefix = f"{run_id()}."
     return found + _stop(
         lambda: _with_descendants(_search(lambda env, _: _marked(env, prefix))), grace
