@@ -28,6 +28,7 @@ import binascii
 import functools
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -309,15 +310,94 @@ def _aes(secret: str, data: bytes, *, encrypt: bool) -> bytes:
 # --- credentials --------------------------------------------------------------------------
 
 
+# A run of this many characters of a secret is hidden wherever it appears: a client's
+# output cut inside a secret, or wrapped across lines, must not give half of it away.
+FRAGMENT = 8
+_LINE_BREAKS = frozenset("\r\n")
+
+
 def redact(text: str, *secrets: str) -> str:
-    """`text` with every occurrence of each non-empty secret replaced by `<redacted>`,
-    also as it appears percent-encoded in a URL (a KS's `+`, `/`, `=`). Longer forms go
-    first, so a secret that contains another one is hidden whole."""
-    forms = {form for secret in secrets if secret for form in _spellings(secret)}
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, REDACTED)
-    return text
+    """`text` with every run of at least `FRAGMENT` characters of a non-empty secret
+    replaced by `<redacted>` (a shorter secret: every whole occurrence), in every form it
+    takes: as it is, percent-encoded (a KS's `+`, `/`, `=` in a URL), JSON-escaped,
+    base64-encoded (at any alignment), and wrapped across lines (line breaks inside a run
+    are hidden with it). Overlapping runs become one `<redacted>`."""
+    grams = _fragments(secrets)
+    if not grams:
+        return text
+    kept = [i for i, char in enumerate(text) if char not in _LINE_BREAKS]
+    flat = "".join(text[i] for i in kept)
+    hidden = _covered(flat, grams)
+    if not hidden:
+        return text
+    return _replace(text, [(kept[start], kept[end - 1] + 1) for start, end in hidden])
 
 
-def _spellings(secret: str) -> tuple[str, ...]:
-    return (secret, quote(secret, safe=""), quote_plus(secret, safe=""))
+def _fragments(secrets: tuple[str, ...]) -> dict[int, frozenset[str]]:
+    """{length: every substring of that length of some form of some secret}."""
+    found: dict[int, set[str]] = {}
+    for secret in secrets:
+        if not secret:
+            continue
+        for form in _spellings(secret):
+            size = min(FRAGMENT, len(form))
+            found.setdefault(size, set()).update(
+                form[i : i + size] for i in range(len(form) - size + 1)
+            )
+    return {size: frozenset(grams) for size, grams in found.items()}
+
+
+def _covered(text: str, grams: dict[int, frozenset[str]]) -> list[tuple[int, int]]:
+    """The spans of `text` made of secret fragments, merged where they overlap."""
+    spans: list[tuple[int, int]] = []
+    for size, wanted in sorted(grams.items(), reverse=True):
+        for start in range(len(text) - size + 1):
+            if text[start : start + size] in wanted:
+                spans.append((start, start + size))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _replace(text: str, spans: list[tuple[int, int]]) -> str:
+    parts, last = [], 0
+    for start, end in spans:
+        parts += [text[last:start], REDACTED]
+        last = end
+    return "".join([*parts, text[last:]])
+
+
+def _spellings(secret: str) -> set[str]:
+    forms = {
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+        quote(secret, safe="").lower(),  # %2b as some encoders write it
+        json.dumps(secret)[1:-1],
+        json.dumps(secret)[1:-1].replace("/", "\\/"),  # PHP's json_encode escapes /
+    }
+    # Base64 forms only where at least a fragment of the secret survives whole: a short
+    # secret's would be a few letters found everywhere.
+    return forms | {form for form in _base64_forms(secret) if len(form) >= FRAGMENT}
+
+
+def _base64_forms(secret: str) -> set[str]:
+    """The characters that encode `secret` in base64 (standard and URL-safe) wherever it
+    starts in the encoded data: each of the three alignments, without the characters that
+    also carry the bytes before it; at the end of the data (with its padding) or not
+    (without the last character, which also carries the bytes after it)."""
+    data = secret.encode()
+    forms = set()
+    for offset in range(3):
+        padded = base64.b64encode(bytes(offset) + data).decode("ascii")
+        encoded = padded.rstrip("=")
+        skip = (offset * 4 + 2) // 3  # characters touched by the bytes in front
+        whole = len(encoded) - (1 if (offset + len(data)) % 3 else 0)
+        for body in (encoded[skip:whole], padded[skip:]):
+            forms |= {body, body.replace("+", "-").replace("/", "_")}
+    return forms

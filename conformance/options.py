@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from conformance.clients.reference import run_job
 from conformance.clients.runners import CallableClient, CommandClient, load_callable
@@ -15,7 +17,14 @@ from conformance.requirements import parse_requirement_ids
 from conformance.scenario import UploadScenario
 from conformance.sizes import parse_size
 
-__all__ = ["MAX_CLIENT_CHUNK_SIZE", "PROFILES", "OptionError", "Profile", "RunOptions"]
+__all__ = [
+    "MAX_CLIENT_CHUNK_SIZE",
+    "PROFILES",
+    "OptionError",
+    "Profile",
+    "RunOptions",
+    "writable_directory",
+]
 
 
 class OptionError(ValueError):
@@ -86,6 +95,8 @@ class RunOptions:
             object.__setattr__(self, "require_exercised", True)
         if self.client_cmd and self.client:
             raise OptionError("--client-cmd and --client: give one client, not both")
+        _not_empty("--client-cmd", self.client_cmd)  # not the reference client, silently
+        _not_empty("--client", self.client)
         if self.profile not in PROFILES:
             raise OptionError(f"--kaltura-profile={self.profile!r}: one of {', '.join(PROFILES)}")
         if self.time_limit is not None:
@@ -148,6 +159,28 @@ def target_of(client_cmd: str | None, client: str | None) -> str:
     if client:
         return f"callable {client}"
     return "reference client"
+
+
+def _not_empty(name: str, value: str | None) -> None:
+    if value is not None and not value.strip():
+        raise OptionError(f"{name}={value!r}: empty; give the client under test")
+
+
+def writable_directory(name: str, path: str) -> None:
+    """Make sure reports can be written to `path` (created if missing) before any case
+    runs: found out at the end, a whole run would be lost."""
+    if not path.strip():
+        raise OptionError(f"{name}={path!r}: empty; give a directory")
+    where = Path(path)
+    if where.exists() and not where.is_dir():
+        raise OptionError(f"{name}={path}: not a directory")
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=where):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise OptionError(f"{name}={path}: cannot write there ({reason})") from None
 
 
 def _positive(name: str, value: float) -> None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import random
-import signal
-import threading
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -94,8 +92,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", f"{REQUIREMENT_MARKER}(*ids): the UT-C/UT-S requirement IDs a test checks"
     )
     config.pluginmanager.register(_Collector(config), "kaltura-conformance-collector")
-    if _is_conformance_run(config) and _live_target(config) is not None:
-        # (a wrong live option stopped the run just now, in one line)
+    if _is_conformance_run(config):
+        _check_options(config)  # every wrong option, in one line, before any case runs
         _cleanup_on_sigterm()
     shared = getattr(config, "workerinput", {}).get(_SHARED)
     if shared is not None:  # an xdist worker: the controller's seed and chunk, not its own
@@ -134,15 +132,26 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def _cleanup_on_sigterm() -> None:
-    """SIGTERM (a CI job cancelled, `kill`) stops a live run like Ctrl-C does, so that the
-    session's teardown still deletes the tokens the run created on the account."""
-    if threading.current_thread() is not threading.main_thread():
-        return
+    """SIGTERM (a CI job cancelled, `kill`) and SIGINT stop every client first, then the
+    run like Ctrl-C does: the session's teardown still deletes the tokens the run created
+    on a live account, and the reports of the finished cases are written (`interrupts`)."""
+    from conformance.interrupts import install
 
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
+    install()
 
-    signal.signal(signal.SIGTERM, interrupt)
+
+def _check_options(config: pytest.Config) -> None:
+    """The run's options, the client and (on the controller) the report directory."""
+    from conformance.options import OptionError, writable_directory
+
+    _live_target(config)
+    options = _run_options(config)
+    try:
+        options.client_runner()
+        if not hasattr(config, "workerinput"):  # the controller writes the reports
+            writable_directory("--kaltura-report-dir", options.report_dir)
+    except OptionError as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 def _is_conformance_run(config: pytest.Config) -> bool:
@@ -339,8 +348,11 @@ def _live_case_runner(
 def kaltura_record(request: pytest.FixtureRequest) -> Any:
     """Record one case's result with the test, as plain JSON (it crosses xdist)."""
 
+    from conformance.interrupts import interrupted
+
     def record(case: dict[str, Any]) -> None:
-        request.node.user_properties.append((CASE_PROPERTY, json.dumps(case)))
+        if interrupted() is None:  # after a signal, a case's client was stopped, not judged
+            request.node.user_properties.append((CASE_PROPERTY, json.dumps(case)))
 
     return record
 
@@ -405,6 +417,7 @@ class _Collector:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if hasattr(self.config, "workerinput"):
             return  # an xdist worker: the controller writes once
+        from conformance.interrupts import exit_status
         from conformance.options import OptionError, requirement_ids
         from conformance.reporting import write_results
 
@@ -425,10 +438,14 @@ class _Collector:
             _unexercised_fails(document) for document, _ in self.documents
         ):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # no test failed: the run did
+        signalled = exit_status()
+        if signalled is not None:
+            session.exitstatus = signalled  # 130 (SIGINT), 143 (SIGTERM)
 
     def _document(
         self, direction: str, cases: list[dict[str, Any]], selected: tuple[str, ...] | None
     ) -> dict[str, Any]:
+        from conformance.interrupts import exit_status
         from conformance.options import target_of
         from conformance.reporting import build_results
 
@@ -451,6 +468,7 @@ class _Collector:
             started_at=self.started_at,
             workers=_workers(self.config),
             client_chunk=self.client_chunk if direction == "client" else None,
+            interrupted=exit_status() is not None,
         )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

@@ -46,6 +46,7 @@ def build_results(
     workers: int,
     require_exercised: bool = False,
     client_chunk: dict[str, Any] | None = None,
+    interrupted: bool = False,
 ) -> dict[str, Any]:
     """The results document (schema v1) of one run.
 
@@ -70,6 +71,7 @@ def build_results(
             "platform": platform.platform(terse=True),
             "workers": max(1, workers),
             **({} if client_chunk is None else {"client_chunk": client_chunk}),
+            **({"interrupted": True} if interrupted else {}),
         }
     )
     for requirement in CATALOGUE.values():
@@ -99,6 +101,8 @@ def summary_lines(document: dict[str, Any], directory: str) -> list[str]:
     if run["direction"] == "client":  # the server it uploaded to: ours, or a live account
         judged += f" on {run['endpoint']}"
     lines = ["", f"Kaltura upload conformance, {judged}: requirements x verdicts"]
+    if run.get("interrupted"):
+        lines.append("INTERRUPTED: only the cases that finished before are reported")
     for row in document["requirements"]:
         lines.append(_row(row))
     summary = document["summary"]

@@ -11,7 +11,8 @@ numbers, booleans, null; no tuples, no enums, no lone surrogates):
   `requirements`), `python`, `platform`, `workers` (>= 1; 1 without xdist); optionally
   `require_exercised` (bool: a MUST that no case exercised fails the run; true whenever
   `strict` is) and `client_chunk` (`{bytes: integer >= 1 or null, how: text}`, the chunk
-  size the cases were drawn around and how it was chosen; or null).
+  size the cases were drawn around and how it was chosen; or null) and `interrupted` (bool:
+  SIGINT or SIGTERM stopped the run; the cases are those that finished before).
 - `requirements`: one entry per requirement of the run's direction (UT-C… for `client`,
   UT-S… for `server`), IDs unique: `id`, `level`, `rule`, `verdict`, `counts` (all six
   verdicts), `failing_cases` (ascending indices of the cases where it was FAIL or
@@ -111,9 +112,10 @@ _RUN = {
     "client_chunk": rules.nullable(
         rules.obj({"bytes": rules.nullable(rules.POSITIVE), "how": rules.NONEMPTY})
     ),
+    "interrupted": rules.BOOL,
 }
 # Fields added after the first documents were written: absent from those.
-_RUN_OPTIONAL = ("require_exercised", "client_chunk")
+_RUN_OPTIONAL = ("require_exercised", "client_chunk", "interrupted")
 _REQUIREMENT = {
     "id": _ID,
     "level": rules.one_of(*LEVELS),

@@ -57,6 +57,7 @@ _RESULTS: Final[Mapping[int, tuple[str, str]]] = {
 NOT_A_PASS: Final = "not a pass"
 # (field, label) in display order; every writer shows the same run metadata.
 _RUN_FIELDS: Final = (
+    ("interrupted", "interrupted (only the cases finished before are reported)"),
     ("direction", "direction"),
     ("target", "target"),
     ("endpoint", "endpoint"),

@@ -55,3 +55,25 @@ def test_a_wrong_client_chunk_size_is_one_line_naming_the_option(
     result = pytester.runpytest("--kaltura-client-chunk-size", "0.5B", "-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*UsageError: --kaltura-client-chunk-size: '0.5B' is not a*"])
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (("--client-cmd", ""), "--client-cmd='': empty*"),
+        (("--kaltura-report-dir", "a-file"), "--kaltura-report-dir=a-file: not a directory"),
+        (("--kaltura-report-dir", "/proc/no-reports-here"), "--kaltura-report-dir=*cannot write*"),
+        (("--client", "no_such_module:upload"), "--client=*cannot import*"),
+    ],
+)
+def test_an_unusable_option_stops_the_suite_before_any_case(
+    pytester: pytest.Pytester, options: tuple[str, ...], message: str
+) -> None:
+    """`pytest --pyargs conformance.suite`: one line, pytest's usage error, no case run."""
+    pytester.path.joinpath("a-file").write_text("not a directory")
+    result = pytester.runpytest_subprocess(
+        "--pyargs", "conformance.suite", *options, "-p", "no:cacheprovider", "-n", "0"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {message}"])
+    assert "passed" not in result.stdout.str()

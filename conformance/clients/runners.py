@@ -5,17 +5,21 @@ admin secret, a KS and a token made for it, and the chunk size and concurrency h
 command-line placeholders and as environment variables. The client may use the token or
 make its own with `session.start` + `uploadToken.add`; the suite reads which from the trace.
 
-A client that hangs or loops is stopped when the case's time limit runs out: a command's
-whole process group is killed; a callable's thread is abandoned (threads cannot be killed),
-and the case says so. Either way the case gets a verdict and the suite goes on.
+A client that hangs or loops is stopped when the case's time limit runs out: everything a
+command started is stopped (`processes`: children that fork, daemonise or start a session
+of their own too, also when the client itself ends first), and its output is read with
+bounded waits, so a case ends within its limit plus about a second whatever the client
+leaves holding its pipe. A callable's thread is abandoned (threads cannot be killed), and
+the case says so. Either way the case gets a verdict and the suite goes on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import select
 import shlex
-import signal
 import string
 import subprocess
 import threading
@@ -23,6 +27,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from conformance.clients.processes import CaseProcesses, stopping
 from conformance.ks import redact
 
 __all__ = [
@@ -46,7 +51,13 @@ PLACEHOLDERS: Mapping[str, str] = {
     "concurrency": "KALTURA_CONCURRENCY",
 }
 _OUTPUT_LIMIT = 16 * 1024  # bytes of a client's output kept for the report
-_GRACE = 2.0  # seconds between SIGTERM and SIGKILL
+# A case ends within its time limit plus about 0.8 s whatever the client leaves behind:
+# up to _GRACE between SIGTERM and SIGKILL, _REAP for the root to be reaped, _DRAIN to read
+# what is left of the output.
+_GRACE = 0.4
+_REAP = 0.1
+_DRAIN = 0.2
+_POLL = 0.05  # how soon the exit of a client that keeps writing nothing is noticed
 _SHELL_CANNOT_RUN = (126, 127)
 
 
@@ -115,28 +126,61 @@ class CommandClient:
 
     def run(self, job: Job, time_limit: float) -> ClientRun:
         start = time.monotonic()
-        env = {**os.environ, **job.environment()}
+        deadline = start + time_limit
+        processes = CaseProcesses()
+        if stopping() is not None:
+            return ClientRun(False, False, 0.0, "not started: the run is stopping")
+        env = {**os.environ, **job.environment(), **processes.environment()}
         process = subprocess.Popen(  # the user's own command line
             self.command(job),
             shell=True,
             env=env,
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so a hang can be stopped whole
+            start_new_session=True,  # a session of its own: all it starts is found by it
         )
         try:
-            output, _ = process.communicate(timeout=time_limit)
-        except subprocess.TimeoutExpired:
-            output = _stop_group(process)
-            detail = f"stopped after {time_limit:g} s; output: {_tail(output)}"
-            return ClientRun(False, True, time.monotonic() - start, job.scrub(detail))
-        detail = f"exit code {process.returncode}; output: {_tail(output)}"
-        succeeded = process.returncode == 0
-        # The shell's "command not found" / "not executable": the suite could not run the
-        # client at all, which is no verdict on the client (HARNESS-ERROR).
-        missing = process.returncode in _SHELL_CANNOT_RUN
+            processes.watch(process.pid)
+            output = _Output(process)
+            ended = output.read_until(deadline, stop_at_exit=True)
+            # The client's claim is made; all it started is stopped (a daemon too), and
+            # what is left of its output read for a moment (something else may hold it).
+            processes.stop(_GRACE)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(_REAP)
+            output.read_until(min(time.monotonic(), deadline) + _DRAIN, stop_at_exit=False)
+        finally:
+            processes.close()
+            _close(process)
         elapsed = time.monotonic() - start
-        return ClientRun(succeeded, False, elapsed, job.scrub(detail), harness_error=missing)
+        return _outcome(
+            job, process, output.tail(), ended=ended, time_limit=time_limit, elapsed=elapsed
+        )
+
+
+def _outcome(
+    job: Job,
+    process: subprocess.Popen[bytes],
+    tail: str,
+    *,
+    ended: bool,
+    time_limit: float,
+    elapsed: float,
+) -> ClientRun:
+    """How the run went, in words without credentials."""
+    if stopping() is not None:
+        detail = f"stopped: the run was interrupted; output: {tail}"
+        return ClientRun(False, False, elapsed, job.scrub(detail))
+    if not ended:
+        detail = f"stopped after {time_limit:g} s; output: {tail}"
+        return ClientRun(False, True, elapsed, job.scrub(detail))
+    detail = f"exit code {process.returncode}; output: {tail}"
+    # The shell's "command not found" / "not executable": the suite could not run the
+    # client at all, which is no verdict on the client (HARNESS-ERROR).
+    missing = process.returncode in _SHELL_CANNOT_RUN
+    succeeded = process.returncode == 0
+    return ClientRun(succeeded, False, elapsed, job.scrub(detail), harness_error=missing)
 
 
 def _unknown_placeholders(template: str) -> set[str]:
@@ -144,25 +188,58 @@ def _unknown_placeholders(template: str) -> set[str]:
     return names - set(PLACEHOLDERS)
 
 
-def _stop_group(process: subprocess.Popen[bytes]) -> bytes:
-    """SIGTERM the whole process group, then SIGKILL what is left; return the output."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            output, _ = process.communicate(timeout=_GRACE)
-            return output or b""
+class _Output:
+    """A client's output, read without ever waiting past a deadline (a process the client
+    left behind may hold the pipe open for ever); only the last `_OUTPUT_LIMIT` bytes kept."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        self.process = process
+        self.fd = process.stdout.fileno()
+        self.kept = bytearray()
+        self.closed = False
+
+    def read_until(self, deadline: float, *, stop_at_exit: bool) -> bool:
+        """Read until the end of the output, the deadline or (`stop_at_exit`) the exit of
+        the client's root process; whether that process has exited."""
+        while not self.closed:
+            if stop_at_exit and self.process.poll() is not None:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return self.process.poll() is not None
+            ready, _, _ = select.select([self.fd], [], [], min(left, _POLL))
+            if ready:
+                self._read()
+        try:  # the output has ended: wait for the exit itself, no longer than allowed
+            self.process.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            continue
-    output, _ = process.communicate()
-    return output or b""
+            return False
+        return True
+
+    def _read(self) -> None:
+        chunk = os.read(self.fd, 65536)
+        if not chunk:
+            self.closed = True
+            return
+        self.kept += chunk
+        if len(self.kept) > 2 * _OUTPUT_LIMIT:
+            del self.kept[:-_OUTPUT_LIMIT]
+
+    def tail(self) -> str:
+        text = bytes(self.kept[-_OUTPUT_LIMIT:]).decode("utf-8", errors="replace").strip()
+        return text or "(none)"
 
 
-def _tail(output: bytes | None) -> str:
-    text = (output or b"")[-_OUTPUT_LIMIT:].decode("utf-8", errors="replace").strip()
-    return text or "(none)"
+def _close(process: subprocess.Popen[bytes]) -> None:
+    """Close our end of the pipe and reap the root (killed by now; never wait for ever)."""
+    if process.stdout is not None:
+        process.stdout.close()
+    if process.poll() is None:
+        with contextlib.suppress(OSError):
+            process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(_REAP)
 
 
 ClientFunction = Callable[[Job], object]

@@ -5,7 +5,8 @@ server (the README's main job). With `--service-url` (and credentials) it judges
 server instead (server conformance, UT-S*), or with a client too, that client uploading to
 that account. Exit codes: 0 every MUST passed (and, with --strict, every
 SHOULD), 1 a MUST failed (or, with --require-exercised or --strict, no case exercised it),
-2 a usage error, 3 a harness error.
+2 a usage error, 3 a harness error, 130/143 stopped by SIGINT/SIGTERM (the finished cases
+reported, marked interrupted).
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from pathlib import Path
 import pytest
 
 from conformance.live import live_target
-from conformance.options import OptionError, RunOptions, client_chunk_size, requirement_ids
+from conformance.options import (
+    OptionError,
+    RunOptions,
+    client_chunk_size,
+    requirement_ids,
+    writable_directory,
+)
 from conformance.suite.groups import runnable
 from reports import exit_code
 
@@ -26,6 +33,7 @@ __all__ = ["add_arguments", "execute"]
 
 _USAGE = 2
 _HARNESS = 3
+_SIGNALLED = (130, 143)  # SIGINT, SIGTERM: 128 + the signal (conformance.interrupts)
 
 
 def add_arguments(sub: argparse.ArgumentParser) -> None:
@@ -121,6 +129,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
         client_chunk_size=client_chunk_size(args.client_chunk_size),
     )
     options.client_runner()  # a bad --client-cmd or --client fails here, in one line
+    writable_directory("--report-dir", options.report_dir)
     live_target({name.replace("-", "_"): value for name, value in _live_values(args)})
     if args.workers is not None and args.workers != "auto" and not args.workers.isdigit():
         raise OptionError(f"-n={args.workers!r}: a number of workers, or auto")
@@ -192,6 +201,8 @@ def _exit_code(
 ) -> int:
     if int(pytest_status) == pytest.ExitCode.USAGE_ERROR:
         return _USAGE
+    if int(pytest_status) in _SIGNALLED:  # the reports of the finished cases are written
+        return int(pytest_status)
     if not report.exists():
         return _HARNESS  # the run broke before judging anything
     try:

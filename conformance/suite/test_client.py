@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, Phase, given, note, seed, settings
 from hypothesis.control import current_build_context
 
 from conformance.checks import Violation
+from conformance.interrupts import interrupted
 from conformance.options import RunOptions
 from conformance.requirements import Verdict
 from conformance.runner import CaseResult, CaseRunner, LiveCaseRunner
@@ -85,6 +86,7 @@ def test_client_conformance(
     kaltura_case_runner: CaseRunner | LiveCaseRunner,
     kaltura_record: Any,
     kaltura_seed: int,
+    request: pytest.FixtureRequest,
 ) -> None:
     """One group: its shards run at once (threads), each a Hypothesis run of its own."""
     options = kaltura_options
@@ -108,10 +110,26 @@ def test_client_conformance(
         )
         for n in range(count)
     ]
-    errors = run_all([shard.run for shard in shards], on_interrupt=lambda: _stop(shards))
+    try:
+        errors = run_all([shard.run for shard in shards], on_interrupt=lambda: _stop(shards))
+    except KeyboardInterrupt:
+        _stop_if_interrupted(request.session)
+        raise  # not a signal the run handles
+    _stop_if_interrupted(request.session)  # a single shard ran here: the error is in errors
     error = worst_first(errors, fatal=HarnessError)
     if error is not None:
         raise error
+
+
+def _stop_if_interrupted(session: pytest.Session) -> None:
+    """After SIGINT/SIGTERM (`conformance.interrupts`): the group ends as skipped, so that
+    the cases it finished travel with its report (from an xdist worker too), and the run
+    stops after it."""
+    signum = interrupted()
+    if signum is None:
+        return
+    session.shouldstop = f"interrupted by signal {signum}"
+    pytest.skip(f"interrupted by signal {signum}: its finished cases are reported")
 
 
 def _stop(shards: list[_Shard]) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -108,11 +112,21 @@ def test_a_client_that_cannot_be_run_is_a_harness_error(tmp_path: Path) -> None:
         (("--time-limit", "0"), "--time-limit"),
         (("--replay", "{not json"), "--replay"),
         (("-n", "many"), "-n"),
+        # Issue 12 rows 7, 8: the reference client judged instead, exit 0; the whole run,
+        # then a 67-line traceback, exit 1.
+        (("--client-cmd", ""), "--client-cmd"),
+        (("--client-cmd", "  "), "--client-cmd"),
+        (("--client", ""), "--client"),
+        (("--report-dir", "a-file"), "--report-dir"),
+        (("--report-dir", "a-file/reports"), "--report-dir"),
+        (("--report-dir", "/proc/no-reports-here"), "--report-dir"),
+        (("--report-dir", ""), "--report-dir"),
     ],
 )
 def test_a_wrong_option_is_one_line_and_exit_2(
     tmp_path: Path, options: tuple[str, ...], named: str
 ) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
     done = run(*options, cwd=tmp_path, timeout=60)
     assert done.returncode == 2
     lines = (done.stdout + done.stderr).strip().splitlines()
@@ -268,3 +282,47 @@ def test_in_process_cases_run_at_once_over_respx(tmp_path: Path) -> None:
     document = results(tmp_path / REPORTS)
     assert document["run"]["endpoint"] == "in-process (respx)"  # type: ignore[index]
     assert verdicts(tmp_path / REPORTS)["UT-C10"] == "PASS"
+
+
+# Prints its KS and admin secret in every encoding, padded so that the kept output tail
+# (its last 16 KiB) begins inside the admin secret, at an offset that differs per case.
+LEAKY_CLIENT = r"""
+import base64, json, os, sys, urllib.parse, zlib
+ks, secret = os.environ["KALTURA_KS"], os.environ["KALTURA_ADMIN_SECRET"]
+with open(sys.argv[1], "a") as seen:
+    seen.write(f"{ks}\n{secret}\n")
+forms = []
+for s in (secret, ks):
+    forms += [s, urllib.parse.quote(s, safe=""), json.dumps(s)[1:-1].replace("/", "\\/")]
+    forms += [base64.b64encode(s.encode()).decode(), s[:10] + "\n" + s[10:]]
+body = " ".join(forms)
+cut = zlib.crc32(os.environ["KALTURA_UPLOAD_TOKEN_ID"].encode()) % len(secret)
+sys.stdout.write("x" * 20000 + body + "y" * (16 * 1024 - len(body) + cut))
+sys.exit(1)
+"""
+
+
+def secret_runs(secret: str) -> set[str]:
+    """Every 8 characters in a row of the secret and of its encodings."""
+    forms = [secret, quote(secret, safe=""), json.dumps(secret)[1:-1].replace("/", "\\/")]
+    forms.append(base64.b64encode(secret.encode()).decode().rstrip("="))
+    return {form[i : i + 8] for form in forms for i in range(len(form) - 7)}
+
+
+def test_no_run_of_a_secret_reaches_any_file_or_the_console(tmp_path: Path) -> None:
+    """Issue 12 row 3: an output tail cut inside the admin secret put its last 16 of 32
+    characters into results.json and results.html."""
+    script, seen = tmp_path / "leaky.py", tmp_path / "seen.txt"
+    script.write_text(LEAKY_CLIENT)
+    client = f"{shlex.quote(sys.executable)} {script} {seen}"
+    done = run("--client-cmd", client, "--requirements", "UT-C14", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:]
+    runs = set().union(*(secret_runs(s) for s in seen.read_text().split()))
+    assert len(seen.read_text().split()) >= 6  # several cases, several cuts
+    written = [p for p in (tmp_path / REPORTS).rglob("*") if p.is_file()]
+    assert {p.name for p in written} == REPORT_FILES
+    texts = {p.name: p.read_text() for p in written} | {"console": done.stdout + done.stderr}
+    for name, text in texts.items():
+        for view in (text, html.unescape(text)):
+            flat = view.replace("\r", "").replace("\n", "").replace("\\n", "")
+            assert not [r for r in runs if r in flat], name

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -302,3 +303,45 @@ def test_redact_a_real_ks() -> None:
     hidden = redact(text, ks, secret)
     assert ks not in hidden
     assert secret not in hidden
+
+
+# --- redact: fragments and encodings (issue 12 row 3) -------------------------------------
+
+_SECRET = "0123456789abcdef0123456789abcdeF"
+
+
+def _encodings(secret: str) -> dict[str, str]:
+    return {
+        "raw": secret,
+        "percent": quote(secret, safe=""),
+        "json": json.dumps(secret)[1:-1].replace("/", "\\/"),
+        "base64": base64.b64encode(secret.encode()).decode(),
+        "base64-shifted": base64.b64encode(b"k=" + secret.encode()).decode(),
+        "wrapped": secret[:11] + "\n" + secret[11:23] + "\r\n" + secret[23:],
+    }
+
+
+def _leaks(text: str, secret: str) -> list[str]:
+    """Every run of 8 characters of any encoding of `secret` still in `text`."""
+    flat = text.replace("\r", "").replace("\n", "")
+    encodings = _encodings(secret)
+    encodings["base64-shifted"] = encodings["base64-shifted"][3:]  # those carry "k=" too
+    forms = [form.replace("\r", "").replace("\n", "") for form in encodings.values()]
+    grams = {form[i : i + 8] for form in forms for i in range(len(form) - 7)}
+    return sorted(g for g in grams if g in flat)
+
+
+@pytest.mark.parametrize("encoding", list(_encodings(_SECRET)))
+def test_redact_hides_every_cut_of_every_encoding(encoding: str) -> None:
+    """Output kept from any offset (a client's output tail cut inside the secret)."""
+    ks = issue_ks(Session(100, "", ADMIN, 2_000_000_000), _SECRET, 7)
+    for secret in (_SECRET, ks):
+        output = f"log: {_encodings(secret)[encoding]} done"
+        for cut in range(len(output)):
+            hidden = redact(output[cut:], ks, _SECRET)
+            assert not _leaks(hidden, secret), (encoding, cut, hidden)
+
+
+def test_redact_keeps_what_is_not_a_secret_run() -> None:
+    text = f"0123456 {_SECRET[:7]} abcdef0 upload ok"
+    assert redact(text, _SECRET) == text  # runs of 7: too short to give a secret away
