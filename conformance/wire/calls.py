@@ -288,9 +288,14 @@ def _optional_string(raw: Mapping[str, Any], name: str) -> str | Failed | None:
 
 
 def _status_equal(value: object) -> int | Failed | None:
-    """`statusEqual` is an int enum (§11.3); the model checks the range."""
+    """`statusEqual` is an int enum (§11.3); the model checks the range. An enum property
+    of an object also takes the words "true" and "false" as 1 and 0
+    (KalturaRequestDeserializer.php:365-368)."""
     if value is None:
         return None
+    word = _NULLABLE_BOOLEAN_WORDS.get(ascii_lower(value)) if isinstance(value, str) else None
+    if word is not None:
+        return word
     return _enum_int(value, "statusEqual", "KalturaUploadTokenStatus")
 
 
