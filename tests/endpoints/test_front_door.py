@@ -396,3 +396,37 @@ def test_a_malformed_response_profile_after_the_arguments_before_the_refusals(
     assert error["args"] == {"PROP_NAME": "responseProfile", "FORMAT": "array"}
     enum = {"format": "1", "responseProfile:type": "5"}
     assert _error(transport.client.post(ADD, data=enum))["code"] == "INVALID_ENUM_VALUE"
+
+
+# --- uploadToken.list: pager and filter ----------------------------------------------------
+
+
+@pytest.mark.parametrize("size", ["0", "-1", "abc"])
+def test_a_page_size_of_0_or_less_lists_everything(
+    transport: Transport, ks: str, size: str
+) -> None:
+    """`(int)` cast, then `max(min(size, 500), 0)`: 0 is no LIMIT (KalturaFilterPager.php:
+    22-29, Propel BasePeer.php:1023)."""
+    for _ in range(3):
+        transport.add_token(ks)
+    listed = transport.api("uploadtoken", "list", ks=ks, **{"pager:pageSize": size})
+    assert (len(listed["objects"]), listed["totalCount"]) == (3, 3)
+
+
+def test_list_filters_as_the_source_reads_them(transport: Transport, ks: str) -> None:
+    """An empty string filters nothing (filters.class.php:607); `statusIn` items are MySQL
+    numbers, "" being 0 (:895-898); `statusEqual=true` is 1 (KalturaRequestDeserializer.php:
+    365-368); `orderBy` keeps its known items (KalturaFilter.php:64-74)."""
+    first = transport.add_token(ks)
+    second = transport.add_token(ks)
+    transport.upload(ks, second, b"ab", resume=False, final=False, resume_at=0)
+
+    def ids(**params: str) -> list[str]:
+        listed = transport.api("uploadtoken", "list", ks=ks, **params)
+        return [token["id"] for token in listed["objects"]]
+
+    assert ids(**{"filter:idEqual": ""}) == [first, second]
+    assert ids(**{"filter:statusIn": "1,"}) == [first, second]
+    assert ids(**{"filter:statusIn": " 1"}) == [second]
+    assert ids(**{"filter:statusEqual": "true"}) == [second]
+    assert ids(**{"filter:orderBy": "nope,-createdAt"}) == [second, first]
