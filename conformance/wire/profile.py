@@ -173,7 +173,7 @@ def _key_order(key: str) -> tuple[int, float, str]:
 
 
 def _with_words(value: object) -> object:
-    """ "true" and "false", any case, are 1 and 0 (:365-368)."""
+    """The words "true" and "false", in any case, are 1 and 0 (:365-368)."""
     if isinstance(value, str) and ascii_lower(value) in _WORDS:
         return _WORDS[ascii_lower(value)]
     return value
