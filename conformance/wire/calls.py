@@ -28,6 +28,7 @@ from conformance.model import (
     Upload,
     failed,
 )
+from conformance.model.listing import validate_filter
 from conformance.wire.php import (
     ascii_lower,
     is_numeric,
@@ -38,6 +39,7 @@ from conformance.wire.php import (
     truthy,
     xml_valid,
 )
+from conformance.wire.profile import check_profile
 from conformance.wire.request import ApiCall
 from conformance.wire.types import UploadedPart
 
@@ -112,6 +114,9 @@ def build_start_session(call: ApiCall) -> StartSession | Failed:
     privileges = php_string(call.param("privileges"))
     if not xml_valid(privileges):
         return failed(ErrorCode.INVALID_PARAMETER_CHAR, XML_FIELD="privileges")
+    refused = check_profile(call.params)  # after the arguments (KalturaDispatcher.php:100)
+    if refused is not None:
+        return refused
     return StartSession(
         secret=strings["secret"],
         user_id=strings["userId"],
@@ -139,9 +144,34 @@ def _session_type(value: object) -> int | Failed:
 def build_event(
     call: ApiCall, caller: Caller | None, now: float, flags: UploadFlags | None = None
 ) -> Event | Failed:
-    """The model event for an uploadToken action (the route was checked already).
+    """The model event for an uploadToken action (the route was checked already), or the
+    first refusal of its arguments, then of its `responseProfile` (KalturaDispatcher.php:
+    96-100). The model's own argument errors (a missing id or file) come before the
+    profile's, so an event that will meet them is returned as it is.
 
     `flags`: `upload_flags(call)`, when the caller has cast them already."""
+    event = _event(call, caller, now, flags)
+    if isinstance(event, Failed) or _arguments_refused_by_model(event):
+        return event
+    refused = check_profile(call.params)
+    return event if refused is None else refused
+
+
+def _arguments_refused_by_model(event: Event) -> bool:
+    """MISSING_MANDATORY_PARAMETER, UPLOAD_ERROR and a `statusEqual` outside its enum are
+    argument errors the model answers (KalturaRequestDeserializer.php:195, :292-299, :370)."""
+    if isinstance(event, ListTokens):
+        return validate_filter(event.filter) is not None
+    if isinstance(event, (GetToken, DeleteToken)):
+        return event.token_id is None
+    if isinstance(event, Upload):
+        return event.token_id is None or not isinstance(event.file, FilePart)
+    return False
+
+
+def _event(
+    call: ApiCall, caller: Caller | None, now: float, flags: UploadFlags | None
+) -> Event | Failed:
     action = call.action
     if action == "upload":
         return _upload(call, caller, now, flags or upload_flags(call))
@@ -288,9 +318,14 @@ def _optional_string(raw: Mapping[str, Any], name: str) -> str | Failed | None:
 
 
 def _status_equal(value: object) -> int | Failed | None:
-    """`statusEqual` is an int enum (§11.3); the model checks the range."""
+    """`statusEqual` is an int enum (§11.3); the model checks the range. An enum property
+    of an object also takes the words "true" and "false" as 1 and 0
+    (KalturaRequestDeserializer.php:365-368)."""
     if value is None:
         return None
+    word = _NULLABLE_BOOLEAN_WORDS.get(ascii_lower(value)) if isinstance(value, str) else None
+    if word is not None:
+        return word
     return _enum_int(value, "statusEqual", "KalturaUploadTokenStatus")
 
 

@@ -39,6 +39,7 @@ from conformance.wire.formats import (
 )
 from conformance.wire.php import php_string
 from conformance.wire.phpserial import php_serialize
+from conformance.wire.profile import ResponseProfile
 
 __all__ = ["Answer", "EncodedAnswer", "encode_answer", "encode_multi", "token_fields"]
 
@@ -63,8 +64,18 @@ class EncodedAnswer:
     body: bytes
 
 
-def token_fields(token: TokenView) -> list[tuple[str, object]]:
-    """`KalturaUploadToken`'s properties in declaration order (§1.3); None is null."""
+def token_fields(
+    token: TokenView, profile: ResponseProfile | None = None
+) -> list[tuple[str, object]]:
+    """`KalturaUploadToken`'s properties in declaration order (§1.3); None is null, and so
+    is every property the call's `responseProfile` hides (`profile`)."""
+    fields = _all_token_fields(token)
+    if profile is None:
+        return fields
+    return [(name, None if profile.hides(name) else value) for name, value in fields]
+
+
+def _all_token_fields(token: TokenView) -> list[tuple[str, object]]:
     return [
         ("id", token.id),
         ("partnerId", token.partner_id),
@@ -92,7 +103,7 @@ def encode_answer(
 ) -> EncodedAnswer:
     """One call's answer, whole, in the format asked for."""
     response = fmt if isinstance(fmt, ResponseFormat) else ResponseFormat(fmt)
-    return _envelope(_item(answer, response), response, execution_time)
+    return _envelope(_item(answer, response, response.profile), response, execution_time)
 
 
 def encode_multi(
@@ -100,7 +111,11 @@ def encode_multi(
 ) -> EncodedAnswer:
     """A multirequest's answers, each serialized alone, in one envelope."""
     response = fmt if isinstance(fmt, ResponseFormat) else ResponseFormat(fmt)
-    items = [_item(answer, response) for answer in answers]
+    profiles = response.item_profiles
+    items = [
+        _item(answer, response, profiles[i] if i < len(profiles) else None)
+        for i, answer in enumerate(answers)
+    ]
     if response.kind in (FORMAT_JSON, FORMAT_JSONP):
         body = "[" + ",".join(items) + "]"
     elif response.kind == FORMAT_PHP:
@@ -111,12 +126,12 @@ def encode_multi(
     return _envelope(body, response, execution_time)
 
 
-def _item(answer: Answer, response: ResponseFormat) -> str:
+def _item(answer: Answer, response: ResponseFormat, profile: ResponseProfile | None) -> str:
     if response.kind in (FORMAT_JSON, FORMAT_JSONP):
-        return _JSON_ENCODER.encode(_json_value(answer))
+        return _JSON_ENCODER.encode(_json_value(answer, profile))
     if response.kind == FORMAT_PHP:
-        return php_serialize(answer)
-    return _xml_value(answer, response.ignore_null)
+        return php_serialize(answer, profile)
+    return _xml_value(answer, response.ignore_null, profile)
 
 
 def _envelope(body: str, response: ResponseFormat, execution_time: float) -> EncodedAnswer:
@@ -148,7 +163,7 @@ def _text(text: str) -> str:
 # --- JSON ---------------------------------------------------------------------------------
 
 
-def _json_value(answer: Answer) -> object:
+def _json_value(answer: Answer, profile: ResponseProfile | None = None) -> object:
     if isinstance(answer, str):
         return answer
     if isinstance(answer, Failed):
@@ -158,14 +173,14 @@ def _json_value(answer: Answer) -> object:
     if isinstance(answer, TokenListed):
         return {
             "totalCount": answer.total_count,
-            "objects": [_json_token(token) for token in answer.objects],
+            "objects": [_json_token(token, profile) for token in answer.objects],
             "objectType": "KalturaUploadTokenListResponse",
         }
-    return _json_token(answer.token)
+    return _json_token(answer.token, profile)
 
 
-def _json_token(token: TokenView) -> dict[str, object]:
-    fields = {name: value for name, value in token_fields(token) if value is not None}
+def _json_token(token: TokenView, profile: ResponseProfile | None) -> dict[str, object]:
+    fields = {name: value for name, value in token_fields(token, profile) if value is not None}
     fields["objectType"] = "KalturaUploadToken"
     return fields
 
@@ -182,7 +197,9 @@ def _json_error(error: ApiError) -> dict[str, object]:
 # --- XML ----------------------------------------------------------------------------------
 
 
-def _xml_value(answer: Answer, ignore_null: bool = False) -> str:
+def _xml_value(
+    answer: Answer, ignore_null: bool = False, profile: ResponseProfile | None = None
+) -> str:
     if isinstance(answer, str):
         return _text(answer)
     if isinstance(answer, Failed):
@@ -191,19 +208,22 @@ def _xml_value(answer: Answer, ignore_null: bool = False) -> str:
         return ""
     if isinstance(answer, TokenListed):
         items = "".join(
-            f"<item>{_xml_token(token, ignore_null)}</item>" for token in answer.objects
+            f"<item>{_xml_token(token, ignore_null, profile)}</item>" for token in answer.objects
         )
         related = "" if ignore_null else "<relatedObjects></relatedObjects>"
         return (
             f"<objectType>KalturaUploadTokenListResponse</objectType>{related}"
             f"<totalCount>{answer.total_count}</totalCount><objects>{items}</objects>"
         )
-    return _xml_token(answer.token, ignore_null)
+    return _xml_token(answer.token, ignore_null, profile)
 
 
-def _xml_token(token: TokenView, ignore_null: bool = False) -> str:
+def _xml_token(token: TokenView, ignore_null: bool, profile: ResponseProfile | None) -> str:
     # The inherited `relatedObjects` comes first, before `id` (§12.3).
-    fields: Iterable[tuple[str, object]] = [("relatedObjects", None), *token_fields(token)]
+    fields: Iterable[tuple[str, object]] = [
+        ("relatedObjects", None),
+        *token_fields(token, profile),
+    ]
     inner = "".join(
         _xml_element(name, value) for name, value in fields if not (ignore_null and value is None)
     )

@@ -22,6 +22,7 @@ from typing import Any
 
 from conformance.model import ApiError, ErrorCode, api_error
 from conformance.wire.php import is_numeric, php_float, php_string
+from conformance.wire.profile import ResponseProfile
 
 __all__ = [
     "FORMAT_JSON",
@@ -45,11 +46,14 @@ _CALLBACK = re.compile(r"[0-9_a-zA-Z.]*")
 
 @dataclass(frozen=True)
 class ResponseFormat:
-    """A serializer: its `KalturaResponseType`, `ignoreNull`, and a JSONP callback."""
+    """A serializer: its `KalturaResponseType`, `ignoreNull`, and a JSONP callback; the
+    call's `responseProfile`, and in a multirequest each call's, from the first call on."""
 
     kind: int = FORMAT_XML
     ignore_null: bool = False
     callback: str = ""
+    profile: ResponseProfile | None = None
+    item_profiles: tuple[ResponseProfile | None, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,9 @@ from typing import Any
 from conformance.model import Deleted, Failed, TokenListed, TokenResult
 from conformance.wire.encode import Answer, token_fields
 from conformance.wire.php import is_numeric, php_int, php_string
+from conformance.wire.profile import ResponseProfile, read_profile
 
-__all__ = ["MultiRequest", "is_multirequest", "split_multirequest"]
+__all__ = ["MultiRequest", "is_multirequest", "item_profiles", "split_multirequest"]
 
 _COPIED = ("clientTag", "ks", "partnerId")
 _FOUND = re.compile(r"\{[0-9]+:result:?(.*)?\}")  # :166
@@ -69,11 +70,26 @@ class MultiRequest:
         return params
 
     def record(self, number: int, result: Answer) -> None:
-        """Fill `{ran:result…}` in the calls after `number` (:353-366)."""
+        """Fill `{ran:result…}` in the calls after `number` (:353-366), from the result as
+        call `number`'s own `responseProfile` left it (KalturaObject.php:320-327)."""
+        profile = read_profile(self.calls.get(number))
         for later in range(number + 1, len(self.calls) + 1):
             keys = self.paths.get(later)
             if keys is not None and isinstance(self.calls.get(later), dict):
-                self.calls[later] = _replace(self.ran, keys, self.calls[later], result)
+                self.calls[later] = _replace(self.ran, keys, self.calls[later], result, profile)
+
+
+def item_profiles(params: Mapping[str, Any]) -> tuple[ResponseProfile | None, ...]:
+    """Each call's own `responseProfile`, from the first call to where the run stops: the
+    common parameters' is not copied into the calls (:284-297)."""
+    multi = split_multirequest(params)
+    profiles: list[ResponseProfile | None] = []
+    for number in range(multi.first, multi.last + 1):
+        call = multi.next_params(number)
+        if call is None:
+            break
+        profiles.append(read_profile(call))
+    return tuple(profiles)
 
 
 def split_multirequest(params: Mapping[str, Any]) -> MultiRequest:
@@ -107,24 +123,29 @@ def _paths(params: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
-def _replace(index: int, keys: Mapping[str, Any], params: dict[str, Any], result: Answer) -> Any:
+def _replace(
+    index: int,
+    keys: Mapping[str, Any],
+    params: dict[str, Any],
+    result: Answer,
+    profile: ResponseProfile | None,
+) -> Any:
     params = dict(params)
     for key, path in keys.items():
         if params.get(key) is None:
             continue
         if isinstance(path, dict):
-            params[key] = _replace(index, path, params[key], result)
+            params[key] = _replace(index, path, params[key], result, profile)
             continue
         match = _WHOLE.match(path)
         if match and int(match.group(1)) == index and isinstance(params[key], str):
-            value = _value_at(result, (match.group(2) or "").split(":"))
+            value = _value_at(_as_object(result, profile), (match.group(2) or "").split(":"))
             params[key] = params[key].replace(path, "" if value is None else php_string(value))
     return params
 
 
-def _value_at(result: object, path: list[str]) -> object:
+def _value_at(node: object, path: list[str]) -> object:
     """`getValueFromObject` (:380-419) over our answers: objects are dicts here."""
-    node = _as_object(result)
     for position, name in enumerate(path):
         if name == "":
             return node if not isinstance(node, (dict, _TypedArray)) else None
@@ -152,12 +173,13 @@ class _TypedArray(list[dict[str, object]]):
         return "".join(f"{value}," for value in values) or None
 
 
-def _as_object(answer: object) -> object:
+def _as_object(answer: object, profile: ResponseProfile | None) -> object:
     if isinstance(answer, TokenResult):
-        return {"relatedObjects": None, **dict(token_fields(answer.token))}
+        return {"relatedObjects": None, **dict(token_fields(answer.token, profile))}
     if isinstance(answer, TokenListed):
         objects = _TypedArray(
-            {"relatedObjects": None, **dict(token_fields(token))} for token in answer.objects
+            {"relatedObjects": None, **dict(token_fields(token, profile))}
+            for token in answer.objects
         )
         return {"relatedObjects": None, "totalCount": answer.total_count, "objects": objects}
     if isinstance(answer, (Failed, Deleted)):

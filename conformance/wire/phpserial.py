@@ -14,13 +14,14 @@ from conformance.model import ApiError, Deleted, Failed, TokenListed, TokenView
 
 if TYPE_CHECKING:
     from conformance.wire.encode import Answer
+    from conformance.wire.profile import ResponseProfile
 
 __all__ = ["php_serialize"]
 
 _API_EXCEPTION = "KalturaAPIException"
 
 
-def php_serialize(answer: Answer) -> str:
+def php_serialize(answer: Answer, profile: ResponseProfile | None = None) -> str:
     """`serialize()` of one answer (the body of a single call or one multirequest item)."""
     if isinstance(answer, str):
         return _value(answer)
@@ -30,7 +31,7 @@ def php_serialize(answer: Answer) -> str:
         return "N;"
     if isinstance(answer, TokenListed):
         objects = "".join(
-            f"i:{index};{_token(token)}" for index, token in enumerate(answer.objects)
+            f"i:{index};{_token(token, profile)}" for index, token in enumerate(answer.objects)
         )
         return _object(
             "KalturaUploadTokenListResponse",
@@ -40,15 +41,16 @@ def php_serialize(answer: Answer) -> str:
                 ("objects", _Raw(f"a:{len(answer.objects)}:{{{objects}}}")),
             ],
         )
-    return _token(answer.token)
+    return _token(answer.token, profile)
 
 
 class _Raw(str):
     """An already serialized value."""
 
 
-def _token(token: TokenView) -> str:
-    return _object("KalturaUploadToken", [("relatedObjects", None), *_encode.token_fields(token)])
+def _token(token: TokenView, profile: ResponseProfile | None) -> str:
+    fields = _encode.token_fields(token, profile)
+    return _object("KalturaUploadToken", [("relatedObjects", None), *fields])
 
 
 def _object(name: str, properties: list[tuple[str, object]]) -> str:

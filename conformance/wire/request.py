@@ -10,6 +10,7 @@ end up as nested dicts here.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -24,7 +25,9 @@ from conformance.wire.formats import (
     ResponseFormat,
     choose_format,
 )
+from conformance.wire.multirequest import is_multirequest, item_profiles
 from conformance.wire.php import ascii_lower, php_string
+from conformance.wire.profile import read_profile
 from conformance.wire.types import ParsedBody, UploadedPart
 
 __all__ = ["FORMAT_JSON", "FORMAT_XML", "ApiCall", "decode_call"]
@@ -97,6 +100,10 @@ def call_from_params(
 ) -> ApiCall:
     """An `ApiCall` for already merged parameters (a request, or one multirequest item)."""
     service, action = _name(params.get("service")), _name(params.get("action"))
+    if isinstance(response, ResponseFormat):
+        response = dataclasses.replace(response, profile=read_profile(params))
+        if is_multirequest(params):
+            response = dataclasses.replace(response, item_profiles=item_profiles(params))
     return ApiCall(
         service=None if service == "0" else service,  # `if (!$service)`: "0" is falsy
         action=action,

@@ -332,3 +332,101 @@ def test_an_upload_inside_a_multirequest(transport: Transport, ks: str) -> None:
     response = transport.client.post(MULTI, data=form, files={"1:fileData": ("f", b"abc")})
     (result,) = response.json()
     assert (result["status"], result["uploadedFileSize"]) == (2, "3")
+
+
+# --- responseProfile -----------------------------------------------------------------------
+
+
+def test_a_response_profile_filters_add_get_list_and_upload(transport: Transport, ks: str) -> None:
+    """`fromObject($db, $this->getResponseProfile())` in add, get, upload and list
+    (UploadTokenService.php:45, 64, 130, 210) keeps type 1's fields (KalturaObject.php:
+    320-327); the list response's totalCount is not filtered."""
+    include = {"responseProfile:type": "1", "responseProfile:fields": "id,status"}
+    token = transport.api("uploadtoken", "add", ks=ks, **{"uploadToken:fileName": "p"}, **include)
+    assert sorted(token) == ["id", "objectType", "status"]
+    got = transport.api("uploadtoken", "get", ks=ks, uploadTokenId=token["id"], **include)
+    assert got == token
+    listed = transport.api("uploadtoken", "list", ks=ks, **include)
+    assert listed["totalCount"] == 1
+    assert listed["objects"] == [token]
+    exclude = {"responseProfile:type": "2", "responseProfile:fields": "fileName"}
+    uploaded = transport.upload(
+        ks, token["id"], b"abc", resume=False, final=True, resume_at=0, query=exclude
+    )
+    assert "fileName" not in uploaded
+    assert (uploaded["status"], uploaded["uploadedFileSize"]) == (2, "3")
+
+
+def test_a_response_profile_in_xml_and_a_multirequest(transport: Transport, ks: str) -> None:
+    """Filtered properties are null: empty XML elements; each multirequest call has its own
+    profile (KalturaFrontController.php:284-305 copies only ks, clientTag, partnerId)."""
+    form = {
+        "ks": ks,
+        "responseProfile:type": "1",
+        "responseProfile:fields": "id",
+        "1:service": "uploadtoken",
+        "1:action": "add",
+        "1:uploadToken:fileName": "x.mp4",
+        "2:service": "uploadtoken",
+        "2:action": "get",
+        "2:uploadTokenId": "{1:result:id}",
+        "2:responseProfile:type": "1",
+        "2:responseProfile:fields": "id",
+    }
+    text = transport.client.post(MULTI, data=form).text
+    first, second = text.split("</item><item>")
+    assert "<fileName>x.mp4</fileName>" in first
+    assert "<fileName></fileName>" in second
+    assert "<status></status>" in second
+    assert "<id>0_" in second
+
+
+def test_a_malformed_response_profile_after_the_arguments_before_the_refusals(
+    transport: Transport, partner: Partner
+) -> None:
+    """The profile is built after the arguments and before `kPermissionManager::init`
+    (KalturaDispatcher.php:96-108); a scalar is PROPERTY_VALIDATION_WRONG_FORMAT
+    (KalturaRequestDeserializer.php:303-304)."""
+    expired = _ks(partner, expiry=-5)
+    missing = _error(transport.client.post(UPLOAD, data={"ks": expired, "format": "1"}))
+    assert missing["code"] == "MISSING_MANDATORY_PARAMETER"
+    form = {"ks": expired, "format": "1", "responseProfile": "x"}
+    error = _error(transport.client.post(ADD, data=form))
+    assert error["code"] == "PROPERTY_VALIDATION_WRONG_FORMAT"
+    assert error["args"] == {"PROP_NAME": "responseProfile", "FORMAT": "array"}
+    enum = {"format": "1", "responseProfile:type": "5"}
+    assert _error(transport.client.post(ADD, data=enum))["code"] == "INVALID_ENUM_VALUE"
+
+
+# --- uploadToken.list: pager and filter ----------------------------------------------------
+
+
+@pytest.mark.parametrize("size", ["0", "-1", "abc"])
+def test_a_page_size_of_0_or_less_lists_everything(
+    transport: Transport, ks: str, size: str
+) -> None:
+    """`(int)` cast, then `max(min(size, 500), 0)`: 0 is no LIMIT (KalturaFilterPager.php:
+    22-29, Propel BasePeer.php:1023)."""
+    for _ in range(3):
+        transport.add_token(ks)
+    listed = transport.api("uploadtoken", "list", ks=ks, **{"pager:pageSize": size})
+    assert (len(listed["objects"]), listed["totalCount"]) == (3, 3)
+
+
+def test_list_filters_as_the_source_reads_them(transport: Transport, ks: str) -> None:
+    """An empty string filters nothing (filters.class.php:607); `statusIn` items are MySQL
+    numbers, "" being 0 (:895-898); `statusEqual=true` is 1 (KalturaRequestDeserializer.php:
+    365-368); `orderBy` keeps its known items (KalturaFilter.php:64-74)."""
+    first = transport.add_token(ks)
+    second = transport.add_token(ks)
+    transport.upload(ks, second, b"ab", resume=False, final=False, resume_at=0)
+
+    def ids(**params: str) -> list[str]:
+        listed = transport.api("uploadtoken", "list", ks=ks, **params)
+        return [token["id"] for token in listed["objects"]]
+
+    assert ids(**{"filter:idEqual": ""}) == [first, second]
+    assert ids(**{"filter:statusIn": "1,"}) == [first, second]
+    assert ids(**{"filter:statusIn": " 1"}) == [second]
+    assert ids(**{"filter:statusEqual": "true"}) == [second]
+    assert ids(**{"filter:orderBy": "nope,-createdAt"}) == [second, first]

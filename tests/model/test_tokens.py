@@ -234,7 +234,64 @@ def test_list_filter_status_equal_and_status_in(h: Harness) -> None:
     ids = _make_statuses(h, file_name="f")
     assert h.listed_ids(TokenFilter(status_equal=1)) == [ids[PARTIAL]]
     assert h.listed_ids(TokenFilter(status_equal=3)) == [ids[TokenStatus.CLOSED]]
-    assert h.listed_ids(TokenFilter(status_in="0,2,9,x")) == [ids[PENDING], ids[FULL]]
+    assert h.listed_ids(TokenFilter(status_in="2,9")) == [ids[FULL]]
+
+
+@pytest.mark.parametrize(
+    ("status_in", "statuses"),
+    [
+        (" 1, 2 ", {PARTIAL, FULL}),
+        ("1,", {PENDING, PARTIAL}),
+        ("1,,2", {PENDING, PARTIAL, FULL}),
+        ("x", {PENDING}),
+        ("2abc", {FULL}),
+        ("1.0", {PARTIAL}),
+        ("1.5", set()),
+    ],
+)
+def test_list_status_in_items_are_numbers_to_mysql(
+    h: Harness, status_in: str, statuses: set[TokenStatus]
+) -> None:
+    """`createSqlIn` neither trims nor drops items (filters.class.php:895-898); MySQL casts
+    each against the INT column: whitespace skipped, the numeric prefix read, "" and words
+    are 0 (PENDING)."""
+    ids = _make_statuses(h, file_name="f")
+    expected = [ids[s] for s in TokenStatus if s in statuses]
+    assert h.listed_ids(TokenFilter(status_in=status_in)) == expected
+
+
+def test_list_in_lists_stop_at_500_items(h: Harness) -> None:
+    """`array_slice($in_values, 0, getMaxInValues())` (filters.class.php:898): 500 items."""
+    token = h.add()
+    h.open(token, 4, final=True)  # FULL_UPLOAD: 2
+    assert h.listed_ids(TokenFilter(status_in="9," * 499 + "2")) == [token.id]
+    assert h.listed_ids(TokenFilter(status_in="9," * 500 + "2")) == []
+    assert h.listed_ids(TokenFilter(id_in="x," * 500 + token.id)) == []
+
+
+@pytest.mark.parametrize("field", ["id_equal", "id_in", "status_in", "file_name_equal"])
+def test_list_empty_string_filters_nothing(h: Harness, field: str) -> None:
+    """`if ($value === "") continue;` (filters.class.php:607): "" adds no criterion."""
+    ids = _make_statuses(h, file_name="f")
+    everything = [ids[s] for s in TokenStatus if s is not TokenStatus.DELETED]
+    assert h.listed_ids(TokenFilter(**{field: ""})) == everything
+
+
+def test_list_file_name_rules_test_php_truth(h: Harness) -> None:
+    """UploadTokenService.php:188 and :198 test `$filter->fileNameEqual` for truth ("0" is
+    false: no forced statusIn, no resume window) and `statusIn == null` loosely ("" is null:
+    the forced statusIn applies)."""
+    ids = _make_statuses(h, file_name="0")
+    named = [ids[s] for s in TokenStatus if s is not TokenStatus.DELETED]
+    assert h.listed_ids(TokenFilter(file_name_equal="0")) == named
+    assert h.listed_ids(TokenFilter(file_name_equal="0", status_equal=1), now=h.now + 9 * WEEK) == [
+        ids[PARTIAL]
+    ]
+    lookup = TokenFilter(file_name_equal="0", status_in="")
+    assert h.listed_ids(lookup) == named  # "0" is false: nothing forced
+    other = _make_statuses(h, file_name="g")
+    forced = TokenFilter(file_name_equal="g", status_in="")
+    assert h.listed_ids(forced) == [other[PENDING], other[PARTIAL], other[FULL]]
 
 
 def test_list_filter_file_name_and_file_size_equal(h: Harness) -> None:
@@ -320,12 +377,14 @@ def test_list_pager_defaults_and_clamps(h: Harness) -> None:
 
 
 @pytest.mark.parametrize("size", [0, -3])
-def test_list_page_size_zero_gives_an_empty_page(h: Harness, size: int) -> None:
-    """§11.3: pageSize 0 (and a negative one, clamped to 0) gives an empty page; the
-    count is still there."""
-    h.add()
-    listed = h.listed(pager=Pager(page_size=size))
-    assert (listed.objects, listed.total_count) == ((), 1)
+@pytest.mark.parametrize("index", [None, 1, 3])
+def test_list_page_size_zero_or_less_is_no_limit(h: Harness, size: int, index: int | None) -> None:
+    """Source over §11.3: pageSize 0 (a negative one is clamped to 0) sets no LIMIT, so every
+    match comes back whatever the pageIndex (KalturaFilterPager.php:22-30, Propel
+    BasePeer.php:1023, DBMySQL.php:141-145)."""
+    ids = [h.add().id for _ in range(35)]
+    listed = h.listed(pager=Pager(page_size=size, page_index=index))
+    assert ([v.id for v in listed.objects], listed.total_count) == (ids, 35)
 
 
 @pytest.mark.parametrize("index", [None, 0, -2, 1])
@@ -353,6 +412,32 @@ def test_list_order_by_created_at(h: Harness) -> None:
     assert h.listed_ids(TokenFilter(order_by="+createdAt")) == [a, b, c, d]
     assert h.listed_ids(TokenFilter(order_by="-createdAt")) == [d, c, b, a]
     assert h.listed_ids() == [b, a, c, d]
+
+
+@pytest.mark.parametrize(
+    ("order_by", "order"),
+    [
+        ("+createdAt,-createdAt", "asc"),
+        ("-createdAt,+createdAt", "desc"),
+        ("name,-createdAt", "desc"),
+        ("-createdAt,", "desc"),
+        ("createdAt", "none"),
+        (" -createdAt", "none"),
+        ("-CREATEDAT", "none"),
+        ("", "none"),
+    ],
+)
+def test_list_order_by_is_a_comma_list_of_known_items(
+    h: Harness, order_by: str, order: str
+) -> None:
+    """KalturaFilter.php:64-74: items outside the order map (KalturaUploadTokenBaseFilter.php:
+    20-24) are dropped, untrimmed and case-sensitive; the first known one decides, a second
+    on the same column changes nothing (filters.class.php:770-780)."""
+    b = h.add(now=h.now + 20).id
+    a = h.add(now=h.now + 10).id
+    c = h.add(now=h.now + 30).id
+    expected = {"asc": [a, b, c], "desc": [c, b, a], "none": [b, a, c]}[order]
+    assert h.listed_ids(TokenFilter(order_by=order_by)) == expected
 
 
 def test_list_other_partner_sees_nothing(h: Harness) -> None:

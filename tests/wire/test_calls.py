@@ -499,8 +499,13 @@ def test_list_pager_is_int_cast(size: str, index: str, pager: Pager) -> None:
     assert event.pager == pager
 
 
-@pytest.mark.parametrize(("value", "expected"), [("0", 0), (" 2", 2), ("1.0", 1), ("9", 9)])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("0", 0), (" 2", 2), ("1.0", 1), ("9", 9), ("true", 1), ("FALSE", 0), ("True", 1)],
+)
 def test_list_status_equal_numbers(value: str, expected: int) -> None:
+    """An enum property takes "true"/"false" (any case) as 1/0
+    (KalturaRequestDeserializer.php:365-368), then numbers as `in_array` compares them."""
     event = event_of(decode(LIST, FORM, fields=(("filter:statusEqual", value),)))
     assert isinstance(event, ListTokens)
     assert event.filter.status_equal == expected
