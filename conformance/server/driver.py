@@ -49,8 +49,9 @@ from conformance.model import (
     Upload,
     UploadTokenModel,
 )
+from conformance.model.listing import effective_order
 from conformance.scenario import PlannedRequest, UploadSchedule
-from conformance.server.listing import FILTER, ORDERS, WHOLE_LIST, ListQuery, canonical, cut_ties
+from conformance.server.listing import FILTER, WHOLE_LIST, ListQuery, canonical, cut_ties
 
 __all__ = [
     "RUN_PREFIX",
@@ -433,7 +434,7 @@ class ServerDriver:
     def _sort_key(self, order_by: str | None) -> Callable[[str], object]:
         """What a listing is ordered by: the `createdAt` the server gave each token, or
         nothing (one tie group) where the order is the database's."""
-        if order_by not in ORDERS:
+        if effective_order(order_by) is None:  # no known item in the comma list
             return lambda label: None
         return self._created_at.get
 

@@ -16,11 +16,10 @@ from dataclasses import dataclass, fields
 
 from conformance.model import Pager, TokenFilter
 
-__all__ = ["FILTER", "ORDERS", "WHOLE_LIST", "ListQuery", "canonical", "cut_ties"]
+__all__ = ["FILTER", "WHOLE_LIST", "ListQuery", "canonical", "cut_ties"]
 
 FILTER: dict[str, object] = {"filter:objectType": "KalturaUploadTokenFilter"}
 _PAGER: dict[str, object] = {"pager:objectType": "KalturaFilterPager"}
-ORDERS = ("+createdAt", "-createdAt")
 WHOLE_LIST = Pager(page_size=500, page_index=1)  # the most a page holds (§11.3)
 
 
