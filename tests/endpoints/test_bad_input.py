@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -312,10 +313,79 @@ def test_garbage_on_the_socket_gets_a_plain_4xx_and_a_close(site: Site, garbage:
     site.assert_healthy()
 
 
-@pytest.mark.parametrize("length", ["abc", "-5", "1_0"])
-def test_a_bad_content_length_closes_the_connection(site: Site, length: str) -> None:
-    site.nothing_but_a_close(request_bytes(GET, b"", {"Content-Length": length}))
+@pytest.mark.parametrize("length", ["abc", "-5", "1_0", "5, 6"])
+def test_a_bad_content_length_gets_a_plain_400_and_a_close(site: Site, length: str) -> None:
+    status, content_type, _, closed = site.raw(request_bytes(GET, b"", {"Content-Length": length}))
+    assert (status, closed) == (400, True)
+    assert content_type.startswith("text/plain")
+    assert len(site.endpoint.trace) == 3  # never reached the endpoint
     site.assert_healthy()
+
+
+def _with_headers(target: str, body: bytes, *headers: str) -> bytes:
+    """A request whose headers are given line by line (duplicates kept)."""
+    lines = [f"POST {target} HTTP/1.1", "Host: 127.0.0.1", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def test_differing_duplicate_content_lengths_are_refused(site: Site) -> None:
+    """RFC 9112 §6.3: two different lengths make the framing ambiguous (smuggling)."""
+    body = urlencoded_get(site)
+    sent = _with_headers(GET, body, FORM, "Content-Length: 3", f"Content-Length: {len(body)}")
+    status, content_type, _, closed = site.raw(sent)
+    assert (status, closed) == (400, True)
+    assert content_type.startswith("text/plain")
+    assert len(site.endpoint.trace) == 3
+    site.assert_healthy()
+
+
+@pytest.mark.parametrize("form", ["twice", "list"])
+def test_identical_duplicate_content_lengths_are_one_length(site: Site, form: str) -> None:
+    body = urlencoded_get(site)
+    lengths = (
+        [f"Content-Length: {len(body)}"] * 2
+        if form == "twice"
+        else [f"Content-Length: {len(body)}, {len(body)}"]
+    )
+    status, _, answer, _ = site.raw(_with_headers(GET, body, FORM, *lengths))
+    assert status == 200
+    assert site.token_id.encode() in answer
+    site.assert_healthy()
+
+
+@pytest.mark.parametrize(
+    "coding", ["chunked", "gzip, chunked", "chunked, gzip", "identity"], ids=str
+)
+def test_content_length_with_transfer_encoding_is_refused(site: Site, coding: str) -> None:
+    """RFC 9112 §6.3 lets a server reject both headers together (nginx does) and then it
+    must close the connection; codings other than a lone `chunked` are refused too (§6.1)."""
+    body = _chunked(urlencoded_get(site), 7)
+    sent = _with_headers(GET, body, FORM, f"Transfer-Encoding: {coding}", "Content-Length: 5")
+    status, content_type, _, closed = site.raw(sent)
+    assert (status, closed) == (400, True)
+    assert content_type.startswith("text/plain")
+    assert len(site.endpoint.trace) == 3
+    site.assert_healthy()
+
+
+@pytest.mark.parametrize(("coding", "expected"), [("gzip, chunked", 501), ("chunked, gzip", 400)])
+def test_a_transfer_coding_other_than_chunked_is_refused(
+    site: Site, coding: str, expected: int
+) -> None:
+    sent = _with_headers(
+        GET, _chunked(urlencoded_get(site), 7), FORM, f"Transfer-Encoding: {coding}"
+    )
+    status, _, _, closed = site.raw(sent)
+    assert (status, closed) == (expected, True)
+    assert len(site.endpoint.trace) == 3
+    site.assert_healthy()
+
+
+FORM = "Content-Type: application/x-www-form-urlencoded"
+
+
+def urlencoded_get(site: Site) -> bytes:
+    return urlencode(site.form()).encode()
 
 
 def test_a_body_larger_than_the_limit_is_413(kit: Kit, endpoint: KalturaEndpoint) -> None:
