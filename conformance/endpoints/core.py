@@ -93,10 +93,16 @@ class EndpointConfig:
 
     final_wait: float = 0.5
     model: ModelConfig = field(default_factory=ModelConfig)
+    # Exchanges kept in the trace: None keeps all (cases forget theirs once judged); a
+    # long-running server keeps a window of the latest.
+    trace_window: int | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.final_wait <= 3600:
             raise ValueError(f"final_wait={self.final_wait} must be between 0 and 3600 seconds")
+        tw = self.trace_window
+        if tw is not None and (isinstance(tw, bool) or not isinstance(tw, int) or tw < 1):
+            raise ValueError(f"trace_window={tw!r} must be a positive int or None")
 
     @property
     def pass_interval(self) -> float:
@@ -159,7 +165,7 @@ class KalturaEndpoint:
         # it to disk (64 KiB chunks: at the 17th).
         self.blobs: BlobFactory = blobs or TempFileBlobFactory(spool_threshold=SPOOL_THRESHOLD)
         self.partners = Partners()
-        self.trace = TraceLog()
+        self.trace = TraceLog(self.config.trace_window)
         self.faults = FaultRuntime()
         self._clock = clock
         self._model = UploadTokenModel(blobs=self.blobs, config=self.config.model)

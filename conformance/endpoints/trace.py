@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -96,11 +97,18 @@ class Exchange:
 
 
 class TraceLog:
-    """Every exchange an endpoint saw, in arrival order; thread-safe."""
+    """The exchanges an endpoint saw, in arrival order; thread-safe.
 
-    def __init__(self) -> None:
+    `window` None keeps every one (the suite's endpoints: a case's checks read all of its
+    exchanges, and `forget` drops them once it is judged). A number keeps only that many of
+    the latest, so a long-running `serve` stays flat (each record is about 1.4 KB)."""
+
+    def __init__(self, window: int | None = None) -> None:
+        if window is not None and (isinstance(window, bool) or window < 1):
+            raise ValueError(f"trace window={window!r} must be a positive int or None")
+        self.window = window
         self._lock = threading.Lock()
-        self._exchanges: list[Exchange] = []
+        self._exchanges: deque[Exchange] = deque(maxlen=window)
         self._ids = itertools.count(1)
 
     def open(self, connection: str, arrival: float, body_complete: float) -> Exchange:
@@ -121,7 +129,8 @@ class TraceLog:
     def forget(self, partner_id: int) -> None:
         """Drop one partner's exchanges (a finished case), keeping memory flat."""
         with self._lock:
-            self._exchanges = [e for e in self._exchanges if e.partner_id != partner_id]
+            kept = [e for e in self._exchanges if e.partner_id != partner_id]
+            self._exchanges = deque(kept, maxlen=self.window)
 
     def __iter__(self) -> Iterator[Exchange]:
         return iter(self.exchanges())

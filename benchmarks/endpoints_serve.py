@@ -1,0 +1,128 @@
+"""Figure 5 of `benchmarks/endpoints.py`: memory of `kaltura-conformance serve` over many
+small requests, in its own configuration (the process as a user starts it).
+
+Sessions of 4 requests on one keep-alive connection (`uploadToken.add`, a 1 KiB upload that
+opens and closes the file, `uploadToken.get`, `uploadToken.delete`), by a plain
+`http.client` client so the server is the bottleneck. The server's VmRSS is read from /proc
+after a warm-up tenth and at the end; the growth between the two, per request, is the
+figure (target < 0.1 KB per request: flat memory for days).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+BOUNDARY = "bench0boundary"
+PAYLOAD = b"k" * 1024
+STARTUP_TIMEOUT = 30.0
+
+
+def serve_memory(requests: int, options: tuple[str, ...] = ()) -> dict[str, float]:
+    """VmRSS of a `serve` process (KiB) after a warm-up tenth and after `requests`."""
+    command = [sys.executable, "-m", "conformance.cli", "serve", "--port", "0", *options]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1]
+    )
+    try:
+        header = _header(process)
+        port = int(header["service url"].rsplit(":", 1)[1])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        ks = _call(connection, "session", "start", secret=header["admin secret"],
+                   partnerId=header["partner id"], type="2")  # fmt: skip
+        warmup = max(4, requests // 10)
+        began = time.perf_counter()
+        _sessions(connection, str(ks), warmup)
+        start_kib = _rss_kib(process.pid)
+        _sessions(connection, str(ks), requests - warmup)
+        end_kib = _rss_kib(process.pid)
+        seconds = time.perf_counter() - began
+        connection.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    return {
+        "warmup": warmup,
+        "requests": requests,
+        "start_kib": start_kib,
+        "end_kib": end_kib,
+        "per_request_bytes": (end_kib - start_kib) * 1024 / (requests - warmup),
+        "requests_per_s": requests / seconds,
+    }
+
+
+def _header(process: subprocess.Popen[str]) -> dict[str, str]:
+    assert process.stdout is not None
+    fields: dict[str, str] = {}
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while len(fields) < 4 and time.monotonic() < deadline:
+        name, _, value = process.stdout.readline().partition(":")
+        fields[name.strip()] = value.strip()
+    return fields
+
+
+def _sessions(connection: http.client.HTTPConnection, ks: str, requests: int) -> None:
+    for _ in range(requests // 4):
+        token = str(_call(connection, "uploadtoken", "add", ks=ks))
+        fields = {"ks": ks, "uploadTokenId": token, "resume": "0", "finalChunk": "1"}
+        body, content_type = _multipart(fields | {"resumeAt": "0", "format": "1"})
+        answer = _post(connection, "uploadtoken", "upload", body, content_type)
+        assert answer["status"] == 2, answer
+        _call(connection, "uploadtoken", "get", ks=ks, uploadTokenId=token)
+        _call(connection, "uploadtoken", "delete", ks=ks, uploadTokenId=token)
+
+
+def _call(
+    connection: http.client.HTTPConnection, service: str, action: str, **params: str
+) -> object:
+    body = urlencode({**params, "format": "1"}).encode()
+    answer = _post(connection, service, action, body, "application/x-www-form-urlencoded")
+    return answer["id"] if isinstance(answer, dict) and "id" in answer else answer
+
+
+def _post(
+    connection: http.client.HTTPConnection,
+    service: str,
+    action: str,
+    body: bytes,
+    content_type: str,
+) -> dict[str, object]:
+    target = f"/api_v3/service/{service}/action/{action}"
+    connection.request("POST", target, body, {"Content-Type": content_type})
+    response = connection.getresponse()
+    answer = json.loads(response.read())
+    if isinstance(answer, dict) and answer.get("objectType") == "KalturaAPIException":
+        raise RuntimeError(f"{service}.{action}: {answer.get('code')}")
+    return answer if isinstance(answer, dict) else {"id": answer}
+
+
+def _multipart(fields: dict[str, str]) -> tuple[bytes, str]:
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    ]
+    parts.append(
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="fileData"; filename="c.bin"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + PAYLOAD
+        + b"\r\n"
+    )
+    body = b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={BOUNDARY}"
+
+
+def _rss_kib(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"VmRSS:\s+(\d+) kB", status)
+    assert match is not None
+    return float(match.group(1))
+
+
+if __name__ == "__main__":
+    print(json.dumps(serve_memory(int(sys.argv[1]) if len(sys.argv) > 1 else 2000)))

@@ -1,0 +1,80 @@
+"""What the trace keeps: everything of a case until it is judged and forgotten (the suite's
+endpoints), or a window of the latest exchanges (`serve`, which runs for days)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from conformance.cli import _build_parser
+from conformance.commands import serve
+from conformance.endpoints import EndpointConfig, KalturaEndpoint, TraceLog
+from conformance.endpoints.inprocess import mock_transport
+
+GET = "http://kaltura.test/api_v3/service/uploadtoken/action/get"
+
+
+def _gets(endpoint: KalturaEndpoint, ks: str, count: int) -> None:
+    with httpx.Client(transport=mock_transport(endpoint)) as client:
+        for n in range(count):
+            client.post(GET, data={"ks": ks, "uploadTokenId": f"0_{n}", "format": "1"})
+
+
+def test_a_window_keeps_the_latest_exchanges() -> None:
+    trace = TraceLog(window=3)
+    for n in range(10):
+        trace.open(f"conn-{n}", float(n), float(n))
+    assert [e.id for e in trace] == [8, 9, 10]
+    assert len(trace) == 3
+
+
+def test_an_endpoint_with_a_window_stays_bounded() -> None:
+    endpoint = KalturaEndpoint(EndpointConfig(trace_window=5))
+    try:
+        partner = endpoint.add_partner()
+        _gets(endpoint, endpoint.start_session(partner), 40)
+        kept = endpoint.trace.exchanges()
+        assert len(kept) == 5
+        assert [e.params["uploadTokenId"] for e in kept] == [f"0_{n}" for n in range(35, 40)]
+    finally:
+        endpoint.close()
+
+
+def test_forgetting_a_partner_keeps_the_window() -> None:
+    trace = TraceLog(window=4)
+    for n in range(6):
+        trace.open("c", 0.0, 0.0).partner_id = n % 2
+    trace.forget(0)
+    assert [e.partner_id for e in trace] == [1, 1]
+    for _ in range(5):
+        trace.open("c", 0.0, 0.0)
+    assert len(trace) == 4
+
+
+def test_the_suite_endpoint_keeps_a_case_whole_until_it_is_forgotten(
+    endpoint: KalturaEndpoint,
+) -> None:
+    """The checks read every exchange of a case; `forget_partner` then frees them."""
+    assert endpoint.trace.window is None
+    judged, running = endpoint.add_partner(), endpoint.add_partner()
+    _gets(endpoint, endpoint.start_session(judged), 30)
+    _gets(endpoint, endpoint.start_session(running), 3)
+    assert len(endpoint.trace.exchanges(judged.partner_id)) == 30
+    endpoint.forget_partner(judged.partner_id)
+    assert endpoint.trace.exchanges(judged.partner_id) == []
+    assert len(endpoint.trace) == 3
+
+
+def test_serve_keeps_a_bounded_trace_by_default() -> None:
+    args = _build_parser().parse_args(["serve"])
+    assert serve.endpoint_config(args).trace_window == serve.DEFAULT_TRACE_WINDOW <= 10_000
+    args = _build_parser().parse_args(["serve", "--trace-window", "7"])
+    assert serve.endpoint_config(args).trace_window == 7
+
+
+@pytest.mark.parametrize("window", [0, -1, True])
+def test_a_window_must_be_positive(window: int) -> None:
+    with pytest.raises(ValueError, match="window"):
+        TraceLog(window)
+    with pytest.raises(ValueError, match="trace_window"):
+        EndpointConfig(trace_window=window)
