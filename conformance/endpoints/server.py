@@ -5,7 +5,7 @@ Starlette/uvicorn, aiohttp and pytest-httpserver in every measured cell (~600 re
 in-process, 540–620 MiB/s for a 2 GiB upload), starts in milliseconds, needs no dependency,
 and gives full control of the wire — resetting or dropping a connection, reading a body
 piece by piece — which fault injection needs. HTTP/1.1 keep-alive, Content-Length on every
-answer and Nagle off, as measured. Bodies stream through `bodies.read_body` into spooled
+answer and Nagle off, as measured. Bodies stream through `bodies.read_post` into spooled
 temporary files: a multi-GiB upload never sits in memory.
 
 Each connection gets a thread, so concurrent chunks really run concurrently, and a close
@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from conformance.endpoints.bodies import BodyError, BodyLimits, BodyTooLarge, read_body
+from conformance.endpoints.bodies import BodyError, BodyLimits, read_post
 from conformance.endpoints.chunked import ChunkedReader
 from conformance.endpoints.core import IncomingRequest, KalturaEndpoint, Reply
 
@@ -136,16 +136,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             reader, length = self._body_reader()
-            body = read_body(
+            body = read_post(
                 reader,
                 content_type=self.headers.get("Content-Type"),
                 content_length=length,
                 blobs=owner.endpoint.blobs,
                 limits=owner.limits,
             )
-        except BodyTooLarge as error:
-            self._plain(413, f"Request Entity Too Large: {error}")
-            return
         except (BodyError, ValueError):
             self.close_connection = True  # a client that vanished mid-body, or bad framing
             return
