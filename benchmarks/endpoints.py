@@ -345,15 +345,17 @@ def figure_memory(plan: Plan) -> None:
 def figure_serve(plan: Plan, requests: int) -> None:
     from endpoints_serve import serve_memory  # noqa: PLC0415  (a sibling script)
 
-    print("serve, default options; sessions of add, 1 KiB upload, get, delete; one connection")
-    result = serve_memory(requests)
-    per_request = result["per_request_bytes"]
-    print(
-        f"VmRSS after {result['warmup']:,.0f}: {result['start_kib'] / KIB:.1f} MiB; after "
-        f"{result['requests']:,.0f}: {result['end_kib'] / KIB:.1f} MiB; growth "
-        f"{per_request:,.1f} B per request (target < 100 B: {_verdict(per_request < 100)}); "
-        f"{result['requests_per_s']:,.0f} requests/s"
-    )
+    print("serve, default options, one connection; get: one token's uploadToken.get; sessions:")
+    print("add, 1 KiB upload, get, delete (each leaves a deleted token in the model)")
+    for load in ("get", "sessions"):
+        result = serve_memory(requests, load)
+        per_request = result["per_request_bytes"]
+        print(
+            f"{load:>8}: VmRSS after {result['warmup']:,.0f}: {result['start_kib'] / KIB:.1f} MiB;"
+            f" after {result['requests']:,.0f}: {result['end_kib'] / KIB:.1f} MiB; growth "
+            f"{per_request:,.1f} B per request (target < 100 B: {_verdict(per_request < 100)}); "
+            f"{result['requests_per_s']:,.0f} requests/s"
+        )
 
 
 # -- output helpers ---------------------------------------------------------------------

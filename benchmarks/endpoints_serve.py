@@ -1,9 +1,11 @@
 """Figure 5 of `benchmarks/endpoints.py`: memory of `kaltura-conformance serve` over many
 small requests, in its own configuration (the process as a user starts it).
 
-Sessions of 4 requests on one keep-alive connection (`uploadToken.add`, a 1 KiB upload that
-opens and closes the file, `uploadToken.get`, `uploadToken.delete`), by a plain
-`http.client` client so the server is the bottleneck. The server's VmRSS is read from /proc
+Two loads on one keep-alive connection, by a plain `http.client` client so the server is the
+bottleneck: `get`, `uploadToken.get` of one token over and over (what a request costs), and
+`sessions` of 4 requests (`uploadToken.add`, a 1 KiB upload that opens and closes the file,
+`uploadToken.get`, `uploadToken.delete`: each leaves a deleted token in the model, as
+Kaltura's database keeps its row). The server's VmRSS is read from /proc
 after a warm-up tenth and at the end; the growth between the two, per request, is the
 figure (target < 0.1 KB per request: flat memory for days).
 """
@@ -24,9 +26,10 @@ PAYLOAD = b"k" * 1024
 STARTUP_TIMEOUT = 30.0
 
 
-def serve_memory(requests: int, options: tuple[str, ...] = ()) -> dict[str, float]:
+def serve_memory(requests: int, load: str = "sessions") -> dict[str, float]:
     """VmRSS of a `serve` process (KiB) after a warm-up tenth and after `requests`."""
-    command = [sys.executable, "-m", "conformance.cli", "serve", "--port", "0", *options]
+    command = [sys.executable, "-m", "conformance.cli", "serve", "--port", "0"]
+    run = _sessions if load == "sessions" else _gets
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1]
     )
@@ -38,9 +41,9 @@ def serve_memory(requests: int, options: tuple[str, ...] = ()) -> dict[str, floa
                    partnerId=header["partner id"], type="2")  # fmt: skip
         warmup = max(4, requests // 10)
         began = time.perf_counter()
-        _sessions(connection, str(ks), warmup)
+        run(connection, str(ks), warmup)
         start_kib = _rss_kib(process.pid)
-        _sessions(connection, str(ks), requests - warmup)
+        run(connection, str(ks), requests - warmup)
         end_kib = _rss_kib(process.pid)
         seconds = time.perf_counter() - began
         connection.close()
@@ -76,6 +79,12 @@ def _sessions(connection: http.client.HTTPConnection, ks: str, requests: int) ->
         assert answer["status"] == 2, answer
         _call(connection, "uploadtoken", "get", ks=ks, uploadTokenId=token)
         _call(connection, "uploadtoken", "delete", ks=ks, uploadTokenId=token)
+
+
+def _gets(connection: http.client.HTTPConnection, ks: str, requests: int) -> None:
+    token = str(_call(connection, "uploadtoken", "add", ks=ks))
+    for _ in range(requests - 1):
+        _call(connection, "uploadtoken", "get", ks=ks, uploadTokenId=token)
 
 
 def _call(
@@ -125,4 +134,5 @@ def _rss_kib(pid: int) -> float:
 
 
 if __name__ == "__main__":
-    print(json.dumps(serve_memory(int(sys.argv[1]) if len(sys.argv) > 1 else 2000)))
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    print(json.dumps(serve_memory(count, sys.argv[2] if len(sys.argv) > 2 else "sessions")))

@@ -93,8 +93,8 @@ class EndpointConfig:
 
     final_wait: float = 0.5
     model: ModelConfig = field(default_factory=ModelConfig)
-    # Exchanges kept in the trace: None keeps all (cases forget theirs once judged); a
-    # long-running server keeps a window of the latest.
+    # Exchanges kept in the trace, and tokens whose fault counters are kept: None keeps all
+    # (cases forget theirs once judged); a long-running server keeps a window of the latest.
     trace_window: int | None = None
 
     def __post_init__(self) -> None:
@@ -166,7 +166,7 @@ class KalturaEndpoint:
         self.blobs: BlobFactory = blobs or TempFileBlobFactory(spool_threshold=SPOOL_THRESHOLD)
         self.partners = Partners()
         self.trace = TraceLog(self.config.trace_window)
-        self.faults = FaultRuntime()
+        self.faults = FaultRuntime(self.config.trace_window)
         self._clock = clock
         self._model = UploadTokenModel(blobs=self.blobs, config=self.config.model)
         self._activity = threading.Condition(threading.Lock())

@@ -9,7 +9,9 @@ import pytest
 from conformance.cli import _build_parser
 from conformance.commands import serve
 from conformance.endpoints import EndpointConfig, KalturaEndpoint, TraceLog
+from conformance.endpoints.fault_runtime import FaultRuntime
 from conformance.endpoints.inprocess import mock_transport
+from conformance.faults import FaultPlan
 
 GET = "http://kaltura.test/api_v3/service/uploadtoken/action/get"
 
@@ -78,3 +80,19 @@ def test_a_window_must_be_positive(window: int) -> None:
         TraceLog(window)
     with pytest.raises(ValueError, match="trace_window"):
         EndpointConfig(trace_window=window)
+
+
+def test_fault_counters_keep_a_window_of_tokens_when_asked() -> None:
+    """Counted per token for fault plans; `serve` (a window) must not keep one per token
+    forever, the suite (no window) counts a case's whole upload."""
+    for window, expected in ((None, 2), (2, 1)):
+        runtime = FaultRuntime(token_window=window)
+        runtime.attach(1, FaultPlan())
+        for token in ("a", "b", "c", "a"):
+            facts, _ = runtime.on_data_request(
+                1, token, resume=True, final=False, resume_at=0.0, exchange_id=1
+            )
+        assert facts.data_index == expected  # "a" evicted by "b" and "c" under a window of 2
+    endpoint = KalturaEndpoint(EndpointConfig(trace_window=3))
+    assert endpoint.faults.token_window == 3
+    endpoint.close()
