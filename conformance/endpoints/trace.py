@@ -20,6 +20,9 @@ from typing import Any
 __all__ = ["Answered", "Exchange", "PayloadInfo", "TraceLog"]
 
 SECRET_PARAMS = frozenset({"ks", "secret", "kalsig"})
+# Exchanges no partner claims (no KS, a bad one, a path outside the API) that a `forget`
+# keeps: no case reads them, so without a bound a long suite run would keep them all.
+UNCLAIMED_KEPT = 1000
 
 
 @dataclass(frozen=True)
@@ -127,9 +130,16 @@ class TraceLog:
             self._exchanges.clear()
 
     def forget(self, partner_id: int) -> None:
-        """Drop one partner's exchanges (a finished case), keeping memory flat."""
+        """Drop one partner's exchanges (a finished case), and all but the latest
+        `UNCLAIMED_KEPT` of those no partner claims, keeping memory flat."""
         with self._lock:
-            kept = [e for e in self._exchanges if e.partner_id != partner_id]
+            unclaimed = sum(e.partner_id is None for e in self._exchanges)
+            kept: list[Exchange] = []
+            for exchange in self._exchanges:
+                if exchange.partner_id is None and unclaimed > UNCLAIMED_KEPT:
+                    unclaimed -= 1  # among the oldest unclaimed: dropped
+                elif exchange.partner_id != partner_id:
+                    kept.append(exchange)
             self._exchanges = deque(kept, maxlen=self.window)
 
     def __iter__(self) -> Iterator[Exchange]:

@@ -11,6 +11,7 @@ from conformance.commands import serve
 from conformance.endpoints import EndpointConfig, KalturaEndpoint, TraceLog
 from conformance.endpoints.fault_runtime import FaultRuntime
 from conformance.endpoints.inprocess import mock_transport
+from conformance.endpoints.trace import UNCLAIMED_KEPT
 from conformance.faults import FaultPlan
 
 GET = "http://kaltura.test/api_v3/service/uploadtoken/action/get"
@@ -96,3 +97,17 @@ def test_fault_counters_keep_a_window_of_tokens_when_asked() -> None:
     endpoint = KalturaEndpoint(EndpointConfig(trace_window=3))
     assert endpoint.faults.token_window == 3
     endpoint.close()
+
+
+def test_forget_drops_the_oldest_unclaimed_exchanges() -> None:
+    """Exchanges no partner claims are never read by a case: a suite run keeps only the
+    latest `UNCLAIMED_KEPT` of them, whatever the number of cases."""
+    trace = TraceLog()
+    for n in range(UNCLAIMED_KEPT + 50):
+        trace.open(f"c{n}", 0.0, 0.0)  # partner_id None: no KS, or a bad one
+    trace.open("case", 0.0, 0.0).partner_id = 7
+    trace.open("other", 0.0, 0.0).partner_id = 8
+    trace.forget(7)
+    unclaimed = [e for e in trace if e.partner_id is None]
+    assert [e.connection for e in unclaimed] == [f"c{n}" for n in range(50, UNCLAIMED_KEPT + 50)]
+    assert [e.partner_id for e in trace if e.partner_id is not None] == [8]
