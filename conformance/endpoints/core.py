@@ -80,6 +80,10 @@ _SECRET_PARAMS = frozenset({"ks", "secret", "kalsig"})
 _SESSION_SECONDS = 86_400
 # Bytes of each payload kept in the trace: one content block and its stamp (content.py).
 PAYLOAD_HEAD = 4104
+# What the trace keeps of parameters: the checks read short ones (flags, offsets, ids), and a
+# whole 8 MiB JSON value kept per exchange grew `serve` by the size of every such body.
+TRACE_VALUE_MAX = 1024  # characters of one value (and of one name)
+TRACE_PARAMS_MAX = 64 * 1024  # characters of all values of one exchange
 
 
 # A request body or an assembled file stays in memory up to this size, then moves to a
@@ -553,7 +557,7 @@ def _describe(exchange: Exchange, call: ApiCall) -> UploadFlags | None:
     """Record the call's parameters, scrubbed of credentials, and an upload's shape; the
     upload's flags, cast once here for the trace and the model event."""
     exchange.service, exchange.action = call.service, call.action
-    exchange.params = {name: _flat(name, value) for name, value in call.params.items()}
+    exchange.params = _trace_params(call.params)
     token_id = call.param("uploadTokenId")
     exchange.token_id = None if token_id is None else str(token_id)
     if not exchange.is_data_request:
@@ -562,6 +566,21 @@ def _describe(exchange: Exchange, call: ApiCall) -> UploadFlags | None:
     exchange.resume, exchange.final_chunk, exchange.resume_at = flags
     exchange.payload = _payload(call.param("fileData"))
     return flags
+
+
+def _trace_params(params: Mapping[str, object]) -> dict[str, str]:
+    """Every name (`present()` must see each), values cut to a bounded size."""
+    kept: dict[str, str] = {}
+    budget = TRACE_PARAMS_MAX
+    for name, value in params.items():
+        flat = _flat(name, value)
+        if len(flat) > TRACE_VALUE_MAX:
+            flat = f"{flat[:TRACE_VALUE_MAX]}… <{len(flat)} characters>"
+        if len(flat) > budget:
+            flat = "<not kept>"
+        budget -= len(flat)
+        kept[name if len(name) <= TRACE_VALUE_MAX else name[:TRACE_VALUE_MAX] + "…"] = flat
+    return kept
 
 
 def _flat(name: str, value: object) -> str:

@@ -111,3 +111,21 @@ def test_forget_drops_the_oldest_unclaimed_exchanges() -> None:
     unclaimed = [e for e in trace if e.partner_id is None]
     assert [e.connection for e in unclaimed] == [f"c{n}" for n in range(50, UNCLAIMED_KEPT + 50)]
     assert [e.partner_id for e in trace if e.partner_id is not None] == [8]
+
+
+def test_the_trace_keeps_a_bounded_part_of_each_request(endpoint: KalturaEndpoint) -> None:
+    """An 8 MiB JSON value (or a thousand of 1 KiB) must not live on in the trace: `serve`
+    grew by every such body. Every name is kept, so `present()` still answers."""
+    partner = endpoint.add_partner()
+    ks = endpoint.start_session(partner)
+    big = {"ks": ks, "uploadTokenId": "0_x", "format": 1, "pad": "y" * (1 << 20)}
+    many = {f"p{n}": "z" * 1000 for n in range(300)}
+    with httpx.Client(transport=mock_transport(endpoint)) as client:
+        client.post(GET, json=big)
+        client.post(GET, json={"ks": ks, "format": 1, **many, "finalChunk": "1"})
+    first, second = endpoint.trace.exchanges()
+    assert first.params["pad"].startswith("y" * 100)
+    assert first.params["pad"].endswith(f"<{1 << 20} characters>")
+    assert len(first.params["pad"]) < 1100
+    assert second.present("finalChunk")
+    assert sum(len(value) for value in second.params.values()) <= 70_000
