@@ -34,7 +34,8 @@ printed before and after every figure.
 5. Memory of `kaltura-conformance serve` as a user starts it (bounded trace) over N small
    requests (`--serve-requests`, default 200,000; --quick 20,000): its VmRSS after a
    warm-up tenth and at the end, and the growth per request (`endpoints_serve.py`).
-   Target: < 0.1 KB per request.
+   Target: < 0.1 KB per request. Then 4 rounds of 16 concurrent 8 MiB JSON bodies: VmRSS
+   after each (target: less than 16 MiB kept).
 """
 
 from __future__ import annotations
@@ -343,7 +344,7 @@ def figure_memory(plan: Plan) -> None:
 
 
 def figure_serve(plan: Plan, requests: int) -> None:
-    from endpoints_serve import serve_memory  # noqa: PLC0415  (a sibling script)
+    from endpoints_serve import json_burst_memory, serve_memory  # noqa: PLC0415  (a sibling)
 
     print("serve, default options, one connection; get: one token's uploadToken.get; sessions:")
     print("add, 1 KiB upload, get, delete (each leaves a deleted token in the model)")
@@ -356,6 +357,13 @@ def figure_serve(plan: Plan, requests: int) -> None:
             f"{per_request:,.1f} B per request (target < 100 B: {_verdict(per_request < 100)}); "
             f"{result['requests_per_s']:,.0f} requests/s"
         )
+    readings = json_burst_memory()
+    grown = readings[-1] - readings[0]
+    print(
+        "16 concurrent 8 MiB JSON bodies, 4 rounds: VmRSS "
+        + " -> ".join(f"{mib:.0f}" for mib in readings)
+        + f" MiB (kept {grown:.0f} MiB; target < 16 MiB: {_verdict(grown < 16)})"
+    )
 
 
 # -- output helpers ---------------------------------------------------------------------

@@ -5,9 +5,10 @@ Two loads on one keep-alive connection, by a plain `http.client` client so the s
 bottleneck: `get`, `uploadToken.get` of one token over and over (what a request costs), and
 `sessions` of 4 requests (`uploadToken.add`, a 1 KiB upload that opens and closes the file,
 `uploadToken.get`, `uploadToken.delete`: each leaves a deleted token in the model, as
-Kaltura's database keeps its row). The server's VmRSS is read from /proc
-after a warm-up tenth and at the end; the growth between the two, per request, is the
-figure (target < 0.1 KB per request: flat memory for days).
+Kaltura's database keeps its row). The server's VmRSS is read from /proc after a warm-up
+tenth and at the end; the growth between the two, per request, is the figure (target
+< 0.1 KB per request: flat memory for days). `json_burst_memory`: rounds of 16 concurrent
+8 MiB JSON bodies, VmRSS after each round (target: back near the start, not growing).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import re
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -26,13 +28,42 @@ PAYLOAD = b"k" * 1024
 STARTUP_TIMEOUT = 30.0
 
 
+def _start() -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "conformance.cli", "serve", "--port", "0"]
+    cwd = Path(__file__).resolve().parents[1]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=cwd)
+
+
+def json_burst_memory(rounds: int = 4, clients: int = 16, size: int = 8 << 20) -> list[float]:
+    """VmRSS of a `serve` process (MiB) at the start and after each round of `clients`
+    concurrent JSON bodies of `size` bytes."""
+    process = _start()
+    try:
+        port = int(_header(process)["service url"].rsplit(":", 1)[1])
+        body = json.dumps({"ks": "x", "pad": "y" * (size - 40)}).encode()
+
+        def one(_: int) -> None:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            connection.request("POST", "/api_v3/service/uploadtoken/action/get?format=1",
+                               body, {"Content-Type": "application/json"})  # fmt: skip
+            connection.getresponse().read()
+            connection.close()
+
+        readings = [_rss_kib(process.pid) / 1024]
+        with ThreadPoolExecutor(clients) as pool:
+            for _ in range(rounds):
+                list(pool.map(one, range(clients)))
+                readings.append(_rss_kib(process.pid) / 1024)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    return readings
+
+
 def serve_memory(requests: int, load: str = "sessions") -> dict[str, float]:
     """VmRSS of a `serve` process (KiB) after a warm-up tenth and after `requests`."""
-    command = [sys.executable, "-m", "conformance.cli", "serve", "--port", "0"]
     run = _sessions if load == "sessions" else _gets
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1]
-    )
+    process = _start()
     try:
         header = _header(process)
         port = int(header["service url"].rsplit(":", 1)[1])

@@ -3,6 +3,8 @@ endpoints), or a window of the latest exchanges (`serve`, which runs for days)."
 
 from __future__ import annotations
 
+import platform
+
 import httpx
 import pytest
 
@@ -129,3 +131,9 @@ def test_the_trace_keeps_a_bounded_part_of_each_request(endpoint: KalturaEndpoin
     assert len(first.params["pad"]) < 1100
     assert second.present("finalChunk")
     assert sum(len(value) for value in second.params.values()) <= 70_000
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="a glibc tunable")
+def test_serve_makes_glibc_give_large_buffers_back() -> None:
+    """Figure 5 of benchmarks/endpoints.py shows the effect (memory is not a test's job)."""
+    assert serve.return_large_buffers()
