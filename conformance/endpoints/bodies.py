@@ -50,7 +50,9 @@ PHP's request limits (`read_post`, php.net/manual/en/ini.core.php):
   (main/rfc1867.c `++count <= PG(max_input_vars)`); files do not count.
 * `max_multipart_body_parts` (-1: `max_input_vars` + `max_file_uploads` = 1020): parsing
   stops at the part past it (`max_parts`).
-* `max_input_nesting_level` (64) applies to the names, in `conformance.wire.request`.
+* `max_input_nesting_level` (64): a name with more `[…]` levels is dropped, and so is the
+  variable of its base name registered before it (php_variables.c
+  `php_register_variable_ex`: `zend_hash_del(ht, var)`), here for body fields.
 
 Not copied (no Kaltura client does this; the parser stops where PHP would go on): line
 ends without CR, text after a delimiter on its line, parts without `Content-Disposition`
@@ -106,6 +108,7 @@ class BodyLimits:
     max_text_field_size: int = 8 * 1024 * 1024  # [I] larger is a broken client
     max_parts: int = 1020  # max_multipart_body_parts: max_input_vars + max_file_uploads
     max_input_vars: int = 1000  # PHP's default; Kaltura's php.ini keeps it
+    max_input_nesting_level: int = 64
     max_header_size: int = 8192  # one part header line
     max_part_headers: int = 16
 
@@ -261,8 +264,48 @@ def _urlencoded(body: _Body, limits: BodyLimits) -> ParsedBody:
     # latin-1 round trip: percent escapes become the exact bytes, then Kaltura's UTF-8 strip.
     text = b"&".join(pieces).decode("latin-1")
     pairs = parse_qsl(text, keep_blank_values=True, encoding="latin-1")
-    fields = tuple((_text(k.encode("latin-1")), _text(v.encode("latin-1"))) for k, v in pairs)
-    return ParsedBody(fields=fields, problem=problem)
+    fields = [(_text(k.encode("latin-1")), _text(v.encode("latin-1"))) for k, v in pairs]
+    return ParsedBody(fields=_nested_within(fields, limits), problem=problem)
+
+
+def _nested_within(
+    fields: list[tuple[str, str]], limits: BodyLimits
+) -> tuple[tuple[str, str], ...]:
+    """The fields PHP registers: one nested too deep is dropped with what came before it
+    under the same base name."""
+    limit = limits.max_input_nesting_level
+    if not any(_too_deep(name, limit) for name, _ in fields):  # the common case: one pass
+        return tuple(fields)
+    kept: list[tuple[str, str]] = []
+    for name, value in fields:
+        if _too_deep(name, limit):
+            base = _base(name)
+            kept = [(k, v) for k, v in kept if _base(k) != base]
+        else:
+            kept.append((name, value))
+    return tuple(kept)
+
+
+def _too_deep(name: str, limit: int) -> bool:
+    """More than `limit` chained `[…]` after the base name (the check comes at each `[`)."""
+    start = name.find("[")
+    level = 0
+    while start >= 0:
+        level += 1
+        if level > limit:
+            return True
+        close = name.find("]", start + 1)
+        if close < 0:
+            return False
+        start = close + 1 if name[close + 1 : close + 2] == "[" else -1
+    return False
+
+
+def _base(name: str) -> str:
+    """The top-level variable a name registers: leading spaces off, up to the first `[`,
+    spaces and dots made `_` (php_register_variable_ex)."""
+    head = name.lstrip(" ").split("[", 1)[0]
+    return head.replace(" ", "_").replace(".", "_")
 
 
 def _too_many(limits: BodyLimits) -> str:
@@ -578,7 +621,7 @@ class _Parts:
 
     def result(self) -> ParsedBody:
         return ParsedBody(
-            fields=tuple(self.fields),
+            fields=_nested_within(self.fields, self._limits),
             files=tuple(self.files),
             problem="; ".join(self.problems) or None,
         )

@@ -115,3 +115,48 @@ def test_kaltura_answers_for_the_arguments_php_dropped(endpoint: KalturaEndpoint
                             headers={"Content-Type": FORM})  # fmt: skip
     assert late.json()["objectType"] == "KalturaAPIException"
     assert early.json()["id"] == token_id
+
+
+def _deep(base: str, levels: int) -> str:
+    return base + "".join(f"[k{n}]" for n in range(levels))
+
+
+def test_a_name_nested_past_64_levels_is_dropped_with_its_base_variable() -> None:
+    """php_register_variable_ex: at the 65th `[` the variable is deleted (`zend_hash_del`)
+    and the new value dropped; a later one of the same base is registered again."""
+    ok, deep = _deep("a", 64), _deep("a", 65)
+    body = f"a=1&b=2&{ok}=3&{deep}=4&c=5&a=6".encode()
+    parsed, _ = _post(body, FORM, BodyLimits())
+    assert parsed.fields == (("b", "2"), ("c", "5"), ("a", "6"))
+    parsed, _ = _post(f"a=1&{ok}=3".encode(), FORM, BodyLimits())
+    assert parsed.fields == (("a", "1"), (ok, "3"))
+
+
+def test_nesting_counts_only_chained_brackets_and_base_names_like_php() -> None:
+    unclosed = "a" + "[x]" * 64 + "[y"  # 65th `[` is checked before its `]` is looked for
+    loose = "a" + "[x]" * 64 + "z[y]"  # not chained: the rest is ignored, 64 levels
+    body = f"a.b=1&{unclosed.replace('a', ' a b', 1)}=2&{loose}=3&a=4".encode()
+    parsed, _ = _post(body, FORM, BodyLimits())
+    assert parsed.fields == ((loose, "3"), ("a", "4"))  # `a.b` went with ` a b[…]`: base `a_b`
+
+
+def test_multipart_fields_are_nested_within_the_limit_too() -> None:
+    body = (
+        _text_part("uploadTokenId", "t")
+        + _text_part(_deep("uploadTokenId", 65), "x")
+        + _text_part("ks", "k")
+        + f"--{B}--\r\n".encode()
+    )
+    parsed, _ = _post(body, MULTIPART, BodyLimits())
+    assert parsed.fields == (("ks", "k"),)
+
+
+def test_kaltura_misses_a_parameter_php_deleted_for_nesting(endpoint: KalturaEndpoint) -> None:
+    partner = endpoint.add_partner()
+    ks = endpoint.start_session(partner)
+    token_id = endpoint.add_token(partner.partner_id, "f", 10)
+    url = "http://k.test/api_v3/service/uploadtoken/action/get?format=1"
+    deep = _deep("uploadTokenId", 65)
+    with httpx.Client(transport=mock_transport(endpoint)) as client:
+        answer = client.post(url, data={"ks": ks, "uploadTokenId": token_id, deep: "x"}).json()
+    assert answer["code"] == "MISSING_MANDATORY_PARAMETER"
