@@ -31,6 +31,11 @@ printed before and after every figure.
    Targets: >= 300 MiB/s, server peak RSS (VmHWM) < 150 MiB.
 4. Memory over 10,000 requests through the respx endpoint: RSS and tracemalloc after
    1,000 and after 10,000, with the endpoint's trace kept and with it cleared.
+5. Memory of `kaltura-conformance serve` as a user starts it (bounded trace) over N small
+   requests (`--serve-requests`, default 200,000; --quick 20,000): its VmRSS after a
+   warm-up tenth and at the end, and the growth per request (`endpoints_serve.py`).
+   Target: < 0.1 KB per request. Then 4 rounds of 16 concurrent 8 MiB JSON bodies: VmRSS
+   after each (target: less than 16 MiB kept).
 """
 
 from __future__ import annotations
@@ -338,6 +343,29 @@ def figure_memory(plan: Plan) -> None:
             )
 
 
+def figure_serve(plan: Plan, requests: int) -> None:
+    from endpoints_serve import json_burst_memory, serve_memory  # noqa: PLC0415  (a sibling)
+
+    print("serve, default options, one connection; get: one token's uploadToken.get; sessions:")
+    print("add, 1 KiB upload, get, delete (each leaves a deleted token in the model)")
+    for load in ("get", "sessions"):
+        result = serve_memory(requests, load)
+        per_request = result["per_request_bytes"]
+        print(
+            f"{load:>8}: VmRSS after {result['warmup']:,.0f}: {result['start_kib'] / KIB:.1f} MiB;"
+            f" after {result['requests']:,.0f}: {result['end_kib'] / KIB:.1f} MiB; growth "
+            f"{per_request:,.1f} B per request (target < 100 B: {_verdict(per_request < 100)}); "
+            f"{result['requests_per_s']:,.0f} requests/s"
+        )
+    readings = json_burst_memory()
+    grown = readings[-1] - readings[0]
+    print(
+        "16 concurrent 8 MiB JSON bodies, 4 rounds: VmRSS "
+        + " -> ".join(f"{mib:.0f}" for mib in readings)
+        + f" MiB (kept {grown:.0f} MiB; target < 16 MiB: {_verdict(grown < 16)})"
+    )
+
+
 # -- output helpers ---------------------------------------------------------------------
 
 
@@ -369,12 +397,16 @@ def main(argv: Iterable[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="reduced run for CI smoke use")
     parser.add_argument(
-        "--only", choices=("1", "2", "3", "4"), action="append", help="run only these figures"
+        "--only", choices=("1", "2", "3", "4", "5"), action="append", help="run only these figures"
+    )
+    parser.add_argument(
+        "--serve-requests", type=int, metavar="N", help="requests of figure 5 (default 200,000)"
     )
     args = parser.parse_args(None if argv is None else list(argv))
     plan = QUICK if args.quick else FULL
     processes = "one process per cell" if plan.one_process_per_cell else "one per configuration"
-    only = set(args.only or ("1", "2", "3", "4"))
+    only = set(args.only or ("1", "2", "3", "4", "5"))
+    serve_requests = args.serve_requests or (20_000 if args.quick else 200_000)
     print(
         f"benchmarks/endpoints.py {'--quick' if args.quick else '(full)'}: "
         f"{os.cpu_count()} CPUs, {platform.python_implementation()} "
@@ -388,6 +420,11 @@ def main(argv: Iterable[str] | None = None) -> int:
         ("2", "2. Loopback upload requests/s", figure_loopback),
         ("3", "3. Large upload through the loopback server in its own process", figure_large),
         ("4", "4. Memory over many requests through the respx endpoint", figure_memory),
+        (
+            "5",
+            "5. Memory of `serve` over many small requests",
+            lambda plan: figure_serve(plan, serve_requests),
+        ),
     )
     for number, title, body in figures:
         if number in only:

@@ -9,23 +9,19 @@ server) arrive with the endpoints. Usage errors are one line naming the option, 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
 import re
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
 from conformance import __version__
 from conformance.commands import run as run_command
+from conformance.commands import serve as serve_command
 from conformance.commands import upload as upload_command
 from conformance.content import SourceFile
-from conformance.endpoints import EndpointConfig, KalturaEndpoint
-from conformance.endpoints.server import LoopbackServer
 from conformance.model import UploadTokenModel
 from conformance.requirements import CATALOGUE, Party, Requirement
 from conformance.scenario import Partition, UploadSchedule
@@ -62,26 +58,14 @@ def _build_parser() -> _Parser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_simulate(commands.add_parser("simulate", help="upload a generated file to the model"))
     _add_requirements(commands.add_parser("requirements", help="print the catalogue"))
-    _add_serve(commands.add_parser("serve", help="run the reference server on loopback"))
+    serve_command.add_arguments(
+        commands.add_parser("serve", help="run the reference server on loopback")
+    )
     run_command.add_arguments(commands.add_parser("run", help="judge a client, write reports"))
     upload_command.add_arguments(
         commands.add_parser("upload", help="upload with the reference client")
     )
     return parser
-
-
-def _add_serve(sub: _Parser) -> None:
-    sub.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    sub.add_argument("--port", type=int, default=0, help="port (default: any free one)")
-    sub.add_argument("--partner-id", type=int, help="partner id (default: a fresh one)")
-    sub.add_argument("--admin-secret", help="admin secret (default: a random one)")
-    sub.add_argument(
-        "--final-wait",
-        type=float,
-        default=0.5,
-        metavar="SECONDS",
-        help="how long a close waits for missing chunks (Kaltura: 44)",
-    )
 
 
 def _add_simulate(sub: _Parser) -> None:
@@ -116,7 +100,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "requirements":
         return _requirements(args)
     if args.command == "serve":
-        return _serve(args, parser)
+        return serve_command.execute(args, parser)
     if args.command == "run":
         return run_command.execute(args, parser.prog)
     if args.command == "upload":
@@ -209,34 +193,6 @@ def _requirements(args: argparse.Namespace) -> int:
     for row in rows:
         print(f"{row.id:<7} {row.level.value:<13} {row.rule}")
     return 0
-
-
-def _serve(args: argparse.Namespace, parser: _Parser) -> int:
-    """Serve until interrupted, after printing where and with which credentials."""
-    if not 0 <= args.port <= 65535:
-        parser.exit(2, f"{parser.prog} serve: error: --port={args.port} must be in 0..65535\n")
-    try:
-        endpoint = KalturaEndpoint(EndpointConfig(final_wait=args.final_wait))
-        partner = endpoint.add_partner(args.partner_id, args.admin_secret)
-        server = LoopbackServer(endpoint, args.host, args.port)
-    except (ValueError, OSError) as error:
-        option = "--final-wait" if "final_wait" in str(error) else "--host/--port"
-        parser.exit(2, f"{parser.prog} serve: error: {option}: {error}\n")
-    with server:
-        print(f"service url:  {server.url}", flush=True)
-        print(f"partner id:   {partner.partner_id}", flush=True)
-        print(f"admin secret: {partner.admin_secret}", flush=True)
-        print(f"final wait:   {args.final_wait} s (Ctrl-C to stop)", flush=True)
-        _wait_for_interrupt()
-    endpoint.close()
-    return 0
-
-
-def _wait_for_interrupt() -> None:
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        stop.wait()
 
 
 def _requirement_dict(row: Requirement) -> dict[str, object]:

@@ -39,11 +39,26 @@ Copied from PHP's `main/rfc1867.c`:
   nameless file gets a numeric key, which no Kaltura parameter matches);
 * a text field is kept even when the body ends inside it.
 
+PHP's request limits (`read_post`, php.net/manual/en/ini.core.php):
+
+* `post_max_size`: a larger body is discarded whole (main/SAPI.c: "POST Content-Length of
+  N bytes exceeds the limit"): `$_POST` and `$_FILES` are empty and the request goes on,
+  so Kaltura answers for the arguments it misses. The body is still read off the wire.
+* `max_input_vars` (1000): a url-encoded body stops after the pair that passes the limit
+  (main/php_variables.c `add_post_vars` registers a pair, then counts it: 1001 are kept);
+  a multipart body drops the text fields past the limit and goes on with the rest
+  (main/rfc1867.c `++count <= PG(max_input_vars)`); files do not count.
+* `max_multipart_body_parts` (-1: `max_input_vars` + `max_file_uploads` = 1020): parsing
+  stops at the part past it (`max_parts`).
+* `max_input_nesting_level` (64): a name with more `[…]` levels is dropped, and so is the
+  variable of its base name registered before it (php_variables.c
+  `php_register_variable_ex`: `zend_hash_del(ht, var)`), here for body fields.
+
 Not copied (no Kaltura client does this; the parser stops where PHP would go on): line
 ends without CR, text after a delimiter on its line, parts without `Content-Disposition`
 or of a type other than `form-data`, odd part header names; nor `MAX_FILE_SIZE`,
-`max_file_uploads`, `max_input_vars`, brackets in file field names, the basename PHP
-gives `$_FILES[…]['name']` (`filename` here is the raw attribute).
+`max_file_uploads`, brackets in file field names, the basename PHP gives
+`$_FILES[…]['name']` (`filename` here is the raw attribute).
 """
 
 from __future__ import annotations
@@ -67,6 +82,7 @@ __all__ = [
     "BodyTooLarge",
     "IncompleteBody",
     "read_body",
+    "read_post",
 ]
 
 Reader = Callable[[int], bytes]
@@ -90,7 +106,9 @@ class BodyLimits:
     max_body_size: int = 2024 * 1024 * 1024  # post_max_size = 2024M
     max_part_size: int = 2000 * 1024 * 1024  # upload_max_filesize = 2000M
     max_text_field_size: int = 8 * 1024 * 1024  # [I] larger is a broken client
-    max_parts: int = 1000
+    max_parts: int = 1020  # max_multipart_body_parts: max_input_vars + max_file_uploads
+    max_input_vars: int = 1000  # PHP's default; Kaltura's php.ini keeps it
+    max_input_nesting_level: int = 64
     max_header_size: int = 8192  # one part header line
     max_part_headers: int = 16
 
@@ -235,11 +253,92 @@ def _urlencoded(body: _Body, limits: BodyLimits) -> ParsedBody:
     data = body.read_all(limits.max_text_field_size)
     if data is None:
         return ParsedBody(problem=_too_big("url-encoded body", limits))
+    # PHP registers max_input_vars + 1 pairs, then stops: only those are parsed (a body of
+    # 2 M fields costs a split, not 2 M decodes).
+    keep = limits.max_input_vars + 1
+    pieces = data.split(b"&", keep)
+    problem = None
+    if len(pieces) > keep:
+        pieces.pop()
+        problem = _too_many(limits)
     # latin-1 round trip: percent escapes become the exact bytes, then Kaltura's UTF-8 strip.
-    pairs = parse_qsl(data.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
-    return ParsedBody(
-        fields=tuple((_text(k.encode("latin-1")), _text(v.encode("latin-1"))) for k, v in pairs)
-    )
+    text = b"&".join(pieces).decode("latin-1")
+    pairs = parse_qsl(text, keep_blank_values=True, encoding="latin-1")
+    fields = [(_text(k.encode("latin-1")), _text(v.encode("latin-1"))) for k, v in pairs]
+    return ParsedBody(fields=_nested_within(fields, limits), problem=problem)
+
+
+def _nested_within(
+    fields: list[tuple[str, str]], limits: BodyLimits
+) -> tuple[tuple[str, str], ...]:
+    """The fields PHP registers: one nested too deep is dropped with what came before it
+    under the same base name."""
+    limit = limits.max_input_nesting_level
+    if not any(_too_deep(name, limit) for name, _ in fields):  # the common case: one pass
+        return tuple(fields)
+    kept: list[tuple[str, str]] = []
+    for name, value in fields:
+        if _too_deep(name, limit):
+            base = _base(name)
+            kept = [(k, v) for k, v in kept if _base(k) != base]
+        else:
+            kept.append((name, value))
+    return tuple(kept)
+
+
+def _too_deep(name: str, limit: int) -> bool:
+    """More than `limit` chained `[…]` after the base name (the check comes at each `[`)."""
+    start = name.find("[")
+    level = 0
+    while start >= 0:
+        level += 1
+        if level > limit:
+            return True
+        close = name.find("]", start + 1)
+        if close < 0:
+            return False
+        start = close + 1 if name[close + 1 : close + 2] == "[" else -1
+    return False
+
+
+def _base(name: str) -> str:
+    """The top-level variable a name registers: leading spaces off, up to the first `[`,
+    spaces and dots made `_` (php_register_variable_ex)."""
+    head = name.lstrip(" ").split("[", 1)[0]
+    return head.replace(" ", "_").replace(".", "_")
+
+
+def _too_many(limits: BodyLimits) -> str:
+    return f"Input variables exceeded {limits.max_input_vars} (max_input_vars): the rest dropped"
+
+
+def read_post(
+    read: Reader,
+    *,
+    content_type: str | None,
+    content_length: int | None,
+    blobs: BlobFactory,
+    limits: BodyLimits = _DEFAULT_LIMITS,
+    piece_size: int = 1 << 20,
+) -> ParsedBody:
+    """`read_body` as PHP's front hands it on: a body over `max_body_size` (post_max_size)
+    is read off the wire and discarded, and the request goes on without it."""
+    try:
+        return read_body(
+            read,
+            content_type=content_type,
+            content_length=content_length,
+            blobs=blobs,
+            limits=limits,
+            piece_size=piece_size,
+        )
+    except BodyTooLarge as error:
+        # With a Content-Length nothing was read yet; a chunked body is read on to its end.
+        _Body(read, content_length, 1 << 62, piece_size).drain()
+        return ParsedBody(
+            problem=f"POST Content-Length of {error.size} bytes exceeds the limit of "
+            f"{error.limit} bytes (post_max_size): body discarded"
+        )
 
 
 def _json(body: _Body, limits: BodyLimits) -> ParsedBody:
@@ -456,6 +555,7 @@ class _Parts:
         self.fields: list[tuple[str, str]] = []
         self.files: list[UploadedPart] = []
         self.problems: list[str] = []
+        self._text_fields = 0  # rfc1867.c's `count`: text fields seen, kept or not
 
     def on_event(self, event: object) -> None:
         if isinstance(event, bytes):  # the parser's payload events (slices of bytes)
@@ -490,8 +590,12 @@ class _Parts:
     def _close(self, *, complete: bool) -> None:
         part, self._open = self._open, None
         if isinstance(part, _TextPart):
+            self._text_fields += 1
             value = part.value()
-            if value is None:
+            if self._text_fields > self._limits.max_input_vars:
+                if self._text_fields == self._limits.max_input_vars + 1:
+                    self.problems.append(_too_many(self._limits))
+            elif value is None:
                 self.problems.append(_too_big(f"text field {part.name!r}", self._limits))
             else:
                 self.fields.append((part.name, value))
@@ -517,7 +621,7 @@ class _Parts:
 
     def result(self) -> ParsedBody:
         return ParsedBody(
-            fields=tuple(self.fields),
+            fields=_nested_within(self.fields, self._limits),
             files=tuple(self.files),
             problem="; ".join(self.problems) or None,
         )

@@ -80,6 +80,10 @@ _SECRET_PARAMS = frozenset({"ks", "secret", "kalsig"})
 _SESSION_SECONDS = 86_400
 # Bytes of each payload kept in the trace: one content block and its stamp (content.py).
 PAYLOAD_HEAD = 4104
+# What the trace keeps of parameters: the checks read short ones (flags, offsets, ids), and a
+# whole 8 MiB JSON value kept per exchange grew `serve` by the size of every such body.
+TRACE_VALUE_MAX = 1024  # characters of one value (and of one name)
+TRACE_PARAMS_MAX = 64 * 1024  # characters of all values of one exchange
 
 
 # A request body or an assembled file stays in memory up to this size, then moves to a
@@ -93,10 +97,16 @@ class EndpointConfig:
 
     final_wait: float = 0.5
     model: ModelConfig = field(default_factory=ModelConfig)
+    # Exchanges kept in the trace, and tokens whose fault counters are kept: None keeps all
+    # (cases forget theirs once judged); a long-running server keeps a window of the latest.
+    trace_window: int | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.final_wait <= 3600:
             raise ValueError(f"final_wait={self.final_wait} must be between 0 and 3600 seconds")
+        tw = self.trace_window
+        if tw is not None and (isinstance(tw, bool) or not isinstance(tw, int) or tw < 1):
+            raise ValueError(f"trace_window={tw!r} must be a positive int or None")
 
     @property
     def pass_interval(self) -> float:
@@ -159,8 +169,8 @@ class KalturaEndpoint:
         # it to disk (64 KiB chunks: at the 17th).
         self.blobs: BlobFactory = blobs or TempFileBlobFactory(spool_threshold=SPOOL_THRESHOLD)
         self.partners = Partners()
-        self.trace = TraceLog()
-        self.faults = FaultRuntime()
+        self.trace = TraceLog(self.config.trace_window)
+        self.faults = FaultRuntime(self.config.trace_window)
         self._clock = clock
         self._model = UploadTokenModel(blobs=self.blobs, config=self.config.model)
         self._activity = threading.Condition(threading.Lock())
@@ -547,7 +557,7 @@ def _describe(exchange: Exchange, call: ApiCall) -> UploadFlags | None:
     """Record the call's parameters, scrubbed of credentials, and an upload's shape; the
     upload's flags, cast once here for the trace and the model event."""
     exchange.service, exchange.action = call.service, call.action
-    exchange.params = {name: _flat(name, value) for name, value in call.params.items()}
+    exchange.params = _trace_params(call.params)
     token_id = call.param("uploadTokenId")
     exchange.token_id = None if token_id is None else str(token_id)
     if not exchange.is_data_request:
@@ -556,6 +566,21 @@ def _describe(exchange: Exchange, call: ApiCall) -> UploadFlags | None:
     exchange.resume, exchange.final_chunk, exchange.resume_at = flags
     exchange.payload = _payload(call.param("fileData"))
     return flags
+
+
+def _trace_params(params: Mapping[str, object]) -> dict[str, str]:
+    """Every name (`present()` must see each), values cut to a bounded size."""
+    kept: dict[str, str] = {}
+    budget = TRACE_PARAMS_MAX
+    for name, value in params.items():
+        flat = _flat(name, value)
+        if len(flat) > TRACE_VALUE_MAX:
+            flat = f"{flat[:TRACE_VALUE_MAX]}… <{len(flat)} characters>"
+        if len(flat) > budget:
+            flat = "<not kept>"
+        budget -= len(flat)
+        kept[name if len(name) <= TRACE_VALUE_MAX else name[:TRACE_VALUE_MAX] + "…"] = flat
+    return kept
 
 
 def _flat(name: str, value: object) -> str:

@@ -39,16 +39,21 @@ class _TokenCounters:
 class _PartnerState:
     plan: FaultPlan
     hits: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-    tokens: dict[str, _TokenCounters] = field(default_factory=lambda: defaultdict(_TokenCounters))
+    tokens: dict[str, _TokenCounters] = field(default_factory=dict)  # least recent first
     firings: list[FaultFiring] = field(default_factory=list)
 
 
 class FaultRuntime:
-    """Counters and firings per partner; thread-safe."""
+    """Counters and firings per partner; thread-safe.
 
-    def __init__(self) -> None:
+    `token_window` None keeps every token's counters (a case's plan counts its whole
+    upload); a number keeps those of that many most recently used tokens per partner, so a
+    long-running server stays flat."""
+
+    def __init__(self, token_window: int | None = None) -> None:
         self._lock = threading.Lock()
         self._partners: dict[int, _PartnerState] = {}
+        self.token_window = token_window
 
     def attach(self, partner_id: int, plan: FaultPlan) -> None:
         """Give a partner its plan (replacing any earlier one and its counters)."""
@@ -68,7 +73,7 @@ class FaultRuntime:
         """Count one upload request and return its facts and the fault to apply, if any."""
         with self._lock:
             state = self._partners.get(partner_id)
-            counters = state.tokens[token_id] if state is not None else _TokenCounters()
+            counters = self._counters(state, token_id)
             facts = _count(counters, resume=resume, final=final, resume_at=resume_at)
             if state is None or not state.plan:
                 return facts, None
@@ -79,6 +84,15 @@ class FaultRuntime:
             state.hits[index] += 1
             state.firings.append(FaultFiring(index, fault, token_id, facts.data_index, exchange_id))
             return facts, fault
+
+    def _counters(self, state: _PartnerState | None, token_id: str) -> _TokenCounters:
+        if state is None:
+            return _TokenCounters()
+        counters = state.tokens.pop(token_id, None) or _TokenCounters()
+        state.tokens[token_id] = counters  # now the most recent
+        if self.token_window is not None and len(state.tokens) > self.token_window:
+            del state.tokens[next(iter(state.tokens))]
+        return counters
 
     def forget(self, partner_id: int) -> None:
         with self._lock:

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import respx
 
-from conformance.endpoints.bodies import read_body
+from conformance.endpoints.bodies import read_post
 from conformance.endpoints.core import IncomingRequest, KalturaEndpoint
 
 __all__ = ["ForgetfulRouter", "InProcessHandler", "mock_transport", "respx_router"]
@@ -44,7 +44,7 @@ class InProcessHandler:
         content_type = request.headers.get("content-type")
         # The body is in memory already: parsed as one piece, a file part is one slice
         # of it (one copy, one digest update) instead of a copy per 1 MiB piece.
-        body = read_body(
+        body = read_post(
             io.BytesIO(content).read,
             content_type=content_type,
             content_length=len(content),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -19,6 +20,9 @@ from typing import Any
 __all__ = ["Answered", "Exchange", "PayloadInfo", "TraceLog"]
 
 SECRET_PARAMS = frozenset({"ks", "secret", "kalsig"})
+# Exchanges no partner claims (no KS, a bad one, a path outside the API) that a `forget`
+# keeps: no case reads them, so without a bound a long suite run would keep them all.
+UNCLAIMED_KEPT = 1000
 
 
 @dataclass(frozen=True)
@@ -96,11 +100,18 @@ class Exchange:
 
 
 class TraceLog:
-    """Every exchange an endpoint saw, in arrival order; thread-safe."""
+    """The exchanges an endpoint saw, in arrival order; thread-safe.
 
-    def __init__(self) -> None:
+    `window` None keeps every one (the suite's endpoints: a case's checks read all of its
+    exchanges, and `forget` drops them once it is judged). A number keeps only that many of
+    the latest, so a long-running `serve` stays flat (each record is about 1.4 KB)."""
+
+    def __init__(self, window: int | None = None) -> None:
+        if window is not None and (isinstance(window, bool) or window < 1):
+            raise ValueError(f"trace window={window!r} must be a positive int or None")
+        self.window = window
         self._lock = threading.Lock()
-        self._exchanges: list[Exchange] = []
+        self._exchanges: deque[Exchange] = deque(maxlen=window)
         self._ids = itertools.count(1)
 
     def open(self, connection: str, arrival: float, body_complete: float) -> Exchange:
@@ -119,9 +130,17 @@ class TraceLog:
             self._exchanges.clear()
 
     def forget(self, partner_id: int) -> None:
-        """Drop one partner's exchanges (a finished case), keeping memory flat."""
+        """Drop one partner's exchanges (a finished case), and all but the latest
+        `UNCLAIMED_KEPT` of those no partner claims, keeping memory flat."""
         with self._lock:
-            self._exchanges = [e for e in self._exchanges if e.partner_id != partner_id]
+            unclaimed = sum(e.partner_id is None for e in self._exchanges)
+            kept: list[Exchange] = []
+            for exchange in self._exchanges:
+                if exchange.partner_id is None and unclaimed > UNCLAIMED_KEPT:
+                    unclaimed -= 1  # among the oldest unclaimed: dropped
+                elif exchange.partner_id != partner_id:
+                    kept.append(exchange)
+            self._exchanges = deque(kept, maxlen=self.window)
 
     def __iter__(self) -> Iterator[Exchange]:
         return iter(self.exchanges())

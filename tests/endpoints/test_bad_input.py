@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -36,6 +37,7 @@ GET = "/api_v3/service/uploadtoken/action/get"
 UPLOAD = "/api_v3/service/uploadtoken/action/upload"
 BOUNDARY = "b0undary"
 SOCKET_TIMEOUT = 3.0
+DISCARDED_CODE = "MISSING_MANDATORY_PARAMETER"  # uploadTokenId, as the model orders errors
 
 
 def _open_files() -> int:
@@ -312,25 +314,104 @@ def test_garbage_on_the_socket_gets_a_plain_4xx_and_a_close(site: Site, garbage:
     site.assert_healthy()
 
 
-@pytest.mark.parametrize("length", ["abc", "-5", "1_0"])
-def test_a_bad_content_length_closes_the_connection(site: Site, length: str) -> None:
-    site.nothing_but_a_close(request_bytes(GET, b"", {"Content-Length": length}))
+@pytest.mark.parametrize("length", ["abc", "-5", "1_0", "5, 6"])
+def test_a_bad_content_length_gets_a_plain_400_and_a_close(site: Site, length: str) -> None:
+    status, content_type, _, closed = site.raw(request_bytes(GET, b"", {"Content-Length": length}))
+    assert (status, closed) == (400, True)
+    assert content_type.startswith("text/plain")
+    assert len(site.endpoint.trace) == 3  # never reached the endpoint
     site.assert_healthy()
 
 
-def test_a_body_larger_than_the_limit_is_413(kit: Kit, endpoint: KalturaEndpoint) -> None:
+def _with_headers(target: str, body: bytes, *headers: str) -> bytes:
+    """A request whose headers are given line by line (duplicates kept)."""
+    lines = [f"POST {target} HTTP/1.1", "Host: 127.0.0.1", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def test_differing_duplicate_content_lengths_are_refused(site: Site) -> None:
+    """RFC 9112 §6.3: two different lengths make the framing ambiguous (smuggling)."""
+    body = urlencoded_get(site)
+    sent = _with_headers(GET, body, FORM, "Content-Length: 3", f"Content-Length: {len(body)}")
+    status, content_type, _, closed = site.raw(sent)
+    assert (status, closed) == (400, True)
+    assert content_type.startswith("text/plain")
+    assert len(site.endpoint.trace) == 3
+    site.assert_healthy()
+
+
+@pytest.mark.parametrize("form", ["twice", "list"])
+def test_identical_duplicate_content_lengths_are_one_length(site: Site, form: str) -> None:
+    body = urlencoded_get(site)
+    lengths = (
+        [f"Content-Length: {len(body)}"] * 2
+        if form == "twice"
+        else [f"Content-Length: {len(body)}, {len(body)}"]
+    )
+    status, _, answer, _ = site.raw(_with_headers(GET, body, FORM, *lengths))
+    assert status == 200
+    assert site.token_id.encode() in answer
+    site.assert_healthy()
+
+
+@pytest.mark.parametrize(
+    "coding", ["chunked", "gzip, chunked", "chunked, gzip", "identity"], ids=str
+)
+def test_content_length_with_transfer_encoding_is_refused(site: Site, coding: str) -> None:
+    """RFC 9112 §6.3 lets a server reject both headers together (nginx does) and then it
+    must close the connection; codings other than a lone `chunked` are refused too (§6.1)."""
+    body = _chunked(urlencoded_get(site), 7)
+    sent = _with_headers(GET, body, FORM, f"Transfer-Encoding: {coding}", "Content-Length: 5")
+    status, content_type, _, closed = site.raw(sent)
+    assert (status, closed) == (400, True)
+    assert content_type.startswith("text/plain")
+    assert len(site.endpoint.trace) == 3
+    site.assert_healthy()
+
+
+@pytest.mark.parametrize(("coding", "expected"), [("gzip, chunked", 501), ("chunked, gzip", 400)])
+def test_a_transfer_coding_other_than_chunked_is_refused(
+    site: Site, coding: str, expected: int
+) -> None:
+    sent = _with_headers(
+        GET, _chunked(urlencoded_get(site), 7), FORM, f"Transfer-Encoding: {coding}"
+    )
+    status, _, _, closed = site.raw(sent)
+    assert (status, closed) == (expected, True)
+    assert len(site.endpoint.trace) == 3
+    site.assert_healthy()
+
+
+FORM = "Content-Type: application/x-www-form-urlencoded"
+
+
+def urlencoded_get(site: Site) -> bytes:
+    return urlencode(site.form()).encode()
+
+
+def test_a_body_over_post_max_size_is_discarded_like_php(
+    kit: Kit, endpoint: KalturaEndpoint
+) -> None:
+    """post_max_size: PHP empties `$_POST` and `$_FILES` and the request goes on, so Kaltura
+    answers for the arguments it misses; the body is read off the wire, keep-alive goes on."""
     with open_site(kit, endpoint, BodyLimits(max_body_size=4000)) as site:
-        head = request_bytes(UPLOAD, b"", {"Content-Length": "5000"})
-        for sent in (head, head + b"x" * 2000):  # the body withheld, or partly sent
-            status, content_type, body, closed = site.raw(sent)
-            assert status == 413
-            assert content_type.startswith("text/plain")
-            assert b"max_body_size=4000" in body
-            assert closed
+        form = site.form(resume="true", finalChunk="false", resumeAt="1000")
         with site.client() as client:
-            response = client.post(UPLOAD, data=site.form(), files={"fileData": ("c", b"x" * 5000)})
-        assert response.status_code == 413
-        assert response.headers["connection"] == "close"
+            upload = client.post(
+                UPLOAD + "?format=1", data=form, files={"fileData": ("c", b"x" * 5000)}
+            )
+            small = client.post(GET, data=site.form())  # the same connection goes on
+        assert _kaltura_error(upload)["code"] == DISCARDED_CODE
+        assert small.json()["id"] == site.token_id
+        body = multipart(form, b"x" * 5000)
+        chunked = request_bytes(
+            UPLOAD + "?format=1",
+            _chunked(body, 1000),
+            {"Content-Length": "", "Transfer-Encoding": "chunked"},
+        )
+        status, _, answer, _ = site.raw(chunked)
+        assert status == 200
+        assert DISCARDED_CODE.encode() in answer
         assert site.token() == (PARTIAL_UPLOAD, 1000)
         site.assert_healthy()
 

@@ -116,6 +116,10 @@ def test_serve_runs_a_whole_upload_and_stops_on_sigterm(kit: Kit, served: Served
         (("--final-wait", "-1"), "--final-wait"),
         (("--final-wait", "nan"), "--final-wait"),
         (("--final-wait", "soon"), "--final-wait"),
+        (("--trace-window", "0"), "--trace-window"),
+        (("--backlog", "0"), "--backlog"),
+        (("--max-connections", "-3"), "--max-connections"),
+        (("--max-connections", "many"), "--max-connections"),
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(options: tuple[str, ...], named: str) -> None:
