@@ -427,8 +427,11 @@ class _Collector:
             return  # already reported as a usage error
         directory = self.config.getoption("kaltura_report_dir")
         both = all(self.cases.values())
+        # An interrupted run leaves its reports even when no finished case reached this
+        # process (a worker still starting when the signal came takes its cases with it).
+        always = _run_direction(self.config) if exit_status() is not None else None
         for direction, cases in self.cases.items():
-            if not cases:
+            if not cases and direction != always:
                 continue
             where = f"{directory}/server" if both and direction == "server" else directory
             document = self._document(direction, cases, selected)
@@ -501,6 +504,12 @@ def _groups_left_out(config: pytest.Config) -> list[str]:
 def _unexercised_fails(document: dict[str, Any]) -> bool:
     """Whether a MUST no case exercised fails the run (--kaltura-require-exercised)."""
     return bool(document["run"]["require_exercised"] and document["summary"]["must_not_exercised"])
+
+
+def _run_direction(config: pytest.Config) -> str:
+    """What a run judges: a server (a live URL and no client), else a client."""
+    client = config.getoption("client_cmd") or config.getoption("client")
+    return "server" if _live_target(config) is not None and not client else "client"
 
 
 def _workers(config: pytest.Config) -> int:

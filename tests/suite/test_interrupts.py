@@ -76,3 +76,32 @@ def test_a_signal_stops_the_clients_then_reports_the_finished_cases(
     assert all(detail.startswith("exit code 1") for detail in details), details
     assert "interrupted" in (tmp_path / "out" / "summary.md").read_text()
     assert "INTERRUPTED" in text
+
+
+def test_a_run_interrupted_before_any_case_finished_still_reports(tmp_path: Path) -> None:
+    """Every client hangs from its first call: no finished case reaches the controller,
+    and the reports still say the run was interrupted (they once were not written)."""
+    script = tmp_path / "client.sh"
+    script.write_text('echo $$ >> "$PIDS"\nexec sleep 97\n')
+    env = {**os.environ, "PIDS": str(tmp_path / "pids")}
+    command = [sys.executable, "-m", "conformance.cli", "run", "--profile", "quick"]
+    command += ["--client-cmd", f"sh {script}", "--client-chunk-size", "1000"]
+    command += ["--time-limit", "600", "--report-dir", "out", "--requirements", "UT-C13"]
+    run = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not pids(tmp_path / "pids"):
+            assert run.poll() is None, run.communicate()[0].decode()[-3000:]
+            assert time.monotonic() < deadline, "the client never started"
+            time.sleep(0.1)
+        run.send_signal(signal.SIGTERM)
+        output, _ = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 128 + signal.SIGTERM, output.decode()[-3000:]
+    document = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert document["run"]["interrupted"] is True
+    assert document["cases"] == []
