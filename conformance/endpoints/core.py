@@ -38,6 +38,7 @@ from conformance.model import (
     Caller,
     CloseWaiting,
     ContinueClose,
+    Deleted,
     ErrorCode,
     Event,
     Failed,
@@ -211,6 +212,11 @@ class KalturaEndpoint:
             outcome = self._model.apply(event)
         assert isinstance(outcome, TokenResult), outcome
         return outcome.token.id
+
+    def holds(self, partner_id: int, token_id: str) -> bool:
+        """Whether the model still holds the token's row, deleted or not (memory checks)."""
+        with self._activity:
+            return self._model.record(partner_id, token_id) is not None
 
     def token(self, partner_id: int, token_id: str) -> TokenResult | Failed:
         """`uploadToken.get` as the partner's admin sees it."""
@@ -426,6 +432,8 @@ class KalturaEndpoint:
         """Apply an event; a verified close waits here, outside the lock, for late chunks."""
         with self._activity:
             outcome: Outcome = self._model.apply(event)
+            if isinstance(outcome, Deleted) and self.config.trace_window is not None:
+                self._model.forget_deleted(self.config.trace_window)  # `serve`: memory flat
             self._activity.notify_all()
         if isinstance(outcome, CloseWaiting):
             outcome = self._wait_for_close(outcome)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+from collections import deque
 
 from conformance.model.blobs import BlobFactory, MemoryBlobFactory
 from conformance.model.config import ModelConfig
@@ -82,6 +83,7 @@ class UploadTokenModel:
         self.blobs: BlobFactory = blobs or MemoryBlobFactory()
         self.config = config or ModelConfig()
         self._records: dict[str, TokenRecord] = {}
+        self._deleted: deque[str] = deque()  # token ids in the order they were deleted
         self._sequence = itertools.count(1)
         self._tickets = itertools.count(1)
         self._waiting: dict[int, PendingClose] = {}
@@ -143,6 +145,25 @@ class UploadTokenModel:
                 if record.assembly is not None:
                     record.assembly.release()
                 del self._records[token_id]
+
+    def forget_deleted(self, keep: int) -> None:
+        """Forget all but the `keep` latest deleted tokens. No client can tell: a deleted
+        row is invisible to get, list, upload and delete (§2.1, §11.3); only `record` (the
+        raw row, for traces and tests) still shows it. Kaltura's database keeps every row, a
+        stand-in that serves for days cannot: `serve` bounds them like its trace. A token a
+        waiting close still reads is kept for a later call."""
+        busy = {pending.record.id for pending in self._waiting.values()}
+        for _ in range(max(0, len(self._deleted) - keep)):
+            token_id = self._deleted.popleft()
+            record = self._records.get(token_id)
+            if record is None or record.status is not TokenStatus.DELETED:
+                continue
+            if token_id in busy:
+                self._deleted.append(token_id)
+                continue
+            if record.assembly is not None:
+                record.assembly.release()
+            del self._records[token_id]
 
     def close(self) -> None:
         """Release every blob the model holds (file-backed blobs close their files)."""
@@ -209,6 +230,7 @@ class UploadTokenModel:
         found.move(Trigger.DELETE)
         found.save(event.now)
         self._release_if_idle(found)
+        self._deleted.append(found.id)
         return Deleted()
 
     def _list(self, event: ListTokens) -> Outcome:

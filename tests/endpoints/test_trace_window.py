@@ -137,3 +137,25 @@ def test_the_trace_keeps_a_bounded_part_of_each_request(endpoint: KalturaEndpoin
 def test_serve_makes_glibc_give_large_buffers_back() -> None:
     """Figure 5 of benchmarks/endpoints.py shows the effect (memory is not a test's job)."""
     assert serve.return_large_buffers()
+
+
+DELETE = "http://kaltura.test/api_v3/service/uploadtoken/action/delete"
+
+
+@pytest.mark.parametrize(("window", "kept"), [(3, 3), (None, 12)])
+def test_serve_forgets_all_but_its_latest_deleted_tokens(window: int | None, kept: int) -> None:
+    """A token per session, added and deleted, cost ~620 B forever in `serve` (the model
+    kept every deleted row); with a window it keeps the latest deleted ones only."""
+    endpoint = KalturaEndpoint(EndpointConfig(trace_window=window))
+    try:
+        partner = endpoint.add_partner()
+        ks = endpoint.start_session(partner)
+        ids = [endpoint.add_token(partner.partner_id, "f.bin", 10) for _ in range(12)]
+        with httpx.Client(transport=mock_transport(endpoint)) as client:
+            for token_id in ids:
+                client.post(DELETE, data={"ks": ks, "uploadTokenId": token_id, "format": "1"})
+        held = [endpoint.holds(partner.partner_id, token_id) for token_id in ids]
+        assert sum(held) == kept
+        assert held[-1]  # the latest are the ones kept
+    finally:
+        endpoint.close()
