@@ -212,8 +212,16 @@ def _file_params(files: tuple[UploadedPart, ...]) -> dict[str, Any]:
     return {part.field: part for part in files}
 
 
+# PHP's `max_input_vars` for the query string: `php_default_treat_data` (main/
+# php_variables.c) counts each non-empty `&` piece before registering it and stops at the
+# 1001st, so exactly 1000 are read (a url-encoded body keeps 1001: endpoints/bodies.py).
+MAX_QUERY_VARS = 1000
+
+
 def _query_params(query: str) -> dict[str, Any]:
-    pairs = parse_qsl(query, keep_blank_values=True, errors="ignore")
+    pieces = [piece for piece in query.split("&") if piece]  # strtok: empties skipped
+    kept = "&".join(pieces[:MAX_QUERY_VARS])
+    pairs = parse_qsl(kept, keep_blank_values=True, errors="ignore")
     return _form_params(pairs)
 
 

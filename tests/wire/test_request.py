@@ -631,3 +631,12 @@ def test_json_true_as_format_equals_2_first() -> None:
 def test_a_path_format_beats_a_query_format() -> None:
     assert decode(PATH + "/format/1?format=2").format == FORMAT_JSON
     assert decode(PATH + "/format/2?format=1").format == FORMAT_XML
+
+
+def test_the_query_string_keeps_php_max_input_vars_of_its_variables() -> None:
+    """php_default_treat_data (main/php_variables.c) counts each non-empty `&` piece before
+    registering it: the 1001st and later are dropped (empty pieces count for nothing)."""
+    query = "&&".join(f"v{n}=x" for n in range(1002))
+    call = decode(f"/api_v3/service/uploadtoken/action/get?{query}")
+    assert "v999" in call.params
+    assert "v1000" not in call.params
