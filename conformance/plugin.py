@@ -175,7 +175,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     options = _run_options(config)
     live = _live_target(config) is not None
-    server_run = live and not (options.client_cmd or options.client)
+    server_run = _run_direction(config) == "server"
 
     def wanted(item: pytest.Item) -> bool:
         module = getattr(getattr(item, "module", None), "__name__", "")
@@ -389,10 +389,10 @@ class _Collector:
         becomes the run's --kaltura-client-chunk-size, for every worker too."""
         from conformance.suite.chunking import choose_chunk
 
+        if _run_direction(self.config) == "server":
+            return
         options = _run_options(self.config)
         live = _live_target(self.config) is not None
-        if live and not (options.client_cmd or options.client):
-            return  # a server run
 
         def record(case: dict[str, Any]) -> None:
             self.cases["client"].append({**case, "test": "chunk-probe"})

@@ -10,7 +10,7 @@ while pytest-xdist runs the groups in processes side by side. Hypothesis is thre
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, wait
 
 __all__ = ["run_all", "worst_first"]
 
@@ -31,7 +31,7 @@ def run_all(
         except KeyboardInterrupt:
             on_interrupt()
             raise
-        return [_result(future) for future in futures]
+        return [future.result() for future in futures]
 
 
 def _outcome(task: Callable[[], None]) -> BaseException | None:
@@ -40,10 +40,6 @@ def _outcome(task: Callable[[], None]) -> BaseException | None:
     except BaseException as error:  # reported by the caller, whatever it is
         return error
     return None
-
-
-def _result(future: Future[BaseException | None]) -> BaseException | None:
-    return future.result()
 
 
 def worst_first(
