@@ -7,6 +7,7 @@ import in `conformance/model` is the standard library or the model itself.
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -44,3 +45,32 @@ def test_reports_import_nothing_of_ours() -> None:
         for module in _imported_modules(path):
             top = module.split(".")[0]
             assert top not in {"conformance", "strategies"}, f"{path} imports {module}"
+
+
+# What judging a trace must not load: the endpoints and what only they need (byte stores,
+# the wire codec, KS crypto), and the HTTP and test stacks.
+_NOT_FOR_CHECKS = (
+    "conformance.endpoints",
+    "conformance.stores",
+    "conformance.wire",
+    "conformance.ks",
+    "conformance.clients",
+    "httpx",
+    "respx",
+    "multipart",
+    "cryptography",
+    "pytest",
+    "hypothesis",
+)
+
+
+def test_importing_the_checks_loads_no_endpoint_code() -> None:
+    """The checks read `conformance.trace` records; the endpoint that writes them is not
+    theirs to load (a fresh interpreter, so nothing this test run imported counts)."""
+    probe = "import sys, conformance.checks\nprint('\\n'.join(sorted(sys.modules)))\n"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+    assert "conformance.checks" in loaded
+    unwanted = [m for m in loaded if any(m == n or m.startswith(f"{n}.") for n in _NOT_FOR_CHECKS)]
+    assert unwanted == []

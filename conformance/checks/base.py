@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from conformance.checks.evidence import CaseEvidence
-from conformance.endpoints.trace import Exchange
 from conformance.requirements import Level, Verdict, requirement, verdict_for_broken
+from conformance.trace import Exchange
 
 __all__ = [
     "CHECKS",

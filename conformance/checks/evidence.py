@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from conformance.content import SourceFile
-from conformance.endpoints.fault_runtime import FaultFiring
-from conformance.endpoints.trace import Exchange
 from conformance.faults import FaultKind, FaultPlan
+from conformance.trace import Exchange, FaultFiring
 
 __all__ = ["CaseEvidence", "ClientOutcome", "FinalToken"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from conformance.checks.base import Breach, Findings, check, describe_request
 from conformance.checks.evidence import CaseEvidence
-from conformance.endpoints.trace import Exchange
+from conformance.trace import Exchange
 
 __all__: list[str] = []
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from conformance.checks.base import Breach, Findings, check, describe_request
 from conformance.checks.evidence import CaseEvidence
-from conformance.endpoints.trace import Exchange
 from conformance.faults import FaultKind
+from conformance.trace import Exchange
 
 __all__ = ["TIGHT_LOOP_PER_SECOND"]
 

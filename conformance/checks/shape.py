@@ -6,7 +6,7 @@ import statistics
 
 from conformance.checks.base import Findings, check
 from conformance.checks.evidence import CaseEvidence
-from conformance.endpoints.trace import Exchange
+from conformance.trace import Exchange
 
 __all__: list[str] = []
 

@@ -1,7 +1,8 @@
 """Endpoints: the reference model on the wire.
 
 `core.KalturaEndpoint` is the one request handler (partners, model, faults, trace); the
-transports around it are the in-process httpx transport and the loopback HTTP server.
+transports around it are the in-process httpx transport and the loopback HTTP server. What
+they record is `conformance.trace`.
 """
 
 from __future__ import annotations
@@ -14,18 +15,15 @@ from conformance.endpoints.core import (
     Reply,
 )
 from conformance.endpoints.partners import Partner, Partners
-from conformance.endpoints.trace import Answered, Exchange, PayloadInfo, TraceLog
+from conformance.endpoints.trace import TraceLog
 
 __all__ = [
     "KALTURA_FINAL_WAIT",
-    "Answered",
     "EndpointConfig",
-    "Exchange",
     "IncomingRequest",
     "KalturaEndpoint",
     "Partner",
     "Partners",
-    "PayloadInfo",
     "Reply",
     "TraceLog",
 ]

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from conformance.endpoints.fault_runtime import FaultRuntime
 from conformance.endpoints.front import API_HEADERS, PHP_DEFAULT_TYPE, preflight
 from conformance.endpoints.partners import Partner, Partners
-from conformance.endpoints.trace import Answered, Exchange, PayloadInfo, TraceLog
+from conformance.endpoints.trace import TraceLog
 from conformance.faults import Fault, FaultKind, FaultPlan
 from conformance.ks import ADMIN, USER, Session, issue_ks
 from conformance.model import (
@@ -52,6 +52,7 @@ from conformance.model import (
     api_error,
 )
 from conformance.stores import TempFileBlobFactory
+from conformance.trace import Answered, Disconnect, Exchange, PayloadInfo
 from conformance.wire import (
     Answer,
     ApiCall,
@@ -132,12 +133,12 @@ class IncomingRequest:
 @dataclass(frozen=True)
 class Reply:
     """An HTTP answer, or `disconnect`: "reset" (RST; the request was not applied) or
-    "drop" (applied, then closed without an answer)."""
+    "dropped" (applied, then closed without an answer)."""
 
     status: int
     content_type: str
     body: bytes
-    disconnect: str | None = None
+    disconnect: Disconnect | None = None
     exchange: Exchange | None = None
     headers: tuple[tuple[str, str], ...] = ()
     answer: Answer | None = field(default=None, compare=False)
@@ -393,7 +394,7 @@ class KalturaEndpoint:
             exchange.applied = True
             outcome = self._apply(event)
             if kind is FaultKind.DROP_AFTER_APPLY:
-                return self._disconnect("drop", exchange, _answered(outcome))
+                return self._disconnect("dropped", exchange, _answered(outcome))
             time.sleep(fault.delay_seconds or 0.0)  # applied now, answered late
             return self._answer(outcome, call, exchange)
         _release_event(event)  # every other kind refuses the request before the model
@@ -487,10 +488,9 @@ class KalturaEndpoint:
         return Reply(status, "text/plain; charset=utf-8", text.encode(), exchange=exchange)
 
     @staticmethod
-    def _disconnect(how: str, exchange: Exchange, would_have_been: Answered) -> Reply:
-        kind = "reset" if how == "reset" else "dropped"
+    def _disconnect(how: Disconnect, exchange: Exchange, would_have_been: Answered) -> Reply:
         exchange.answer = Answered(
-            kind, status=would_have_been.status, token_id=would_have_been.token_id
+            how, status=would_have_been.status, token_id=would_have_been.token_id
         )
         return Reply(0, "", b"", disconnect=how, exchange=exchange)
 

@@ -13,19 +13,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from conformance.faults import Fault, FaultPlan, RequestFacts
+from conformance.trace import FaultFiring
 
-__all__ = ["FaultFiring", "FaultRuntime"]
-
-
-@dataclass(frozen=True)
-class FaultFiring:
-    """One fault hitting one request."""
-
-    fault_index: int
-    fault: Fault
-    token_id: str
-    data_index: int
-    exchange_id: int
+__all__ = ["FaultRuntime"]
 
 
 @dataclass

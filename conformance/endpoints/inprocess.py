@@ -64,7 +64,7 @@ class InProcessHandler:
         reply.sent()
         if reply.disconnect == "reset":
             raise httpx.ReadError("[Errno 104] Connection reset by peer", request=request)
-        if reply.disconnect == "drop":
+        if reply.disconnect == "dropped":
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request
             )

@@ -189,7 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
         reply.sent()
         if reply.disconnect == "reset":
             self._reset()
-        elif reply.disconnect == "drop":
+        elif reply.disconnect == "dropped":
             self.close_connection = True
         else:
             self._write(reply.status, reply.content_type, reply.body, reply.headers)

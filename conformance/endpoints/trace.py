@@ -1,11 +1,7 @@
-"""What happened on the wire: one record per exchange, kept by the endpoint.
+"""The endpoint's recorder: the exchanges it saw, kept in arrival order.
 
-The checks of client conformance read these: which parameters each data request carried
-(and whether it carried them at all: `finalChunk` omitted is a different bug from
-`finalChunk=true`), the payload's range and digest, what the server answered, when it
-arrived, when its body was complete and when the answer was sent (server-side monotonic
-clock), on which connection, and which fault fired. Credentials never enter a record: the
-KS and the admin secret are redacted from parameters and from error messages.
+The records themselves (`Exchange`, `Answered`, `PayloadInfo`) are pure data in
+`conformance.trace`, which the checks read without loading any endpoint code.
 """
 
 from __future__ import annotations
@@ -14,89 +10,14 @@ import itertools
 import threading
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
-__all__ = ["Answered", "Exchange", "PayloadInfo", "TraceLog"]
+from conformance.trace import Exchange
 
-SECRET_PARAMS = frozenset({"ks", "secret", "kalsig"})
+__all__ = ["TraceLog"]
+
 # Exchanges no partner claims (no KS, a bad one, a path outside the API) that a `forget`
 # keeps: no case reads them, so without a bound a long suite run would keep them all.
 UNCLAIMED_KEPT = 1000
-
-
-@dataclass(frozen=True)
-class PayloadInfo:
-    """The `fileData` a request carried. `head` is its first bytes (content, never a
-    credential): enough for `SourceFile.locate` to tell where a misplaced chunk came from."""
-
-    is_file: bool
-    filename: str | None
-    size: int
-    sha256: str | None
-    head: bytes = field(default=b"", repr=False)
-
-
-@dataclass(frozen=True)
-class Answered:
-    """What the client got: an API answer, an HTTP error, or no answer at all.
-
-    `kind` is "ok", "error" (a Kaltura error object, HTTP 200), "http-error", "reset"
-    (connection reset before the server applied the request) or "dropped" (applied, then
-    the connection was closed without an answer).
-    """
-
-    kind: str
-    http_status: int | None = None
-    code: str | None = None
-    status: int | None = None
-    uploaded_file_size: int | None = None
-    token_id: str | None = None
-
-    @property
-    def acknowledged(self) -> bool:
-        """A success the client received (requirements.md: "acknowledged")."""
-        return self.kind == "ok"
-
-
-@dataclass
-class Exchange:
-    """One request and its answer. Mutable only while the exchange is in flight."""
-
-    id: int
-    connection: str
-    arrival: float
-    body_complete: float
-    partner_id: int | None = None
-    service: str | None = None
-    action: str | None = None
-    params: dict[str, str] = field(default_factory=dict)
-    token_id: str | None = None
-    resume: bool | None = None
-    final_chunk: bool | None = None
-    resume_at: float | None = None
-    payload: PayloadInfo | None = None
-    data_index: int | None = None
-    fault: str | None = None
-    applied: bool = False
-    answer: Answered | None = None
-    answered_at: float | None = None
-
-    @property
-    def acknowledged(self) -> bool:
-        """The client received a success for this request."""
-        return self.answer is not None and self.answer.acknowledged
-
-    @property
-    def is_data_request(self) -> bool:
-        return self.service == "uploadtoken" and self.action == "upload"
-
-    def present(self, name: str) -> bool:
-        """Whether the request carried parameter `name` at all (from any source)."""
-        return name in self.params
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class TraceLog:

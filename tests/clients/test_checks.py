@@ -16,10 +16,9 @@ from conformance.checks import CaseEvidence, ClientOutcome, FinalToken, run_chec
 from conformance.checks.robustness import MIN_CLOSE_PAUSE, TIGHT_LOOP_PER_SECOND
 from conformance.content import SourceFile, sha256_hex
 from conformance.endpoints.core import PAYLOAD_HEAD
-from conformance.endpoints.fault_runtime import FaultFiring
-from conformance.endpoints.trace import Answered, Exchange, PayloadInfo
 from conformance.faults import CloseAttempt, Fault, FaultKind, NthMiddleRequest
 from conformance.requirements import Verdict
+from conformance.trace import Answered, Exchange, FaultFiring, PayloadInfo
 
 CHUNK = 8192
 SIZE = 3 * CHUNK + 1000

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from conformance.content import SourceFile
-from conformance.endpoints import Exchange, KalturaEndpoint
+from conformance.endpoints import KalturaEndpoint
 from conformance.faults import (
     ChunkAtOffset,
     CloseAttempt,
@@ -24,6 +24,7 @@ from conformance.faults import (
     Selector,
 )
 from conformance.model import TokenResult
+from conformance.trace import Exchange
 
 if TYPE_CHECKING:
     from conftest import Kit, Transport

@@ -13,9 +13,10 @@ import httpx
 import pytest
 
 from conformance.content import SourceFile
-from conformance.endpoints import Exchange, KalturaEndpoint, Partner
+from conformance.endpoints import KalturaEndpoint, Partner
 from conformance.faults import Fault, FaultKind, NthDataRequest
 from conformance.ks import ADMIN, KsError, Session, issue_ks, parse_ks
+from conformance.trace import Exchange
 
 if TYPE_CHECKING:
     from conftest import Kit, Transport

@@ -15,7 +15,6 @@ import dataclasses
 
 from conformance.endpoints import KalturaEndpoint
 from conformance.endpoints.core import Reply
-from conformance.endpoints.trace import Exchange
 from conformance.model import (
     DeleteToken,
     ErrorCode,
@@ -29,6 +28,7 @@ from conformance.model import (
     Upload,
     api_error,
 )
+from conformance.trace import Exchange
 from conformance.wire import Answer, ApiCall
 
 __all__ = ["MUTANTS", "Mutant"]
