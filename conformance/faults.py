@@ -25,8 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, TypeAlias
 
+from conformance.model import ErrorCode
+
 __all__ = [
-    "CLOSE_CANNOT_MATCH_CODE",
     "DEFAULT_DELAY_SECONDS",
     "DEFAULT_HOLD_SECONDS",
     "DEFAULT_HTTP_STATUS",
@@ -46,10 +47,9 @@ __all__ = [
     "selector_to_dict",
 ]
 
-# Kaltura's real spelling (sic): the code its server returns for unmapped internal errors.
-DEFAULT_KALTURA_CODE = "INTERNAL_SERVERL_ERROR"
-DEFAULT_KALTURA_MESSAGE = "Internal server error occurred"
-CLOSE_CANNOT_MATCH_CODE = "UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE"
+# What Kaltura's server answers for unmapped internal errors (§10.3; sic, its spelling).
+DEFAULT_KALTURA_CODE = ErrorCode.INTERNAL_SERVERL_ERROR.name
+DEFAULT_KALTURA_MESSAGE = ErrorCode.INTERNAL_SERVERL_ERROR.template
 DEFAULT_HTTP_STATUS = 503
 # Short by default: faults are drawn by the hundred in property tests.
 DEFAULT_DELAY_SECONDS = 0.1
@@ -316,7 +316,7 @@ class Fault:
             FaultKind.DROP_AFTER_APPLY: "response dropped after apply",
             FaultKind.DELAY: f"response delayed {self.delay_seconds} s",
             FaultKind.HOLD_CHUNK: f"chunk held back {self.hold_seconds} s",
-            FaultKind.CLOSE_CANNOT_MATCH: CLOSE_CANNOT_MATCH_CODE,
+            FaultKind.CLOSE_CANNOT_MATCH: ErrorCode.UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE.name,
         }
         return actions[self.kind]
 

@@ -10,11 +10,10 @@ from functools import cached_property
 
 from conformance.content import SourceFile
 from conformance.faults import FaultKind, FaultPlan
+from conformance.model import ErrorCode, TokenStatus
 from conformance.trace import Exchange, FaultFiring
 
 __all__ = ["CaseEvidence", "ClientOutcome", "FinalToken"]
-
-FULL_UPLOAD = 2
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class FinalToken:
 
     @property
     def full(self) -> bool:
-        return self.status == FULL_UPLOAD
+        return self.status == TokenStatus.FULL_UPLOAD
 
 
 @dataclass(frozen=True)
@@ -109,8 +108,9 @@ def _confirms(later: Exchange, close: Exchange) -> bool:
     if answer is None or later.token_id != close.token_id:
         return False
     if later.action == "get":
-        return answer.acknowledged and answer.status == FULL_UPLOAD
-    return later.is_data_request and answer.code == "UPLOAD_TOKEN_INVALID_STATUS_FOR_UPLOAD"
+        return answer.acknowledged and answer.status == TokenStatus.FULL_UPLOAD
+    refused = ErrorCode.UPLOAD_TOKEN_INVALID_STATUS_FOR_UPLOAD.name
+    return later.is_data_request and answer.code == refused
 
 
 def _digest(source: SourceFile, start: int, end: int) -> str:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from conformance.checks.base import Breach, Findings, check, describe_request
 from conformance.checks.evidence import CaseEvidence
 from conformance.faults import FaultKind
+from conformance.model import ErrorCode
 from conformance.trace import Exchange
 
 __all__ = ["TIGHT_LOOP_PER_SECOND"]
 
-CANNOT_MATCH = "UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE"
+CANNOT_MATCH = ErrorCode.UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE.name
 # More identical requests than this within one second is a tight retry loop (UT-C20).
 TIGHT_LOOP_PER_SECOND = 10
 # A re-sent close this soon after the refusal had no pause at all (UT-C18) [I].

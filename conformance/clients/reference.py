@@ -33,8 +33,10 @@ import httpx
 
 from conformance.clients.api import KalturaApi, KalturaCallError, KalturaTransportError
 from conformance.clients.runners import Job
+from conformance.model import ErrorCode, TokenStatus
 
 __all__ = [
+    "FATAL_ERRORS",
     "FileSource",
     "Source",
     "UploadError",
@@ -46,21 +48,21 @@ __all__ = [
     "uploaded_size",
 ]
 
-FULL_UPLOAD = 2
-CANNOT_MATCH = "UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE"
-INVALID_STATUS = "UPLOAD_TOKEN_INVALID_STATUS_FOR_UPLOAD"
+_CANNOT_MATCH = ErrorCode.UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE.name
+_INVALID_STATUS = ErrorCode.UPLOAD_TOKEN_INVALID_STATUS_FOR_UPLOAD.name
 # Errors no re-send can cure: the token or the session is wrong.
-_FATAL = frozenset(
-    {
-        "UPLOAD_TOKEN_NOT_FOUND",
-        "INVALID_KS",
-        "MISSING_KS",
-        "SERVICE_FORBIDDEN",
-        "UPLOAD_TOKEN_CANNOT_RESUME",
-        "MISSING_MANDATORY_PARAMETER",
-        "UPLOAD_PASSED_MAX_RESUME_TIME_ALLOWED",
-        INVALID_STATUS,
-    }
+FATAL_ERRORS = frozenset(
+    code.name
+    for code in (
+        ErrorCode.UPLOAD_TOKEN_NOT_FOUND,
+        ErrorCode.INVALID_KS,
+        ErrorCode.MISSING_KS,
+        ErrorCode.SERVICE_FORBIDDEN,
+        ErrorCode.UPLOAD_TOKEN_CANNOT_RESUME,
+        ErrorCode.MISSING_MANDATORY_PARAMETER,
+        ErrorCode.UPLOAD_PASSED_MAX_RESUME_TIME_ALLOWED,
+        ErrorCode.UPLOAD_TOKEN_INVALID_STATUS_FOR_UPLOAD,
+    )
 )
 
 
@@ -190,7 +192,7 @@ class _Uploader:
         state = self._retrying(
             "uploadToken.get", lambda: self._call("get", {"uploadTokenId": token})
         )
-        if int(state.get("status", -1)) != FULL_UPLOAD or uploaded_size(state) != self.size:
+        if not self._holds_whole_file(state):
             raise UploadError(
                 f"token ended status={state.get('status')} "
                 f"uploadedFileSize={state.get('uploadedFileSize')}, expected FULL_UPLOAD "
@@ -241,7 +243,7 @@ class _Uploader:
             outcome = self._try_close(token, chunk)
             if outcome is None:
                 return
-            if outcome == CANNOT_MATCH:
+            if outcome == _CANNOT_MATCH:
                 assembling += 1
             else:
                 other += 1
@@ -255,9 +257,9 @@ class _Uploader:
             self._upload(token, chunk, resume=True, final=True)
             return None
         except KalturaCallError as failure:
-            if failure.code == INVALID_STATUS and self._is_full(token):
+            if failure.code == _INVALID_STATUS and self._is_full(token):
                 return None  # an earlier close whose answer we lost did the job
-            if failure.code in _FATAL:
+            if failure.code in FATAL_ERRORS:
                 raise UploadError(f"the close was refused: {failure}") from None
             return failure.code
         except KalturaTransportError as failure:
@@ -268,7 +270,12 @@ class _Uploader:
             state = self._call("get", {"uploadTokenId": token})
         except (KalturaCallError, KalturaTransportError):
             return False
-        return int(state.get("status", -1)) == FULL_UPLOAD and uploaded_size(state) == self.size
+        return self._holds_whole_file(state)
+
+    def _holds_whole_file(self, state: dict[str, Any]) -> bool:
+        """`uploadToken.get` shows FULL_UPLOAD with every byte of the file."""
+        full = int(state.get("status", -1)) == TokenStatus.FULL_UPLOAD
+        return full and uploaded_size(state) == self.size
 
     def _retrying(self, what: str, request: Callable[[], Any]) -> Any:
         """Run `request`, re-sending it on a transient failure, `attempts` times at most."""
@@ -276,7 +283,7 @@ class _Uploader:
             try:
                 return request()
             except KalturaCallError as failure:
-                if failure.code in _FATAL or attempt == self.options.attempts:
+                if failure.code in FATAL_ERRORS or attempt == self.options.attempts:
                     raise UploadError(f"{what} failed: {failure}") from None
             except KalturaTransportError as failure:
                 if attempt == self.options.attempts:

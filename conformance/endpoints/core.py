@@ -54,8 +54,8 @@ from conformance.model import (
 from conformance.stores import TempFileBlobFactory
 from conformance.trace import Answered, Disconnect, Exchange, PayloadInfo
 from conformance.wire import (
-    Answer,
     ApiCall,
+    ApiResult,
     FormatRefused,
     ParsedBody,
     ResponseFormat,
@@ -141,7 +141,7 @@ class Reply:
     disconnect: Disconnect | None = None
     exchange: Exchange | None = None
     headers: tuple[tuple[str, str], ...] = ()
-    answer: Answer | None = field(default=None, compare=False)
+    answer: ApiResult | None = field(default=None, compare=False)
     # The other calls of a multirequest, answered by the same bytes.
     batch: tuple[Exchange, ...] = field(default=(), compare=False)
 
@@ -286,7 +286,7 @@ class KalturaEndpoint:
         """Every call of a multirequest is traced, faulted and answered like a single
         request; a fault that cuts the connection or answers an HTTP error ends them all."""
         multi = split_multirequest(call.params)
-        answers: list[Answer] = []
+        answers: list[ApiResult] = []
         headers: tuple[tuple[str, str], ...] = ()
         done: list[Exchange] = []
         for number in range(multi.first, multi.last + 1):
@@ -339,7 +339,7 @@ class KalturaEndpoint:
             return self._upload(event, call, exchange)
         return self._answer(self._apply(event), call, exchange)
 
-    def _start_session(self, call: ApiCall, access: Access, exchange: Exchange) -> Answer:
+    def _start_session(self, call: ApiCall, access: Access, exchange: Exchange) -> ApiResult:
         """Arguments, then the front door's refusal, then the secret (§3.5)."""
         request = build_start_session(call)
         if isinstance(request, Failed):
@@ -405,7 +405,7 @@ class KalturaEndpoint:
         if kind is FaultKind.CLOSE_CANNOT_MATCH:
             refused = api_error(ErrorCode.UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE)
             return self._answer(Failed(refused), call, exchange)
-        error = ApiError(fault.code or "INTERNAL_SERVERL_ERROR", fault.message or "")
+        error = ApiError(fault.code or ErrorCode.INTERNAL_SERVERL_ERROR.name, fault.message or "")
         return self._answer(Failed(error), call, exchange)
 
     def _hold(self, event: Upload, fault: Fault, call: ApiCall, exchange: Exchange) -> Reply:
@@ -429,7 +429,7 @@ class KalturaEndpoint:
         if event is not None:  # None: the endpoint was closed meanwhile
             self._apply(event)
 
-    def _apply(self, event: Event) -> Answer:
+    def _apply(self, event: Event) -> ApiResult:
         """Apply an event; a verified close waits here, outside the lock, for late chunks."""
         with self._activity:
             outcome: Outcome = self._model.apply(event)
@@ -456,7 +456,7 @@ class KalturaEndpoint:
 
     # --- answers -------------------------------------------------------------------------
 
-    def _answer(self, answer: Answer, call: ApiCall, exchange: Exchange) -> Reply:
+    def _answer(self, answer: ApiResult, call: ApiCall, exchange: Exchange) -> Reply:
         exchange.answer = _answered(answer)
         encoded = encode_answer(answer, _serializer(call))
         return Reply(
@@ -518,7 +518,7 @@ def _serializer(call: ApiCall) -> ResponseFormat | int:
     return call.response if isinstance(call.response, ResponseFormat) else call.format
 
 
-def _refused(outcome: Answer, access: Access) -> Answer:
+def _refused(outcome: ApiResult, access: Access) -> ApiResult:
     """The model checked the arguments with no caller: MISSING_KS there means they were
     all right, and the front door's refusal is the answer (§3.5 step 4)."""
     if isinstance(outcome, Failed) and outcome.code == ErrorCode.MISSING_KS.name:
@@ -546,7 +546,7 @@ def _caller(session: Session | None) -> Caller | None:
     return Caller(session.partner_id, session.user_id, session.is_admin)
 
 
-def _answered(answer: Answer) -> Answered:
+def _answered(answer: ApiResult) -> Answered:
     if isinstance(answer, Failed):
         return Answered("error", http_status=200, code=answer.code)
     if isinstance(answer, TokenResult):

@@ -19,7 +19,7 @@ from conformance.wire.calls import (
     upload_flags,
 )
 from conformance.wire.encode import (
-    Answer,
+    ApiResult,
     EncodedAnswer,
     encode_answer,
     encode_multi,
@@ -34,8 +34,8 @@ __all__ = [
     "FORMAT_JSON",
     "FORMAT_XML",
     "SERVICES",
-    "Answer",
     "ApiCall",
+    "ApiResult",
     "EncodedAnswer",
     "FormatRefused",
     "ParsedBody",

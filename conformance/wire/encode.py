@@ -41,9 +41,11 @@ from conformance.wire.php import php_string
 from conformance.wire.phpserial import php_serialize
 from conformance.wire.profile import ResponseProfile
 
-__all__ = ["Answer", "EncodedAnswer", "encode_answer", "encode_multi", "token_fields"]
+__all__ = ["ApiResult", "EncodedAnswer", "encode_answer", "encode_multi", "token_fields"]
 
-Answer = TokenResult | TokenListed | Deleted | Failed | str  # str: a KS from session.start
+# What one API call returns, before a serializer writes it into an HTTP answer (Kaltura's
+# `<result>`): a model outcome, or the KS that `session.start` returns.
+ApiResult = TokenResult | TokenListed | Deleted | Failed | str
 
 _JSON = "application/json"
 # What XML 1.0 cannot carry at all (`kXml::stripXMLInvalidChars`): dropped from XML answers.
@@ -99,7 +101,7 @@ def _size(value: float | None) -> str | None:
 
 
 def encode_answer(
-    answer: Answer, fmt: int | ResponseFormat, execution_time: float = 0.0
+    answer: ApiResult, fmt: int | ResponseFormat, execution_time: float = 0.0
 ) -> EncodedAnswer:
     """One call's answer, whole, in the format asked for."""
     response = fmt if isinstance(fmt, ResponseFormat) else ResponseFormat(fmt)
@@ -107,7 +109,7 @@ def encode_answer(
 
 
 def encode_multi(
-    answers: list[Answer], fmt: int | ResponseFormat, execution_time: float = 0.0
+    answers: list[ApiResult], fmt: int | ResponseFormat, execution_time: float = 0.0
 ) -> EncodedAnswer:
     """A multirequest's answers, each serialized alone, in one envelope."""
     response = fmt if isinstance(fmt, ResponseFormat) else ResponseFormat(fmt)
@@ -126,7 +128,7 @@ def encode_multi(
     return _envelope(body, response, execution_time)
 
 
-def _item(answer: Answer, response: ResponseFormat, profile: ResponseProfile | None) -> str:
+def _item(answer: ApiResult, response: ResponseFormat, profile: ResponseProfile | None) -> str:
     if response.kind in (FORMAT_JSON, FORMAT_JSONP):
         return _JSON_ENCODER.encode(_json_value(answer, profile))
     if response.kind == FORMAT_PHP:
@@ -163,7 +165,7 @@ def _text(text: str) -> str:
 # --- JSON ---------------------------------------------------------------------------------
 
 
-def _json_value(answer: Answer, profile: ResponseProfile | None = None) -> object:
+def _json_value(answer: ApiResult, profile: ResponseProfile | None = None) -> object:
     if isinstance(answer, str):
         return answer
     if isinstance(answer, Failed):
@@ -198,7 +200,7 @@ def _json_error(error: ApiError) -> dict[str, object]:
 
 
 def _xml_value(
-    answer: Answer, ignore_null: bool = False, profile: ResponseProfile | None = None
+    answer: ApiResult, ignore_null: bool = False, profile: ResponseProfile | None = None
 ) -> str:
     if isinstance(answer, str):
         return _text(answer)

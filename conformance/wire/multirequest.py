@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.model import Deleted, Failed, TokenListed, TokenResult
-from conformance.wire.encode import Answer, token_fields
+from conformance.wire.encode import ApiResult, token_fields
 from conformance.wire.php import is_numeric, php_int, php_string
 from conformance.wire.profile import ResponseProfile, read_profile
 
@@ -69,7 +69,7 @@ class MultiRequest:
         self.ran += 1
         return params
 
-    def record(self, number: int, result: Answer) -> None:
+    def record(self, number: int, result: ApiResult) -> None:
         """Fill `{ran:result…}` in the calls after `number` (:353-366), from the result as
         call `number`'s own `responseProfile` left it (KalturaObject.php:320-327)."""
         profile = read_profile(self.calls.get(number))
@@ -127,7 +127,7 @@ def _replace(
     index: int,
     keys: Mapping[str, Any],
     params: dict[str, Any],
-    result: Answer,
+    result: ApiResult,
     profile: ResponseProfile | None,
 ) -> Any:
     params = dict(params)

@@ -13,7 +13,7 @@ import conformance.wire.encode as _encode  # circular: read at call time only
 from conformance.model import ApiError, Deleted, Failed, TokenListed, TokenView
 
 if TYPE_CHECKING:
-    from conformance.wire.encode import Answer
+    from conformance.wire.encode import ApiResult
     from conformance.wire.profile import ResponseProfile
 
 __all__ = ["php_serialize"]
@@ -21,7 +21,7 @@ __all__ = ["php_serialize"]
 _API_EXCEPTION = "KalturaAPIException"
 
 
-def php_serialize(answer: Answer, profile: ResponseProfile | None = None) -> str:
+def php_serialize(answer: ApiResult, profile: ResponseProfile | None = None) -> str:
     """`serialize()` of one answer (the body of a single call or one multirequest item)."""
     if isinstance(answer, str):
         return _value(answer)

@@ -34,8 +34,9 @@ from conformance.clients import (
     UploadOptions,
     upload_file,
 )
-from conformance.clients.reference import chunk_ranges, uploaded_size
+from conformance.clients.reference import FATAL_ERRORS, chunk_ranges, uploaded_size
 from conformance.clients.runners import Job
+from conformance.model import ErrorCode, TokenStatus
 
 __all__ = [
     "FIXED_CHUNK",
@@ -47,22 +48,10 @@ __all__ = [
     "release_hung_clients",
 ]
 
-PARTIAL_UPLOAD, FULL_UPLOAD = 1, 2
-CANNOT_MATCH = "UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE"
-INVALID_STATUS = "UPLOAD_TOKEN_INVALID_STATUS_FOR_UPLOAD"
-# The reference client's list of errors no re-send can cure.
-FATAL = frozenset(
-    {
-        "UPLOAD_TOKEN_NOT_FOUND",
-        "INVALID_KS",
-        "MISSING_KS",
-        "SERVICE_FORBIDDEN",
-        "UPLOAD_TOKEN_CANNOT_RESUME",
-        "MISSING_MANDATORY_PARAMETER",
-        "UPLOAD_PASSED_MAX_RESUME_TIME_ALLOWED",
-        INVALID_STATUS,
-    }
-)
+PARTIAL_UPLOAD, FULL_UPLOAD = TokenStatus.PARTIAL_UPLOAD, TokenStatus.FULL_UPLOAD
+CANNOT_MATCH = ErrorCode.UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE.name
+INVALID_STATUS = ErrorCode.UPLOAD_TOKEN_INVALID_STATUS_FOR_UPLOAD.name
+FATAL = FATAL_ERRORS  # the reference client's errors no re-send can cure
 # Bounded and spaced like the reference, only smaller: a mutant's case stays short.
 MUTANT_OPTIONS: dict[str, Any] = {
     "attempts": 3,

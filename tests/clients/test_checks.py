@@ -18,7 +18,7 @@ from conformance.content import SourceFile, sha256_hex
 from conformance.endpoints.core import PAYLOAD_HEAD
 from conformance.faults import CloseAttempt, Fault, FaultKind, NthMiddleRequest
 from conformance.requirements import Verdict
-from conformance.trace import Answered, Exchange, FaultFiring, PayloadInfo
+from conformance.trace import Answered, AnswerKind, Exchange, FaultFiring, PayloadInfo
 
 CHUNK = 8192
 SIZE = 3 * CHUNK + 1000
@@ -54,7 +54,7 @@ def upload(
     at: float | None = None,
     payload: PayloadInfo | None = None,
     answered: float | None = None,
-    kind: str = "ok",
+    kind: AnswerKind = "ok",
     code: str | None = None,
     status: int = PARTIAL,
     omit: tuple[str, ...] = (),

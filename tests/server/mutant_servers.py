@@ -29,7 +29,8 @@ from conformance.model import (
     api_error,
 )
 from conformance.trace import Exchange
-from conformance.wire import Answer, ApiCall
+from conformance.wire import ApiCall
+from conformance.wire import ApiResult as Answer
 
 __all__ = ["MUTANTS", "Mutant"]
 

@@ -34,7 +34,7 @@ from conformance.server import (
     send_concurrently,
 )
 from conformance.server.driver import answer_of_call
-from conformance.wire import Answer as WireAnswer
+from conformance.wire import ApiResult as WireAnswer
 
 
 @contextmanager

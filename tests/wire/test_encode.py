@@ -24,7 +24,7 @@ from conformance.model import (
     TokenView,
     api_error,
 )
-from conformance.wire import FORMAT_JSON, FORMAT_XML, Answer, EncodedAnswer, encode_answer
+from conformance.wire import FORMAT_JSON, FORMAT_XML, ApiResult, EncodedAnswer, encode_answer
 
 TOKEN = TokenView(
     id="0_3f2a9c1e5b7d4f608a1b2c3d4e5f6a7b",
@@ -83,7 +83,7 @@ TOKEN_FIELDS = [
     "attachedObjectType",
     "attachedObjectId",
 ]
-ANSWERS: list[Answer] = [
+ANSWERS: list[ApiResult] = [
     TokenResult(TOKEN),
     TokenResult(NEW_TOKEN),
     LISTED,
@@ -96,15 +96,15 @@ ANSWERS: list[Answer] = [
 ]
 
 
-def as_json(answer: Answer) -> EncodedAnswer:
+def as_json(answer: ApiResult) -> EncodedAnswer:
     return encode_answer(answer, FORMAT_JSON)
 
 
-def as_xml(answer: Answer, execution_time: float = 0.0) -> EncodedAnswer:
+def as_xml(answer: ApiResult, execution_time: float = 0.0) -> EncodedAnswer:
     return encode_answer(answer, FORMAT_XML, execution_time)
 
 
-def xml_result(answer: Answer) -> ET.Element:
+def xml_result(answer: ApiResult) -> ET.Element:
     """The `<result>` element, after checking the document parses with both parsers."""
     body = as_xml(answer).body
     etree.fromstring(body)
@@ -130,13 +130,13 @@ def text_of(element: ET.Element, name: str) -> str | None:
 
 
 @pytest.mark.parametrize("answer", ANSWERS, ids=lambda answer: type(answer).__name__)
-def test_every_answer_is_http_200_with_its_content_type(answer: Answer) -> None:
+def test_every_answer_is_http_200_with_its_content_type(answer: ApiResult) -> None:
     assert (as_json(answer).status, as_json(answer).content_type) == (200, "application/json")
     assert (as_xml(answer).status, as_xml(answer).content_type) == (200, "text/xml")
 
 
 @pytest.mark.parametrize("answer", ANSWERS, ids=lambda answer: type(answer).__name__)
-def test_every_answer_parses(answer: Answer) -> None:
+def test_every_answer_parses(answer: ApiResult) -> None:
     json.loads(as_json(answer).body)
     xml_result(answer)
 
@@ -269,7 +269,7 @@ ENVELOPE = re.compile(
 
 
 @pytest.mark.parametrize("answer", ANSWERS, ids=lambda answer: type(answer).__name__)
-def test_xml_envelope(answer: Answer) -> None:
+def test_xml_envelope(answer: ApiResult) -> None:
     assert ENVELOPE.fullmatch(as_xml(answer).body)
 
 

@@ -39,8 +39,8 @@ from conformance.model import (
 from conformance.wire import (
     FORMAT_JSON,
     FORMAT_XML,
-    Answer,
     ApiCall,
+    ApiResult,
     ParsedBody,
     StartSession,
     UploadedPart,
@@ -298,7 +298,7 @@ any_body = st.builds(
 )
 
 
-def _check_encodings(answer: Answer) -> None:
+def _check_encodings(answer: ApiResult) -> None:
     as_json = encode_answer(answer, FORMAT_JSON)
     assert (as_json.status, as_json.content_type) == (200, "application/json")
     json.loads(as_json.body)
