@@ -1,9 +1,15 @@
 """`kaltura-conformance`: the command line.
 
-Today: `simulate` runs a three-stage upload against the reference model (the embedded
-endpoint of this release) and shows what Kaltura's server answers at every step;
-`requirements` prints the catalogue. `run` (client conformance) and `serve` (the loopback
-server) arrive with the endpoints. Usage errors are one line naming the option, exit 2.
+* `run`: judge a client (the reference client against the embedded server by default) or a
+  server (`--service-url`), and write the reports (`commands/run.py`);
+* `serve`: the reference server on loopback, as a process, for clients in any language
+  (`commands/serve.py`);
+* `upload FILE`: the reference client as a tool of its own (`commands/upload.py`);
+* `simulate`: a three-stage upload applied to the reference model, showing what Kaltura's
+  server answers at every step;
+* `requirements`: the requirement catalogue, as a table or JSON.
+
+Usage errors are one line naming the option, exit 2.
 """
 
 from __future__ import annotations

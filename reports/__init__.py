@@ -21,7 +21,7 @@ from reports.exercise import must_not_exercised, not_exercised_causes, not_exerc
 from reports.html import render_html, write_html
 from reports.json_report import render_json, write_json
 from reports.junit import render_junit, write_junit
-from reports.leaks import assert_no_secrets
+from reports.leaks import find_secrets
 from reports.markdown import render_markdown, write_markdown
 from reports.schema import SCHEMA_ID, ReportError, check, load, validate
 from reports.verdicts import ORDER, Level, Verdict, aggregate_verdict, exit_code
@@ -35,9 +35,9 @@ __all__ = [
     "ResultsBuilder",
     "Verdict",
     "aggregate_verdict",
-    "assert_no_secrets",
     "check",
     "exit_code",
+    "find_secrets",
     "load",
     "merge_observations",
     "must_not_exercised",

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reports.exercise import must_not_exercised, not_exercised_causes
-from reports.verdicts import Level, Verdict, aggregate_verdict, exit_code, is_broken, tally
+from reports.verdicts import Level, Verdict, exit_code, is_broken, tally
 
 __all__ = [
     "case_verdicts",
@@ -19,7 +19,6 @@ __all__ = [
     "failing_cases_of",
     "requires_exercised",
     "summary_of",
-    "verdict_of",
 ]
 
 Case = Mapping[str, Any]
@@ -42,10 +41,6 @@ def failing_cases_of(cases: Sequence[Case], requirement_id: str) -> list[int]:
     """Indices of the cases where the requirement FAILed or was NON-STRICT, ascending."""
     found = case_verdicts(cases, requirement_id)
     return sorted(index for index, verdict in found if is_broken(verdict))
-
-
-def verdict_of(cases: Sequence[Case], requirement_id: str, level: str) -> str:
-    return aggregate_verdict(counts_of(cases, requirement_id), level)
 
 
 def requires_exercised(run: Mapping[str, Any]) -> bool:

@@ -10,14 +10,14 @@ from collections.abc import Iterable
 
 from reports.paths import key, walk
 
-__all__ = ["assert_no_secrets"]
+__all__ = ["find_secrets"]
 
 
-def assert_no_secrets(doc: object, secrets: Iterable[str]) -> list[str]:
+def find_secrets(doc: object, secrets: Iterable[str]) -> list[str]:
     """The JSON paths of every string (object keys included) that contains a secret.
 
     Empty secrets are ignored (they are in every string). Returns the paths rather than
-    raising, so a caller can say where each leak is: `assert not assert_no_secrets(...)`.
+    raising, so a caller can say where each leak is: `assert not find_secrets(...)`.
     """
     wanted = [secret for secret in secrets if secret]
     if not wanted:
