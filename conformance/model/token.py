@@ -26,6 +26,11 @@ class AutoFinalizeCache:
         return now < self.flag_expires
 
 
+def _born() -> TokenStatus:
+    """A new row's status: where the table's ADD row leads from no token (§2.2)."""
+    return next_status(None, Trigger.ADD)
+
+
 @dataclass
 class TokenRecord:
     """The `upload_token` row (§1.1) plus what sits beside it on disk and in the cache."""
@@ -36,7 +41,7 @@ class TokenRecord:
     created_at: int
     updated_at: int
     sequence: int
-    status: TokenStatus = TokenStatus.PENDING
+    status: TokenStatus = field(default_factory=_born)
     file_name: str | None = None
     file_size: float | None = None
     uploaded_file_size: int | None = None

@@ -30,7 +30,7 @@ from conformance.model.config import ModelConfig
 from conformance.model.errors import ErrorCode
 from conformance.model.events import FilePart, Upload
 from conformance.model.outcomes import CloseWaiting, Failed, Outcome, TokenResult, failed
-from conformance.model.status import UPLOADABLE, TokenStatus, Trigger
+from conformance.model.status import UPLOADABLE, TokenStatus, Trigger, allows
 from conformance.model.token import AutoFinalizeCache, TokenRecord
 
 __all__ = ["PendingClose", "close_waiting", "run_close_pass", "run_upload", "status_gate"]
@@ -45,6 +45,7 @@ class PendingClose:
 
     record: TokenRecord
     expected_size: float
+    trigger: Trigger  # UPLOAD_FINAL, or AUTO_FINALIZE when autoFinalize found the file whole
     passes: int = 0
     ticket: int = 0
 
@@ -77,7 +78,7 @@ def run_upload(
         return TokenResult(record.view(event.now))
     if not event.resume:
         final = event.final_chunk or _auto_final_replace(record, event, part, config)
-        return _replace(record, event, part, final)
+        return _replace(record, event, part, _trigger(event, final))
     return _resume(record, event, part, config)
 
 
@@ -89,13 +90,21 @@ def _take_file_name(record: TokenRecord, part: FilePart, now: float) -> None:
         record.save(now)
 
 
-def _replace(record: TokenRecord, event: Upload, part: FilePart, final: bool) -> Outcome:
+def _trigger(event: Upload, final: bool) -> Trigger:
+    """The row of §2.2 a stored part fires: a final part as the client marked it, one that
+    autoFinalize found completing the file (§8.1), or a part that leaves the upload open."""
+    if not final:
+        return Trigger.UPLOAD_PARTIAL
+    return Trigger.UPLOAD_FINAL if event.final_chunk else Trigger.AUTO_FINALIZE
+
+
+def _replace(record: TokenRecord, event: Upload, part: FilePart, trigger: Trigger) -> Outcome:
     """resume=false: the part replaces the whole file; resumeAt is ignored (§4 step 6)."""
     if record.assembly is None:
         record.assembly = Assembly(part.blob)
     else:
         record.assembly.replace_file(part.blob)
-    return _finish(record, part.size, final, resume=False, now=event.now)
+    return _finish(record, part.size, trigger, resume=False, now=event.now)
 
 
 def _resume(
@@ -115,18 +124,20 @@ def _resume(
     if final and (r > 0 or not event.final_chunk):
         expected = r + part.size if event.final_chunk else _declared_size(record)
         assembly.store(r, part.blob)  # §7 point 2: stored as `.chunk.<r>`, no guard
-        return run_close_pass(PendingClose(record, expected), config, event.now)
+        pending = PendingClose(record, expected, _trigger(event, final))
+        return run_close_pass(pending, config, event.now)
     if r == -1:
         assembly.append(part.blob)  # Q-APPEND-MINUS-ONE
         part.blob.release()
         final = final or _auto_final_after_append(record, event.now)
-        return _finish(record, assembly.size, final, resume=True, now=event.now)
+        return _finish(record, assembly.size, _trigger(event, final), resume=True, now=event.now)
     if r < 0:
         _drain_for_part(assembly, config)
         assembly.store(r, part.blob)  # an orphan; Q-NEGATIVE-FINAL when final
-        return _finish(record, assembly.size, final, resume=True, now=event.now)
+        return _finish(record, assembly.size, _trigger(event, final), resume=True, now=event.now)
     size = _place_part(assembly, r, part, config)
-    return _finish(record, size, final, resume=True, now=event.now)  # Q-UNVERIFIED-CLOSE at 0
+    trigger = _trigger(event, final)
+    return _finish(record, size, trigger, resume=True, now=event.now)  # Q-UNVERIFIED-CLOSE at 0
 
 
 def _drain_for_part(assembly: Assembly, config: ModelConfig) -> None:
@@ -160,7 +171,7 @@ def run_close_pass(
     assembly.drain(config.final_drain_limit, stop_at=_as_int(pending.expected_size))
     assembly.glob_pass()
     if assembly.size == pending.expected_size:  # Q-EXACT-SIZE
-        return _finish(record, assembly.size, True, resume=True, now=now)
+        return _finish(record, assembly.size, pending.trigger, resume=True, now=now)
     return pending
 
 
@@ -182,13 +193,16 @@ def close_waiting(pending: PendingClose) -> CloseWaiting:
     )
 
 
-def _finish(record: TokenRecord, size: int, final: bool, *, resume: bool, now: float) -> Outcome:
+def _finish(
+    record: TokenRecord, size: int, trigger: Trigger, *, resume: bool, now: float
+) -> Outcome:
     """§4 steps 7–9: store F, move the status, save, answer the token."""
-    if final and resume and record.status not in UPLOADABLE:
+    final = trigger is not Trigger.UPLOAD_PARTIAL
+    if final and resume and not allows(record.status, trigger):
         # The closure lock's re-read (§4 step 8.2): a duplicate or concurrent close loses.
         return failed(ErrorCode.UPLOAD_TOKEN_INVALID_STATUS_FOR_UPLOAD)  # Q-SECOND-CLOSE
     record.uploaded_file_size = size
-    record.move(Trigger.UPLOAD_FINAL if final else Trigger.UPLOAD_PARTIAL)
+    record.move(trigger)
     record.save(now)
     return TokenResult(record.view(now))
 

@@ -1,10 +1,12 @@
 """§2: status values and the transition table, every legal and every illegal transition.
 
-The table (`status.TRANSITIONS`) is checked cell by cell against §2.2, then each legal
-transition is driven through the model, and each illegal one is shown to be refused with the
-API error §2.2 names. CLOSED and TIMED_OUT cannot be produced through this service (CLOSED
-comes from entry services, TIMED_OUT from nowhere), so they are set on the record directly
-where a test needs them.
+Each legal transition of §2.2 is driven through the model, which must make it by firing the
+table's row for it (`fired` spies on `next_status`, the one way a status moves), and every
+row of `status.TRANSITIONS` must be fired by some request: a row the machine never reads is
+dead data. Each illegal transition is shown to be refused with the API error §2.2 names.
+CLOSED and TIMED_OUT cannot be produced through this service (CLOSED comes from entry
+services, TIMED_OUT from nowhere), so they are set on the record directly where a test needs
+them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+import conformance.model.token as token_module
 from conformance.model import TRANSITIONS, UPLOADABLE, Deleted, TokenFilter, TokenStatus, Trigger
 from conformance.model.status import next_status
 
@@ -22,15 +25,21 @@ if TYPE_CHECKING:
 
 S = TokenStatus
 VISIBLE = [s for s in S if s is not S.DELETED]
+Move = tuple[TokenStatus | None, Trigger, TokenStatus]
 
-# §2.2, written out independently of the model: trigger -> (from statuses, to status).
-EXPECTED: dict[Trigger, tuple[frozenset[TokenStatus], TokenStatus]] = {
-    Trigger.ADD: (frozenset(), S.PENDING),
-    Trigger.UPLOAD_PARTIAL: (frozenset({S.PENDING, S.PARTIAL_UPLOAD}), S.PARTIAL_UPLOAD),
-    Trigger.UPLOAD_FINAL: (frozenset({S.PENDING, S.PARTIAL_UPLOAD}), S.FULL_UPLOAD),
-    Trigger.AUTO_FINALIZE: (frozenset({S.PENDING, S.PARTIAL_UPLOAD}), S.FULL_UPLOAD),
-    Trigger.DELETE: (frozenset(VISIBLE), S.DELETED),
-}
+
+@pytest.fixture
+def fired(monkeypatch: pytest.MonkeyPatch) -> list[Move]:
+    """Every status move the model makes from now on, as (from, trigger, to)."""
+    moves: list[Move] = []
+
+    def spy(current: TokenStatus | None, trigger: Trigger) -> TokenStatus:
+        target = next_status(current, trigger)
+        moves.append((current, trigger, target))
+        return target
+
+    monkeypatch.setattr(token_module, "next_status", spy)
+    return moves
 
 
 def test_status_values() -> None:
@@ -50,19 +59,27 @@ def test_uploadable_statuses() -> None:
     assert frozenset({S.PENDING, S.PARTIAL_UPLOAD}) == UPLOADABLE
 
 
-def test_transition_table_matches_the_spec() -> None:
-    """§2.2: the model's table is the spec's table."""
-    assert dict(TRANSITIONS) == EXPECTED
+def test_the_machine_fires_every_row_of_the_table(h: Harness, fired: list[Move]) -> None:
+    """§2.2's requests (add, a partial and a final part, autoFinalize, delete) between them
+    fire every row of the table: none is there for show."""
+    token = h.add()
+    h.open(token, 4)
+    h.part(token, 4, 6, final=True)
+    h.open(h.add(auto_finalize=1, file_size=6), 6)
+    h.delete(token)
+    assert {trigger for _, trigger, _ in fired} == set(TRANSITIONS)
 
 
 @pytest.mark.parametrize(
     ("current", "trigger"),
-    list(itertools.product(list(S), list(Trigger))),
-    ids=lambda v: v.name,
+    list(itertools.product([None, *S], list(Trigger))),
+    ids=lambda v: "none" if v is None else v.name,
 )
-def test_every_cell_of_the_table(current: TokenStatus, trigger: Trigger) -> None:
-    """§2.2: each (status, trigger) pair is either the spec's target or refused."""
-    allowed_from, target = EXPECTED[trigger]
+def test_a_move_the_table_does_not_list_raises(
+    current: TokenStatus | None, trigger: Trigger
+) -> None:
+    """`next_status` follows the table, and a move it does not list is the machine's bug."""
+    allowed_from, target = TRANSITIONS[trigger]
     if current in allowed_from:
         assert next_status(current, trigger) is target
     else:
@@ -73,60 +90,76 @@ def test_every_cell_of_the_table(current: TokenStatus, trigger: Trigger) -> None
 # --- legal transitions through the model ------------------------------------------------
 
 
-def test_add_creates_pending(h: Harness) -> None:
+def test_add_creates_pending(h: Harness, fired: list[Move]) -> None:
     """§2.2: (none) --add--> PENDING."""
     assert h.add().status is S.PENDING
+    assert fired == [(None, Trigger.ADD, S.PENDING)]
 
 
 @pytest.mark.parametrize("start", [S.PENDING, S.PARTIAL_UPLOAD])
-def test_non_final_upload_leads_to_partial(h: Harness, start: TokenStatus) -> None:
+def test_non_final_upload_leads_to_partial(
+    h: Harness, fired: list[Move], start: TokenStatus
+) -> None:
     """§2.2: PENDING / PARTIAL --upload finalChunk=false--> PARTIAL_UPLOAD."""
     token = h.add()
     if start is S.PARTIAL_UPLOAD:
         h.open(token, 4)
     assert h.view(token).status is start
+    fired.clear()
     assert h.ok(h.upload(token, h.src[:6], final=False)).status is S.PARTIAL_UPLOAD
+    assert fired == [(start, Trigger.UPLOAD_PARTIAL, S.PARTIAL_UPLOAD)]
 
 
 @pytest.mark.parametrize("start", [S.PENDING, S.PARTIAL_UPLOAD])
-def test_final_resume_false_leads_to_full(h: Harness, start: TokenStatus) -> None:
+def test_final_resume_false_leads_to_full(
+    h: Harness, fired: list[Move], start: TokenStatus
+) -> None:
     """§2.2: PENDING / PARTIAL --upload final, resume=false--> FULL_UPLOAD."""
     token = h.add()
     if start is S.PARTIAL_UPLOAD:
         h.open(token, 4)
+    fired.clear()
     assert h.ok(h.upload(token, h.src[:6], final=True)).status is S.FULL_UPLOAD
+    assert fired == [(start, Trigger.UPLOAD_FINAL, S.FULL_UPLOAD)]
 
 
-def test_final_resume_true_leads_from_partial_to_full(h: Harness) -> None:
+def test_final_resume_true_leads_from_partial_to_full(h: Harness, fired: list[Move]) -> None:
     """§2.2: PARTIAL --upload final, resume=true (under the closure lock)--> FULL_UPLOAD.
     From PENDING the same request is CANNOT_RESUME (no file, §5), so PARTIAL is the only
     start."""
     token = h.add()
     h.open(token, 4)
+    fired.clear()
     assert h.ok(h.part(token, 4, 6, final=True)).status is S.FULL_UPLOAD
+    assert fired == [(S.PARTIAL_UPLOAD, Trigger.UPLOAD_FINAL, S.FULL_UPLOAD)]
     pending = h.add()
     h.fails(h.part(pending, 0, 6, final=True), "UPLOAD_TOKEN_CANNOT_RESUME")
     assert h.view(pending).status is S.PENDING
 
 
 @pytest.mark.parametrize("start", [S.PENDING, S.PARTIAL_UPLOAD])
-def test_auto_finalize_leads_to_full(h: Harness, start: TokenStatus) -> None:
+def test_auto_finalize_leads_to_full(h: Harness, fired: list[Move], start: TokenStatus) -> None:
     """§2.2: PENDING / PARTIAL --autoFinalize detects completion--> FULL_UPLOAD."""
     token = h.add(auto_finalize=1, file_size=6)
     if start is S.PARTIAL_UPLOAD:
         h.open(token, 2)
+        fired.clear()
         assert h.ok(h.part(token, 2, 6)).status is S.FULL_UPLOAD
     else:
+        fired.clear()
         assert h.ok(h.open(token, 6)).status is S.FULL_UPLOAD
+    assert fired == [(start, Trigger.AUTO_FINALIZE, S.FULL_UPLOAD)]
 
 
 @pytest.mark.parametrize("start", VISIBLE)
-def test_delete_from_any_visible_status(h: Harness, start: TokenStatus) -> None:
+def test_delete_from_any_visible_status(h: Harness, fired: list[Move], start: TokenStatus) -> None:
     """§2.2: any except DELETED --delete--> DELETED."""
     token = h.add()
     h.record(token).status = start
+    fired.clear()
     assert isinstance(h.delete(token), Deleted)
     assert h.record(token).status is S.DELETED
+    assert fired == [(start, Trigger.DELETE, S.DELETED)]
 
 
 # --- illegal transitions, as the API refuses them -----------------------------------------
