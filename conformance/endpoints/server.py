@@ -26,13 +26,16 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from conformance.endpoints.bodies import BodyError, BodyLimits, read_post
 from conformance.endpoints.chunked import ChunkedReader
-from conformance.endpoints.core import IncomingRequest, KalturaEndpoint, Reply
+from conformance.endpoints.core import IncomingRequest, Reply
+from conformance.endpoints.raw import ForwardableRequest, RequestHandler, Tee, wants_raw_body
 
 __all__ = ["LoopbackServer"]
+
+Handler = TypeVar("Handler", bound=RequestHandler)
 
 _IDLE_TIMEOUT = 120.0  # seconds a keep-alive connection may sit idle
 # The listen backlog. socketserver's 5 made bursts of connects wait for SYN retransmits
@@ -56,7 +59,7 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], owner: LoopbackServer, backlog: int) -> None:
+    def __init__(self, address: tuple[str, int], owner: LoopbackServer[Any], backlog: int) -> None:
         self.owner = owner
         self.request_queue_size = backlog  # read by server_activate's listen()
         super().__init__(address, _Handler)
@@ -134,16 +137,20 @@ class _Handler(BaseHTTPRequestHandler):
         if problem is not None:
             self._plain(*problem)
             return
+        # A forwarding handler (endpoints/raw.py) gets the body bytes too, copied as read.
+        raw = owner.endpoint.blobs.new() if wants_raw_body(owner.endpoint) else None
         try:
             reader, length = self._body_reader()
             body = read_post(
-                reader,
+                reader if raw is None else Tee(reader, raw),
                 content_type=self.headers.get("Content-Type"),
                 content_length=length,
                 blobs=owner.endpoint.blobs,
                 limits=owner.limits,
             )
         except (BodyError, ValueError):
+            if raw is not None:
+                raw.release()
             self.close_connection = True  # a client that vanished mid-body, or bad framing
             return
         request = IncomingRequest(
@@ -155,6 +162,9 @@ class _Handler(BaseHTTPRequestHandler):
             arrival=arrival,
             body_complete=time.monotonic(),
         )
+        if raw is not None:
+            headers = tuple(self.headers.items())
+            request = ForwardableRequest(**vars(request), headers=headers, raw=raw)
         self._send(owner.endpoint.handle(request))
 
     def _body_reader(self) -> tuple[Any, int | None]:
@@ -267,8 +277,9 @@ def _content_length(values: list[str]) -> int:
     return int(item)
 
 
-class LoopbackServer:
-    """`KalturaEndpoint` on `http://127.0.0.1:<port>` (port 0: any free one).
+class LoopbackServer(Generic[Handler]):
+    """`KalturaEndpoint` on `http://127.0.0.1:<port>` (port 0: any free one); or any other
+    `RequestHandler` (`endpoints/raw.py`), such as the recording proxy.
 
     Use as a context manager, or `start()` / `stop()`. `url` is the service URL to give a
     client (append `/api_v3/...`). `backlog` is the listen queue; at most
@@ -277,7 +288,7 @@ class LoopbackServer:
 
     def __init__(
         self,
-        endpoint: KalturaEndpoint,
+        endpoint: Handler,
         host: str = "127.0.0.1",
         port: int = 0,
         limits: BodyLimits | None = None,
@@ -311,7 +322,7 @@ class LoopbackServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> LoopbackServer:
+    def start(self) -> LoopbackServer[Handler]:
         thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -361,7 +372,7 @@ class LoopbackServer:
         with self._lock:
             return len(self._connections)
 
-    def __enter__(self) -> LoopbackServer:
+    def __enter__(self) -> LoopbackServer[Handler]:
         return self.start()
 
     def __exit__(

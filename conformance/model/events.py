@@ -66,7 +66,11 @@ class NotAFile:
 
 @dataclass(frozen=True)
 class AddToken:
-    """`uploadToken.add` (§11.1). `readonly_fields` names any readonly field the request set."""
+    """`uploadToken.add` (§11.1). `readonly_fields` names any readonly field the request set.
+
+    `token_id` is None on every path but one: a model shadowing a real server (the proxy's
+    `endpoints.shadow`) adopts the id that server picked, so that later requests naming it
+    find the row. An id the model already holds is a `ModelUsageError`."""
 
     caller: Caller | None
     now: float
@@ -74,6 +78,7 @@ class AddToken:
     file_size: float | None = None
     auto_finalize: int | None = None
     readonly_fields: tuple[str, ...] = ()
+    token_id: str | None = None
 
 
 @dataclass(frozen=True)

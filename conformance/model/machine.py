@@ -201,7 +201,7 @@ class UploadTokenModel:
             return failed(ErrorCode.PROPERTY_VALIDATION_NOT_UPDATABLE, PROP_NAME=prop)
         if auto == _TRUE_VALUE and event.file_size is None:
             return failed(ErrorCode.UPLOAD_TOKEN_MISSING_FILE_SIZE)
-        record = self._new_record(event.caller, event.now)
+        record = self._new_record(event.caller, event.now, event.token_id)
         record.file_name = event.file_name or None
         record.file_size = event.file_size
         if auto == _TRUE_VALUE:
@@ -210,10 +210,13 @@ class UploadTokenModel:
         self._records[record.id] = record
         return TokenResult(record.view(event.now))
 
-    def _new_record(self, caller: Caller, now: float) -> TokenRecord:
+    def _new_record(self, caller: Caller, now: float, given: str | None = None) -> TokenRecord:
         sequence = next(self._sequence)
         seed = f"{self.config.id_salt}:{caller.partner_id}:{sequence}".encode()
-        token_id = f"{self.config.dc}_{hashlib.md5(seed, usedforsecurity=False).hexdigest()}"
+        digest = hashlib.md5(seed, usedforsecurity=False).hexdigest()
+        token_id = given or f"{self.config.dc}_{digest}"
+        if given is not None and given in self._records:
+            raise ModelUsageError(f"token id {given!r} is taken")
         created = int(now)
         return TokenRecord(token_id, caller.partner_id, caller.user_id, created, created, sequence)
 

@@ -1,0 +1,312 @@
+"""A recording, fault-injecting proxy in front of a real Kaltura server (issue 14).
+
+`ProxyEndpoint` is served by `LoopbackServer` in place of `KalturaEndpoint`: the client
+under test gets the proxy's URL as `{service_url}` and a real KS of the upstream account
+as `{ks}`. For each request:
+
+1. **Decoded and traced exactly as the endpoint does**: the same wire codec
+   (`decode_call`) and the same record-making (`core._describe`: service, action, params
+   with credentials redacted, token id, flags, payload size, digest and head), so a check
+   cannot tell a proxied trace from an embedded one by its shape.
+2. **Faulted** by the same `FaultRuntime` and `FaultPlan` (per partner, counted per
+   token). The kinds that need no help from the server are all done here (`PROXY_KINDS`):
+   a Kaltura error object, an HTTP 5xx, a reset and UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE
+   on a close are answered without forwarding (`applied` stays False, the upstream never
+   sees the request); DROP_AFTER_APPLY forwards, then loses the answer (a closed
+   connection, or a reset with `ProxyConfig.lost_answer="reset"`), recorded as "dropped"
+   with what the server answered; DELAY forwards and answers late. `EMBEDDED_ONLY` lists
+   the kinds that need the server's own cooperation, and why; a plan with one of them is
+   refused by `attach`.
+3. **Forwarded** (`endpoints.upstream`): same method, path, query and body bytes, the body
+   streamed from the spooled raw copy the loopback server kept (`endpoints.raw`), through
+   the run's `BudgetedTransport` when a budget is given.
+4. **The answer** is decoded into the same `Answered` and returned to the client
+   byte for byte, with its status and end-to-end headers. When there is no answer (the
+   upstream unreachable, the budget spent) the client gets a 502 and `notes()` says why.
+5. **Shadowed** (`endpoints.shadow`): applied to the reference model in the order the
+   answers came, compared, disagreements recorded.
+
+Safety: tokens created through the proxy are recorded from the upstream's answers
+(`created_tokens`, for the end-of-run sweep); the loopback server listens on 127.0.0.1
+unless told otherwise; the KS and the admin secret never enter a trace record, a
+disagreement, a note or a repr.
+
+Not followed call by call: a multirequest is forwarded whole (traced as one exchange, not
+faulted, not shadowed).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from conformance.budget import Budget
+from conformance.endpoints.core import IncomingRequest, Reply, _describe
+from conformance.endpoints.fault_runtime import FaultRuntime
+from conformance.endpoints.front import API_HEADERS
+from conformance.endpoints.raw import ForwardableRequest
+from conformance.endpoints.shadow import DEFAULT_CLOSE_GRACE, Callers, ShadowModel
+from conformance.endpoints.trace import Answered, Exchange, TraceLog
+from conformance.endpoints.upstream import Upstream, UpstreamAnswer, UpstreamFailure
+from conformance.faults import Fault, FaultKind, FaultPlan
+from conformance.model import (
+    ApiError,
+    Blob,
+    BlobFactory,
+    Caller,
+    ErrorCode,
+    Failed,
+    FilePart,
+    Upload,
+    api_error,
+)
+from conformance.stores import TempFileBlobFactory
+from conformance.wire import ApiCall, ResponseFormat, UploadFlags, decode_call, encode_answer
+
+__all__ = [
+    "EMBEDDED_ONLY",
+    "PROXY_KINDS",
+    "CreatedToken",
+    "ProxyConfig",
+    "ProxyEndpoint",
+]
+
+SPOOL_THRESHOLD = 4 << 20  # as the endpoint's: small bodies never touch the disk
+EMBEDDED_ONLY: Mapping[FaultKind, str] = MappingProxyType(
+    {
+        FaultKind.HOLD_CHUNK: (
+            "holding a chunk back from the file while acknowledging it needs the server "
+            "to append late: a proxy can only delay the whole request or its answer"
+        ),
+    }
+)
+PROXY_KINDS = frozenset(FaultKind) - frozenset(EMBEDDED_ONLY)
+_NOT_FORWARDED = frozenset(
+    {
+        FaultKind.HTTP_ERROR,
+        FaultKind.KALTURA_ERROR,
+        FaultKind.RESET_BEFORE_APPLY,
+        FaultKind.CLOSE_CANNOT_MATCH,
+    }
+)
+_HTML_ERROR = "<html><body><h1>{status} Service Unavailable</h1></body></html>"
+_LOST = frozenset({"drop", "reset"})
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    """Where the proxy forwards to and how it behaves."""
+
+    service_url: str
+    budget: Budget | None = None  # live mode: the run's limits on forwarded traffic
+    timeout: float = 120.0  # seconds for one upstream answer (a close may wait 45 s, §7)
+    lost_answer: str = "drop"  # how DROP_AFTER_APPLY loses an answer: "drop" or "reset"
+    close_grace: float = DEFAULT_CLOSE_GRACE
+    trace_window: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.service_url.startswith(("http://", "https://")):
+            raise ValueError(f"service_url={self.service_url!r} must be an http(s) URL")
+        if self.lost_answer not in _LOST:
+            raise ValueError(f"lost_answer={self.lost_answer!r} must be 'drop' or 'reset'")
+        if not 0 < self.timeout <= 3600:
+            raise ValueError(f"timeout={self.timeout} must be in (0, 3600] seconds")
+
+    def __repr__(self) -> str:  # the URL may carry credentials in its userinfo
+        return f"ProxyConfig(upstream={self.service_url.split('@')[-1]!r})"
+
+
+@dataclass(frozen=True)
+class CreatedToken:
+    """A token the client created through the proxy, as the upstream's answer named it."""
+
+    partner_id: int | None
+    token_id: str
+    exchange_id: int
+
+
+class ProxyEndpoint:
+    """The handler behind the loopback server in proxy mode; thread-safe."""
+
+    forwards_raw_body = True  # the loopback server keeps the body bytes (endpoints/raw.py)
+
+    def __init__(
+        self,
+        config: ProxyConfig,
+        *,
+        callers: Callers | None = None,
+        blobs: BlobFactory | None = None,
+        upstream: Upstream | None = None,
+    ) -> None:
+        self.config = config
+        self.blobs: BlobFactory = blobs or TempFileBlobFactory(spool_threshold=SPOOL_THRESHOLD)
+        self.trace = TraceLog(config.trace_window)
+        self.faults = FaultRuntime(config.trace_window)
+        self.upstream = upstream or Upstream(
+            config.service_url, budget=config.budget, timeout=config.timeout
+        )
+        self.shadow = ShadowModel(callers or Callers(), self.blobs, close_grace=config.close_grace)
+        self._lock = threading.Lock()
+        self._created: list[CreatedToken] = []
+        self._notes: dict[int, str] = {}
+
+    def __repr__(self) -> str:
+        return f"ProxyEndpoint({self.config!r})"
+
+    # --- set-up and inspection -------------------------------------------------------------
+
+    def attach(self, partner_id: int, plan: FaultPlan) -> None:
+        """Give the partner (of the upstream account) its fault plan; ValueError when the
+        plan has a kind only the embedded server can apply (`EMBEDDED_ONLY`)."""
+        for fault in plan.faults:
+            why = EMBEDDED_ONLY.get(fault.kind)
+            if why is not None:
+                raise ValueError(f"{fault.describe()}: embedded-only ({why})")
+        self.faults.attach(partner_id, plan)
+
+    def tell(self, ks: str, caller: Caller) -> None:
+        """Whose session `ks` is (the KS given to the client): its calls are shadowed and
+        faulted as that caller's."""
+        self.shadow.callers.learn(ks, caller)
+
+    def created_tokens(self) -> tuple[CreatedToken, ...]:
+        with self._lock:
+            return tuple(self._created)
+
+    def notes(self) -> Mapping[int, str]:
+        """Exchange id -> why the client got the proxy's 502 instead of an answer."""
+        with self._lock:
+            return dict(self._notes)
+
+    def close(self) -> None:
+        self.upstream.close()
+        self.shadow.close()
+
+    # --- the handler -------------------------------------------------------------------
+
+    def handle(self, request: IncomingRequest) -> Reply:
+        """Answer one request; never raises for anything a client or the upstream sends."""
+        if not isinstance(request, ForwardableRequest):
+            raise TypeError("ProxyEndpoint needs the raw request: serve it with LoopbackServer")
+        handed: list[Blob] = []
+        try:
+            if request.method == "OPTIONS":  # a preflight: not an API call, not traced
+                return self._relay(request, self.upstream.forward(*_out(request)), None)
+            return self._proxy(request, handed)
+        finally:
+            for part in request.body.files:
+                if not any(part.blob is blob for blob in handed):
+                    part.blob.release()
+            if request.raw is not None:
+                request.raw.release()
+
+    def _proxy(self, request: ForwardableRequest, handed: list[Blob]) -> Reply:
+        call = decode_call(request.target, request.content_type, request.body)
+        exchange = self.trace.open(request.connection, request.arrival, request.body_complete)
+        flags = _describe(exchange, call)
+        caller = self.shadow.caller_of(call)
+        if isinstance(caller, Caller):
+            exchange.partner_id = caller.partner_id
+        fault = self._fault_for(exchange, flags, caller)
+        if fault is not None:
+            exchange.fault = fault.describe()
+            if fault.kind in _NOT_FORWARDED:
+                return _refuse(fault, call, exchange)
+        answer = self.upstream.forward(*_out(request))
+        if isinstance(answer, UpstreamAnswer):
+            exchange.applied = True
+            exchange.answer = answer.decoded.answered
+            self._record_created(exchange, answer)
+            event = self.shadow.follow(exchange, call, flags, caller, answer.decoded)
+            if isinstance(event, Upload) and isinstance(event.file, FilePart):
+                handed.append(event.file.blob)  # the model's now
+        if fault is not None and fault.kind is FaultKind.DROP_AFTER_APPLY:
+            return self._lose(exchange)
+        if fault is not None and fault.kind is FaultKind.DELAY:
+            time.sleep(fault.delay_seconds or 0.0)  # applied upstream now, answered late
+        return self._relay(request, answer, exchange)
+
+    def _fault_for(
+        self, exchange: Exchange, flags: UploadFlags | None, caller: object
+    ) -> Fault | None:
+        """As the endpoint: data requests with a file, a token id and a known caller."""
+        payload = exchange.payload
+        if flags is None or not isinstance(caller, Caller) or exchange.token_id is None:
+            return None
+        if payload is None or not payload.is_file:
+            return None
+        resume, final, resume_at = flags
+        facts, fault = self.faults.on_data_request(
+            caller.partner_id,
+            exchange.token_id,
+            resume=resume,
+            final=final,
+            resume_at=resume_at,
+            exchange_id=exchange.id,
+        )
+        exchange.data_index = facts.data_index
+        return None if fault is not None and fault.kind in EMBEDDED_ONLY else fault
+
+    def _record_created(self, exchange: Exchange, answer: UpstreamAnswer) -> None:
+        answered = answer.decoded.answered
+        if exchange.service == "uploadtoken" and exchange.action == "add" and answered.token_id:
+            created = CreatedToken(exchange.partner_id, answered.token_id, exchange.id)
+            with self._lock:
+                self._created.append(created)
+
+    def _relay(
+        self,
+        request: ForwardableRequest,
+        answer: UpstreamAnswer | UpstreamFailure,
+        exchange: Exchange | None,
+    ) -> Reply:
+        if isinstance(answer, UpstreamFailure):
+            if exchange is not None:
+                exchange.answer = Answered("http-error", http_status=502)
+                with self._lock:
+                    self._notes[exchange.id] = answer.reason
+            body = f"Bad Gateway: {answer.reason}".encode()
+            return Reply(502, "text/plain; charset=utf-8", body, exchange=exchange)
+        return Reply(
+            answer.status,
+            answer.content_type,
+            answer.body,
+            exchange=exchange,
+            headers=answer.headers,
+        )
+
+    def _lose(self, exchange: Exchange) -> Reply:
+        """Applied upstream, the answer lost: recorded as "dropped" with what it said."""
+        said = exchange.answer or Answered("dropped")
+        exchange.answer = Answered("dropped", status=said.status, token_id=said.token_id)
+        return Reply(0, "", b"", disconnect=self.config.lost_answer, exchange=exchange)
+
+
+def _out(request: ForwardableRequest) -> tuple[str, str, tuple[tuple[str, str], ...], Blob | None]:
+    return request.method, request.target, request.headers, request.raw
+
+
+def _refuse(fault: Fault, call: ApiCall, exchange: Exchange) -> Reply:
+    """The fault's answer, made here; the upstream never sees the request."""
+    kind = fault.kind
+    if kind is FaultKind.RESET_BEFORE_APPLY:
+        exchange.answer = Answered("reset")
+        return Reply(0, "", b"", disconnect="reset", exchange=exchange)
+    if kind is FaultKind.HTTP_ERROR:
+        status = fault.status or 503
+        exchange.answer = Answered("http-error", http_status=status)
+        body = _HTML_ERROR.format(status=status).encode()
+        return Reply(status, "text/html", body, exchange=exchange)
+    if kind is FaultKind.CLOSE_CANNOT_MATCH:
+        error = api_error(ErrorCode.UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE)
+    else:
+        error = ApiError(fault.code or "INTERNAL_SERVERL_ERROR", fault.message or "")
+    exchange.answer = Answered("error", http_status=200, code=error.code)
+    response = call.response if isinstance(call.response, ResponseFormat) else call.format
+    encoded = encode_answer(Failed(error), response)
+    return Reply(
+        encoded.status, encoded.content_type, encoded.body, exchange=exchange, headers=API_HEADERS
+    )

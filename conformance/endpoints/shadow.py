@@ -1,0 +1,313 @@
+"""The proxy's shadow: every forwarded call applied to the reference model too, and the real
+server's answer compared with the model's prediction.
+
+Why: the client checks that need the expected content and state of a token (UT-C08's
+bytes, UT-C11's end state, UT-C15 …) read them from a model; in front of a real server the
+proxy keeps one in step, and on the way finds every place where the server and the model
+part (kaltura-server-semantics.md is the model's claim about the server: a disagreement is
+news about one or the other, never a client's fault).
+
+* **Order.** A call is applied when its upstream answer arrives, one at a time (a lock):
+  the order the server answered in, which is the order it applied them in for every pair
+  of requests whose answers could not overlap.
+* **The server's ids.** `uploadToken.add` adopts the id the server picked
+  (`AddToken.token_id`, the model's one concession to shadowing, pure like the rest), so
+  later calls naming it find the row.
+* **Who calls.** The KS is the server's to check (its secret may be unknown here). A KS is
+  resolved to a `Caller` by `Callers`: the ones it was told (the KS given to the client),
+  the ones it learned from `session.start` answers that went through the proxy, or one it
+  can crack with a known admin secret. A call by an unknown KS is not modelled
+  (`Unmodelled`), and neither is a multirequest nor an answer no format reads.
+* **The close's wait.** The model answers `CloseWaiting` when bytes are missing. If the
+  server answered the close with an error, the model gives up at once (`AbandonClose`);
+  if the server succeeded, a chunk it appended meanwhile may not have been answered yet:
+  the shadow waits up to `close_grace` seconds for the answers still on their way (the
+  lock released, like the endpoint's own wait), then gives up.
+* **Comparison.** kind ("ok"/"error"), error code, token status and `uploadedFileSize`.
+  An HTTP error from the server is a disagreement and is not applied (the model cannot
+  tell whether the server applied it). A `Disagreement` holds both answers (`Answered`:
+  no message, no KS); the checks that depend on its exchange or token read NOT-EXERCISED
+  with `Disagreement.describe()` as the reason, and the report lists them in "server and
+  model disagreed". After one, the model's view of that token is suspect (`tainted`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from conformance.endpoints.core import _answered
+from conformance.endpoints.trace import Answered, Exchange
+from conformance.endpoints.upstream import Decoded
+from conformance.ks import KsError, crack_ks
+from conformance.model import (
+    AbandonClose,
+    AddToken,
+    BlobFactory,
+    Caller,
+    CloseWaiting,
+    ContinueClose,
+    Event,
+    GetToken,
+    ModelConfig,
+    ModelUsageError,
+    Outcome,
+    UploadTokenModel,
+)
+from conformance.wire import (
+    ApiCall,
+    StartSession,
+    UploadFlags,
+    build_event,
+    build_start_session,
+    check_route,
+)
+from conformance.wire.formats import FormatRefused
+from conformance.wire.multirequest import is_multirequest
+
+__all__ = ["UNREADABLE", "Callers", "Disagreement", "ShadowModel", "Unmodelled"]
+
+UNREADABLE: Final = "unreadable"
+Resolved = Caller | None | Literal["unreadable"]
+DEFAULT_CLOSE_GRACE = 2.0  # seconds a close the server finished may wait for late answers
+_PASS = 0.02
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """One request the server and the model answered differently."""
+
+    exchange_id: int
+    service: str | None
+    action: str | None
+    token_id: str | None
+    server: Answered
+    model: Answered
+    fields: tuple[str, ...]  # which of kind, code, status, uploaded_file_size differ
+
+    def describe(self) -> str:
+        call = f"{self.service}.{self.action}"
+        return (
+            f"exchange {self.exchange_id} ({call}): the server answered {_show(self.server)}, "
+            f"the model predicted {_show(self.model)} ({', '.join(self.fields)} differ)"
+        )
+
+
+@dataclass(frozen=True)
+class Unmodelled:
+    """A forwarded request the model did not follow, and why."""
+
+    exchange_id: int
+    reason: str
+
+
+def _show(answer: Answered) -> str:
+    if answer.kind == "error":
+        return f"error {answer.code}"
+    if answer.kind == "http-error":
+        return f"HTTP {answer.http_status}"
+    if answer.status is None:
+        return answer.kind
+    return f"ok (status {answer.status}, uploadedFileSize {answer.uploaded_file_size})"
+
+
+class Callers:
+    """Whose session each KS is. Never holds a KS in a repr or a message."""
+
+    def __init__(
+        self,
+        known: Mapping[str, Caller] | None = None,
+        secrets: Mapping[int, str] | None = None,
+    ) -> None:
+        self._known: dict[str, Caller] = dict(known or {})
+        self._secrets = dict(secrets or {})
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Callers({len(self._known)} known, {len(self._secrets)} secrets)"
+
+    def learn(self, ks: str, caller: Caller) -> None:
+        with self._lock:
+            self._known[ks] = caller
+
+    def resolve(self, ks: object) -> Resolved:
+        """The caller; None for no KS at all (the model answers MISSING_KS); `UNREADABLE`
+        when the KS is one nobody here can read."""
+        if ks is None or ks == "":
+            return None
+        text = str(ks)
+        with self._lock:
+            caller = self._known.get(text)
+        if caller is not None:
+            return caller
+        try:
+            session = crack_ks(text, self._secrets).session
+        except (KsError, ValueError):
+            return UNREADABLE
+        return Caller(session.partner_id, session.user_id, session.is_admin)
+
+
+class ShadowModel:
+    """The reference model kept in step with a real server; thread-safe."""
+
+    def __init__(
+        self,
+        callers: Callers,
+        blobs: BlobFactory,
+        *,
+        config: ModelConfig | None = None,
+        close_grace: float = DEFAULT_CLOSE_GRACE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.callers = callers
+        self.close_grace = close_grace
+        self._clock = clock
+        self._model = UploadTokenModel(blobs=blobs, config=config)
+        self._activity = threading.Condition(threading.Lock())
+        self._disagreements: list[Disagreement] = []
+        self._unmodelled: list[Unmodelled] = []
+
+    # --- what the report and the checks read ---------------------------------------------
+
+    def disagreements(self) -> tuple[Disagreement, ...]:
+        with self._activity:
+            return tuple(self._disagreements)
+
+    def unmodelled(self) -> tuple[Unmodelled, ...]:
+        with self._activity:
+            return tuple(self._unmodelled)
+
+    def tainted(self) -> frozenset[str]:
+        """Tokens with a disagreement: the model's view of them is suspect from there on."""
+        with self._activity:
+            return frozenset(d.token_id for d in self._disagreements if d.token_id)
+
+    def file_digest(self, partner_id: int, token_id: str) -> str | None:
+        """SHA-256 of the token's file as the model assembled it (the content oracle)."""
+        with self._activity:
+            return self._model.file_digest(partner_id, token_id)
+
+    def token(self, partner_id: int, token_id: str) -> Outcome:
+        """`uploadToken.get` as the partner's admin would see it in the model."""
+        with self._activity:
+            return self._model.apply(GetToken(Caller(partner_id), self._clock(), token_id))
+
+    def close(self) -> None:
+        with self._activity:
+            self._model.close()
+
+    # --- following the server --------------------------------------------------------------
+
+    def caller_of(self, call: ApiCall) -> Resolved:
+        return self.callers.resolve(call.param("ks"))
+
+    def follow(
+        self,
+        exchange: Exchange,
+        call: ApiCall,
+        flags: UploadFlags | None,
+        caller: Resolved,
+        server: Decoded,
+    ) -> Event | None:
+        """Apply one forwarded call as the server answered it, and compare. Returns the
+        model event built (its payload now the model's), or None when none was applied."""
+        if call.service == "session" and call.action == "start":
+            self._learn_session(call, server)
+            return None
+        reason = _unmodelled(call, caller, server)
+        if reason is not None:
+            self._note(Unmodelled(exchange.id, reason))
+            return None
+        assert caller != UNREADABLE
+        refused = check_route(call)
+        event = refused or build_event(call, caller, self._clock(), flags)
+        if not isinstance(event, Event):  # refused before the model: compare the refusal
+            self._compare(exchange, _answered(event), server.answered)
+            return None
+        if server.answered.kind == "http-error":
+            self._compare(exchange, Answered("ok", 200), server.answered)
+            return None
+        if isinstance(event, AddToken) and server.answered.token_id:
+            event = AddToken(**{**vars(event), "token_id": server.answered.token_id})
+        predicted = self._apply(event, server.answered)
+        self._compare(exchange, predicted, server.answered)
+        return event
+
+    def _learn_session(self, call: ApiCall, server: Decoded) -> None:
+        """A session started through the proxy: its KS is the caller the request named."""
+        request = build_start_session(call)
+        if server.ks is None or not isinstance(request, StartSession):
+            return
+        if request.partner_id is not None:
+            caller = Caller(request.partner_id, request.user_id, request.type >= 1)
+            self.callers.learn(server.ks, caller)
+
+    def _apply(self, event: Event, server: Answered) -> Answered:
+        with self._activity:
+            try:
+                outcome: Outcome = self._model.apply(event)
+            except ModelUsageError as error:
+                return Answered("error", 200, code=f"model refused: {error}")
+            self._activity.notify_all()
+            if isinstance(outcome, CloseWaiting):
+                outcome = self._settle_close(outcome, wait=server.acknowledged)
+        assert not isinstance(outcome, CloseWaiting)
+        return _answered(outcome)
+
+    def _settle_close(self, waiting: CloseWaiting, *, wait: bool) -> Outcome:
+        """Called with the lock held; waits (releasing it) only when the server succeeded."""
+        deadline = time.monotonic() + (self.close_grace if wait else 0.0)
+        outcome: Outcome = waiting
+        while isinstance(outcome, CloseWaiting):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                outcome = self._model.apply(AbandonClose(waiting.ticket, self._clock()))
+                break
+            self._activity.wait(min(_PASS, remaining))
+            outcome = self._model.apply(ContinueClose(waiting.ticket, self._clock()))
+        self._activity.notify_all()
+        return outcome
+
+    def _compare(self, exchange: Exchange, model: Answered, server: Answered) -> None:
+        differing = _differences(model, server)
+        if differing:
+            self._note(
+                Disagreement(
+                    exchange.id,
+                    exchange.service,
+                    exchange.action,
+                    server.token_id or exchange.token_id,
+                    server,
+                    model,
+                    differing,
+                )
+            )
+
+    def _note(self, record: Disagreement | Unmodelled) -> None:
+        with self._activity:
+            if isinstance(record, Disagreement):
+                self._disagreements.append(record)
+            else:
+                self._unmodelled.append(record)
+
+
+def _unmodelled(call: ApiCall, caller: Resolved, server: Decoded) -> str | None:
+    if is_multirequest(call.params):
+        return "a multirequest (forwarded whole, not followed call by call)"
+    if isinstance(call.response, FormatRefused):
+        return "a refused response format (the server's own rule, not the model's)"
+    if caller == UNREADABLE:
+        return "a KS the proxy cannot read (neither given, learned nor signed by a known secret)"
+    if not server.understood:
+        return "an answer in no format Kaltura writes"
+    return None
+
+
+def _differences(model: Answered, server: Answered) -> tuple[str, ...]:
+    if model.kind != server.kind:
+        return ("kind",)
+    names = ("code", "status", "uploaded_file_size") if model.kind == "ok" else ("code",)
+    return tuple(name for name in names if getattr(model, name) != getattr(server, name))

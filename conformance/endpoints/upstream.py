@@ -1,0 +1,292 @@
+"""The proxy's way out: one request forwarded to the upstream service, its answer read back.
+
+Forwarding (`Upstream.forward`):
+
+* Same method, path and query (appended to the upstream service URL, whose own path, if
+  any, is kept as a prefix) and the same body bytes, streamed from the spooled raw body a
+  piece at a time (`PIECE`), never whole in memory, with a `Content-Length` (the client's
+  chunked framing is hop-by-hop and was undone on the way in).
+* Headers: end-to-end ones as the client sent them; the hop-by-hop ones (RFC 9110 §7.6.1:
+  `Connection` and every name it lists, `Keep-Alive`, `Proxy-Connection`, `TE`, `Trailer`,
+  `Transfer-Encoding`, `Upgrade`, `Proxy-Authorization`, `Proxy-Authenticate`), `Host` and
+  `Content-Length` are the proxy's own. A client that sent no `Accept-Encoding` gets
+  `identity` (else httpx would ask for gzip on its behalf, and the client would get bytes
+  it cannot read).
+* No redirects followed, no retries, no proxy from the environment (`trust_env=False`),
+  and every request through `BudgetedTransport` when a budget is given (live mode).
+
+The answer is read whole: API answers are small (a token, a list page, an error object),
+and the trace needs all of it decoded. `decode_answer` turns it into the trace's
+`Answered` the way `KalturaEndpoint` builds one from a model outcome: "ok" with the token's
+status, `uploadedFileSize` and id; "error" with the Kaltura error code (an error object in
+JSON, JSONP, XML or PHP serialization, or `kRendererDieError`'s `X-Kaltura` header with no
+body); "http-error" for any status but 200. A `session.start` answer's KS is handed back
+separately (`Decoded.ks`, never in a repr) so the shadow can learn whose session it is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from xml.etree import ElementTree
+
+import httpx
+
+from conformance.budget import Budget, BudgetedTransport, BudgetExceeded
+from conformance.endpoints.trace import Answered
+from conformance.model import Blob
+
+__all__ = ["HOP_BY_HOP", "Decoded", "Upstream", "UpstreamAnswer", "UpstreamFailure"]
+
+PIECE = 1 << 20  # bytes of body sent at a time
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-authorization",
+        "proxy-authenticate",
+    }
+)
+# Set by the proxy itself on each side (the loopback server writes Content-Type and
+# Content-Length from the reply; httpx writes Host and Content-Length upstream).
+_OWN_REQUEST = frozenset({"host", "content-length"})
+_OWN_ANSWER = frozenset({"content-length", "content-type"})
+_DIE = re.compile(r"error-\s*(\S+)")
+_PHP_CODE = re.compile(r's:4:"code";s:\d+:"([^"]*)"')
+_PHP_STATUS = re.compile(r's:6:"status";i:(-?\d+)')
+_PHP_SIZE = re.compile(r's:16:"uploadedFileSize";(?:s:\d+:"([^"]*)"|i:(\d+)|d:([^;]+))')
+_PHP_ID = re.compile(r's:2:"id";s:\d+:"([^"]*)"')
+_PHP_STRING = re.compile(r's:\d+:"(.*)";\Z', re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """An upstream answer as the trace records it; `ks` is a `session.start` result."""
+
+    answered: Answered
+    ks: str | None = field(default=None, repr=False)
+    understood: bool = True  # False: a 200 whose body none of Kaltura's formats reads
+
+
+@dataclass(frozen=True)
+class UpstreamAnswer:
+    """What the upstream answered: status, end-to-end headers, body bytes as sent."""
+
+    status: int
+    content_type: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes = field(repr=False)
+    decoded: Decoded
+
+
+@dataclass(frozen=True)
+class UpstreamFailure:
+    """No answer: the upstream was unreachable, timed out, or the budget refused."""
+
+    reason: str
+    budget: bool = False
+
+
+class Upstream:
+    """An httpx client on the upstream service URL; thread-safe (httpx's pool is)."""
+
+    def __init__(
+        self,
+        service_url: str,
+        *,
+        budget: Budget | None = None,
+        timeout: float = 120.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        inner = transport or httpx.HTTPTransport(retries=0)
+        self.budgeted = BudgetedTransport(inner, budget) if budget is not None else None
+        self.service_url = service_url.rstrip("/")
+        self._host = httpx.URL(self.service_url).host
+        self._client = httpx.Client(
+            transport=self.budgeted or inner,
+            timeout=httpx.Timeout(timeout, connect=15.0),
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    def forward(
+        self, method: str, target: str, headers: tuple[tuple[str, str], ...], body: Blob | None
+    ) -> UpstreamAnswer | UpstreamFailure:
+        """Send one request on; never raises for a failure of the upstream."""
+        sent = _request_headers(headers)
+        if body is not None and (body.size or _has_body(headers)):
+            sent.append(("Content-Length", str(body.size)))
+        content = _pieces(body) if body is not None and body.size else None
+        try:
+            request = self._client.build_request(
+                method, self.service_url + target, headers=sent, content=content
+            )
+            response = self._client.send(request, stream=True)
+            try:
+                data = b"".join(response.iter_raw())
+            finally:
+                response.close()
+        except BudgetExceeded as error:
+            return UpstreamFailure(str(error), budget=True)
+        except (httpx.HTTPError, httpx.InvalidURL, OSError) as error:
+            # The type only: a message may quote the URL, and the URL may carry a KS.
+            return UpstreamFailure(f"{type(error).__name__} from {self._host}")
+        answer_headers = tuple(response.headers.multi_items())
+        return UpstreamAnswer(
+            response.status_code,
+            response.headers.get("content-type", ""),
+            _answer_headers(answer_headers),
+            data,
+            decode_answer(response.status_code, answer_headers, data),
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _pieces(blob: Blob) -> Iterator[bytes]:
+    yield from blob.pieces(PIECE)
+
+
+def _has_body(headers: tuple[tuple[str, str], ...]) -> bool:
+    return any(name.lower() in ("content-length", "transfer-encoding") for name, _ in headers)
+
+
+def _hop_by_hop(headers: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    """The standard hop-by-hop names and every name a `Connection` header lists."""
+    listed = {
+        token.strip().lower()
+        for name, value in headers
+        if name.lower() == "connection"
+        for token in value.split(",")
+    }
+    return HOP_BY_HOP | listed
+
+
+def _request_headers(headers: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    dropped = _hop_by_hop(headers) | _OWN_REQUEST
+    kept = [(name, value) for name, value in headers if name.lower() not in dropped]
+    if not any(name.lower() == "accept-encoding" for name, _ in kept):
+        kept.append(("Accept-Encoding", "identity"))
+    return kept
+
+
+def _answer_headers(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    dropped = _hop_by_hop(headers) | _OWN_ANSWER
+    return tuple((name, value) for name, value in headers if name.lower() not in dropped)
+
+
+# --- reading an answer -------------------------------------------------------------------
+
+
+def decode_answer(status: int, headers: tuple[tuple[str, str], ...], body: bytes) -> Decoded:
+    """The trace's `Answered` for one upstream answer (see the module docstring)."""
+    if status != 200:
+        return Decoded(Answered("http-error", http_status=status))
+    named = {name.lower(): value for name, value in headers}
+    die = _DIE.match(named.get("x-kaltura", ""))
+    if die is not None and not body:
+        return Decoded(Answered("error", http_status=200, code=die.group(1)))
+    text = _decompressed(body, named.get("content-encoding", "")).decode("utf-8", "replace")
+    result = _parse(text.strip())
+    if result is _UNREAD:
+        return Decoded(Answered("ok", 200), understood=False)
+    return _from_result(result)
+
+
+_UNREAD = object()
+
+
+def _decompressed(body: bytes, encoding: str) -> bytes:
+    if encoding.strip().lower() in ("gzip", "x-gzip", "deflate"):
+        try:
+            return zlib.decompress(body, wbits=47)  # gzip or zlib, by the header
+        except zlib.error:
+            return b""
+    return body
+
+
+def _parse(text: str) -> object:
+    """A result in any of Kaltura's serializations, as plain values (or `_UNREAD`)."""
+    try:
+        if text.startswith("<"):
+            return _xml_result(text)
+        if re.match(r"[A-Za-z_$][\w$.]*\(", text) and text.endswith(");"):
+            text = text[text.index("(") + 1 : -2]  # JSONP
+        elif text[:2] in ("O:", "a:", "N;", "s:", "i:", "b:", "d:"):
+            return _php_result(text)
+        return json.loads(text) if text else None
+    except (ValueError, ElementTree.ParseError):
+        return _UNREAD
+
+
+def _from_result(result: object) -> Decoded:
+    if isinstance(result, str):
+        return Decoded(Answered("ok", 200), ks=result)
+    if not isinstance(result, Mapping):
+        return Decoded(Answered("ok", 200))  # null (delete), a multirequest's list
+    kind = result.get("objectType")
+    if kind == "KalturaAPIException":
+        return Decoded(Answered("error", http_status=200, code=_text(result.get("code"))))
+    if kind != "KalturaUploadToken":
+        return Decoded(Answered("ok", 200))
+    return Decoded(
+        Answered(
+            "ok",
+            200,
+            status=_int(result.get("status")),
+            uploaded_file_size=_int(result.get("uploadedFileSize")),
+            token_id=_text(result.get("id")),
+        )
+    )
+
+
+def _xml_result(text: str) -> object:
+    root = ElementTree.fromstring(text)
+    result = root.find("result")
+    if result is None:
+        raise ValueError("no <result>")
+    error = result.find("error")
+    if error is not None:
+        return {"objectType": "KalturaAPIException", "code": error.findtext("code")}
+    if len(result) == 0:
+        return result.text or None  # a KS, or the empty result of a delete
+    return {child.tag: child.text for child in result if len(child) == 0}
+
+
+def _php_result(text: str) -> object:
+    if text.startswith("N;"):
+        return None
+    if text.startswith('O:19:"KalturaAPIException"'):
+        code = _PHP_CODE.search(text)
+        return {"objectType": "KalturaAPIException", "code": code and code.group(1)}
+    if text.startswith('O:18:"KalturaUploadToken"'):
+        size = _PHP_SIZE.search(text)
+        return {
+            "objectType": "KalturaUploadToken",
+            "status": (found := _PHP_STATUS.search(text)) and found.group(1),
+            "uploadedFileSize": size and next(g for g in size.groups() if g is not None),
+            "id": (found_id := _PHP_ID.search(text)) and found_id.group(1),
+        }
+    string = _PHP_STRING.match(text)
+    return string.group(1) if string is not None else {}
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return None if value in (None, "") else int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
