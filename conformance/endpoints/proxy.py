@@ -48,7 +48,7 @@ from conformance.endpoints.core import IncomingRequest, Reply, _describe
 from conformance.endpoints.fault_runtime import FaultRuntime
 from conformance.endpoints.front import API_HEADERS
 from conformance.endpoints.raw import ForwardableRequest
-from conformance.endpoints.shadow import DEFAULT_CLOSE_GRACE, Callers, ShadowModel
+from conformance.endpoints.shadow import DEFAULT_CLOSE_GRACE, Callers, Resolved, ShadowModel
 from conformance.endpoints.trace import Answered, Exchange, TraceLog
 from conformance.endpoints.upstream import Upstream, UpstreamAnswer, UpstreamFailure
 from conformance.faults import Fault, FaultKind, FaultPlan
@@ -152,6 +152,7 @@ class ProxyEndpoint:
         self._lock = threading.Lock()
         self._created: list[CreatedToken] = []
         self._notes: dict[int, str] = {}
+        self._partners: set[int] = set()  # those with counters (a plan, maybe empty)
 
     def __repr__(self) -> str:
         return f"ProxyEndpoint({self.config!r})"
@@ -165,6 +166,8 @@ class ProxyEndpoint:
             why = EMBEDDED_ONLY.get(fault.kind)
             if why is not None:
                 raise ValueError(f"{fault.describe()}: embedded-only ({why})")
+        with self._lock:
+            self._partners.add(partner_id)
         self.faults.attach(partner_id, plan)
 
     def tell(self, ks: str, caller: Caller) -> None:
@@ -215,19 +218,38 @@ class ProxyEndpoint:
             exchange.fault = fault.describe()
             if fault.kind in _NOT_FORWARDED:
                 return _refuse(fault, call, exchange)
-        answer = self.upstream.forward(*_out(request))
-        if isinstance(answer, UpstreamAnswer):
-            exchange.applied = True
-            exchange.answer = answer.decoded.answered
-            self._record_created(exchange, answer)
-            event = self.shadow.follow(exchange, call, flags, caller, answer.decoded)
-            if isinstance(event, Upload) and isinstance(event.file, FilePart):
-                handed.append(event.file.blob)  # the model's now
+        self.shadow.begin(exchange)
+        try:
+            answer = self._forward(request, call, flags, caller, exchange, handed)
+        finally:
+            self.shadow.end(exchange)
         if fault is not None and fault.kind is FaultKind.DROP_AFTER_APPLY:
             return self._lose(exchange)
         if fault is not None and fault.kind is FaultKind.DELAY:
             time.sleep(fault.delay_seconds or 0.0)  # applied upstream now, answered late
         return self._relay(request, answer, exchange)
+
+    def _forward(
+        self,
+        request: ForwardableRequest,
+        call: ApiCall,
+        flags: UploadFlags | None,
+        caller: Resolved,
+        exchange: Exchange,
+        handed: list[Blob],
+    ) -> UpstreamAnswer | UpstreamFailure:
+        """Forward, record the answer, let the shadow follow it."""
+        answer = self.upstream.forward(*_out(request))
+        if isinstance(answer, UpstreamAnswer):
+            # As the endpoint marks it: a data request that reached the server (which
+            # of its refusals came before its model the proxy cannot tell).
+            exchange.applied = exchange.is_data_request and answer.status == 200
+            exchange.answer = answer.decoded.answered
+            self._record_created(exchange, answer)
+            event = self.shadow.follow(exchange, call, flags, caller, answer.decoded)
+            if isinstance(event, Upload) and isinstance(event.file, FilePart):
+                handed.append(event.file.blob)  # the model's now
+        return answer
 
     def _fault_for(
         self, exchange: Exchange, flags: UploadFlags | None, caller: object
@@ -238,6 +260,7 @@ class ProxyEndpoint:
             return None
         if payload is None or not payload.is_file:
             return None
+        self._count_for(caller.partner_id)
         resume, final, resume_at = flags
         facts, fault = self.faults.on_data_request(
             caller.partner_id,
@@ -249,6 +272,15 @@ class ProxyEndpoint:
         )
         exchange.data_index = facts.data_index
         return None if fault is not None and fault.kind in EMBEDDED_ONLY else fault
+
+    def _count_for(self, partner_id: int) -> None:
+        """A partner seen for the first time gets an empty plan: data requests are counted
+        (`data_index`) for every partner, as the endpoint counts them."""
+        with self._lock:
+            if partner_id in self._partners:
+                return
+            self._partners.add(partner_id)
+        self.faults.attach(partner_id, FaultPlan())
 
     def _record_created(self, exchange: Exchange, answer: UpstreamAnswer) -> None:
         answered = answer.decoded.answered

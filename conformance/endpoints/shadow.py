@@ -23,6 +23,11 @@ news about one or the other, never a client's fault).
   if the server succeeded, a chunk it appended meanwhile may not have been answered yet:
   the shadow waits up to `close_grace` seconds for the answers still on their way (the
   lock released, like the endpoint's own wait), then gives up.
+* **Concurrency.** Requests on one token whose flights overlapped (`begin`/`end`) may
+  have been applied by the server in either order, and the proxy cannot see which: each
+  one's `uploadedFileSize` then depends on an order nobody observed, and is not compared.
+  (The order-free facts are: kind, code, status; and the next request alone on the token
+  compares the size both orders lead to.)
 * **Comparison.** kind ("ok"/"error"), error code, token status and `uploadedFileSize`.
   An HTTP error from the server is a disagreement and is not applied (the model cannot
   tell whether the server applied it). A `Disagreement` holds both answers (`Answered`:
@@ -68,7 +73,7 @@ from conformance.wire import (
 from conformance.wire.formats import FormatRefused
 from conformance.wire.multirequest import is_multirequest
 
-__all__ = ["UNREADABLE", "Callers", "Disagreement", "ShadowModel", "Unmodelled"]
+__all__ = ["UNREADABLE", "Callers", "Disagreement", "Resolved", "ShadowModel", "Unmodelled"]
 
 UNREADABLE: Final = "unreadable"
 Resolved = Caller | None | Literal["unreadable"]
@@ -169,6 +174,8 @@ class ShadowModel:
         self._activity = threading.Condition(threading.Lock())
         self._disagreements: list[Disagreement] = []
         self._unmodelled: list[Unmodelled] = []
+        self._flights: dict[str, set[int]] = {}  # token id -> exchanges in flight
+        self._overlapped: set[int] = set()
 
     # --- what the report and the checks read ---------------------------------------------
 
@@ -200,6 +207,28 @@ class ShadowModel:
             self._model.close()
 
     # --- following the server --------------------------------------------------------------
+
+    def begin(self, exchange: Exchange) -> None:
+        """`exchange` is on its way to the server (call before forwarding)."""
+        if exchange.token_id is None:
+            return
+        with self._activity:
+            flying = self._flights.setdefault(exchange.token_id, set())
+            if flying:
+                self._overlapped.update(flying)
+                self._overlapped.add(exchange.id)
+            flying.add(exchange.id)
+
+    def end(self, exchange: Exchange) -> None:
+        """`exchange` was followed, or will never be (call once after `begin`)."""
+        if exchange.token_id is None:
+            return
+        with self._activity:
+            flying = self._flights.get(exchange.token_id, set())
+            flying.discard(exchange.id)
+            if not flying:
+                self._flights.pop(exchange.token_id, None)
+            self._overlapped.discard(exchange.id)
 
     def caller_of(self, call: ApiCall) -> Resolved:
         return self.callers.resolve(call.param("ks"))
@@ -273,6 +302,9 @@ class ShadowModel:
 
     def _compare(self, exchange: Exchange, model: Answered, server: Answered) -> None:
         differing = _differences(model, server)
+        with self._activity:
+            if exchange.id in self._overlapped:
+                differing = tuple(name for name in differing if name != "uploaded_file_size")
         if differing:
             self._note(
                 Disagreement(
