@@ -220,7 +220,9 @@ class ProxyEndpoint:
                 return _refuse(fault, call, exchange)
         self.shadow.begin(exchange)
         try:
-            answer = self._forward(request, call, flags, caller, exchange, handed)
+            answer = self._forward(
+                request, call, exchange, flags=flags, caller=caller, handed=handed
+            )
         finally:
             self.shadow.end(exchange)
         if fault is not None and fault.kind is FaultKind.DROP_AFTER_APPLY:
@@ -233,9 +235,10 @@ class ProxyEndpoint:
         self,
         request: ForwardableRequest,
         call: ApiCall,
+        exchange: Exchange,
+        *,
         flags: UploadFlags | None,
         caller: Resolved,
-        exchange: Exchange,
         handed: list[Blob],
     ) -> UpstreamAnswer | UpstreamFailure:
         """Forward, record the answer, let the shadow follow it."""

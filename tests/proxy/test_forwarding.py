@@ -66,8 +66,6 @@ def test_a_reference_upload_through_the_proxy_is_traced_as_the_upstream_traced_i
     assert site.upstream.file_digest(site.partner.partner_id, result.token_id) is not None
     proxied = [_record(e) for e in site.proxy_exchanges()]
     upstream = [_record(e) for e in site.upstream_exchanges()]
-    for a, b in zip(proxied, upstream):
-        assert {k: v for k, v in a.items() if v != b[k]} == {k: v for k, v in b.items() if v != a[k]}
     assert proxied == upstream
     assert [e["action"] for e in proxied] == ["add", *["upload"] * 4, "get"]
     assert all(e.answered_at is not None for e in site.proxy_exchanges())
@@ -138,9 +136,13 @@ def test_a_chunked_request_body_is_forwarded_de_chunked(site: Site) -> None:
     boundary = "b0undary"
     payload = b"x" * 70_000
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"fileData\"; "
-        'filename="c.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'
-    ).encode() + payload + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="fileData"; '
+            'filename="c.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        ).encode()
+        + payload
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
 
     def pieces() -> Any:
         for start in range(0, len(body), 10_000):
@@ -229,7 +231,10 @@ def test_end_to_end_headers_go_through_and_hop_by_hop_ones_do_not(scripted: Any)
     assert "X-Private" not in response.headers
     assert "Keep-Alive" not in response.headers
     ((sent, body),) = script.seen
-    assert str(sent.url) == "http://upstream.invalid/prefix/api_v3/service/uploadtoken/action/get?format=1"
+    assert (
+        str(sent.url)
+        == "http://upstream.invalid/prefix/api_v3/service/uploadtoken/action/get?format=1"
+    )
     assert sent.headers["X-End"] == "yes"
     assert "X-Hop" not in sent.headers
     assert sent.headers["Accept-Encoding"] == "identity"
@@ -240,10 +245,15 @@ def test_end_to_end_headers_go_through_and_hop_by_hop_ones_do_not(scripted: Any)
 def test_a_compressed_answer_reaches_the_client_as_sent_and_is_still_decoded(
     scripted: Any,
 ) -> None:
-    text = b'{"code":"UPLOAD_TOKEN_NOT_FOUND","message":"m","objectType":"KalturaAPIException","args":[]}'
+    text = (
+        b'{"code":"UPLOAD_TOKEN_NOT_FOUND","message":"m",'
+        b'"objectType":"KalturaAPIException","args":[]}'
+    )
     packed = gzip.compress(text)
     answer = httpx.Response(
-        200, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}, content=packed
+        200,
+        headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        content=packed,
     )
     answer.raw_body = packed  # type: ignore[attr-defined]
     url, script, proxy = scripted(answer)

@@ -39,9 +39,7 @@ def _token(site: Site) -> str:
 def _send(site: Site, token: str, data: bytes = b"data") -> httpx.Response:
     """One whole-file upload (opening and close at once) through the proxy."""
     params = {"ks": site.ks, "uploadTokenId": token, "format": 1, "resume": 0, "finalChunk": 1}
-    return site.client().post(
-        site.url + UPLOAD, params=params, files={"fileData": ("f.bin", data)}
-    )
+    return site.client().post(site.url + UPLOAD, params=params, files={"fileData": ("f.bin", data)})
 
 
 def _upstream_uploads(site: Site) -> list[Any]:

@@ -34,7 +34,7 @@ def _digest(size: int) -> str:
 
 def _body(size: int) -> tuple[int, Iterator[bytes]]:
     head = (
-        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"fileData\"; "
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="fileData"; '
         'filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'
     ).encode()
     tail = f"\r\n--{BOUNDARY}--\r\n".encode()

@@ -12,6 +12,8 @@ from conformance.clients.api import KalturaCallError, KalturaTransportError
 from conformance.clients.reference import UploadOptions, upload_file
 from conformance.content import SourceFile
 from conformance.endpoints.shadow import Callers, Disagreement
+from conformance.endpoints.trace import Answered
+from conformance.ks import ADMIN, Session, issue_ks
 from conformance.model import TokenResult
 
 if TYPE_CHECKING:
@@ -117,8 +119,6 @@ def test_calls_by_a_ks_nobody_can_read_are_not_modelled(site: Site) -> None:
 
 
 def test_a_known_admin_secret_lets_the_shadow_read_a_ks() -> None:
-    from conformance.ks import ADMIN, Session, issue_ks
-
     ks = issue_ks(Session(42, "u", ADMIN, 2_000_000_000), "s3cret", 1)
     callers = Callers(secrets={42: "s3cret"})
     assert callers.resolve(ks) == callers.resolve(ks) != "unreadable"
@@ -128,10 +128,14 @@ def test_a_known_admin_secret_lets_the_shadow_read_a_ks() -> None:
 
 
 def test_a_disagreement_is_plain_data() -> None:
-    from conformance.endpoints.trace import Answered
-
     record = Disagreement(
-        3, "uploadtoken", "upload", "0_t", Answered("ok", 200, status=1), Answered("error", 200, code="X"), ("kind",)
+        3,
+        "uploadtoken",
+        "upload",
+        "0_t",
+        Answered("ok", 200, status=1),
+        Answered("error", 200, code="X"),
+        ("kind",),
     )
     assert record.describe() == (
         "exchange 3 (uploadtoken.upload): the server answered ok (status 1, "
