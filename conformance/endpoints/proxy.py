@@ -32,7 +32,8 @@ unless told otherwise; the KS and the admin secret never enter a trace record, a
 disagreement, a note or a repr.
 
 Not followed call by call: a multirequest is forwarded whole (traced as one exchange, not
-faulted, not shadowed).
+faulted, not shadowed: `Unmodelled`); the tokens its `uploadToken.add` calls made are still
+recorded, from its JSON or XML answer.
 """
 
 from __future__ import annotations
@@ -50,7 +51,12 @@ from conformance.endpoints.front import API_HEADERS
 from conformance.endpoints.raw import ForwardableRequest
 from conformance.endpoints.shadow import DEFAULT_CLOSE_GRACE, Callers, Resolved, ShadowModel
 from conformance.endpoints.trace import Answered, Exchange, TraceLog
-from conformance.endpoints.upstream import Upstream, UpstreamAnswer, UpstreamFailure
+from conformance.endpoints.upstream import (
+    Upstream,
+    UpstreamAnswer,
+    UpstreamFailure,
+    decode_items,
+)
 from conformance.faults import Fault, FaultKind, FaultPlan
 from conformance.model import (
     ApiError,
@@ -65,6 +71,7 @@ from conformance.model import (
 )
 from conformance.stores import TempFileBlobFactory
 from conformance.wire import ApiCall, ResponseFormat, UploadFlags, decode_call, encode_answer
+from conformance.wire.multirequest import is_multirequest, split_multirequest
 
 __all__ = [
     "EMBEDDED_ONLY",
@@ -166,9 +173,9 @@ class ProxyEndpoint:
             why = EMBEDDED_ONLY.get(fault.kind)
             if why is not None:
                 raise ValueError(f"{fault.describe()}: embedded-only ({why})")
-        with self._lock:
+        with self._lock:  # with the counting of `_count_for`: no request counted in between
             self._partners.add(partner_id)
-        self.faults.attach(partner_id, plan)
+            self.faults.attach(partner_id, plan)
 
     def tell(self, ks: str, caller: Caller) -> None:
         """Whose session `ks` is (the KS given to the client): its calls are shadowed and
@@ -248,7 +255,7 @@ class ProxyEndpoint:
             # of its refusals came before its model the proxy cannot tell).
             exchange.applied = exchange.is_data_request and answer.status == 200
             exchange.answer = answer.decoded.answered
-            self._record_created(exchange, answer)
+            self._record_created(call, exchange, answer)
             event = self.shadow.follow(exchange, call, flags, caller, answer.decoded)
             if isinstance(event, Upload) and isinstance(event.file, FilePart):
                 handed.append(event.file.blob)  # the model's now
@@ -280,17 +287,21 @@ class ProxyEndpoint:
         """A partner seen for the first time gets an empty plan: data requests are counted
         (`data_index`) for every partner, as the endpoint counts them."""
         with self._lock:
-            if partner_id in self._partners:
-                return
-            self._partners.add(partner_id)
-        self.faults.attach(partner_id, FaultPlan())
+            if partner_id not in self._partners:
+                self._partners.add(partner_id)
+                self.faults.attach(partner_id, FaultPlan())
 
-    def _record_created(self, exchange: Exchange, answer: UpstreamAnswer) -> None:
-        answered = answer.decoded.answered
-        if exchange.service == "uploadtoken" and exchange.action == "add" and answered.token_id:
-            created = CreatedToken(exchange.partner_id, answered.token_id, exchange.id)
-            with self._lock:
-                self._created.append(created)
+    def _record_created(self, call: ApiCall, exchange: Exchange, answer: UpstreamAnswer) -> None:
+        """Every token an `uploadToken.add` made, alone or within a multirequest."""
+        if is_multirequest(call.params):
+            made = _added_in_multirequest(call, answer)
+        elif exchange.service == "uploadtoken" and exchange.action == "add":
+            made = [answer.decoded.answered.token_id]
+        else:
+            return
+        created = [CreatedToken(exchange.partner_id, t, exchange.id) for t in made if t]
+        with self._lock:
+            self._created.extend(created)
 
     def _relay(
         self,
@@ -318,6 +329,21 @@ class ProxyEndpoint:
         said = exchange.answer or Answered("dropped")
         exchange.answer = Answered("dropped", status=said.status, token_id=said.token_id)
         return Reply(0, "", b"", disconnect=self.config.lost_answer, exchange=exchange)
+
+
+def _added_in_multirequest(call: ApiCall, answer: UpstreamAnswer) -> list[str | None]:
+    """Ids answered to the `uploadToken.add` calls of a multirequest, by position."""
+    items = decode_items(answer.headers, answer.body) or []
+    multi = split_multirequest(call.params)
+    made: list[str | None] = []
+    for number, item in zip(range(multi.first, multi.last + 1), items, strict=False):
+        params = multi.next_params(number)
+        if params is None:
+            break
+        service, action = (str(params.get(name, "")).lower() for name in ("service", "action"))
+        if (service, action) == ("uploadtoken", "add"):
+            made.append(item.answered.token_id)
+    return made
 
 
 def _out(request: ForwardableRequest) -> tuple[str, str, tuple[tuple[str, str], ...], Blob | None]:

@@ -38,6 +38,7 @@ news about one or the other, never a client's fault).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -260,7 +261,7 @@ class ShadowModel:
             self._compare(exchange, Answered("ok", 200), server.answered)
             return None
         if isinstance(event, AddToken) and server.answered.token_id:
-            event = AddToken(**{**vars(event), "token_id": server.answered.token_id})
+            event = dataclasses.replace(event, token_id=server.answered.token_id)
         predicted = self._apply(event, server.answered)
         self._compare(exchange, predicted, server.answered)
         return event

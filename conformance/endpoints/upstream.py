@@ -40,7 +40,15 @@ from conformance.budget import Budget, BudgetedTransport, BudgetExceeded
 from conformance.endpoints.trace import Answered
 from conformance.model import Blob
 
-__all__ = ["HOP_BY_HOP", "Decoded", "Upstream", "UpstreamAnswer", "UpstreamFailure"]
+__all__ = [
+    "HOP_BY_HOP",
+    "Decoded",
+    "Upstream",
+    "UpstreamAnswer",
+    "UpstreamFailure",
+    "decode_answer",
+    "decode_items",
+]
 
 PIECE = 1 << 20  # bytes of body sent at a time
 HOP_BY_HOP = frozenset(
@@ -65,6 +73,7 @@ _PHP_CODE = re.compile(r's:4:"code";s:\d+:"([^"]*)"')
 _PHP_STATUS = re.compile(r's:6:"status";i:(-?\d+)')
 _PHP_SIZE = re.compile(r's:16:"uploadedFileSize";(?:s:\d+:"([^"]*)"|i:(\d+)|d:([^;]+))')
 _PHP_ID = re.compile(r's:2:"id";s:\d+:"([^"]*)"')
+_PHP_ERROR = 's:10:"objectType";s:19:"KalturaAPIException"'
 _PHP_STRING = re.compile(r's:\d+:"(.*)";\Z', re.DOTALL)
 
 
@@ -206,6 +215,23 @@ def decode_answer(status: int, headers: tuple[tuple[str, str], ...], body: bytes
 _UNREAD = object()
 
 
+def decode_items(headers: tuple[tuple[str, str], ...], body: bytes) -> list[Decoded] | None:
+    """A multirequest's answers one by one (JSON or XML), or None when unreadable."""
+    named = {name.lower(): value for name, value in headers}
+    text = _decompressed(body, named.get("content-encoding", "")).decode("utf-8", "replace")
+    text = text.strip()
+    try:
+        if text.startswith("<"):
+            result = ElementTree.fromstring(text).find("result")
+            items = [] if result is None else [_xml_value(item) for item in result]
+        else:
+            parsed = json.loads(text)
+            items = parsed if isinstance(parsed, list) else []
+    except (ValueError, ElementTree.ParseError):
+        return None
+    return [_from_result(item) for item in items]
+
+
 def _decompressed(body: bytes, encoding: str) -> bytes:
     if encoding.strip().lower() in ("gzip", "x-gzip", "deflate"):
         try:
@@ -255,6 +281,10 @@ def _xml_result(text: str) -> object:
     result = root.find("result")
     if result is None:
         raise ValueError("no <result>")
+    return _xml_value(result)
+
+
+def _xml_value(result: ElementTree.Element) -> object:
     error = result.find("error")
     if error is not None:
         return {"objectType": "KalturaAPIException", "code": error.findtext("code")}
@@ -266,7 +296,7 @@ def _xml_result(text: str) -> object:
 def _php_result(text: str) -> object:
     if text.startswith("N;"):
         return None
-    if text.startswith('O:19:"KalturaAPIException"'):
+    if text.startswith("a:4:") and _PHP_ERROR in text:  # phpserial's error: an array
         code = _PHP_CODE.search(text)
         return {"objectType": "KalturaAPIException", "code": code and code.group(1)}
     if text.startswith('O:18:"KalturaUploadToken"'):

@@ -291,3 +291,28 @@ def test_the_proxy_needs_the_raw_request() -> None:
         ProxyConfig("http://127.0.0.1:1", lost_answer="later")
     with pytest.raises(ValueError, match="http"):
         ProxyConfig("ftp://127.0.0.1:1")
+
+
+@pytest.mark.parametrize("fmt", [1, 2])
+def test_a_multirequest_is_forwarded_whole_and_its_tokens_recorded(site: Site, fmt: int) -> None:
+    data = {
+        "ks": site.ks,
+        "format": fmt,
+        "1:service": "uploadtoken",
+        "1:action": "add",
+        "1:uploadToken:fileName": "m1",
+        "2:service": "uploadtoken",
+        "2:action": "get",
+        "2:uploadTokenId": "{1:result:id}",
+        "3:service": "uploadToken",
+        "3:action": "add",
+    }
+    response = site.client().post(site.url + "/api_v3/service/multirequest", data=data)
+    assert response.status_code == 200
+    (exchange,) = site.proxy_exchanges()
+    assert exchange.service == "multirequest"
+    assert len(site.upstream_exchanges()) == 3  # the upstream split it
+    made = [e.answer.token_id for e in site.upstream_exchanges() if e.action == "add"]
+    assert [t.token_id for t in site.proxy.created_tokens()] == made
+    (unmodelled,) = site.proxy.shadow.unmodelled()
+    assert "multirequest" in unmodelled.reason
