@@ -177,3 +177,23 @@ class _Bytes:
 
     def read(self, start: int, end: int) -> bytes:
         return self.data[start:end]
+
+
+def test_concurrent_chunks_with_faults_never_make_the_reference_server_disagree(
+    site: Site,
+) -> None:
+    _plan(
+        site,
+        Fault(NthMiddleRequest(2), FaultKind.DROP_AFTER_APPLY),
+        Fault(NthMiddleRequest(5), FaultKind.RESET_BEFORE_APPLY),
+        Fault(NthMiddleRequest(7), FaultKind.KALTURA_ERROR, times=2),
+        Fault(CloseAttempt(1), FaultKind.CLOSE_CANNOT_MATCH),
+    )
+    data = SourceFile(size=500_000, seed=12).read(0, 500_000)
+    options = UploadOptions(chunk_size=25_000, concurrency=4, backoff=0.01)
+    result = upload_file(site.api(), _Bytes(data), options=options)
+    pid = site.partner.partner_id
+    assert site.proxy.shadow.disagreements() == ()
+    assert site.proxy.shadow.file_digest(pid, result.token_id) == site.upstream.file_digest(
+        pid, result.token_id
+    )
