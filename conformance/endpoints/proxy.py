@@ -66,6 +66,7 @@ from conformance.model import (
     ErrorCode,
     Failed,
     FilePart,
+    Outcome,
     Upload,
     api_error,
 )
@@ -181,6 +182,16 @@ class ProxyEndpoint:
         """Whose session `ks` is (the KS given to the client): its calls are shadowed and
         faulted as that caller's."""
         self.shadow.callers.learn(ks, caller)
+
+    def token(self, partner_id: int, token_id: str) -> Outcome:
+        """The token as the shadow model holds it (what the server should report), under
+        the same name as `KalturaEndpoint.token`, so a case runner reads either alike."""
+        return self.shadow.token(partner_id, token_id)
+
+    def file_digest(self, partner_id: int, token_id: str) -> str | None:
+        """SHA-256 of the file the server should have assembled, as the model did: the
+        content oracle a real server's API cannot give (its bytes are not readable)."""
+        return self.shadow.file_digest(partner_id, token_id)
 
     def created_tokens(self) -> tuple[CreatedToken, ...]:
         with self._lock:

@@ -61,7 +61,8 @@ def test_the_reference_server_never_disagrees_with_the_model(site: Site) -> None
     assert shadow.file_digest(pid, result.token_id) == site.upstream.file_digest(
         pid, result.token_id
     )
-    state = shadow.token(pid, result.token_id)
+    assert site.proxy.file_digest(pid, result.token_id) == shadow.file_digest(pid, result.token_id)
+    state = site.proxy.token(pid, result.token_id)
     assert isinstance(state, TokenResult)
     assert state.token.uploaded_file_size == len(data)
 
