@@ -8,8 +8,8 @@ Forwarding (`Upstream.forward`):
   chunked framing is hop-by-hop and was undone on the way in).
 * Headers: end-to-end ones as the client sent them; the hop-by-hop ones (RFC 9110 §7.6.1:
   `Connection` and every name it lists, `Keep-Alive`, `Proxy-Connection`, `TE`, `Trailer`,
-  `Transfer-Encoding`, `Upgrade`, `Proxy-Authorization`, `Proxy-Authenticate`), `Host` and
-  `Content-Length` are the proxy's own. A client that sent no `Accept-Encoding` gets
+  `Transfer-Encoding`, `Upgrade`, `Proxy-Authorization`, `Proxy-Authenticate`), `Host`,
+  `Content-Length` and `Expect` are the proxy's own. A client that sent no `Accept-Encoding` gets
   `identity` (else httpx would ask for gzip on its behalf, and the client would get bytes
   it cannot read).
 * No redirects followed, no retries, no proxy from the environment (`trust_env=False`),
@@ -65,8 +65,10 @@ HOP_BY_HOP = frozenset(
     }
 )
 # Set by the proxy itself on each side (the loopback server writes Content-Type and
-# Content-Length from the reply; httpx writes Host and Content-Length upstream).
-_OWN_REQUEST = frozenset({"host", "content-length"})
+# Content-Length from the reply; httpx writes Host and Content-Length upstream). `Expect:
+# 100-continue` (curl sends it for bodies over 1 MiB) was answered by the proxy already, and
+# the body is all here: asking the upstream again would only cost a round trip.
+_OWN_REQUEST = frozenset({"host", "content-length", "expect"})
 _OWN_ANSWER = frozenset({"content-length", "content-type"})
 _DIE = re.compile(r"error-\s*(\S+)")
 _PHP_CODE = re.compile(r's:4:"code";s:\d+:"([^"]*)"')
