@@ -183,6 +183,11 @@ class ProxyEndpoint:
         faulted as that caller's."""
         self.shadow.callers.learn(ks, caller)
 
+    def adopt_token(self, caller: Caller, token_id: str, file_name: str, file_size: int) -> None:
+        """A token the run made on the server for the client (not through the proxy): the
+        shadow model holds it too, so the client's calls on it are followed."""
+        self.shadow.adopt(caller, token_id, file_name, file_size)
+
     def token(self, partner_id: int, token_id: str) -> Outcome:
         """The token as the shadow model holds it (what the server should report), under
         the same name as `KalturaEndpoint.token`, so a case runner reads either alike."""

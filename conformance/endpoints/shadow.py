@@ -13,6 +13,9 @@ news about one or the other, never a client's fault).
 * **The server's ids.** `uploadToken.add` adopts the id the server picked
   (`AddToken.token_id`, the model's one concession to shadowing, pure like the rest), so
   later calls naming it find the row.
+* **Tokens it never saw made.** A token the client did not add through the proxy is
+  `adopt`ed when the run made it (PENDING under the server's id); a call on any other token
+  the server knows (one from before the run) is `Unmodelled`, not a disagreement.
 * **Who calls.** The KS is the server's to check (its secret may be unknown here). A KS is
   resolved to a `Caller` by `Callers`: the ones it was told (the KS given to the client),
   the ones it learned from `session.start` answers that went through the proxy, or one it
@@ -262,9 +265,29 @@ class ShadowModel:
             return None
         if isinstance(event, AddToken) and server.answered.token_id:
             event = dataclasses.replace(event, token_id=server.answered.token_id)
+        if server.answered.acknowledged and self._unseen(event):
+            reason = "a token the proxy never saw made (neither added through it nor adopted)"
+            self._note(Unmodelled(exchange.id, reason))
+            return None
         predicted = self._apply(event, server.answered)
         self._compare(exchange, predicted, server.answered)
         return event
+
+    def adopt(self, caller: Caller, token_id: str, file_name: str, file_size: int) -> None:
+        """A token made on the server without the proxy (the run's own `uploadToken.add`
+        for the client): the model adds it under the server's id, PENDING as it is there."""
+        event = AddToken(caller, self._clock(), file_name, float(file_size), token_id=token_id)
+        with self._activity:
+            self._model.apply(event)
+
+    def _unseen(self, event: Event) -> bool:
+        """A call on a token the model never saw made: it cannot predict the answer."""
+        token_id = getattr(event, "token_id", None)
+        caller = getattr(event, "caller", None)
+        if isinstance(event, AddToken) or token_id is None or not isinstance(caller, Caller):
+            return False
+        with self._activity:
+            return self._model.record(caller.partner_id, str(token_id)) is None
 
     def _learn_session(self, call: ApiCall, server: Decoded) -> None:
         """A session started through the proxy: its KS is the caller the request named."""

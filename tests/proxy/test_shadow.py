@@ -14,7 +14,7 @@ from conformance.content import SourceFile
 from conformance.endpoints.shadow import Callers, Disagreement
 from conformance.endpoints.trace import Answered
 from conformance.ks import ADMIN, Session, issue_ks
-from conformance.model import TokenResult
+from conformance.model import Caller, TokenResult
 
 if TYPE_CHECKING:
     from conftest import Site, SiteFactory
@@ -142,3 +142,18 @@ def test_a_disagreement_is_plain_data() -> None:
         "exchange 3 (uploadtoken.upload): the server answered ok (status 1, "
         "uploadedFileSize None), the model predicted error X (kind differ)"
     )
+
+
+def test_a_token_made_without_the_proxy_is_followed_once_adopted(site: Site) -> None:
+    pid = site.partner.partner_id
+    before = site.upstream.add_token(pid, "made-before.bin", 3)  # the shadow never saw it
+    site.api().call("uploadToken", "get", {"uploadTokenId": before})
+    (unmodelled,) = site.proxy.shadow.unmodelled()
+    assert "never saw made" in unmodelled.reason
+    given = site.upstream.add_token(pid, "given.bin", 3)  # the run's own, for the client
+    site.proxy.adopt_token(Caller(pid), given, "given.bin", 3)
+    _chunk(site.api(), given, b"abc", resume=False, finalChunk=True, resumeAt=0)
+    site.api().call("uploadToken", "get", {"uploadTokenId": given})
+    assert len(site.proxy.shadow.unmodelled()) == 1
+    assert site.proxy.shadow.disagreements() == ()
+    assert site.proxy.file_digest(pid, given) == site.upstream.file_digest(pid, given)
