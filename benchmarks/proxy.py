@@ -47,9 +47,9 @@ except ModuleNotFoundError:  # run from a checkout without installing the packag
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from conformance.endpoints import EndpointConfig, KalturaEndpoint
 
-from conformance.endpoints.proxy import ProxyConfig, ProxyEndpoint
 from conformance.endpoints.server import LoopbackServer
 from conformance.model import Caller
+from conformance.proxy.endpoint import ProxyConfig, ProxyEndpoint
 
 MIB = 1 << 20
 UPLOAD = "/api_v3/service/uploadtoken/action/upload"

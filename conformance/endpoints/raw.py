@@ -1,7 +1,7 @@
 """What a transport hands a handler that forwards requests: the request as received.
 
 `KalturaEndpoint` needs only the parsed body (`IncomingRequest`). A handler that passes a
-request on (`endpoints.proxy.ProxyEndpoint`) also needs the request's headers and its body
+request on (`conformance.proxy.ProxyEndpoint`) also needs the request's headers and its body
 bytes exactly as the client sent them (de-chunked: `Transfer-Encoding` is hop-by-hop). A
 handler says so with `forwards_raw_body = True`; the loopback server then copies the body
 into a blob while it parses it (`Tee`), so the body is read off the socket once, parsed as

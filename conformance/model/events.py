@@ -69,7 +69,7 @@ class AddToken:
     """`uploadToken.add` (§11.1). `readonly_fields` names any readonly field the request set.
 
     `token_id` is None on every path but one: a model shadowing a real server (the proxy's
-    `endpoints.shadow`) adopts the id that server picked, so that later requests naming it
+    `proxy.shadow`) adopts the id that server picked, so that later requests naming it
     find the row. An id the model already holds is a `ModelUsageError`."""
 
     caller: Caller | None

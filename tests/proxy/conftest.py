@@ -17,9 +17,9 @@ import pytest
 
 from conformance.clients.api import KalturaApi
 from conformance.endpoints import EndpointConfig, KalturaEndpoint, Partner
-from conformance.endpoints.proxy import ProxyConfig, ProxyEndpoint
 from conformance.endpoints.server import LoopbackServer
 from conformance.model import Caller
+from conformance.proxy.endpoint import ProxyConfig, ProxyEndpoint
 
 FINAL_WAIT = 0.3  # seconds the upstream's close waits for missing chunks (Kaltura: 44)
 TIMEOUT = 20.0

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 import pytest
 
 from conformance.endpoints.core import _answered
-from conformance.endpoints.upstream import decode_answer
 from conformance.model import (
     Deleted,
     ErrorCode,
@@ -19,11 +18,12 @@ from conformance.model import (
     TokenView,
     api_error,
 )
+from conformance.proxy.upstream import decode_answer
 from conformance.wire import ResponseFormat, encode_answer, encode_multi
 from conformance.wire.formats import die_headers
 
 if TYPE_CHECKING:
-    from conformance.wire import Answer
+    from conformance.wire import ApiResult
 
 TOKEN = TokenView(
     id="0_3f2a9c1e5b7d4f608a1b2c3d4e5f6a7b",
@@ -51,7 +51,7 @@ EMPTY = TokenView(
     upload_url=None,
     auto_finalize=True,
 )
-ANSWERS: list[Answer] = [
+ANSWERS: list[ApiResult] = [
     TokenResult(TOKEN),
     TokenResult(EMPTY),
     Failed(api_error(ErrorCode.UPLOAD_TOKEN_NOT_FOUND)),
@@ -71,7 +71,7 @@ FORMATS = [
 @pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: f"format{f.kind}{f.ignore_null}")
 @pytest.mark.parametrize("answer", ANSWERS, ids=lambda a: type(a).__name__)
 def test_every_encoded_answer_reads_back_as_the_endpoint_recorded_it(
-    answer: Answer, fmt: ResponseFormat
+    answer: ApiResult, fmt: ResponseFormat
 ) -> None:
     encoded = encode_answer(answer, fmt)
     headers = (("Content-Type", encoded.content_type),)

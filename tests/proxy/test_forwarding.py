@@ -13,11 +13,11 @@ import pytest
 from conformance.clients.api import KalturaCallError
 from conformance.clients.reference import UploadOptions, upload_file
 from conformance.content import SourceFile
-from conformance.endpoints.proxy import ProxyConfig, ProxyEndpoint
 from conformance.endpoints.raw import ForwardableRequest
 from conformance.endpoints.server import LoopbackServer
-from conformance.endpoints.upstream import Upstream
 from conformance.model import Caller
+from conformance.proxy.endpoint import ProxyConfig, ProxyEndpoint
+from conformance.proxy.upstream import Upstream
 
 if TYPE_CHECKING:
     from conftest import Site

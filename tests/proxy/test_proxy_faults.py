@@ -12,7 +12,6 @@ import pytest
 
 from conformance.clients.reference import UploadOptions, upload_file
 from conformance.content import SourceFile
-from conformance.endpoints.proxy import EMBEDDED_ONLY, PROXY_KINDS
 from conformance.faults import (
     CloseAttempt,
     Fault,
@@ -21,6 +20,7 @@ from conformance.faults import (
     NthDataRequest,
     NthMiddleRequest,
 )
+from conformance.proxy.endpoint import EMBEDDED_ONLY, PROXY_KINDS
 
 if TYPE_CHECKING:
     from conftest import Site, SiteFactory
@@ -100,7 +100,7 @@ def test_a_reset_is_done_without_forwarding(site: Site) -> None:
     assert (exchange.answer.kind, exchange.applied) == ("reset", False)
 
 
-@pytest.mark.parametrize("lost_answer", ["drop", "reset"])
+@pytest.mark.parametrize("lost_answer", ["dropped", "reset"])
 def test_an_answer_lost_after_forwarding_was_applied_upstream(
     make_site: SiteFactory, lost_answer: str
 ) -> None:

@@ -10,8 +10,8 @@ from mutant_servers import ResumeOnPending
 
 from conformance.budget import Budget
 from conformance.clients.api import KalturaCallError, KalturaTransportError
-from conformance.endpoints.proxy import ProxyConfig, ProxyEndpoint
 from conformance.endpoints.server import LoopbackServer
+from conformance.proxy.endpoint import ProxyConfig, ProxyEndpoint
 
 if TYPE_CHECKING:
     from conftest import Site, SiteFactory

@@ -11,10 +11,10 @@ from mutant_servers import DuplicateCloseAccepted, Http500Errors, ResumeOnPendin
 from conformance.clients.api import KalturaCallError, KalturaTransportError
 from conformance.clients.reference import UploadOptions, upload_file
 from conformance.content import SourceFile
-from conformance.endpoints.shadow import Callers, Disagreement
-from conformance.endpoints.trace import Answered
 from conformance.ks import ADMIN, Session, issue_ks
 from conformance.model import Caller, TokenResult
+from conformance.proxy.shadow import Callers, Disagreement
+from conformance.trace import Answered
 
 if TYPE_CHECKING:
     from conftest import Site, SiteFactory

@@ -37,8 +37,8 @@ from xml.etree import ElementTree
 import httpx
 
 from conformance.budget import Budget, BudgetedTransport, BudgetExceeded
-from conformance.endpoints.trace import Answered
 from conformance.model import Blob
+from conformance.trace import Answered
 
 __all__ = [
     "HOP_BY_HOP",

@@ -49,8 +49,6 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from conformance.endpoints.core import _answered
-from conformance.endpoints.trace import Answered, Exchange
-from conformance.endpoints.upstream import Decoded
 from conformance.ks import KsError, crack_ks
 from conformance.model import (
     AbandonClose,
@@ -66,6 +64,8 @@ from conformance.model import (
     Outcome,
     UploadTokenModel,
 )
+from conformance.proxy.upstream import Decoded
+from conformance.trace import Answered, Exchange
 from conformance.wire import (
     ApiCall,
     StartSession,

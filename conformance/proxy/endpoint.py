@@ -17,13 +17,13 @@ as `{ks}`. For each request:
    with what the server answered; DELAY forwards and answers late. `EMBEDDED_ONLY` lists
    the kinds that need the server's own cooperation, and why; a plan with one of them is
    refused by `attach`.
-3. **Forwarded** (`endpoints.upstream`): same method, path, query and body bytes, the body
+3. **Forwarded** (`proxy.upstream`): same method, path, query and body bytes, the body
    streamed from the spooled raw copy the loopback server kept (`endpoints.raw`), through
    the run's `BudgetedTransport` when a budget is given.
 4. **The answer** is decoded into the same `Answered` and returned to the client
    byte for byte, with its status and end-to-end headers. When there is no answer (the
    upstream unreachable, the budget spent) the client gets a 502 and `notes()` says why.
-5. **Shadowed** (`endpoints.shadow`): applied to the reference model in the order the
+5. **Shadowed** (`proxy.shadow`): applied to the reference model in the order the
    answers came, compared, disagreements recorded.
 
 Safety: tokens created through the proxy are recorded from the upstream's answers
@@ -49,14 +49,7 @@ from conformance.endpoints.core import IncomingRequest, Reply, _describe
 from conformance.endpoints.fault_runtime import FaultRuntime
 from conformance.endpoints.front import API_HEADERS
 from conformance.endpoints.raw import ForwardableRequest
-from conformance.endpoints.shadow import DEFAULT_CLOSE_GRACE, Callers, Resolved, ShadowModel
-from conformance.endpoints.trace import Answered, Exchange, TraceLog
-from conformance.endpoints.upstream import (
-    Upstream,
-    UpstreamAnswer,
-    UpstreamFailure,
-    decode_items,
-)
+from conformance.endpoints.trace import TraceLog
 from conformance.faults import Fault, FaultKind, FaultPlan
 from conformance.model import (
     ApiError,
@@ -70,7 +63,15 @@ from conformance.model import (
     Upload,
     api_error,
 )
+from conformance.proxy.shadow import DEFAULT_CLOSE_GRACE, Callers, Resolved, ShadowModel
+from conformance.proxy.upstream import (
+    Upstream,
+    UpstreamAnswer,
+    UpstreamFailure,
+    decode_items,
+)
 from conformance.stores import TempFileBlobFactory
+from conformance.trace import Answered, Disconnect, Exchange
 from conformance.wire import ApiCall, ResponseFormat, UploadFlags, decode_call, encode_answer
 from conformance.wire.multirequest import is_multirequest, split_multirequest
 
@@ -101,7 +102,7 @@ _NOT_FORWARDED = frozenset(
     }
 )
 _HTML_ERROR = "<html><body><h1>{status} Service Unavailable</h1></body></html>"
-_LOST = frozenset({"drop", "reset"})
+_LOST: frozenset[Disconnect] = frozenset({"dropped", "reset"})
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class ProxyConfig:
     service_url: str
     budget: Budget | None = None  # live mode: the run's limits on forwarded traffic
     timeout: float = 120.0  # seconds for one upstream answer (a close may wait 45 s, §7)
-    lost_answer: str = "drop"  # how DROP_AFTER_APPLY loses an answer: "drop" or "reset"
+    lost_answer: Disconnect = "dropped"  # how DROP_AFTER_APPLY loses it: closed, or reset
     close_grace: float = DEFAULT_CLOSE_GRACE
     trace_window: int | None = None
 
@@ -119,7 +120,7 @@ class ProxyConfig:
         if not self.service_url.startswith(("http://", "https://")):
             raise ValueError(f"service_url={self.service_url!r} must be an http(s) URL")
         if self.lost_answer not in _LOST:
-            raise ValueError(f"lost_answer={self.lost_answer!r} must be 'drop' or 'reset'")
+            raise ValueError(f"lost_answer={self.lost_answer!r} must be 'dropped' or 'reset'")
         if not 0 < self.timeout <= 3600:
             raise ValueError(f"timeout={self.timeout} must be in (0, 3600] seconds")
 
