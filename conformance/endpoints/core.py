@@ -13,6 +13,11 @@ other requests and sees a new chunk at once. The wait lasts `final_wait` seconds
 
 Ownership of bytes: the file parts of a body belong to the handler until the model takes
 the `fileData` part; whatever the model was not given is released before `handle` returns.
+
+Hooks: a subclass departs from the reference through two public methods and nothing else
+(`KalturaEndpoint.HOOKS`; the mutant servers of tests/server do): `apply_event` (how an
+authorised call's event reaches the model) and `rewrite_answer` (what is answered). See
+`KalturaEndpoint`.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from conformance.endpoints.fault_runtime import FaultRuntime
 from conformance.endpoints.front import API_HEADERS, PHP_DEFAULT_TYPE, preflight
@@ -73,7 +79,14 @@ from conformance.wire.access import Access, forbidden_headers, open_session
 from conformance.wire.multirequest import is_multirequest, split_multirequest
 from conformance.wire.request import call_from_params
 
-__all__ = ["KALTURA_FINAL_WAIT", "EndpointConfig", "IncomingRequest", "KalturaEndpoint", "Reply"]
+__all__ = [
+    "KALTURA_FINAL_WAIT",
+    "EndpointConfig",
+    "HttpError",
+    "IncomingRequest",
+    "KalturaEndpoint",
+    "Reply",
+]
 
 KALTURA_FINAL_WAIT = 44.0  # 45 passes with a one-second sleep between them (§7, §13)
 _HTML_ERROR = "<html><body><h1>{status} Service Unavailable</h1></body></html>"
@@ -155,8 +168,31 @@ class Reply:
                 exchange.answered_at = stamp
 
 
+@dataclass(frozen=True)
+class HttpError:
+    """An HTTP error page in place of an API answer (what `rewrite_answer` may return)."""
+
+    status: int
+
+
 class KalturaEndpoint:
-    """The reference Kaltura server, transport-free: partners, model, faults and trace."""
+    """The reference Kaltura server, transport-free: partners, model, faults and trace.
+
+    A server that departs from the reference (a mutant server, in tests) overrides the
+    public hooks in `HOOKS` and nothing else; the reference's change nothing:
+
+    - `apply_event(event, call, apply)`: how the server acts on the event of an
+      authorised call (uploads: when no fault fired, or the fault delays or drops the
+      answer). The reference returns `apply(event)`: the model, the close's wait included.
+      A hook may rewrite the event, apply it more than once or not at all, or change the
+      answer. An upload it does not apply keeps its payload: the hook releases
+      `event.file.blob`.
+    - `rewrite_answer(answer, call)`: every API answer as it is encoded (refusals and
+      `session.start` included). The reference returns `answer`; an `HttpError` answers
+      an HTML error page with that status instead.
+    """
+
+    HOOKS: ClassVar[tuple[str, ...]] = ("apply_event", "rewrite_answer")
 
     def __init__(
         self,
@@ -249,6 +285,16 @@ class KalturaEndpoint:
             self._serial += 1
             return self._serial
 
+    # --- hooks (see the class docstring) -----------------------------------------------
+
+    def apply_event(self, event: Event, call: ApiCall, apply: Callable[[Event], Answer]) -> Answer:
+        """Hook: act on `event`, decoded from `call`; the reference applies it as it is."""
+        return apply(event)
+
+    def rewrite_answer(self, answer: Answer, call: ApiCall) -> Answer | HttpError:
+        """Hook: what is answered to `call`; the reference answers `answer`."""
+        return answer
+
     # --- the handler -------------------------------------------------------------------
 
     def handle(self, request: IncomingRequest) -> Reply:
@@ -336,7 +382,7 @@ class KalturaEndpoint:
             return self._answer(_refused(self._apply(event), access), call, exchange)
         if isinstance(event, Upload):
             return self._upload(event, call, exchange)
-        return self._answer(self._apply(event), call, exchange)
+        return self._answer(self.apply_event(event, call, self._apply), call, exchange)
 
     def _start_session(self, call: ApiCall, access: Access, exchange: Exchange) -> Answer:
         """Arguments, then the front door's refusal, then the secret (§3.5)."""
@@ -367,7 +413,7 @@ class KalturaEndpoint:
         fault = self._fault_for(event, exchange)
         if fault is None:
             exchange.applied = True
-            return self._answer(self._apply(event), call, exchange)
+            return self._answer(self.apply_event(event, call, self._apply), call, exchange)
         exchange.fault = fault.describe()
         return self._apply_fault(fault, event, call, exchange)
 
@@ -391,7 +437,7 @@ class KalturaEndpoint:
             return self._hold(event, fault, call, exchange)
         if kind in (FaultKind.DELAY, FaultKind.DROP_AFTER_APPLY):
             exchange.applied = True
-            outcome = self._apply(event)
+            outcome = self.apply_event(event, call, self._apply)
             if kind is FaultKind.DROP_AFTER_APPLY:
                 return self._disconnect("drop", exchange, _answered(outcome))
             time.sleep(fault.delay_seconds or 0.0)  # applied now, answered late
@@ -456,6 +502,10 @@ class KalturaEndpoint:
     # --- answers -------------------------------------------------------------------------
 
     def _answer(self, answer: Answer, call: ApiCall, exchange: Exchange) -> Reply:
+        rewritten = self.rewrite_answer(answer, call)
+        if isinstance(rewritten, HttpError):
+            return self._http_error(rewritten.status, exchange)
+        answer = rewritten
         exchange.answer = _answered(answer)
         encoded = encode_answer(answer, _serializer(call))
         return Reply(

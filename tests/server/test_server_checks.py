@@ -8,12 +8,12 @@ that a check that starts to over- or under-report shows up here.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import httpx
 import pytest
-from mutant_servers import MUTANTS
+from mutant_servers import MUTANTS, counting_hooks, hooks_of
 
 from conformance.checks.registry import CheckResult
 from conformance.clients.api import KalturaApi
@@ -37,6 +37,7 @@ from conformance.server import (
 )
 from conformance.server.answers import answer_of_call
 from conformance.wire import Answer as WireAnswer
+from conformance.wire import ApiCall
 
 
 @contextmanager
@@ -80,12 +81,30 @@ def test_reference_server_passes(
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_mutant_server_is_caught(name: str) -> None:
     mutant = MUTANTS[name]
-    with _served(mutant.endpoint(_config())) as (api, _):
+    endpoint = mutant.endpoint(_config())
+    calls = counting_hooks(endpoint)
+    with _served(endpoint) as (api, _):
         findings = run_checks(ServerUnderTest(api))
     failing = {finding.requirement_id for finding in findings if not finding.passed}
     assert all(f.verdict in (Verdict.PASS, Verdict.FAIL, Verdict.NON_STRICT) for f in findings)
     assert mutant.target in failing, _report(findings)
     assert mutant.explains(failing), _report(findings)
+    # A hook the endpoint stopped calling would leave a faithful server behind the name.
+    assert all(calls[hook] > 0 for hook in hooks_of(mutant.endpoint)), calls
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_a_mutant_departs_only_through_the_public_hooks(name: str) -> None:
+    """Overriding a private method would break silently when the endpoint renames it."""
+    endpoint = MUTANTS[name].endpoint
+    overridden = {
+        attribute
+        for attribute, value in vars(endpoint).items()
+        if callable(value) and hasattr(KalturaEndpoint, attribute) and attribute != "__init__"
+    }
+    assert hooks_of(endpoint)
+    assert overridden <= set(KalturaEndpoint.HOOKS)
+    assert all(callable(getattr(KalturaEndpoint, hook)) for hook in KalturaEndpoint.HOOKS)
 
 
 def test_a_mutant_explains_its_consequences_and_timing_ones_only() -> None:
@@ -217,10 +236,12 @@ class ReversedTies(KalturaEndpoint):
     tokens created in the same second, and newest first without `orderBy` (§11.3 leaves
     both open), paging after that order like a database would."""
 
-    def _apply(self, event: Event) -> WireAnswer:
+    def apply_event(
+        self, event: Event, call: ApiCall, apply: Callable[[Event], WireAnswer]
+    ) -> WireAnswer:
         if not isinstance(event, ListTokens):
-            return super()._apply(event)
-        whole = super()._apply(dataclasses.replace(event, pager=Pager(MAX_PAGE_SIZE, 1)))
+            return apply(event)
+        whole = apply(dataclasses.replace(event, pager=Pager(MAX_PAGE_SIZE, 1)))
         if not isinstance(whole, TokenListed):
             return whole
         newest_first = list(reversed(whole.objects))
@@ -233,6 +254,9 @@ class ReversedTies(KalturaEndpoint):
 
 def test_ut_s14_leaves_open_what_section_11_leaves_open() -> None:
     """Another tie-break (a live server's database) is no failure."""
-    with _served(ReversedTies(_config())) as (api, _):
+    endpoint = ReversedTies(_config())
+    calls = counting_hooks(endpoint)
+    with _served(endpoint) as (api, _):
         finding = run_check("UT-S14", ServerUnderTest(api))
     assert finding.passed, _report([finding])
+    assert calls["apply_event"] > 0
