@@ -3,7 +3,8 @@
 A check looks at a case's evidence and returns what it found: `Findings` — whether the
 situation arose at all (`exercised`) and every breach, each naming the request(s) that broke
 the rule and what was expected. The verdict follows from the requirement's level. The
-registry, findings and verdicts are `registry`'s, shared with the server checks (UT-S*).
+registry, findings and verdicts come from `conformance.findings`, shared with the server
+checks (UT-S*).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from conformance.checks.evidence import CaseEvidence
-from conformance.checks.registry import Breach, CheckRegistry, CheckResult, Findings
 from conformance.endpoints.trace import Exchange
+from conformance.findings import Breach, CheckRegistry, CheckResult, Findings
 from conformance.requirements import Party
 
 __all__ = [

@@ -1,11 +1,11 @@
 """One check per server requirement (UT-S*): request plans run through `ServerDriver`.
 
-Each check is registered by its requirement ID in `CHECKS`, the registry the client checks
-use too (`conformance.checks.registry`), and returns `Findings` about a `ServerUnderTest`.
-It adds its own tokens (deleted again on exit), sends a small fixed plan chosen to reach its
-requirement, and judges by the model's prediction for every answer and every
-`uploadToken.get` in between: each mismatch is a `Breach`, and a pass says how many answers
-were compared (`observations["summary"]`). The endpoint is reached only through
+Each check is registered by its requirement ID in `CHECKS`, a registry of the kind the
+client checks use (`conformance.findings`), and returns `Findings` about a
+`ServerUnderTest`. It adds its own tokens (deleted again on exit), sends a small fixed plan
+chosen to reach its requirement, and judges by the model's prediction for every answer and
+every `uploadToken.get` in between: each mismatch is a `Breach`, and a pass says how many
+answers were compared (`observations["summary"]`). The endpoint is reached only through
 `KalturaApi`.
 
 UT-S03 also sends middles concurrently (`concurrent.send_concurrently`), with and without
@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from conformance.checks.registry import Breach, CheckRegistry, CheckResult, Findings
 from conformance.clients.api import KalturaApi
 from conformance.content import SourceFile
+from conformance.findings import Breach, CheckRegistry, CheckResult, Findings
 from conformance.model import ErrorCode, TokenStatus
 from conformance.requirements import Party
 from conformance.scenario import Partition, UploadSchedule

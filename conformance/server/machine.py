@@ -1,7 +1,7 @@
 """Run the token life-cycle state machine (`lifecycle`) against an endpoint and judge it.
 
 Every requirement a step exercises is judged like a registered check's (`Findings`,
-`conformance.checks.registry.judge`): the requirements the shrunk disagreement names FAIL
+`conformance.findings.judge`): the requirements the shrunk disagreement names FAIL
 (NON-STRICT for a SHOULD), every other one some step compared PASSes, and one no step
 reached is NOT-EXERCISED.
 
@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.stateful import run_state_machine_as_test
 
-from conformance.checks.registry import Breach, CheckResult, Findings, judge
 from conformance.clients.api import KalturaApi
+from conformance.findings import Breach, CheckResult, Findings, judge
 from conformance.requirements import Verdict
 from conformance.server.lifecycle import (
     EXERCISED,

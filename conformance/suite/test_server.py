@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from conformance.budget import BudgetExceeded
-from conformance.checks.registry import CheckResult
 from conformance.clients.api import KalturaApi
+from conformance.findings import CheckResult
 from conformance.ks import redact
 from conformance.live import LiveTarget
 from conformance.options import RunOptions

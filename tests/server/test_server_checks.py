@@ -15,11 +15,11 @@ import httpx
 import pytest
 from mutant_servers import MUTANTS, counting_hooks, hooks_of
 
-from conformance.checks.registry import CheckResult
 from conformance.clients.api import KalturaApi
 from conformance.content import SourceFile
 from conformance.endpoints import EndpointConfig, KalturaEndpoint
 from conformance.endpoints.server import LoopbackServer
+from conformance.findings import CheckResult
 from conformance.model import Event, Failed, ListTokens, Pager, TokenListed
 from conformance.model.listing import MAX_PAGE_SIZE, page
 from conformance.requirements import Verdict

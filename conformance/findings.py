@@ -5,6 +5,9 @@ evidence) and the server checks (UT-S*, `conformance.server`, over an endpoint u
 test). A check returns `Findings` — whether the situation arose at all (`exercised`) and
 every breach; `judge` turns them into a `CheckResult` by the requirement's level, so that
 NOT-EXERCISED, FAIL and NON-STRICT mean the same thing on both sides.
+
+A pure layer (the requirement catalogue and the standard library): either side imports
+it without loading the other's code.
 """
 
 from __future__ import annotations
