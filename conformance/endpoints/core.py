@@ -25,14 +25,15 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from conformance.endpoints.fault_runtime import FaultRuntime
 from conformance.endpoints.front import API_HEADERS, PHP_DEFAULT_TYPE, preflight
 from conformance.endpoints.partners import Partner, Partners
-from conformance.endpoints.trace import Answered, Exchange, PayloadInfo, TraceLog
+from conformance.endpoints.recording import PAYLOAD_HEAD, record_call
+from conformance.endpoints.trace import Answered, Exchange, TraceLog
 from conformance.faults import Fault, FaultKind, FaultPlan
 from conformance.ks import ADMIN, USER, Session, issue_ks
 from conformance.model import (
@@ -64,7 +65,6 @@ from conformance.wire import (
     FormatRefused,
     ParsedBody,
     ResponseFormat,
-    UploadedPart,
     UploadFlags,
     build_event,
     build_start_session,
@@ -73,7 +73,6 @@ from conformance.wire import (
     die_headers,
     encode_answer,
     encode_multi,
-    upload_flags,
 )
 from conformance.wire.access import Access, forbidden_headers, open_session
 from conformance.wire.multirequest import is_multirequest, split_multirequest
@@ -81,6 +80,7 @@ from conformance.wire.request import call_from_params
 
 __all__ = [
     "KALTURA_FINAL_WAIT",
+    "PAYLOAD_HEAD",  # `recording`'s, where tests have always found it
     "EndpointConfig",
     "HttpError",
     "IncomingRequest",
@@ -90,14 +90,7 @@ __all__ = [
 
 KALTURA_FINAL_WAIT = 44.0  # 45 passes with a one-second sleep between them (§7, §13)
 _HTML_ERROR = "<html><body><h1>{status} Service Unavailable</h1></body></html>"
-_SECRET_PARAMS = frozenset({"ks", "secret", "kalsig"})
 _SESSION_SECONDS = 86_400
-# Bytes of each payload kept in the trace: one content block and its stamp (content.py).
-PAYLOAD_HEAD = 4104
-# What the trace keeps of parameters: the checks read short ones (flags, offsets, ids), and a
-# whole 8 MiB JSON value kept per exchange grew `serve` by the size of every such body.
-TRACE_VALUE_MAX = 1024  # characters of one value (and of one name)
-TRACE_PARAMS_MAX = 64 * 1024  # characters of all values of one exchange
 
 
 # A request body or an assembled file stays in memory up to this size, then moves to a
@@ -308,7 +301,7 @@ class KalturaEndpoint:
                 exchange = self.trace.open(
                     request.connection, request.arrival, request.body_complete
                 )
-                _describe(exchange, call)
+                record_call(exchange, call)
                 return self._plain_error(404, "Not Found: the API lives under /api_v3", exchange)
             return _with_api_headers(self._front(call, request, handed))
         finally:
@@ -322,7 +315,7 @@ class KalturaEndpoint:
         if is_multirequest(call.params) and not isinstance(call.response, FormatRefused):
             return self._multirequest(call, request, handed)
         exchange = self.trace.open(request.connection, request.arrival, request.body_complete)
-        flags = _describe(exchange, call)
+        flags = record_call(exchange, call)
         if isinstance(call.response, FormatRefused):
             return self._die(call.response, exchange)
         return self._dispatch(call, flags, exchange, handed)
@@ -340,7 +333,7 @@ class KalturaEndpoint:
                 break
             item = call_from_params(params, call.response, call.notes)
             exchange = self.trace.open(request.connection, request.arrival, request.body_complete)
-            reply = self._dispatch(item, _describe(exchange, item), exchange, handed)
+            reply = self._dispatch(item, record_call(exchange, item), exchange, handed)
             answer = reply.answer
             if reply.disconnect is not None or reply.status != 200 or answer is None:
                 return dataclasses.replace(reply, batch=tuple(done))
@@ -366,7 +359,7 @@ class KalturaEndpoint:
         refused = check_route(call)
         if refused is not None:
             return self._answer(refused, call, exchange)
-        access = open_session(call, _PartnerSecrets(self.partners), self._clock())
+        access = open_session(call, self.partners.secrets(), self._clock())
         if isinstance(access, Failed):
             return self._answer(access, call, exchange)
         if call.service == "session":
@@ -545,25 +538,6 @@ class KalturaEndpoint:
         return Reply(0, "", b"", disconnect=how, exchange=exchange)
 
 
-class _PartnerSecrets(Mapping[int, str]):
-    """Partner id -> admin secret, looked up one id at a time (a KS names one partner)."""
-
-    def __init__(self, partners: Partners) -> None:
-        self._partners = partners
-
-    def __getitem__(self, partner_id: int) -> str:
-        partner = self._partners.get(partner_id)
-        if partner is None:
-            raise KeyError(partner_id)
-        return partner.admin_secret
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._partners.secrets_by_id())
-
-    def __len__(self) -> int:
-        return len(self._partners.secrets_by_id())
-
-
 def _serializer(call: ApiCall) -> ResponseFormat | int:
     return call.response if isinstance(call.response, ResponseFormat) else call.format
 
@@ -609,57 +583,6 @@ def _answered(answer: Answer) -> Answered:
             token_id=token.id,
         )
     return Answered("ok", 200)
-
-
-def _describe(exchange: Exchange, call: ApiCall) -> UploadFlags | None:
-    """Record the call's parameters, scrubbed of credentials, and an upload's shape; the
-    upload's flags, cast once here for the trace and the model event."""
-    exchange.service, exchange.action = call.service, call.action
-    exchange.params = _trace_params(call.params)
-    token_id = call.param("uploadTokenId")
-    exchange.token_id = None if token_id is None else str(token_id)
-    if not exchange.is_data_request:
-        return None
-    flags = upload_flags(call)
-    exchange.resume, exchange.final_chunk, exchange.resume_at = flags
-    exchange.payload = _payload(call.param("fileData"))
-    return flags
-
-
-def _trace_params(params: Mapping[str, object]) -> dict[str, str]:
-    """Every name (`present()` must see each), values cut to a bounded size."""
-    kept: dict[str, str] = {}
-    budget = TRACE_PARAMS_MAX
-    for name, value in params.items():
-        flat = _flat(name, value)
-        if len(flat) > TRACE_VALUE_MAX:
-            flat = f"{flat[:TRACE_VALUE_MAX]}… <{len(flat)} characters>"
-        if len(flat) > budget:
-            flat = "<not kept>"
-        budget -= len(flat)
-        kept[name if len(name) <= TRACE_VALUE_MAX else name[:TRACE_VALUE_MAX] + "…"] = flat
-    return kept
-
-
-def _flat(name: str, value: object) -> str:
-    if name in _SECRET_PARAMS:
-        return "<redacted>"
-    if isinstance(value, str):  # nearly every parameter
-        return value
-    if isinstance(value, UploadedPart):
-        return f"<file {value.filename!r}, {value.size} bytes>"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{key}: {_flat(key, item)}" for key, item in value.items()) + "}"
-    return str(value)
-
-
-def _payload(value: object) -> PayloadInfo | None:
-    if value is None:
-        return None
-    if isinstance(value, UploadedPart):
-        head = value.blob.read(0, PAYLOAD_HEAD)
-        return PayloadInfo(bool(value.filename), value.filename, value.size, value.sha256, head)
-    return PayloadInfo(False, None, len(str(value)), None)
 
 
 def _release_event(event: Upload) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.server.answers import AnswerKind, Observation, ServerAnswer
+from conformance.server.answers import Observation, ServerAnswer, ServerAnswerKind
 from conformance.server.checks import CHECKS, ServerUnderTest, run_check, run_checks
 from conformance.server.concurrent import send_concurrently
 from conformance.server.driver import ServerDriver, TokenPair
@@ -11,11 +11,11 @@ from conformance.server.sends import Send
 
 __all__ = [
     "CHECKS",
-    "AnswerKind",
     "ListQuery",
     "Observation",
     "Send",
     "ServerAnswer",
+    "ServerAnswerKind",
     "ServerDriver",
     "ServerUnderTest",
     "TokenPair",

@@ -15,16 +15,16 @@ from conformance.clients.api import KalturaCallError, KalturaTransportError
 from conformance.model import Deleted, Failed, Outcome, TokenListed, TokenResult
 
 __all__ = [
-    "AnswerKind",
     "Observation",
     "ServerAnswer",
+    "ServerAnswerKind",
     "answer_of_call",
     "answer_of_outcome",
     "answer_of_result",
     "wire_number",
 ]
 
-AnswerKind = Literal["ok", "error", "transport"]
+ServerAnswerKind = Literal["ok", "error", "transport"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class ServerAnswer:
     orders are compared).
     """
 
-    kind: AnswerKind
+    kind: ServerAnswerKind
     code: str | None = None
     status: int | None = None
     size: int | None = None

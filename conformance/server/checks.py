@@ -28,8 +28,8 @@ from conformance.model import ErrorCode, TokenStatus
 from conformance.requirements import Party
 from conformance.scenario import Partition, UploadSchedule
 from conformance.server.concurrent import send_concurrently
-from conformance.server.driver import ServerDriver, TokenPair
-from conformance.server.error_shape import MISSING_ID, json_error_problems, xml_error_problems
+from conformance.server.driver import MISSING, ServerDriver, TokenPair
+from conformance.server.error_shape import json_error_problems, xml_error_problems
 from conformance.server.listing import NOT_A_STATUS, ListQuery, status_list
 from conformance.server.sends import Send
 
@@ -257,11 +257,10 @@ def check_s10(target: ServerUnderTest) -> Findings:
 
     def plan(driver: ServerDriver) -> None:
         source, ids = _source(11), ("UT-S10",)
-        missing = TokenPair(MISSING_ID, MISSING_ID, MISSING_ID)
         deleted = driver.new_token(_SIZE, ids)
         driver.upload(deleted, _opening(source, 10_000), ids)
         driver.delete(deleted, ids)
-        for pair in (missing, deleted):
+        for pair in (MISSING, deleted):
             driver.upload(pair, _opening(source, 10_000), ids)  # includes a get
             driver.delete(pair, ids)
         driver.list_by_id(deleted, ids)

@@ -47,7 +47,7 @@ from conformance.server.answers import (
 from conformance.server.listing import FILTER, WHOLE_LIST, ListQuery, canonical, cut_ties
 from conformance.server.sends import Send, predict, replayed, upload_event
 
-__all__ = ["RUN_PREFIX", "ServerDriver", "TokenPair"]
+__all__ = ["MISSING", "RUN_PREFIX", "ServerDriver", "TokenPair"]
 
 _MODEL_PARTNER = 1  # the model is private to the driver: any partner id will do
 
@@ -68,6 +68,9 @@ class TokenPair:
 def _kept(store: list[Any], result: Any) -> Any:
     store.append(result)
     return result
+
+
+MISSING = TokenPair("0_kucmissing", "0_kucmissing", "0_kucmissing")  # well-formed, never issued
 
 
 @dataclass

@@ -11,16 +11,16 @@ import httpx
 
 from conformance.clients.api import KalturaApi
 from conformance.model import ErrorCode
+from conformance.server.driver import MISSING
 
-__all__ = ["MISSING_ID", "json_error_problems", "xml_error_problems"]
+__all__ = ["json_error_problems", "xml_error_problems"]
 
-MISSING_ID = "0_kucmissing"  # well-formed, never issued
 _NOT_FOUND = ErrorCode.UPLOAD_TOKEN_NOT_FOUND.name
 
 
 def _raw_get(api: KalturaApi, fmt: str | None) -> httpx.Response:
     url = f"{api.service_url.rstrip('/')}/api_v3/service/uploadToken/action/get"
-    data = {"ks": api.ks or "", "uploadTokenId": MISSING_ID}
+    data = {"ks": api.ks or "", "uploadTokenId": MISSING.server_id}
     if fmt is not None:
         data["format"] = fmt
     return api.client.post(url, data=data)

@@ -24,18 +24,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
-from conformance.budget import BudgetExceeded
-from conformance.clients.api import KalturaApi
 from conformance.content import SourceFile
 from conformance.model import ErrorCode, TokenStatus
 from conformance.server.answers import Observation
-from conformance.server.driver import ServerDriver, TokenPair
+from conformance.server.driver import MISSING, ServerDriver, TokenPair
 from conformance.server.listing import NOT_A_STATUS, ListQuery, status_list
+from conformance.server.metering import MeteredApi
 from conformance.server.sends import Send
 from strategies import seeds
 
@@ -45,15 +43,12 @@ __all__ = [
     "Disagreement",
     "Exploration",
     "Failure",
-    "MeteredApi",
-    "OutOfRequests",
     "TokenLifecycle",
     "list_queries",
     "machine_factory",
 ]
 
 MAX_FILE = 6_000  # small files: many steps, few bytes on a live account
-_MISSING = TokenPair("0_kucmissing", "0_kucmissing", "0_kucmissing")
 _CANNOT_MATCH = ErrorCode.UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE.name
 _PENDING = TokenStatus.PENDING.value
 _PARTIAL = TokenStatus.PARTIAL_UPLOAD.value
@@ -104,39 +99,6 @@ class Disagreement(AssertionError):  # noqa: N818 - reads as what happened
         ids = ", ".join(observation.requirements)
         super().__init__(f"{ids}: {observation.describe()}")
         self.observation = observation
-
-
-class OutOfRequests(KeyboardInterrupt):
-    """Ends the Hypothesis run at once. Hypothesis takes any other exception for a failing
-    example: it would shrink it, and replay sequences that now stop at other steps (a
-    `FlakyStrategyDefinition`). An interrupt is the one thing it passes straight through;
-    `run_lifecycle` catches this one, so it never reaches pytest."""
-
-
-@dataclass
-class MeteredApi(KalturaApi):
-    """The machine's API: counts requests; `allowance` (once set) caps the ones left.
-    Deletes always go out (the teardown must clean up), and the run's budget saying no
-    stops the machine rather than failing a step."""
-
-    sent: int = 0
-    allowance: int | None = None
-
-    @classmethod
-    def over(cls, api: KalturaApi) -> MeteredApi:
-        """A metered session sharing `api`'s client, URL and KS."""
-        return cls(api.client, api.service_url, api.ks)
-
-    def call(self, service: str, action: str, *args: Any, **kwargs: Any) -> Any:
-        if action != "delete" and self.allowance is not None:
-            if self.allowance <= 0:
-                raise OutOfRequests(f"shrinking used up its requests ({self.sent} sent in all)")
-            self.allowance -= 1
-        self.sent += 1
-        try:
-            return super().call(service, action, *args, **kwargs)
-        except BudgetExceeded as error:
-            raise OutOfRequests(str(error)) from None
 
 
 @dataclass(frozen=True)
@@ -246,9 +208,9 @@ class TokenLifecycle(RuleBasedStateMachine):
     @rule()
     def unknown_token(self) -> None:
         """get, an opening and delete on an id no one was given."""
-        self.driver.get(_MISSING, _GONE)
-        self.driver.upload(_MISSING, Send.opening(b"x"), _GONE)
-        self.driver.delete(_MISSING, _GONE)
+        self.driver.get(MISSING, _GONE)
+        self.driver.upload(MISSING, Send.opening(b"x"), _GONE)
+        self.driver.delete(MISSING, _GONE)
 
     # --- data requests -----------------------------------------------------------------
 

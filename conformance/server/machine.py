@@ -26,14 +26,8 @@ from hypothesis.stateful import run_state_machine_as_test
 from conformance.clients.api import KalturaApi
 from conformance.findings import Breach, CheckResult, Findings, judge
 from conformance.requirements import Verdict
-from conformance.server.lifecycle import (
-    EXERCISED,
-    Disagreement,
-    Exploration,
-    MeteredApi,
-    OutOfRequests,
-    machine_factory,
-)
+from conformance.server.lifecycle import EXERCISED, Disagreement, Exploration, machine_factory
+from conformance.server.metering import MeteredApi, OutOfRequests
 
 __all__ = ["EXERCISED", "LifecycleResult", "MachineSettings", "run_lifecycle"]
 
