@@ -148,7 +148,7 @@ def check_s03(target: ServerUnderTest) -> Findings:
         partition = Partition(_SIZE, (5_000, 12_000, 21_000, 33_000))
         driver.run_schedule(_source(4), UploadSchedule(partition, (3, 1, 2)), ids)
         for with_close in (False, True)[: 2 if target.close_waits else 1]:
-            _concurrent_upload(driver, _source(15), partition, with_close, ids)
+            _concurrent_upload(driver, _source(15), partition, ids, with_close=with_close)
 
     return _with_driver(target, plan)
 
@@ -157,8 +157,9 @@ def _concurrent_upload(
     driver: ServerDriver,
     source: SourceFile,
     partition: Partition,
-    with_close: bool,
     ids: tuple[str, ...],
+    *,
+    with_close: bool,
 ) -> None:
     schedule = UploadSchedule(partition, tuple(range(1, partition.count - 1)))
     opening, *middles, close = (Send.planned(r, source) for r in schedule.requests())

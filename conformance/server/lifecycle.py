@@ -172,7 +172,7 @@ class TokenLifecycle(RuleBasedStateMachine):
         content=seeds(),
         shared_name=st.booleans(),
     )
-    def add(self, size: int | None, content: int, shared_name: bool) -> _Token:
+    def add(self, size: int | None, content: int, *, shared_name: bool) -> _Token:
         """A token, maybe with the file name other tokens of the run share."""
         return self._add(size, content, self.driver.run_name("shared") if shared_name else None)
 
@@ -192,7 +192,7 @@ class TokenLifecycle(RuleBasedStateMachine):
         token.deleted = True
 
     @rule(query=list_queries(), token=tokens_made, by_size=st.booleans())
-    def list_mine(self, query: ListQuery, token: _Token, by_size: bool) -> None:
+    def list_mine(self, query: ListQuery, token: _Token, *, by_size: bool) -> None:
         """A list over the machine's tokens, deleted ones included (`idIn`); `by_size`:
         filtered on `token`'s declared size as well."""
         if by_size:
@@ -215,14 +215,14 @@ class TokenLifecycle(RuleBasedStateMachine):
     # --- data requests -----------------------------------------------------------------
 
     @rule(token=tokens_made, final=st.booleans())
-    def opening(self, token: _Token, final: bool) -> None:
+    def opening(self, token: _Token, *, final: bool) -> None:
         """The first of the file's four chunks (or the whole file, when final)."""
         end = token.source.size if final else token.bound(1)
         send = Send.opening(token.source.read(0, end), final=final)
         self._upload(token, send, self._tags(token, _OPENING))
 
     @rule(token=tokens_made, index=st.sampled_from((1, 2)), twice=st.booleans())
-    def middle(self, token: _Token, index: int, twice: bool) -> None:
+    def middle(self, token: _Token, index: int, *, twice: bool) -> None:
         """One of the two middle chunks, in any order; `twice`: re-sent at once."""
         for _ in range(2 if twice else 1):
             self._middle(token, token.bound(index), token.bound(index + 1))
@@ -245,7 +245,7 @@ class TokenLifecycle(RuleBasedStateMachine):
         self._upload(token, Send.middle(payload, start), self._tags(token, tags))
 
     @rule(token=tokens_made, empty=st.booleans(), past_end=st.sampled_from((0, 0, 0, 7)))
-    def close(self, token: _Token, empty: bool, past_end: int) -> None:
+    def close(self, token: _Token, *, empty: bool, past_end: int) -> None:
         """The last chunk with finalChunk=true (or an empty close at the end); `past_end`
         bytes beyond the file make a size the assembled file cannot match."""
         start = token.source.size if empty else token.bound(3)
@@ -263,12 +263,12 @@ class TokenLifecycle(RuleBasedStateMachine):
         waits = self.driver.would_wait(token.pair, send)
         if waits and not self.exploration.allow_close_waits:
             return  # a faithful server would hold it for its whole close wait
-        tags = self._close_tags(token, send, waits, past_end)
+        tags = self._close_tags(token, send, waits=waits, past_end=past_end)
         answered = self.driver.upload(token.pair, send, self._tags(token, tags))
         token.refused_close = token.refused_close or answered.expected.code == _CANNOT_MATCH
 
     @staticmethod
-    def _close_tags(token: _Token, send: Send, waits: bool, past_end: int) -> tuple[str, ...]:
+    def _close_tags(token: _Token, send: Send, *, waits: bool, past_end: int) -> tuple[str, ...]:
         """The requirements a close exercises: a size that cannot match (UT-S08), an early
         close (UT-S05), the retry of a refused one (UT-S06), an empty one (UT-S07); else
         the close of chunks assembled by offset (UT-S03)."""
@@ -306,11 +306,11 @@ class TokenLifecycle(RuleBasedStateMachine):
         self.opening(token, final=False)
         for index in (*middles, *middles[:1]) if resend else middles:
             self._middle(token, token.bound(index), token.bound(index + 1))
-        self.close(token, empty, past_end)
+        self.close(token, empty=empty, past_end=past_end)
         if finish:
             for index in sorted({1, 2, 3} - set(middles)):
                 self._middle(token, token.bound(index), token.bound(index + 1))
-            self.close(token, empty, 0)
+            self.close(token, empty=empty, past_end=0)
 
     @rule(token=tokens_made)
     def whole_file_with_defaults(self, token: _Token) -> None:
