@@ -13,6 +13,11 @@ other requests and sees a new chunk at once. The wait lasts `final_wait` seconds
 
 Ownership of bytes: the file parts of a body belong to the handler until the model takes
 the `fileData` part; whatever the model was not given is released before `handle` returns.
+
+Hooks: a subclass departs from the reference through two public methods and nothing else
+(`KalturaEndpoint.HOOKS`; the mutant servers of tests/server do): `apply_event` (how an
+authorised call's event reaches the model) and `rewrite_answer` (what is answered). See
+`KalturaEndpoint`.
 """
 
 from __future__ import annotations
@@ -20,12 +25,14 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from conformance.endpoints.fault_runtime import FaultRuntime
 from conformance.endpoints.front import API_HEADERS, PHP_DEFAULT_TYPE, preflight
 from conformance.endpoints.partners import Partner, Partners
+from conformance.endpoints.recording import PAYLOAD_HEAD, answer_record, record_call
 from conformance.endpoints.trace import TraceLog
 from conformance.faults import Fault, FaultKind, FaultPlan
 from conformance.ks import ADMIN, USER, Session, issue_ks
@@ -52,14 +59,13 @@ from conformance.model import (
     api_error,
 )
 from conformance.stores import TempFileBlobFactory
-from conformance.trace import Answered, Disconnect, Exchange, PayloadInfo
+from conformance.trace import Answered, Disconnect, Exchange
 from conformance.wire import (
     ApiCall,
     ApiResult,
     FormatRefused,
     ParsedBody,
     ResponseFormat,
-    UploadedPart,
     UploadFlags,
     build_event,
     build_start_session,
@@ -68,24 +74,24 @@ from conformance.wire import (
     die_headers,
     encode_answer,
     encode_multi,
-    upload_flags,
 )
 from conformance.wire.access import Access, forbidden_headers, open_session
 from conformance.wire.multirequest import is_multirequest, split_multirequest
 from conformance.wire.request import call_from_params
 
-__all__ = ["KALTURA_FINAL_WAIT", "EndpointConfig", "IncomingRequest", "KalturaEndpoint", "Reply"]
+__all__ = [
+    "KALTURA_FINAL_WAIT",
+    "PAYLOAD_HEAD",  # `recording`'s, where tests have always found it
+    "EndpointConfig",
+    "HttpError",
+    "IncomingRequest",
+    "KalturaEndpoint",
+    "Reply",
+]
 
 KALTURA_FINAL_WAIT = 44.0  # 45 passes with a one-second sleep between them (§7, §13)
 _HTML_ERROR = "<html><body><h1>{status} Service Unavailable</h1></body></html>"
-_SECRET_PARAMS = frozenset({"ks", "secret", "kalsig"})
 _SESSION_SECONDS = 86_400
-# Bytes of each payload kept in the trace: one content block and its stamp (content.py).
-PAYLOAD_HEAD = 4104
-# What the trace keeps of parameters: the checks read short ones (flags, offsets, ids), and a
-# whole 8 MiB JSON value kept per exchange grew `serve` by the size of every such body.
-TRACE_VALUE_MAX = 1024  # characters of one value (and of one name)
-TRACE_PARAMS_MAX = 64 * 1024  # characters of all values of one exchange
 
 
 # A request body or an assembled file stays in memory up to this size, then moves to a
@@ -156,8 +162,31 @@ class Reply:
                 exchange.answered_at = stamp
 
 
+@dataclass(frozen=True)
+class HttpError:
+    """An HTTP error page in place of an API answer (what `rewrite_answer` may return)."""
+
+    status: int
+
+
 class KalturaEndpoint:
-    """The reference Kaltura server, transport-free: partners, model, faults and trace."""
+    """The reference Kaltura server, transport-free: partners, model, faults and trace.
+
+    A server that departs from the reference (a mutant server, in tests) overrides the
+    public hooks in `HOOKS` and nothing else; the reference's change nothing:
+
+    - `apply_event(event, call, apply)`: how the server acts on the event of an
+      authorised call (uploads: when no fault fired, or the fault delays or drops the
+      answer). The reference returns `apply(event)`: the model, the close's wait included.
+      A hook may rewrite the event, apply it more than once or not at all, or change the
+      answer. An upload it does not apply keeps its payload: the hook releases
+      `event.file.blob`.
+    - `rewrite_answer(answer, call)`: every API answer as it is encoded (refusals and
+      `session.start` included). The reference returns `answer`; an `HttpError` answers
+      an HTML error page with that status instead.
+    """
+
+    HOOKS: ClassVar[tuple[str, ...]] = ("apply_event", "rewrite_answer")
 
     def __init__(
         self,
@@ -250,6 +279,18 @@ class KalturaEndpoint:
             self._serial += 1
             return self._serial
 
+    # --- hooks (see the class docstring) -----------------------------------------------
+
+    def apply_event(
+        self, event: Event, call: ApiCall, apply: Callable[[Event], ApiResult]
+    ) -> ApiResult:
+        """Hook: act on `event`, decoded from `call`; the reference applies it as it is."""
+        return apply(event)
+
+    def rewrite_answer(self, answer: ApiResult, call: ApiCall) -> ApiResult | HttpError:
+        """Hook: what is answered to `call`; the reference answers `answer`."""
+        return answer
+
     # --- the handler -------------------------------------------------------------------
 
     def handle(self, request: IncomingRequest) -> Reply:
@@ -263,7 +304,7 @@ class KalturaEndpoint:
                 exchange = self.trace.open(
                     request.connection, request.arrival, request.body_complete
                 )
-                _describe(exchange, call)
+                record_call(exchange, call)
                 return self._plain_error(404, "Not Found: the API lives under /api_v3", exchange)
             return _with_api_headers(self._front(call, request, handed))
         finally:
@@ -277,7 +318,7 @@ class KalturaEndpoint:
         if is_multirequest(call.params) and not isinstance(call.response, FormatRefused):
             return self._multirequest(call, request, handed)
         exchange = self.trace.open(request.connection, request.arrival, request.body_complete)
-        flags = _describe(exchange, call)
+        flags = record_call(exchange, call)
         if isinstance(call.response, FormatRefused):
             return self._die(call.response, exchange)
         return self._dispatch(call, flags, exchange, handed)
@@ -295,7 +336,7 @@ class KalturaEndpoint:
                 break
             item = call_from_params(params, call.response, call.notes)
             exchange = self.trace.open(request.connection, request.arrival, request.body_complete)
-            reply = self._dispatch(item, _describe(exchange, item), exchange, handed)
+            reply = self._dispatch(item, record_call(exchange, item), exchange, handed)
             answer = reply.answer
             if reply.disconnect is not None or reply.status != 200 or answer is None:
                 return dataclasses.replace(reply, batch=tuple(done))
@@ -321,7 +362,7 @@ class KalturaEndpoint:
         refused = check_route(call)
         if refused is not None:
             return self._answer(refused, call, exchange)
-        access = open_session(call, _PartnerSecrets(self.partners), self._clock())
+        access = open_session(call, self.partners.secrets(), self._clock())
         if isinstance(access, Failed):
             return self._answer(access, call, exchange)
         if call.service == "session":
@@ -337,7 +378,7 @@ class KalturaEndpoint:
             return self._answer(_refused(self._apply(event), access), call, exchange)
         if isinstance(event, Upload):
             return self._upload(event, call, exchange)
-        return self._answer(self._apply(event), call, exchange)
+        return self._answer(self.apply_event(event, call, self._apply), call, exchange)
 
     def _start_session(self, call: ApiCall, access: Access, exchange: Exchange) -> ApiResult:
         """Arguments, then the front door's refusal, then the secret (§3.5)."""
@@ -368,7 +409,7 @@ class KalturaEndpoint:
         fault = self._fault_for(event, exchange)
         if fault is None:
             exchange.applied = True
-            return self._answer(self._apply(event), call, exchange)
+            return self._answer(self.apply_event(event, call, self._apply), call, exchange)
         exchange.fault = fault.describe()
         return self._apply_fault(fault, event, call, exchange)
 
@@ -392,9 +433,9 @@ class KalturaEndpoint:
             return self._hold(event, fault, call, exchange)
         if kind in (FaultKind.DELAY, FaultKind.DROP_AFTER_APPLY):
             exchange.applied = True
-            outcome = self._apply(event)
+            outcome = self.apply_event(event, call, self._apply)
             if kind is FaultKind.DROP_AFTER_APPLY:
-                return self._disconnect("dropped", exchange, _answered(outcome))
+                return self._disconnect("dropped", exchange, answer_record(outcome))
             time.sleep(fault.delay_seconds or 0.0)  # applied now, answered late
             return self._answer(outcome, call, exchange)
         _release_event(event)  # every other kind refuses the request before the model
@@ -457,7 +498,11 @@ class KalturaEndpoint:
     # --- answers -------------------------------------------------------------------------
 
     def _answer(self, answer: ApiResult, call: ApiCall, exchange: Exchange) -> Reply:
-        exchange.answer = _answered(answer)
+        rewritten = self.rewrite_answer(answer, call)
+        if isinstance(rewritten, HttpError):
+            return self._http_error(rewritten.status, exchange)
+        answer = rewritten
+        exchange.answer = answer_record(answer)
         encoded = encode_answer(answer, _serializer(call))
         return Reply(
             encoded.status,
@@ -495,25 +540,6 @@ class KalturaEndpoint:
         return Reply(0, "", b"", disconnect=how, exchange=exchange)
 
 
-class _PartnerSecrets(Mapping[int, str]):
-    """Partner id -> admin secret, looked up one id at a time (a KS names one partner)."""
-
-    def __init__(self, partners: Partners) -> None:
-        self._partners = partners
-
-    def __getitem__(self, partner_id: int) -> str:
-        partner = self._partners.get(partner_id)
-        if partner is None:
-            raise KeyError(partner_id)
-        return partner.admin_secret
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._partners.secrets_by_id())
-
-    def __len__(self) -> int:
-        return len(self._partners.secrets_by_id())
-
-
 def _serializer(call: ApiCall) -> ResponseFormat | int:
     return call.response if isinstance(call.response, ResponseFormat) else call.format
 
@@ -544,72 +570,6 @@ def _caller(session: Session | None) -> Caller | None:
     if session is None:
         return None
     return Caller(session.partner_id, session.user_id, session.is_admin)
-
-
-def _answered(answer: ApiResult) -> Answered:
-    if isinstance(answer, Failed):
-        return Answered("error", http_status=200, code=answer.code)
-    if isinstance(answer, TokenResult):
-        token = answer.token
-        return Answered(
-            "ok",
-            200,
-            status=int(token.status),
-            uploaded_file_size=token.uploaded_file_size,
-            token_id=token.id,
-        )
-    return Answered("ok", 200)
-
-
-def _describe(exchange: Exchange, call: ApiCall) -> UploadFlags | None:
-    """Record the call's parameters, scrubbed of credentials, and an upload's shape; the
-    upload's flags, cast once here for the trace and the model event."""
-    exchange.service, exchange.action = call.service, call.action
-    exchange.params = _trace_params(call.params)
-    token_id = call.param("uploadTokenId")
-    exchange.token_id = None if token_id is None else str(token_id)
-    if not exchange.is_data_request:
-        return None
-    flags = upload_flags(call)
-    exchange.resume, exchange.final_chunk, exchange.resume_at = flags
-    exchange.payload = _payload(call.param("fileData"))
-    return flags
-
-
-def _trace_params(params: Mapping[str, object]) -> dict[str, str]:
-    """Every name (`present()` must see each), values cut to a bounded size."""
-    kept: dict[str, str] = {}
-    budget = TRACE_PARAMS_MAX
-    for name, value in params.items():
-        flat = _flat(name, value)
-        if len(flat) > TRACE_VALUE_MAX:
-            flat = f"{flat[:TRACE_VALUE_MAX]}… <{len(flat)} characters>"
-        if len(flat) > budget:
-            flat = "<not kept>"
-        budget -= len(flat)
-        kept[name if len(name) <= TRACE_VALUE_MAX else name[:TRACE_VALUE_MAX] + "…"] = flat
-    return kept
-
-
-def _flat(name: str, value: object) -> str:
-    if name in _SECRET_PARAMS:
-        return "<redacted>"
-    if isinstance(value, str):  # nearly every parameter
-        return value
-    if isinstance(value, UploadedPart):
-        return f"<file {value.filename!r}, {value.size} bytes>"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{key}: {_flat(key, item)}" for key, item in value.items()) + "}"
-    return str(value)
-
-
-def _payload(value: object) -> PayloadInfo | None:
-    if value is None:
-        return None
-    if isinstance(value, UploadedPart):
-        head = value.blob.read(0, PAYLOAD_HEAD)
-        return PayloadInfo(bool(value.filename), value.filename, value.size, value.sha256, head)
-    return PayloadInfo(False, None, len(str(value)), None)
 
 
 def _release_event(event: Upload) -> None:

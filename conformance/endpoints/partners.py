@@ -10,11 +10,12 @@ from __future__ import annotations
 import itertools
 import secrets
 import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from conformance.faults import FaultPlan
 
-__all__ = ["Partner", "Partners"]
+__all__ = ["Partner", "PartnerSecrets", "Partners"]
 
 _FIRST_PARTNER_ID = 100_000
 
@@ -73,7 +74,30 @@ class Partners:
         with self._lock:
             return {pid: partner.admin_secret for pid, partner in self._by_id.items()}
 
+    def secrets(self) -> PartnerSecrets:
+        """Partner id → admin secret, looked up one id at a time (a KS names one partner)."""
+        return PartnerSecrets(self)
+
     def all_secrets(self) -> tuple[str, ...]:
         """Every admin secret, so that traces and errors can be scrubbed of them."""
         with self._lock:
             return tuple(partner.admin_secret for partner in self._by_id.values())
+
+
+class PartnerSecrets(Mapping[int, str]):
+    """Partner id -> admin secret, looked up one id at a time (a KS names one partner)."""
+
+    def __init__(self, partners: Partners) -> None:
+        self._partners = partners
+
+    def __getitem__(self, partner_id: int) -> str:
+        partner = self._partners.get(partner_id)
+        if partner is None:
+            raise KeyError(partner_id)
+        return partner.admin_secret
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._partners.secrets_by_id())
+
+    def __len__(self) -> int:
+        return len(self._partners.secrets_by_id())

@@ -5,7 +5,7 @@ under test gets the proxy's URL as `{service_url}` and a real KS of the upstream
 as `{ks}`. For each request:
 
 1. **Decoded and traced exactly as the endpoint does**: the same wire codec
-   (`decode_call`) and the same record-making (`core._describe`: service, action, params
+   (`decode_call`) and the same record-making (`recording.record_call`: service, action, params
    with credentials redacted, token id, flags, payload size, digest and head), so a check
    cannot tell a proxied trace from an embedded one by its shape.
 2. **Faulted** by the same `FaultRuntime` and `FaultPlan` (per partner, counted per
@@ -45,10 +45,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from conformance.budget import Budget
-from conformance.endpoints.core import IncomingRequest, Reply, _describe
+from conformance.endpoints.core import IncomingRequest, Reply
 from conformance.endpoints.fault_runtime import FaultRuntime
 from conformance.endpoints.front import API_HEADERS
 from conformance.endpoints.raw import ForwardableRequest
+from conformance.endpoints.recording import record_call
 from conformance.endpoints.trace import TraceLog
 from conformance.faults import Fault, FaultKind, FaultPlan
 from conformance.model import (
@@ -233,7 +234,7 @@ class ProxyEndpoint:
     def _proxy(self, request: ForwardableRequest, handed: list[Blob]) -> Reply:
         call = decode_call(request.target, request.content_type, request.body)
         exchange = self.trace.open(request.connection, request.arrival, request.body_complete)
-        flags = _describe(exchange, call)
+        flags = record_call(exchange, call)
         caller = self.shadow.caller_of(call)
         if isinstance(caller, Caller):
             exchange.partner_id = caller.partner_id

@@ -48,7 +48,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from conformance.endpoints.core import _answered
+from conformance.endpoints.recording import answer_record
 from conformance.ks import KsError, crack_ks
 from conformance.model import (
     AbandonClose,
@@ -258,7 +258,7 @@ class ShadowModel:
         refused = check_route(call)
         event = refused or build_event(call, caller, self._clock(), flags)
         if not isinstance(event, Event):  # refused before the model: compare the refusal
-            self._compare(exchange, _answered(event), server.answered)
+            self._compare(exchange, answer_record(event), server.answered)
             return None
         if server.answered.kind == "http-error":
             self._compare(exchange, Answered("ok", 200), server.answered)
@@ -308,7 +308,7 @@ class ShadowModel:
             if isinstance(outcome, CloseWaiting):
                 outcome = self._settle_close(outcome, wait=server.acknowledged)
         assert not isinstance(outcome, CloseWaiting)
-        return _answered(outcome)
+        return answer_record(outcome)
 
     def _settle_close(self, waiting: CloseWaiting, *, wait: bool) -> Outcome:
         """Called with the lock held; waits (releasing it) only when the server succeeded."""

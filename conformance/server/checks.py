@@ -1,8 +1,12 @@
 """One check per server requirement (UT-S*): request plans run through `ServerDriver`.
 
-Each check adds its own tokens (deleted again on exit), sends a small fixed plan chosen to
-reach its requirement, and judges by the model's prediction for every answer and every
-`uploadToken.get` in between. The endpoint is reached only through `KalturaApi`.
+Each check is registered by its requirement ID in `CHECKS`, a registry of the kind the
+client checks use (`conformance.findings`), and returns `Findings` about a
+`ServerUnderTest`. It adds its own tokens (deleted again on exit), sends a small fixed plan
+chosen to reach its requirement, and judges by the model's prediction for every answer and
+every `uploadToken.get` in between: each mismatch is a `Breach`, and a pass says how many
+answers were compared (`observations["summary"]`). The endpoint is reached only through
+`KalturaApi`.
 
 UT-S03 also sends middles concurrently (`concurrent.send_concurrently`), with and without
 the close among them, judged by the orders the model allows.
@@ -14,49 +18,54 @@ and statuses the server reports at each step (an append in arrival order shows u
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from xml.etree import ElementTree
-
-import httpx
 
 from conformance.clients.api import KalturaApi
 from conformance.content import SourceFile
-from conformance.requirements import Verdict, verdict_for_broken
-from conformance.requirements import requirement as catalogue_entry
+from conformance.findings import Breach, CheckRegistry, CheckResult, Findings
+from conformance.model import ErrorCode, TokenStatus
+from conformance.requirements import Party
 from conformance.scenario import Partition, UploadSchedule
 from conformance.server.concurrent import send_concurrently
-from conformance.server.driver import Send, ServerDriver, TokenPair
-from conformance.server.listing import ListQuery
+from conformance.server.driver import MISSING, ServerDriver, TokenPair
+from conformance.server.error_shape import json_error_problems, xml_error_problems
+from conformance.server.listing import NOT_A_STATUS, ListQuery, status_list
+from conformance.server.sends import Send
 
-__all__ = ["CHECKS", "Finding", "run_checks"]
+__all__ = ["CHECKS", "ServerUnderTest", "run_check", "run_checks"]
 
 _SIZE = 40_000
 _CUTS = (10_000, 20_000, 30_000)  # four chunks: the opening, two middles, the close
-_MISSING_ID = "0_kucmissing"  # well-formed, never issued
-_NOT_FOUND = "UPLOAD_TOKEN_NOT_FOUND"
-_CANNOT_MATCH = "UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE"
+_CANNOT_MATCH = ErrorCode.UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE.name
+_PENDING = TokenStatus.PENDING.value
+_PARTIAL = TokenStatus.PARTIAL_UPLOAD.value
+_FULL = TokenStatus.FULL_UPLOAD.value
+_DELETED = TokenStatus.DELETED.value
 
 
 @dataclass(frozen=True)
-class Finding:
-    """The verdict on one requirement: PASS, or FAIL (a MUST) / NON-STRICT (a SHOULD) with
-    every mismatch: the request, the expected and the actual answer."""
+class ServerUnderTest:
+    """What a server check runs against: an API session on the endpoint, and whether a
+    close a faithful server holds for its whole close wait (§7: 45 s on Kaltura) may be
+    sent where a check has the choice (UT-S03's concurrent close)."""
 
-    requirement: str
-    verdict: Verdict
-    messages: tuple[str, ...]
+    api: KalturaApi
+    close_waits: bool = True
 
-    @property
-    def passed(self) -> bool:
-        return self.verdict is Verdict.PASS
 
-    @classmethod
-    def of(cls, rid: str, failures: tuple[str, ...], summary: str) -> Finding:
-        if failures:
-            return cls(rid, verdict_for_broken(catalogue_entry(rid).level), failures)
-        return cls(rid, Verdict.PASS, (summary,))
+CHECKS: CheckRegistry[ServerUnderTest] = CheckRegistry(Party.SERVER)
+"""Every implemented check by requirement id, in requirement order."""
+
+
+def run_check(requirement_id: str, target: ServerUnderTest) -> CheckResult:
+    """One registered check, judged."""
+    return CHECKS.run(requirement_id, target)
+
+
+def run_checks(target: ServerUnderTest) -> list[CheckResult]:
+    """Every check, in requirement order."""
+    return [run_check(requirement_id, target) for requirement_id in CHECKS]
 
 
 def _source(seed: int, size: int = _SIZE) -> SourceFile:
@@ -72,20 +81,26 @@ def _schedule(
     return UploadSchedule(Partition(_SIZE, _CUTS), middle_order, resends, close_after)
 
 
-def _judge(rid: str, driver: ServerDriver) -> Finding:
-    failures = tuple(observation.describe() for observation in driver.mismatches())
-    count = len(driver.observations)
-    return Finding.of(rid, failures, f"{count} answer(s) as the model predicted")
+def _findings(problems: list[str], summary: str) -> Findings:
+    """Each problem a breach; `summary` says what held when none was found."""
+    breaches = tuple(Breach(problem) for problem in problems)
+    return Findings(breaches, observations={"summary": summary})
 
 
-def _with_driver(rid: str, api: KalturaApi, plan: Callable[[ServerDriver], None]) -> Finding:
-    with ServerDriver(api) as driver:
+def _with_driver(target: ServerUnderTest, plan: Callable[[ServerDriver], None]) -> Findings:
+    """Run `plan` on a fresh driver; every answer the model did not predict is a breach."""
+    with ServerDriver(target.api) as driver:
         plan(driver)
-        return _judge(rid, driver)
+        failures = [observation.describe() for observation in driver.mismatches()]
+        return _findings(failures, f"{len(driver.observations)} answer(s) as the model predicted")
 
 
-def _opening(source: SourceFile, end: int, final: bool = False) -> Send:
-    return Send(source.read(0, end), 0, resume=False, final=final, resume_at=0)
+def _opening(source: SourceFile, end: int) -> Send:
+    return Send.opening(source.read(0, end))
+
+
+def _middle(source: SourceFile, start: int, end: int) -> Send:
+    return Send.middle(source.read(start, end), start)
 
 
 def _full_upload(driver: ServerDriver, source: SourceFile, ids: tuple[str, ...]) -> TokenPair:
@@ -95,7 +110,8 @@ def _full_upload(driver: ServerDriver, source: SourceFile, ids: tuple[str, ...])
 # --- the checks ------------------------------------------------------------------------
 
 
-def check_s01(api: KalturaApi) -> Finding:
+@CHECKS.register("UT-S01")
+def check_s01(target: ServerUnderTest) -> Findings:
     """An opening stores its payload as the whole file, on PENDING and on PARTIAL_UPLOAD."""
 
     def plan(driver: ServerDriver) -> None:
@@ -104,25 +120,26 @@ def check_s01(api: KalturaApi) -> Finding:
         driver.upload(pair, _opening(source, 10_000), ids)
         driver.upload(pair, _opening(source, 4_000), ids)  # replaces the whole file
 
-    return _with_driver("UT-S01", api, plan)
+    return _with_driver(target, plan)
 
 
-def check_s02(api: KalturaApi) -> Finding:
+@CHECKS.register("UT-S02")
+def check_s02(target: ServerUnderTest) -> Findings:
     """`resume=true` on a PENDING token: CANNOT_RESUME, still PENDING."""
 
     def plan(driver: ServerDriver) -> None:
         source, ids = _source(2), ("UT-S02",)
         pair = driver.new_token(_SIZE, ids)
         for offset in (0, 10_000):
-            payload = source.read(offset, offset + 10_000)
-            driver.upload(pair, Send(payload, offset, True, False, offset), ids)
+            driver.upload(pair, _middle(source, offset, offset + 10_000), ids)
 
-    return _with_driver("UT-S02", api, plan)
+    return _with_driver(target, plan)
 
 
-def check_s03(api: KalturaApi, *, concurrent_close: bool = True) -> Finding:
+@CHECKS.register("UT-S03")
+def check_s03(target: ServerUnderTest) -> Findings:
     """Middles assembled by `resumeAt`: out-of-order plans, sizes checked at every step;
-    then middles in flight together, without and (`concurrent_close`) with the close
+    then middles in flight together, without and (`target.close_waits`) with the close
     among them, which a faithful server may hold for its close wait (45 s on Kaltura)."""
 
     def plan(driver: ServerDriver) -> None:
@@ -130,18 +147,19 @@ def check_s03(api: KalturaApi, *, concurrent_close: bool = True) -> Finding:
         driver.run_schedule(_source(3), _schedule(middle_order=(2, 1)), ids)
         partition = Partition(_SIZE, (5_000, 12_000, 21_000, 33_000))
         driver.run_schedule(_source(4), UploadSchedule(partition, (3, 1, 2)), ids)
-        for with_close in (False, True)[: 2 if concurrent_close else 1]:
-            _concurrent_upload(driver, _source(15), partition, with_close, ids)
+        for with_close in (False, True)[: 2 if target.close_waits else 1]:
+            _concurrent_upload(driver, _source(15), partition, ids, with_close=with_close)
 
-    return _with_driver("UT-S03", api, plan)
+    return _with_driver(target, plan)
 
 
 def _concurrent_upload(
     driver: ServerDriver,
     source: SourceFile,
     partition: Partition,
-    with_close: bool,
     ids: tuple[str, ...],
+    *,
+    with_close: bool,
 ) -> None:
     schedule = UploadSchedule(partition, tuple(range(1, partition.count - 1)))
     opening, *middles, close = (Send.planned(r, source) for r in schedule.requests())
@@ -153,17 +171,19 @@ def _concurrent_upload(
         driver.upload(pair, close, ids)  # the close (again) once every middle is in
 
 
-def check_s04(api: KalturaApi) -> Finding:
+@CHECKS.register("UT-S04")
+def check_s04(target: ServerUnderTest) -> Findings:
     """Re-sent middles (same offset, same bytes) change nothing."""
 
     def plan(driver: ServerDriver) -> None:
         schedule = _schedule(middle_order=(1, 2), resends=(2, 1))
         driver.run_schedule(_source(5), schedule, ("UT-S04",))
 
-    return _with_driver("UT-S04", api, plan)
+    return _with_driver(target, plan)
 
 
-def check_s05(api: KalturaApi) -> Finding:
+@CHECKS.register("UT-S05")
+def check_s05(target: ServerUnderTest) -> Findings:
     """An early close: CANNOT_MATCH_EXPECTED_SIZE, status and received bytes unchanged."""
 
     def plan(driver: ServerDriver) -> None:
@@ -174,29 +194,32 @@ def check_s05(api: KalturaApi) -> Finding:
             driver.upload(pair, Send.planned(planned, source), ids)
         driver.upload(pair, Send.planned(requests[2], source), ids)  # a middle still lands
 
-    return _with_driver("UT-S05", api, plan)
+    return _with_driver(target, plan)
 
 
-def check_s06(api: KalturaApi) -> Finding:
+@CHECKS.register("UT-S06")
+def check_s06(target: ServerUnderTest) -> Findings:
     """The refused close, re-sent once the missing chunks arrived, succeeds."""
 
     def plan(driver: ServerDriver) -> None:
         driver.run_schedule(_source(7), _schedule(close_after=1), ("UT-S06",))
 
-    return _with_driver("UT-S06", api, plan)
+    return _with_driver(target, plan)
 
 
-def check_s07(api: KalturaApi) -> Finding:
+@CHECKS.register("UT-S07")
+def check_s07(target: ServerUnderTest) -> Findings:
     """An empty closing payload at `resumeAt` = N is accepted."""
 
     def plan(driver: ServerDriver) -> None:
         schedule = UploadSchedule(Partition(_SIZE, _CUTS), (3, 1, 2), empty_close=True)
         driver.run_schedule(_source(8), schedule, ("UT-S07",))
 
-    return _with_driver("UT-S07", api, plan)
+    return _with_driver(target, plan)
 
 
-def check_s08(api: KalturaApi) -> Finding:
+@CHECKS.register("UT-S08")
+def check_s08(target: ServerUnderTest) -> Findings:
     """The size check is exact: a close short of the assembled size is refused, and so is
     one that leaves a gap."""
 
@@ -209,12 +232,13 @@ def check_s08(api: KalturaApi) -> Finding:
             pair = driver.new_token(_SIZE, ids)
             for planned in whole_file.requests()[:-1]:
                 driver.upload(pair, Send.planned(planned, source), ids)
-            driver.upload(pair, Send(payload, close_at, True, True, close_at), ids)
+            driver.upload(pair, Send.close(payload, close_at), ids)
 
-    return _with_driver("UT-S08", api, plan)
+    return _with_driver(target, plan)
 
 
-def check_s09(api: KalturaApi) -> Finding:
+@CHECKS.register("UT-S09")
+def check_s09(target: ServerUnderTest) -> Findings:
     """Every data request to a FULL_UPLOAD token: INVALID_STATUS_FOR_UPLOAD."""
 
     def plan(driver: ServerDriver) -> None:
@@ -222,51 +246,54 @@ def check_s09(api: KalturaApi) -> Finding:
         pair = _full_upload(driver, source, ids)
         close = _schedule().requests()[-1]
         driver.upload(pair, Send.planned(close, source), ids)  # the duplicate close
-        driver.upload(pair, Send(source.read(10_000, 20_000), 10_000, True, False, 10_000), ids)
+        driver.upload(pair, _middle(source, 10_000, 20_000), ids)
         driver.upload(pair, _opening(source, 10_000), ids)
 
-    return _with_driver("UT-S09", api, plan)
+    return _with_driver(target, plan)
 
 
-def check_s10(api: KalturaApi) -> Finding:
+@CHECKS.register("UT-S10")
+def check_s10(target: ServerUnderTest) -> Findings:
     """Unknown and deleted ids: NOT_FOUND on get, upload, delete; list hides deleted."""
 
     def plan(driver: ServerDriver) -> None:
         source, ids = _source(11), ("UT-S10",)
-        missing = TokenPair(_MISSING_ID, _MISSING_ID, _MISSING_ID)
         deleted = driver.new_token(_SIZE, ids)
         driver.upload(deleted, _opening(source, 10_000), ids)
         driver.delete(deleted, ids)
-        for pair in (missing, deleted):
+        for pair in (MISSING, deleted):
             driver.upload(pair, _opening(source, 10_000), ids)  # includes a get
             driver.delete(pair, ids)
         driver.list_by_id(deleted, ids)
 
-    return _with_driver("UT-S10", api, plan)
+    return _with_driver(target, plan)
 
 
-def check_s11(api: KalturaApi) -> Finding:
+@CHECKS.register("UT-S11")
+def check_s11(target: ServerUnderTest) -> Findings:
     """Errors: HTTP 200 with a JSON error object (`format=1`) or an XML `<error>`."""
-    problems = (*_json_error_problems(api), *_xml_error_problems(api))
-    return Finding.of("UT-S11", problems, "JSON and XML error answers well formed")
+    problems = [*json_error_problems(target.api), *xml_error_problems(target.api)]
+    return _findings(problems, "JSON and XML error answers well formed")
 
 
-def check_s12(api: KalturaApi) -> Finding:
+@CHECKS.register("UT-S12")
+def check_s12(target: ServerUnderTest) -> Findings:
     """Omitted resume/finalChunk/resumeAt take the defaults false/true/-1."""
 
     def plan(driver: ServerDriver) -> None:
         source, ids = _source(12), ("UT-S12",)
         whole = driver.new_token(_SIZE, ids)
-        driver.upload(whole, Send(source.read(0, _SIZE), 0, None, None, None), ids)
+        driver.upload(whole, Send(source.read(0, _SIZE), 0), ids)
         appended = driver.new_token(_SIZE, ids)
         driver.upload(appended, _opening(source, 10_000), ids)
-        tail = Send(source.read(10_000, _SIZE), 10_000, resume=True, final=None, resume_at=None)
+        tail = Send(source.read(10_000, _SIZE), 10_000, resume=True)
         driver.upload(appended, tail, ids)  # appends at the end, closes unverified
 
-    return _with_driver("UT-S12", api, plan)
+    return _with_driver(target, plan)
 
 
-def check_s13(api: KalturaApi) -> Finding:
+@CHECKS.register("UT-S13")
+def check_s13(target: ServerUnderTest) -> Findings:
     """`uploadedFileSize` never counts chunks beyond a gap."""
 
     def plan(driver: ServerDriver) -> None:
@@ -274,13 +301,13 @@ def check_s13(api: KalturaApi) -> Finding:
         pair = driver.new_token(_SIZE, ids)
         driver.upload(pair, _opening(source, 10_000), ids)
         for offset in (30_000, 20_000):
-            payload = source.read(offset, offset + 10_000)
-            driver.upload(pair, Send(payload, offset, True, False, offset), ids)
+            driver.upload(pair, _middle(source, offset, offset + 10_000), ids)
 
-    return _with_driver("UT-S13", api, plan)
+    return _with_driver(target, plan)
 
 
-def check_s14(api: KalturaApi) -> Finding:
+@CHECKS.register("UT-S14")
+def check_s14(target: ServerUnderTest) -> Findings:
     """add/get fields; list by every filter §11.3 names, ordered and paged; delete from
     PENDING, PARTIAL_UPLOAD and FULL_UPLOAD, after which no list shows the token.
 
@@ -310,21 +337,25 @@ def check_s14(api: KalturaApi) -> Finding:
             driver.delete(pair, ids)
             driver.get(pair, ids, after="delete")
             driver.list_by_id(pair, ids)
-        for query in (ListQuery(), ListQuery(status_equal=5), ListQuery(order_by="-createdAt")):
+        for query in (
+            ListQuery(),
+            ListQuery(status_equal=_DELETED),
+            ListQuery(order_by="-createdAt"),
+        ):
             driver.list_tokens(query, ids, mine)
         driver.list_tokens(ListQuery(file_name_equal=shared), ids)
 
-    return _with_driver("UT-S14", api, plan)
+    return _with_driver(target, plan)
 
 
 def _list_queries(shared: str, unknown_user: str) -> list[ListQuery]:
     """Every filter, both orders, and pages: full, partial, past the end, empty, clamped."""
     filters = [
         ListQuery(),
-        *(ListQuery(status_equal=status) for status in (0, 1, 2, 5)),
-        ListQuery(status_equal=9),  # not a status: INVALID_ENUM_VALUE
-        ListQuery(status_in="0,2"),
-        ListQuery(status_in="1,9"),  # not validated
+        *(ListQuery(status_equal=status) for status in (_PENDING, _PARTIAL, _FULL, _DELETED)),
+        ListQuery(status_equal=NOT_A_STATUS),  # INVALID_ENUM_VALUE
+        ListQuery(status_in=status_list(_PENDING, _FULL)),
+        ListQuery(status_in=status_list(_PARTIAL, NOT_A_STATUS)),  # not validated
         ListQuery(file_size_equal=_SIZE),
         ListQuery(file_name_equal=shared),
         ListQuery(user_id_equal=unknown_user),  # an unknown user: nothing
@@ -346,76 +377,9 @@ def _name_queries(shared: str) -> list[ListQuery]:
     (§11.3); PARTIAL_UPLOAD by name is the resume lookup (updated within the resume time)."""
     return [
         ListQuery(file_name_equal=shared, order_by="+createdAt"),
-        ListQuery(file_name_equal=shared, status_equal=1),
-        ListQuery(file_name_equal=shared, status_in="0,2", order_by="-createdAt"),
+        ListQuery(file_name_equal=shared, status_equal=_PARTIAL),
+        ListQuery(
+            file_name_equal=shared, status_in=status_list(_PENDING, _FULL), order_by="-createdAt"
+        ),
         ListQuery(file_name_equal=shared, page_size=1, page_index=2, order_by="-createdAt"),
     ]
-
-
-# --- UT-S11: raw HTTP, because KalturaApi hides the error's shape ----------------------
-
-
-def _raw_get(api: KalturaApi, fmt: str | None) -> httpx.Response:
-    url = f"{api.service_url.rstrip('/')}/api_v3/service/uploadToken/action/get"
-    data = {"ks": api.ks or "", "uploadTokenId": _MISSING_ID}
-    if fmt is not None:
-        data["format"] = fmt
-    return api.client.post(url, data=data)
-
-
-def _json_error_problems(api: KalturaApi) -> list[str]:
-    response = _raw_get(api, "1")
-    where = "get of an unknown token with format=1"
-    if response.status_code != 200:
-        return [f"{where}: HTTP {response.status_code}, expected 200"]
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return [f"{where}: the answer is not JSON"]
-    if not isinstance(body, dict):
-        return [f"{where}: expected an error object, got {body!r}"]
-    problems = [f"{where}: no {key!r}" for key in ("code", "message", "args") if key not in body]
-    if body.get("objectType") != "KalturaAPIException":
-        problems.append(f"{where}: objectType {body.get('objectType')!r}")
-    if body.get("code") != _NOT_FOUND:
-        problems.append(f"{where}: code {body.get('code')!r}, expected {_NOT_FOUND}")
-    return problems
-
-
-def _xml_error_problems(api: KalturaApi) -> list[str]:
-    response = _raw_get(api, None)
-    where = "get of an unknown token, default format"
-    if response.status_code != 200:
-        return [f"{where}: HTTP {response.status_code}, expected 200"]
-    try:
-        root = ElementTree.fromstring(response.content)  # our own test traffic, 127.0.0.1
-    except ElementTree.ParseError:
-        return [f"{where}: the answer is not XML"]
-    code = root.findtext(".//error/code")
-    if code != _NOT_FOUND:
-        return [f"{where}: <error><code> is {code!r}, expected {_NOT_FOUND}"]
-    return []
-
-
-CHECKS: dict[str, Callable[[KalturaApi], Finding]] = {
-    "UT-S01": check_s01,
-    "UT-S02": check_s02,
-    "UT-S03": check_s03,
-    "UT-S04": check_s04,
-    "UT-S05": check_s05,
-    "UT-S06": check_s06,
-    "UT-S07": check_s07,
-    "UT-S08": check_s08,
-    "UT-S09": check_s09,
-    "UT-S10": check_s10,
-    "UT-S11": check_s11,
-    "UT-S12": check_s12,
-    "UT-S13": check_s13,
-    "UT-S14": check_s14,
-}
-"""Every implemented check by requirement id."""
-
-
-def run_checks(api: KalturaApi) -> list[Finding]:
-    """Every check, in requirement order."""
-    return [check(api) for check in CHECKS.values()]

@@ -20,14 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import permutations
 
 from conformance.model import ErrorCode
-from conformance.server.driver import (
-    Answer,
-    Observation,
-    Send,
-    ServerDriver,
-    TokenPair,
-    answer_of_outcome,
-)
+from conformance.server.answers import Observation, ServerAnswer, answer_of_outcome
+from conformance.server.driver import ServerDriver, TokenPair
+from conformance.server.sends import Send
 
 __all__ = ["send_concurrently"]
 
@@ -55,16 +50,16 @@ def send_concurrently(
     return observed
 
 
-def _refusal() -> Answer:
-    return Answer("error", code=_CANNOT_MATCH)
+def _refusal() -> ServerAnswer:
+    return ServerAnswer("error", code=_CANNOT_MATCH)
 
 
 def _explaining_order(
     driver: ServerDriver,
     pair: TokenPair,
     applied: list[Send],
-    answers: list[Answer],
-    after: Answer,
+    answers: list[ServerAnswer],
+    after: ServerAnswer,
 ) -> tuple[int, ...]:
     """The first order of `applied` (a close stays last) whose replay gives `answers` and
     `after`; the plan order when none does."""
@@ -79,7 +74,7 @@ def _explaining_order(
 
 
 def _judge(
-    driver: ServerDriver, pair: TokenPair, send: Send, actual: Answer, ids: tuple[str, ...]
+    driver: ServerDriver, pair: TokenPair, send: Send, actual: ServerAnswer, ids: tuple[str, ...]
 ) -> Observation:
     expected = answer_of_outcome(driver.predict_upload(pair.model_id, send))
     label = f"{send.describe()} to {pair.label} (concurrent)"

@@ -1,19 +1,10 @@
 """Drive a Kaltura endpoint and the reference model in lockstep (server conformance).
 
 Every request goes to the endpoint under test over HTTP (`KalturaApi`) and, as an event, to
-a private `UploadTokenModel`; the model's outcome is the PREDICTION of the answer. Each
-comparison becomes an `Observation`. Tokens live under two ids (the server's and the
-model's), paired in `TokenPair`.
-
-The close's wait (§7): where the model answers `CloseWaiting`, the real server waits for
-late chunks. The driver sends requests one at a time, so nothing can arrive meanwhile, but
-the server still runs its passes (a drain and a glob pass each), and a later pass can move
-bytes an earlier one did not: a chunk stored at offset 0 is rewritten by the glob pass and
-the next drain goes back to the end of the file (§6.3). So the prediction runs the passes
-of a whole wait (Kaltura's 45) before `AbandonClose`. A server with a shorter wait runs
-fewer (`kaltura-conformance serve --final-wait 0.2`: about ten); in the sequences found so
-far the second pass already leaves the state the 45th does. No sleeping, no timing
-assumptions.
+a private `UploadTokenModel`; the model's outcome is the PREDICTION of the answer (a close's
+wait included: `sends.predict`). Each comparison becomes an `Observation` of two
+`ServerAnswer`s. Tokens live under two ids (the server's and the model's), paired in
+`TokenPair`.
 """
 
 from __future__ import annotations
@@ -29,105 +20,40 @@ from typing import Any
 from conformance.clients.api import KalturaApi, KalturaCallError, KalturaTransportError
 from conformance.content import SourceFile
 from conformance.model import (
-    AbandonClose,
     AddToken,
     Caller,
     CloseWaiting,
-    ContinueClose,
-    Deleted,
     DeleteToken,
-    Failed,
-    FilePart,
     GetToken,
     ListTokens,
-    MemoryBlob,
     Outcome,
     Pager,
     TokenFilter,
     TokenListed,
     TokenResult,
-    Upload,
+    TokenStatus,
     UploadTokenModel,
 )
 from conformance.model.listing import effective_order
-from conformance.scenario import PlannedRequest, UploadSchedule
+from conformance.scenario import UploadSchedule
+from conformance.server.answers import (
+    Observation,
+    ServerAnswer,
+    answer_of_call,
+    answer_of_outcome,
+    answer_of_result,
+    wire_number,
+)
 from conformance.server.listing import FILTER, WHOLE_LIST, ListQuery, canonical, cut_ties
+from conformance.server.sends import Send, predict, replayed, upload_event
 
-__all__ = [
-    "RUN_PREFIX",
-    "Answer",
-    "Observation",
-    "Send",
-    "ServerDriver",
-    "TokenPair",
-    "answer_of_call",
-    "answer_of_outcome",
-]
+__all__ = ["MISSING", "RUN_PREFIX", "ServerDriver", "TokenPair"]
 
-# Passes of a close's wait (§7: `upload_final_chunk_max_append_time`, one a second).
-CLOSE_PASSES = 45
 _MODEL_PARTNER = 1  # the model is private to the driver: any partner id will do
 
 # Every token a process creates is named `kuc-<8 hex>-…`: recognisable on an account, and
 # unique to this process, so that its end-of-run sweep never touches another run's tokens.
 RUN_PREFIX = f"kuc-{secrets.token_hex(4)}"
-
-
-@dataclass(frozen=True)
-class Answer:
-    """An answer reduced to what server conformance compares.
-
-    `kind` is "ok", "error" (a Kaltura error object) or "transport" (no usable answer).
-    `status` and `size` are a token's status and `uploadedFileSize` (None when absent);
-    `count` is a list's `totalCount` and `listed` the tokens its page holds, in order
-    (see `ListQuery` for how ties and unspecified orders are compared).
-    """
-
-    kind: str
-    code: str | None = None
-    status: int | None = None
-    size: int | None = None
-    count: int | None = None
-    listed: tuple[str, ...] | None = None
-    fields: tuple[tuple[str, object], ...] = ()
-
-    def describe(self) -> str:
-        if self.kind == "error":
-            return f"error {self.code}"
-        if self.kind == "transport":
-            return f"no answer ({self.code})"
-        parts = ["ok"]
-        if self.status is not None:
-            parts.append(f"status={self.status}")
-        if self.size is not None:
-            parts.append(f"uploadedFileSize={self.size}")
-        if self.count is not None:
-            parts.append(f"totalCount={self.count}")
-        if self.listed is not None:
-            parts.append(f"objects=[{', '.join(self.listed)}]")
-        parts.extend(f"{name}={value!r}" for name, value in self.fields)
-        return " ".join(parts)
-
-
-@dataclass(frozen=True)
-class Observation:
-    """One comparison: the request, the model's prediction, the server's answer."""
-
-    request: str
-    expected: Answer
-    actual: Answer
-    requirements: tuple[str, ...]
-
-    @property
-    def ok(self) -> bool:
-        return self.expected == self.actual
-
-    def describe(self) -> str:
-        verdict = "as predicted" if self.ok else "MISMATCH"
-        return (
-            f"{self.request}: expected {self.expected.describe()},"
-            f" got {self.actual.describe()} ({verdict})"
-        )
 
 
 @dataclass(frozen=True)
@@ -139,85 +65,12 @@ class TokenPair:
     label: str
 
 
-@dataclass(frozen=True)
-class Send:
-    """One `uploadToken.upload`. None for resume/final/resume_at means "omit the parameter"
-    (UT-S12: the server must apply its defaults)."""
-
-    payload: bytes
-    offset: int
-    resume: bool | None
-    final: bool | None
-    resume_at: int | None
-
-    @classmethod
-    def planned(cls, request: PlannedRequest, source: SourceFile) -> Send:
-        chunk = request.chunk
-        payload = source.read(chunk.start, chunk.end)
-        return cls(payload, chunk.start, request.resume, request.final, request.resume_at)
-
-    def describe(self) -> str:
-        flags = [
-            f"{name}={value}"
-            for name, value in (
-                ("resume", self.resume),
-                ("finalChunk", self.final),
-                ("resumeAt", self.resume_at),
-            )
-            if value is not None
-        ]
-        return " ".join([f"upload {len(self.payload)} B chunk_{self.offset}", *flags])
-
-    def params(self) -> dict[str, object]:
-        return {"resume": self.resume, "finalChunk": self.final, "resumeAt": self.resume_at}
-
-
 def _kept(store: list[Any], result: Any) -> Any:
     store.append(result)
     return result
 
 
-def answer_of_outcome(outcome: Outcome) -> Answer:
-    """The model's outcome as an `Answer` (a `CloseWaiting` must be resolved first)."""
-    if isinstance(outcome, Failed):
-        return Answer("error", code=outcome.code)
-    if isinstance(outcome, TokenResult):
-        token = outcome.token
-        return Answer("ok", status=int(token.status), size=token.uploaded_file_size)
-    if isinstance(outcome, TokenListed):
-        return Answer("ok", count=outcome.total_count)
-    if isinstance(outcome, Deleted):
-        return Answer("ok")
-    raise ValueError(f"unresolved outcome {outcome!r}")
-
-
-def answer_of_call(call: Callable[[], Any]) -> Answer:
-    """Run one API call; its JSON result, error object or failure as an `Answer`."""
-    try:
-        result = call()
-    except KalturaCallError as error:
-        return Answer("error", code=error.code)
-    except KalturaTransportError as error:
-        return Answer("transport", code=str(error))
-    if not isinstance(result, dict):
-        return Answer("ok")  # delete answers null
-    if result.get("objectType") == "KalturaUploadTokenListResponse":
-        return Answer("ok", count=_number(result.get("totalCount")))
-    return Answer("ok", status=_number(result.get("status")), size=_size(result))
-
-
-def _size(result: dict[str, Any]) -> int | None:
-    return _number(result.get("uploadedFileSize"))
-
-
-def _number(value: object) -> int | None:
-    """Kaltura spells sizes as JSON strings (§1.3); compare them numerically."""
-    if value is None or value == "":
-        return None
-    try:
-        return int(float(str(value)))
-    except ValueError:
-        return -1  # not a number: never equal to a prediction
+MISSING = TokenPair("0_kucmissing", "0_kucmissing", "0_kucmissing")  # well-formed, never issued
 
 
 @dataclass
@@ -282,8 +135,10 @@ class ServerDriver:
         self._created.append(pair)
         self._added[pair.model_id] = (name, size)
         self._labels |= {pair.server_id: label, pair.model_id: label}
-        self._created_at[label] = _number(result.get("createdAt"))
-        self.record(f"add {label}", answer_of_outcome(outcome), _add_answer(result), requirements)
+        self._created_at[label] = wire_number(result.get("createdAt"))
+        self.record(
+            f"add {label}", answer_of_outcome(outcome), answer_of_result(result), requirements
+        )
         return pair
 
     def file_name(self, pair: TokenPair) -> str:
@@ -317,7 +172,7 @@ class ServerDriver:
         self.get(pair, requirements, after=send.describe())
         return observed
 
-    def send_to_server(self, pair: TokenPair, send: Send) -> Answer:
+    def send_to_server(self, pair: TokenPair, send: Send) -> ServerAnswer:
         """The data request to the endpoint only (thread-safe: the model is not touched)."""
         files = {"fileData": (f"chunk_{send.offset}", send.payload)}
         params = {"uploadTokenId": pair.server_id, **send.params()}
@@ -326,12 +181,12 @@ class ServerDriver:
     def get(self, pair: TokenPair, requirements: tuple[str, ...], after: str = "") -> Observation:
         return self.compare_get(pair, self.server_get(pair), requirements, after)
 
-    def server_get(self, pair: TokenPair) -> Answer:
+    def server_get(self, pair: TokenPair) -> ServerAnswer:
         params = {"uploadTokenId": pair.server_id}
         return answer_of_call(lambda: self.api.call("uploadToken", "get", params))
 
     def compare_get(
-        self, pair: TokenPair, actual: Answer, requirements: tuple[str, ...], after: str = ""
+        self, pair: TokenPair, actual: ServerAnswer, requirements: tuple[str, ...], after: str = ""
     ) -> Observation:
         """The model's `get` against an answer the server already gave."""
         outcome = self.model.apply(GetToken(self.caller, self.clock(), pair.model_id))
@@ -361,7 +216,10 @@ class ServerDriver:
 
         actual = answer_of_call(get)
         if actual.kind == "ok":
-            named = (("fileName", raw.get("fileName")), ("fileSize", _number(raw.get("fileSize"))))
+            named = (
+                ("fileName", raw.get("fileName")),
+                ("fileSize", wire_number(raw.get("fileSize"))),
+            )
             actual = replace(actual, fields=named)
         return self.record(f"get fields of {pair.label}", expected, actual, requirements)
 
@@ -467,27 +325,23 @@ class ServerDriver:
     def predict_upload(self, token_id: str, send: Send) -> Outcome:
         """The model's answer to `send`; a close left waiting is abandoned (see module doc)."""
         self._history.setdefault(token_id, []).append(send)
-        return _predict(self.model, self.caller, self.clock(), token_id, send)
+        return predict(self.model, self.caller, self.clock(), token_id, send)
 
-    def replay(self, pair: TokenPair, sends: list[Send]) -> tuple[list[Answer], Answer]:
+    def replay(self, pair: TokenPair, sends: list[Send]) -> tuple[list[ServerAnswer], ServerAnswer]:
         """What a fresh model answers to `sends` after this token's history, and its `get`
         then: one linearisation of requests that were in flight together."""
-        model, now = UploadTokenModel(), self.clock()
-        name, size = self._added[pair.model_id]
-        added = model.apply(AddToken(self.caller, now, name, size))
-        assert isinstance(added, TokenResult), added
-        token_id = added.token.id
-        for earlier in self._history.get(pair.model_id, []):
-            _predict(model, self.caller, now, token_id, earlier)
-        answers = [answer_of_outcome(_predict(model, self.caller, now, token_id, s)) for s in sends]
+        now = self.clock()
+        model, token_id = self._replayed(pair, now)
+        outcomes = [predict(model, self.caller, now, token_id, send) for send in sends]
+        answers = [answer_of_outcome(outcome) for outcome in outcomes]
         final = answer_of_outcome(model.apply(GetToken(self.caller, now, token_id)))
         model.close()
         return answers, final
 
-    def model_status(self, pair: TokenPair) -> int | None:
+    def model_status(self, pair: TokenPair) -> TokenStatus | None:
         """The token's status as the model holds it (None: unknown or deleted)."""
         outcome = self.model.apply(GetToken(self.caller, self.clock(), pair.model_id))
-        return int(outcome.token.status) if isinstance(outcome, TokenResult) else None
+        return outcome.token.status if isinstance(outcome, TokenResult) else None
 
     def model_size(self, pair: TokenPair) -> int | None:
         """The token's `uploadedFileSize` as the model holds it."""
@@ -499,50 +353,24 @@ class ServerDriver:
         replayed to this token's state, answers it with `CloseWaiting`."""
         if pair.model_id not in self._added:
             return False
-        model, now = UploadTokenModel(), self.clock()
-        name, size = self._added[pair.model_id]
-        added = model.apply(AddToken(self.caller, now, name, size))
-        assert isinstance(added, TokenResult), added
-        for earlier in self._history.get(pair.model_id, []):
-            _predict(model, self.caller, now, added.token.id, earlier)
-        outcome = model.apply(_upload_event(self.caller, now, added.token.id, send))
+        now = self.clock()
+        model, token_id = self._replayed(pair, now)
+        outcome = model.apply(upload_event(self.caller, now, token_id, send))
         model.close()
         return isinstance(outcome, CloseWaiting)
 
+    def _replayed(self, pair: TokenPair, now: float) -> tuple[UploadTokenModel, str]:
+        """A fresh model holding this token as the driver's model has it (`sends.replayed`)."""
+        history = self._history.get(pair.model_id, [])
+        return replayed(self.caller, now, self._added[pair.model_id], history)
+
     def record(
-        self, request: str, expected: Answer, actual: Answer, requirements: tuple[str, ...]
+        self,
+        request: str,
+        expected: ServerAnswer,
+        actual: ServerAnswer,
+        requirements: tuple[str, ...],
     ) -> Observation:
         observation = Observation(request, expected, actual, requirements)
         self.observations.append(observation)
         return observation
-
-
-def _upload_event(caller: Caller, now: float, token_id: str, send: Send) -> Upload:
-    """`send` as the model's event, with the server's defaults for omitted parameters."""
-    return Upload(
-        caller,
-        now,
-        token_id,
-        FilePart(MemoryBlob(send.payload), f"chunk_{send.offset}"),
-        resume=False if send.resume is None else send.resume,
-        final_chunk=True if send.final is None else send.final,
-        resume_at=-1.0 if send.resume_at is None else float(send.resume_at),
-    )
-
-
-def _predict(
-    model: UploadTokenModel, caller: Caller, now: float, token_id: str, send: Send
-) -> Outcome:
-    outcome = model.apply(_upload_event(caller, now, token_id, send))
-    # Sequential driving: no chunk arrives during the server's wait, but its passes run.
-    for _ in range(CLOSE_PASSES - 1):  # the first pass ran with the request
-        if not isinstance(outcome, CloseWaiting):
-            return outcome
-        outcome = model.apply(ContinueClose(outcome.ticket, now))
-    if isinstance(outcome, CloseWaiting):
-        outcome = model.apply(AbandonClose(outcome.ticket, now))
-    return outcome
-
-
-def _add_answer(result: dict[str, Any]) -> Answer:
-    return Answer("ok", status=_number(result.get("status")), size=_size(result))

@@ -16,11 +16,25 @@ from dataclasses import dataclass, fields
 
 from conformance.model import Pager, TokenFilter
 
-__all__ = ["FILTER", "WHOLE_LIST", "ListQuery", "canonical", "cut_ties"]
+__all__ = [
+    "FILTER",
+    "NOT_A_STATUS",
+    "WHOLE_LIST",
+    "ListQuery",
+    "canonical",
+    "cut_ties",
+    "status_list",
+]
 
 FILTER: dict[str, object] = {"filter:objectType": "KalturaUploadTokenFilter"}
 _PAGER: dict[str, object] = {"pager:objectType": "KalturaFilterPager"}
 WHOLE_LIST = Pager(page_size=500, page_index=1)  # the most a page holds (§11.3)
+NOT_A_STATUS = 9  # no `TokenStatus` has it: statusEqual refuses it, statusIn ignores it
+
+
+def status_list(*statuses: int) -> str:
+    """A `statusIn` value: the statuses' numbers, comma-separated."""
+    return ",".join(str(int(status)) for status in statuses)
 
 
 @dataclass(frozen=True)

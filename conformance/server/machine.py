@@ -1,394 +1,35 @@
-"""A Hypothesis state machine over the upload token's life cycle (server conformance).
+"""Run the token life-cycle state machine (`lifecycle`) against an endpoint and judge it.
 
-Rules add tokens (sized or not), send openings, middles anywhere in the file (re-sends
-and out-of-order chunks included), closes (matching, early, past the end, empty), requests
-with parameters omitted, uploads to finished, deleted and unknown tokens, `get`, `list`
-with drawn filters and pagers (restricted to the machine's own tokens, by ids or by a file
-name only the run uses), and `delete`. Every request goes through `ServerDriver`, so every
-answer and the `uploadToken.get` after each upload is compared with the reference model.
-The invariant: the server agrees with the model. A disagreement fails the run with the
-requirement IDs of the rule that saw it, and Hypothesis shrinks it to the shortest steps.
+Every requirement a step exercises is judged like a registered check's (`Findings`,
+`conformance.findings.judge`): the requirements the shrunk disagreement names FAIL
+(NON-STRICT for a SHOULD), every other one some step compared PASSes, and one no step
+reached is NOT-EXERCISED.
 
 Requests are metered: on a live account the run's request budget (and the machine's own
 allowance for shrinking, `MachineSettings.shrink_requests`) ends the run cleanly. Hypothesis
 would take a refused request for a new failure and go on shrinking it, so running out stops
 Hypothesis at once; the smallest failing sequence seen so far is then the verdict, with its
 requests listed, and a run that found nothing reports what it compared before it stopped.
-
-File contents come from `SourceFile(size, seed)`, never from drawn bytes. On an account
-whose server really waits for late chunks (§7: 45 s), closes the model says would wait
-are left out unless `allow_close_waits`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as hypothesis_seed
-from hypothesis import strategies as st
-from hypothesis.stateful import (
-    Bundle,
-    RuleBasedStateMachine,
-    initialize,
-    invariant,
-    rule,
-    run_state_machine_as_test,
-)
+from hypothesis.stateful import run_state_machine_as_test
 
-from conformance.budget import BudgetExceeded
 from conformance.clients.api import KalturaApi
-from conformance.content import SourceFile
-from conformance.requirements import Verdict, verdict_for_broken
-from conformance.requirements import requirement as catalogue_entry
-from conformance.server.checks import Finding
-from conformance.server.driver import Observation, Send, ServerDriver, TokenPair
-from conformance.server.listing import ListQuery
-from strategies import seeds
+from conformance.findings import Breach, CheckResult, Findings, judge
+from conformance.requirements import Verdict
+from conformance.server.lifecycle import EXERCISED, Disagreement, Exploration, machine_factory
+from conformance.server.metering import MeteredApi, OutOfRequests
 
-__all__ = ["LifecycleResult", "MachineSettings", "lifecycle_machine", "run_lifecycle"]
-
-MAX_FILE = 6_000  # small files: many steps, few bytes on a live account
-_MISSING = TokenPair("0_kucmissing", "0_kucmissing", "0_kucmissing")
-
-# What each rule exercises: a mismatch it sees is a failure of these requirements.
-_OPENING = ("UT-S01",)
-_MIDDLE = ("UT-S03",)
-_BEYOND_GAP = ("UT-S13",)
-_RESEND = ("UT-S04",)
-_CLOSE = ("UT-S05", "UT-S06", "UT-S07", "UT-S08")  # which one: `_close_tags`
-_CANNOT_MATCH = "UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE"
-_FINISHED = ("UT-S09",)
-_RESUME_PENDING = ("UT-S02",)
-_DEFAULTS = ("UT-S12",)
-_GONE = ("UT-S10",)
-_TOKENS = ("UT-S14",)
-EXERCISED = tuple(
-    sorted(
-        {
-            *_OPENING,
-            *_MIDDLE,
-            *_BEYOND_GAP,
-            *_RESEND,
-            *_CLOSE,
-            *_FINISHED,
-            *_RESUME_PENDING,
-            *_DEFAULTS,
-            *_GONE,
-            *_TOKENS,
-        }
-    )
-)
-
-
-def list_queries() -> st.SearchStrategy[ListQuery]:
-    """Filters and pagers of `uploadToken.list` (§11.3), each on its own or together; the
-    restriction to the machine's tokens is added by the rule. Shrinks towards no filter."""
-    return st.builds(
-        ListQuery,
-        status_equal=st.sampled_from((None, 0, 1, 2, 5)),
-        status_in=st.sampled_from((None, "0,2", "1", "1,2,9")),
-        order_by=st.sampled_from((None, "+createdAt", "-createdAt")),
-        page_size=st.sampled_from((None, 2, 1, 0, 3)),
-        page_index=st.sampled_from((None, 2, 1, 0, 3)),
-    )
-
-
-class Disagreement(AssertionError):  # noqa: N818 - reads as what happened
-    """The server answered otherwise than the model predicted."""
-
-    def __init__(self, observation: Observation) -> None:
-        ids = ", ".join(observation.requirements)
-        super().__init__(f"{ids}: {observation.describe()}")
-        self.observation = observation
-
-
-class _OutOfRequests(KeyboardInterrupt):
-    """Ends the Hypothesis run at once. Hypothesis takes any other exception for a failing
-    example: it would shrink it, and replay sequences that now stop at other steps (a
-    `FlakyStrategyDefinition`). An interrupt is the one thing it passes straight through;
-    `run_lifecycle` catches this one, so it never reaches pytest."""
-
-
-@dataclass
-class _MeteredApi(KalturaApi):
-    """The machine's API: counts requests; `allowance` (once set) caps the ones left.
-    Deletes always go out (the teardown must clean up), and the run's budget saying no
-    stops the machine rather than failing a step."""
-
-    sent: int = 0
-    allowance: int | None = None
-
-    def call(self, service: str, action: str, *args: Any, **kwargs: Any) -> Any:
-        if action != "delete" and self.allowance is not None:
-            if self.allowance <= 0:
-                raise _OutOfRequests(f"shrinking used up its requests ({self.sent} sent in all)")
-            self.allowance -= 1
-        self.sent += 1
-        try:
-            return super().call(service, action, *args, **kwargs)
-        except BudgetExceeded as error:
-            raise _OutOfRequests(str(error)) from None
-
-
-@dataclass(frozen=True)
-class _Failure:
-    """A disagreement and the requests of the sequence that led to it."""
-
-    disagreement: Disagreement
-    requests: tuple[str, ...]
-
-
-@dataclass
-class _Token:
-    pair: TokenPair
-    source: SourceFile
-    sent: set[tuple[int, int]] = field(default_factory=set)  # (offset, length) of middles
-    deleted: bool = False
-    refused_close: bool = False  # a close was answered CANNOT_MATCH_EXPECTED_SIZE
-
-    def bound(self, index: int) -> int:
-        """The start of chunk `index` of four equal chunks (4: the end of the file)."""
-        return self.source.size * index // 4
-
-
-class TokenLifecycle(RuleBasedStateMachine):
-    """Bound to an API by `lifecycle_machine`; never used directly."""
-
-    api: _MeteredApi
-    allow_close_waits: bool = True
-    shrink_requests: int | None = None  # requests shrinking may spend; None: no limit
-    exercised: set[str]  # the requirements some step compared, over every sequence
-    tally: Counter[str]  # sequences, steps and answers, over every sequence
-    smallest: list[_Failure]  # the failing sequence with the fewest requests so far
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tally["sequences"] += 1
-        self.driver = ServerDriver(self.api)
-        self.tokens: list[_Token] = []
-        self._judged = 0
-
-    tokens_made = Bundle("tokens_made")
-
-    # --- tokens ------------------------------------------------------------------------
-
-    @initialize(target=tokens_made, size=st.integers(1, MAX_FILE), content=seeds())
-    def first_token(self, size: int, content: int) -> _Token:
-        return self._add(size, content)
-
-    @rule(
-        target=tokens_made,
-        size=st.one_of(st.none(), st.integers(0, MAX_FILE)),
-        content=seeds(),
-        shared_name=st.booleans(),
-    )
-    def add(self, size: int | None, content: int, shared_name: bool) -> _Token:
-        """A token, maybe with the file name other tokens of the run share."""
-        return self._add(size, content, self.driver.run_name("shared") if shared_name else None)
-
-    def _add(self, size: int | None, content: int, file_name: str | None = None) -> _Token:
-        source = SourceFile(size if size is not None else MAX_FILE // 2, content)
-        token = _Token(self.driver.new_token(size, _TOKENS, file_name=file_name), source)
-        self.tokens.append(token)
-        return token
-
-    @rule(token=tokens_made)
-    def get(self, token: _Token) -> None:
-        self.driver.get(token.pair, _GONE if token.deleted else _TOKENS)
-
-    @rule(token=tokens_made)
-    def delete(self, token: _Token) -> None:
-        self.driver.delete(token.pair, _GONE if token.deleted else _TOKENS)
-        token.deleted = True
-
-    @rule(query=list_queries(), token=tokens_made, by_size=st.booleans())
-    def list_mine(self, query: ListQuery, token: _Token, by_size: bool) -> None:
-        """A list over the machine's tokens, deleted ones included (`idIn`); `by_size`:
-        filtered on `token`'s declared size as well."""
-        if by_size:
-            query = replace(query, file_size_equal=self.driver.declared_size(token.pair))
-        self.driver.list_tokens(query, _TOKENS, [known.pair for known in self.tokens])
-
-    @rule(query=list_queries(), token=tokens_made)
-    def list_by_name(self, query: ListQuery, token: _Token) -> None:
-        """A list by `token`'s file name alone, a name only this run uses (no `idIn`)."""
-        named = replace(query, file_name_equal=self.driver.file_name(token.pair))
-        self.driver.list_tokens(named, _TOKENS)
-
-    @rule()
-    def unknown_token(self) -> None:
-        """get, an opening and delete on an id no one was given."""
-        self.driver.get(_MISSING, _GONE)
-        self.driver.upload(_MISSING, Send(b"x", 0, resume=False, final=False, resume_at=0), _GONE)
-        self.driver.delete(_MISSING, _GONE)
-
-    # --- data requests -----------------------------------------------------------------
-
-    @rule(token=tokens_made, final=st.booleans())
-    def opening(self, token: _Token, final: bool) -> None:
-        """The first of the file's four chunks (or the whole file, when final)."""
-        end = token.source.size if final else token.bound(1)
-        send = Send(token.source.read(0, end), 0, resume=False, final=final, resume_at=0)
-        self._upload(token, send, self._tags(token, _OPENING))
-
-    @rule(token=tokens_made, index=st.sampled_from((1, 2)), twice=st.booleans())
-    def middle(self, token: _Token, index: int, twice: bool) -> None:
-        """One of the two middle chunks, in any order; `twice`: re-sent at once."""
-        for _ in range(2 if twice else 1):
-            self._middle(token, token.bound(index), token.bound(index + 1))
-
-    @rule(token=tokens_made, where=st.floats(0, 1), length=st.integers(0, 2_000))
-    def odd_middle(self, token: _Token, where: float, length: int) -> None:
-        """A middle anywhere, of any length: overlaps, gaps, past the end, empty."""
-        start = round(token.source.size * where)
-        self._middle(token, start, start + length)
-
-    def _middle(self, token: _Token, start: int, end: int) -> None:
-        payload = token.source.read(start, min(token.source.size, end))
-        if (start, len(payload)) in token.sent:
-            tags = _RESEND
-        elif start > (self.driver.model_size(token.pair) or 0):
-            tags = _BEYOND_GAP  # it must wait; uploadedFileSize must not count it
-        else:
-            tags = _MIDDLE
-        token.sent.add((start, len(payload)))
-        self._upload(token, Send(payload, start, True, False, start), self._tags(token, tags))
-
-    @rule(token=tokens_made, empty=st.booleans(), past_end=st.sampled_from((0, 0, 0, 7)))
-    def close(self, token: _Token, empty: bool, past_end: int) -> None:
-        """The last chunk with finalChunk=true (or an empty close at the end); `past_end`
-        bytes beyond the file make a size the assembled file cannot match."""
-        start = token.source.size if empty else token.bound(3)
-        self._close(token, max(1, start), past_end)
-
-    @rule(token=tokens_made, where=st.floats(0, 1))
-    def odd_close(self, token: _Token, where: float) -> None:
-        """A close from anywhere in the file to its end."""
-        self._close(token, max(1, round(token.source.size * where)), 0)
-
-    def _close(self, token: _Token, start: int, past_end: int) -> None:
-        size = token.source.size
-        payload = token.source.read(min(start, size), size) + b"\0" * past_end
-        send = Send(payload, start, resume=True, final=True, resume_at=start)
-        waits = self.driver.would_wait(token.pair, send)
-        if waits and not self.allow_close_waits:
-            return  # a faithful server would hold it for its whole close wait
-        tags = self._close_tags(token, send, waits, past_end)
-        answered = self.driver.upload(token.pair, send, self._tags(token, tags))
-        token.refused_close = token.refused_close or answered.expected.code == _CANNOT_MATCH
-
-    @staticmethod
-    def _close_tags(token: _Token, send: Send, waits: bool, past_end: int) -> tuple[str, ...]:
-        """The requirements a close exercises: a size that cannot match (UT-S08), an early
-        close (UT-S05), the retry of a refused one (UT-S06), an empty one (UT-S07); else
-        the close of chunks assembled by offset (UT-S03)."""
-        if past_end:
-            return ("UT-S08",)
-        if waits:
-            return ("UT-S05",)
-        tags = (("UT-S06",) if token.refused_close else ()) + (() if send.payload else ("UT-S07",))
-        return tags or ("UT-S03",)
-
-    @rule(
-        token=tokens_made,
-        middles=st.permutations((1, 2, 3)).flatmap(
-            lambda p: st.sampled_from([p[:k] for k in range(4)])
-        ),
-        empty=st.booleans(),
-        past_end=st.sampled_from((0, 0, 0, 7)),
-        finish=st.booleans(),
-        resend=st.booleans(),
-    )
-    def staged_upload(
-        self,
-        token: _Token,
-        *,
-        middles: tuple[int, ...],
-        empty: bool,
-        past_end: int,
-        finish: bool,
-        resend: bool,
-    ) -> None:
-        """The three stages on one token: the opening, some middles (chunk 3 among them
-        makes the close empty; `resend`: the first one again after the others), the close;
-        `finish`: then the missing chunks and the close again. Reaches re-sends away from
-        the end of the file, and early, retried, empty and mismatched closes, often."""
-        self.opening(token, final=False)
-        for index in (*middles, *middles[:1]) if resend else middles:
-            self._middle(token, token.bound(index), token.bound(index + 1))
-        self.close(token, empty, past_end)
-        if finish:
-            for index in sorted({1, 2, 3} - set(middles)):
-                self._middle(token, token.bound(index), token.bound(index + 1))
-            self.close(token, empty, 0)
-
-    @rule(token=tokens_made)
-    def whole_file_with_defaults(self, token: _Token) -> None:
-        """resume, finalChunk and resumeAt omitted: the defaults false, true, -1."""
-        send = Send(token.source.read(0, token.source.size), 0, None, None, None)
-        self._upload(token, send, self._tags(token, _DEFAULTS))
-
-    def _upload(self, token: _Token, send: Send, tags: tuple[str, ...]) -> None:
-        self.driver.upload(token.pair, send, tags)
-
-    def _tags(self, token: _Token, tags: tuple[str, ...]) -> tuple[str, ...]:
-        """Which requirements a data request exercises, given the token's state."""
-        if token.deleted:
-            return _GONE
-        state = self.driver.model_status(token.pair)
-        if state == 2:
-            return _FINISHED
-        if state == 0 and tags not in (_OPENING, _DEFAULTS, _RESEND):
-            return _RESUME_PENDING
-        return tags
-
-    # --- the invariant -----------------------------------------------------------------
-
-    @invariant()
-    def server_agrees_with_the_model(self) -> None:
-        new = self.driver.observations[self._judged :]
-        self._judged = len(self.driver.observations)
-        self.tally["steps"] += 1  # Hypothesis checks invariants after every step
-        self.tally["answers"] += len(new)
-        for observation in new:
-            self.exercised.update(observation.requirements)
-            if not observation.ok:
-                self._found(Disagreement(observation))
-
-    def _found(self, disagreement: Disagreement) -> None:
-        """Keep the smallest failure (in case shrinking is cut short), start the shrinking
-        allowance on the first one, and fail the step."""
-        requests = tuple(seen.request for seen in self.driver.observations)
-        if not self.smallest:
-            self.api.allowance = self.shrink_requests
-        if not self.smallest or len(requests) < len(self.smallest[0].requests):
-            self.smallest[:] = [_Failure(disagreement, requests)]
-        raise disagreement
-
-    def teardown(self) -> None:
-        self.driver.cleanup()
-
-
-def lifecycle_machine(
-    api: KalturaApi, *, allow_close_waits: bool = True, shrink_requests: int | None = None
-) -> type[TokenLifecycle]:
-    """The machine bound to `api` (a fresh class: Hypothesis builds its own instances)."""
-    return type(
-        "TokenLifecycleOn",
-        (TokenLifecycle,),
-        {
-            "api": _MeteredApi(api.client, api.service_url, api.ks),
-            "allow_close_waits": allow_close_waits,
-            "shrink_requests": shrink_requests,
-            "exercised": set(),
-            "tally": Counter[str](),
-            "smallest": [],
-        },
-    )
+__all__ = ["EXERCISED", "LifecycleResult", "MachineSettings", "run_lifecycle"]
 
 
 @dataclass(frozen=True)
@@ -426,17 +67,20 @@ class LifecycleResult:
         done = f"{self.steps} step(s) in {sequences} sequence(s), {answers} answer(s) compared"
         return done if self.stopped is None else f"{done}; stopped early: {self.stopped}"
 
-    def findings(self) -> list[Finding]:
-        """One `Finding` per requirement, for reports: a breach with the shrunk steps, a
-        pass with how much was compared, or not exercised."""
-        return [self._finding(rid, verdict) for rid, verdict in self.verdicts.items()]
+    def findings(self) -> list[CheckResult]:
+        """One result per requirement, for reports: a breach with the shrunk steps, a pass
+        with how much was compared, or not exercised (each with a `summary` observation)."""
+        return [self._result(rid, verdict) for rid, verdict in self.verdicts.items()]
 
-    def _finding(self, rid: str, verdict: Verdict) -> Finding:
+    def _result(self, rid: str, verdict: Verdict) -> CheckResult:
         if rid in self.messages:
-            return Finding(rid, verdict, tuple(self.messages[rid]))
+            breaches = tuple(Breach(message) for message in self.messages[rid])
+            return CheckResult(rid, verdict, breaches)
         if verdict is Verdict.NOT_EXERCISED:
-            return Finding(rid, verdict, (f"no step reached it; {self.summary()}",))
-        return Finding(rid, verdict, (f"as the model predicted: {self.summary()}",))
+            summary = f"no step reached it; {self.summary()}"
+        else:
+            summary = f"as the model predicted: {self.summary()}"
+        return CheckResult(rid, verdict, observations={"summary": summary})
 
 
 def run_lifecycle(
@@ -448,12 +92,12 @@ def run_lifecycle(
 ) -> LifecycleResult:
     """Run the machine against `api`; the requirements its shrunk failure names FAIL (or
     NON-STRICT for a SHOULD), every other one it exercises PASSes."""
-    bound = lifecycle_machine(
-        api,
+    exploration = Exploration(
+        MeteredApi.over(api),
         allow_close_waits=allow_close_waits,
         shrink_requests=machine_settings.shrink_requests,
     )
-    machine = hypothesis_seed(machine_settings.seed)(bound)
+    factory = hypothesis_seed(machine_settings.seed)(machine_factory(exploration))
     config = settings(
         max_examples=machine_settings.examples,
         stateful_step_count=machine_settings.steps,
@@ -465,45 +109,50 @@ def run_lifecycle(
         report_multiple_bugs=False,  # one shrunk disagreement is the verdict
     )
     try:
-        run(machine, settings=config)
+        run(factory, settings=config)
     except Disagreement as failure:
         steps = [note for note in getattr(failure, "__notes__", []) if note.strip()]
-        return _failed(failure, steps, bound, machine_settings)
-    except _OutOfRequests as stop:
-        return _stopped(str(stop), bound, machine_settings)
-    return LifecycleResult(_passed(bound.exercised), {}, machine_settings, bound.tally)
+        return _failed(failure, steps, exploration, machine_settings)
+    except OutOfRequests as stop:
+        return _stopped(str(stop), exploration, machine_settings)
+    verdicts = _verdicts(exploration.exercised)
+    return LifecycleResult(verdicts, {}, machine_settings, exploration.tally)
 
 
-def _passed(exercised: set[str]) -> dict[str, Verdict]:
-    """PASS where some step compared an answer; NOT-EXERCISED where none did."""
-    return {rid: Verdict.PASS if rid in exercised else Verdict.NOT_EXERCISED for rid in EXERCISED}
+def _verdicts(
+    exercised: set[str], messages: dict[str, list[str]] | None = None
+) -> dict[str, Verdict]:
+    """Each requirement judged as a check's findings would be (`judge`): FAIL or NON-STRICT
+    where the disagreement is, PASS where some step compared an answer, NOT-EXERCISED where
+    none did."""
+    return {rid: judge(rid, _findings(rid, exercised, messages or {})).verdict for rid in EXERCISED}
 
 
-def _stopped(
-    reason: str, bound: type[TokenLifecycle], settings: MachineSettings
-) -> LifecycleResult:
+def _findings(rid: str, exercised: set[str], messages: dict[str, list[str]]) -> Findings:
+    breaches = tuple(Breach(message) for message in messages.get(rid, ()))
+    return Findings(breaches, exercised=rid in exercised or bool(breaches))
+
+
+def _stopped(reason: str, exploration: Exploration, settings: MachineSettings) -> LifecycleResult:
     """Out of requests: the smallest failure so far with its requests (not shrunk to
     steps), or what the sequences before the stop compared."""
-    if not bound.smallest:
-        verdicts = _passed(bound.exercised)
-        return LifecycleResult(verdicts, {}, settings, bound.tally, stopped=reason)
-    smallest = bound.smallest[0]
+    smallest = exploration.smallest
+    if smallest is None:
+        verdicts = _verdicts(exploration.exercised)
+        return LifecycleResult(verdicts, {}, settings, exploration.tally, stopped=reason)
     requests = [f"not shrunk to steps: {reason}; the sequence's requests:"]
     requests += [f"  {number}. {line}" for number, line in enumerate(smallest.requests, 1)]
-    return _failed(smallest.disagreement, requests, bound, settings, stopped=reason)
+    return _failed(smallest.disagreement, requests, exploration, settings, stopped=reason)
 
 
 def _failed(
     failure: Disagreement,
     steps: list[str],
-    bound: type[TokenLifecycle],
+    exploration: Exploration,
     machine_settings: MachineSettings,
     stopped: str | None = None,
 ) -> LifecycleResult:
     message = "\n".join([str(failure), *steps])
-    broken = failure.observation.requirements
-    verdicts = _passed(bound.exercised)
-    for rid in broken:
-        verdicts[rid] = verdict_for_broken(catalogue_entry(rid).level)
-    messages = {rid: [message] for rid in broken}
-    return LifecycleResult(verdicts, messages, machine_settings, bound.tally, stopped)
+    messages = {rid: [message] for rid in failure.observation.requirements}
+    verdicts = _verdicts(exploration.exercised, messages)
+    return LifecycleResult(verdicts, messages, machine_settings, exploration.tally, stopped)

@@ -18,13 +18,13 @@ import pytest
 
 from conformance.budget import BudgetExceeded
 from conformance.clients.api import KalturaApi
+from conformance.findings import CheckResult
 from conformance.ks import redact
 from conformance.live import LiveTarget
 from conformance.options import RunOptions
 from conformance.requirements import Verdict
 from conformance.requirements import requirement as catalogue_entry
-from conformance.server import CHECKS, Finding
-from conformance.server.checks import check_s03
+from conformance.server import CHECKS, ServerUnderTest, run_check
 from conformance.server.machine import EXERCISED, LifecycleResult, MachineSettings, run_lifecycle
 
 # Checks whose plan makes a faithful server hold a close for its whole close wait (§7).
@@ -52,16 +52,16 @@ def _skip_reason(rid: str, options: RunOptions, live: LiveTarget | None) -> str 
     return None
 
 
-def _case(rid: str, finding: Finding, endpoint: str) -> dict[str, Any]:
+def _case(rid: str, result: CheckResult, endpoint: str) -> dict[str, Any]:
     """A server check as a report case (no credentials: the endpoint is described)."""
-    broken = finding.verdict in (Verdict.FAIL, Verdict.NON_STRICT)
+    broken = result.verdict in (Verdict.FAIL, Verdict.NON_STRICT)
     return {
         "description": f"{rid}: {catalogue_entry(rid).rule}",
         "scenario": {"check": rid},
         "client": None,
-        "verdicts": {rid: finding.verdict.value},
-        "breaches": {rid: list(finding.messages)} if broken else {},
-        "observations": {} if broken else {rid: {"summary": " ".join(finding.messages)}},
+        "verdicts": {rid: result.verdict.value},
+        "breaches": {rid: [breach.message for breach in result.breaches]} if broken else {},
+        "observations": {} if broken else {rid: {"summary": result.observations["summary"]}},
         "trace": {"endpoint": endpoint},
         "replay": f"pytest --pyargs conformance.suite -k {rid.replace('-', '_')} "
         "--kaltura-service-url …",
@@ -99,12 +99,10 @@ def _harness_errors(
         raise
 
 
-def _judge(finding: Finding, strict: bool) -> None:
+def _judge(result: CheckResult, strict: bool) -> None:
     broken = (Verdict.FAIL, *((Verdict.NON_STRICT,) if strict else ()))
-    if finding.verdict in broken:
-        details = "\n".join(f"  - {message}" for message in finding.messages)
-        rule = catalogue_entry(finding.requirement).rule
-        pytest.fail(f"{finding.requirement} {finding.verdict.value}: {rule}\n{details}")
+    if result.verdict in broken:
+        pytest.fail(result.message())  # the requirement, its rule, then each breach
 
 
 @pytest.mark.parametrize("rid", list(CHECKS), ids=[rid.replace("-", "_") for rid in CHECKS])
@@ -122,15 +120,12 @@ def test_server_requirement(
     assert kaltura_live is not None
     try:
         with _harness_errors((rid,), kaltura_live, api, kaltura_record_server):
-            if rid == "UT-S03":
-                slow = _slow_closes(kaltura_options, kaltura_live)
-                finding = check_s03(api, concurrent_close=slow)
-            else:
-                finding = CHECKS[rid](api)
+            slow = _slow_closes(kaltura_options, kaltura_live)
+            result = run_check(rid, ServerUnderTest(api, close_waits=slow))
     except BudgetExceeded as error:
         pytest.skip(f"{rid} not exercised: {error}")
-    kaltura_record_server(_case(rid, finding, kaltura_live.describe()))
-    _judge(finding, kaltura_options.strict)
+    kaltura_record_server(_case(rid, result, kaltura_live.describe()))
+    _judge(result, kaltura_options.strict)
 
 
 def test_server_token_lifecycle(
@@ -179,9 +174,9 @@ def _lifecycle_case(result: LifecycleResult, endpoint: str, options: RunOptions)
         "verdicts": verdicts,
         "breaches": {rid: m for rid, m in result.messages.items() if rid in verdicts},
         "observations": {
-            finding.requirement: {"summary": " ".join(finding.messages)}
+            finding.requirement_id: {"summary": finding.observations["summary"]}
             for finding in result.findings()
-            if finding.requirement in verdicts and finding.requirement not in result.messages
+            if finding.requirement_id in verdicts and finding.requirement_id not in result.messages
         },
         "trace": {"endpoint": endpoint},
         "replay": f"pytest --pyargs conformance.suite -k lifecycle --hypothesis-seed={run.seed}"

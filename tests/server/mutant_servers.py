@@ -1,9 +1,12 @@
 """Mutant servers: the reference endpoint with one server rule broken each.
 
-Each mutant overrides one hook of `KalturaEndpoint` (`_upload`, which sees the decoded
-event and the raw call, or `_answer`) and bends the event before the reference model sees
-it; the model itself stays untouched. The server checks must catch every mutant with the
-requirement it breaks (`MUTANTS` maps each to the IDs its bug is expected to fail).
+Each mutant overrides only the public hooks of `KalturaEndpoint` (`KalturaEndpoint.HOOKS`):
+`apply_event`, which sees the decoded event and the call and bends the event (or what the
+model answers) on its way to the reference model, or `rewrite_answer`; the model itself
+stays untouched. The server checks must catch every mutant with the requirement it breaks
+(`MUTANTS` maps each to the IDs its bug is expected to fail), and every hook a mutant
+overrides must be called while they do (`counting_hooks`): a hook the endpoint no longer
+calls would make the mutant a faithful server without a word.
 
 Imported as `mutant_servers`: pytest puts this directory on `sys.path` (`pythonpath` in
 pyproject.toml), and `serve_mutant.py`, run as a script, has it there as its own.
@@ -12,9 +15,12 @@ pyproject.toml), and `serve_mutant.py`, run as a script, has it there as its own
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 from conformance.endpoints import KalturaEndpoint
-from conformance.endpoints.core import Reply
+from conformance.endpoints.core import HttpError
 from conformance.model import (
     DeleteToken,
     ErrorCode,
@@ -28,152 +34,182 @@ from conformance.model import (
     Upload,
     api_error,
 )
-from conformance.trace import Exchange
-from conformance.wire import ApiCall
-from conformance.wire import ApiResult as Answer
+from conformance.wire import ApiCall, ApiResult
 
-__all__ = ["MUTANTS", "Mutant"]
+__all__ = ["MUTANTS", "Mutant", "counting_hooks", "hooks_of"]
 
 
 _CANNOT_MATCH = ErrorCode.UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE.name
+Apply = Callable[[Event], ApiResult]
 
 
-def _status(endpoint: KalturaEndpoint, event: Upload) -> TokenStatus | None:
+def _status(endpoint: KalturaEndpoint, event: Upload | DeleteToken) -> TokenStatus | None:
     if event.caller is None or event.token_id is None:
         return None
     current = endpoint.token(event.caller.partner_id, event.token_id)
     return current.token.status if isinstance(current, TokenResult) else None
 
 
+def _is_middle(event: Event) -> bool:
+    return isinstance(event, Upload) and bool(event.resume) and not event.final_chunk
+
+
 class ArrivalOrder(KalturaEndpoint):
     """Ignores `resumeAt` on middles: appends each chunk where the file ends."""
 
-    def _upload(self, event: Upload, call: ApiCall, exchange: Exchange) -> Reply:
-        if event.resume and not event.final_chunk:
+    def apply_event(self, event: Event, call: ApiCall, apply: Apply) -> ApiResult:
+        if isinstance(event, Upload) and _is_middle(event):
             event = dataclasses.replace(event, resume_at=-1.0)
-        return super()._upload(event, call, exchange)
+        return apply(event)
 
 
 class ResendAppended(KalturaEndpoint):
     """A re-sent middle (an offset seen before on the token) is appended a second time."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._seen: set[tuple[str | None, float]] = set()
 
-    def _upload(self, event: Upload, call: ApiCall, exchange: Exchange) -> Reply:
-        if event.resume and not event.final_chunk:
+    def apply_event(self, event: Event, call: ApiCall, apply: Apply) -> ApiResult:
+        if isinstance(event, Upload) and _is_middle(event):
             key = (event.token_id, event.resume_at)
             if key in self._seen:
                 event = dataclasses.replace(event, resume_at=-1.0)
             self._seen.add(key)
-        return super()._upload(event, call, exchange)
+        return apply(event)
 
 
 class UncheckedClose(KalturaEndpoint):
     """Never verifies a close's size: every close is treated like an unverified one."""
 
-    def _upload(self, event: Upload, call: ApiCall, exchange: Exchange) -> Reply:
-        if event.resume and event.final_chunk:
+    def apply_event(self, event: Event, call: ApiCall, apply: Apply) -> ApiResult:
+        if isinstance(event, Upload) and event.resume and event.final_chunk:
             event = dataclasses.replace(event, resume_at=-1.0)
-        return super()._upload(event, call, exchange)
+        return apply(event)
 
 
 class DuplicateCloseAccepted(KalturaEndpoint):
     """A close on a FULL_UPLOAD token answers the token instead of an error."""
 
-    def _upload(self, event: Upload, call: ApiCall, exchange: Exchange) -> Reply:
-        if event.final_chunk and _status(self, event) is TokenStatus.FULL_UPLOAD:
-            assert event.caller is not None
-            assert event.token_id is not None
-            if isinstance(event.file, FilePart):
-                event.file.blob.release()  # the handler gave it to us: the model never sees it
-            return self._answer(self.token(event.caller.partner_id, event.token_id), call, exchange)
-        return super()._upload(event, call, exchange)
+    def apply_event(self, event: Event, call: ApiCall, apply: Apply) -> ApiResult:
+        if not isinstance(event, Upload) or not event.final_chunk:
+            return apply(event)
+        if _status(self, event) is not TokenStatus.FULL_UPLOAD:
+            return apply(event)
+        assert event.caller is not None
+        assert event.token_id is not None
+        if isinstance(event.file, FilePart):
+            event.file.blob.release()  # not applied: the payload is ours to release
+        return self.token(event.caller.partner_id, event.token_id)
 
 
 class Http500Errors(KalturaEndpoint):
     """Answers every API error with HTTP 500 instead of an error object with HTTP 200."""
 
-    def _answer(self, answer: Answer, call: ApiCall, exchange: Exchange) -> Reply:
-        if isinstance(answer, Failed):
-            return self._http_error(500, exchange)
-        return super()._answer(answer, call, exchange)
+    def rewrite_answer(self, answer: ApiResult, call: ApiCall) -> ApiResult | HttpError:
+        return HttpError(500) if isinstance(answer, Failed) else answer
 
 
 class FinalChunkDefaultsFalse(KalturaEndpoint):
     """An omitted `finalChunk` means false (Kaltura's default is true)."""
 
-    def _upload(self, event: Upload, call: ApiCall, exchange: Exchange) -> Reply:
-        if call.param("finalChunk") is None:
+    def apply_event(self, event: Event, call: ApiCall, apply: Apply) -> ApiResult:
+        if isinstance(event, Upload) and call.param("finalChunk") is None:
             event = dataclasses.replace(event, final_chunk=False)
-        return super()._upload(event, call, exchange)
+        return apply(event)
 
 
 class ResumeOnPending(KalturaEndpoint):
     """`resume=true` on a PENDING token is taken as an opening instead of CANNOT_RESUME."""
 
-    def _upload(self, event: Upload, call: ApiCall, exchange: Exchange) -> Reply:
-        if event.resume and _status(self, event) is TokenStatus.PENDING:
+    def apply_event(self, event: Event, call: ApiCall, apply: Apply) -> ApiResult:
+        pending = isinstance(event, Upload) and _status(self, event) is TokenStatus.PENDING
+        if isinstance(event, Upload) and event.resume and pending:
             event = dataclasses.replace(event, resume=False)
-        return super()._upload(event, call, exchange)
+        return apply(event)
 
 
 class DeleteOnlyPending(KalturaEndpoint):
     """Refuses to delete a token that holds bytes (Kaltura deletes from any status)."""
 
-    def _apply(self, event: Event) -> Answer:
-        if isinstance(event, DeleteToken) and event.caller is not None and event.token_id:
-            current = self.token(event.caller.partner_id, event.token_id)
-            if isinstance(current, TokenResult) and current.token.status != TokenStatus.PENDING:
+    def apply_event(self, event: Event, call: ApiCall, apply: Apply) -> ApiResult:
+        if isinstance(event, DeleteToken) and event.token_id:
+            status = _status(self, event)
+            if status is not None and status is not TokenStatus.PENDING:
                 return Failed(api_error(ErrorCode.UPLOAD_TOKEN_INVALID_STATUS_FOR_UPLOAD))
-        return super()._apply(event)
+        return apply(event)
 
 
 class RefusedCloseLosesHeldChunks(KalturaEndpoint):
     """A close refused with CANNOT_MATCH_EXPECTED_SIZE throws away the chunks held for
     later (stored beyond a gap), so a retried close can never match."""
 
-    def _upload(self, event: Upload, call: ApiCall, exchange: Exchange) -> Reply:
-        reply = super()._upload(event, call, exchange)
-        answer = exchange.answer
-        refused = answer is not None and answer.code == _CANNOT_MATCH
-        if event.final_chunk and refused and event.token_id is not None:
-            record = self._model._records.get(event.token_id)  # a mutant may reach in
-            if record is not None and record.assembly is not None:
+    def apply_event(self, event: Event, call: ApiCall, apply: Apply) -> ApiResult:
+        answer = apply(event)
+        refused = isinstance(answer, Failed) and answer.code == _CANNOT_MATCH
+        if isinstance(event, Upload) and event.final_chunk and refused:
+            assert event.caller is not None
+            assert event.token_id is not None
+            record = self._model.record(event.caller.partner_id, event.token_id)  # reach in
+            assert record is not None, "a refused close's token exists"
+            if record.assembly is not None:
                 for blob in record.assembly.pending.values():
                     blob.release()
                 record.assembly.pending.clear()
-        return reply
+        return answer
 
 
 class ListIgnoresPager(KalturaEndpoint):
     """`uploadToken.list` answers every match in one page, whatever the pager asks."""
 
-    def _apply(self, event: Event) -> Answer:
+    def apply_event(self, event: Event, call: ApiCall, apply: Apply) -> ApiResult:
         if isinstance(event, ListTokens):
             event = dataclasses.replace(event, pager=Pager())
-        return super()._apply(event)
+        return apply(event)
 
 
 class ListIgnoresOrder(KalturaEndpoint):
     """`uploadToken.list` ignores `orderBy`: always the order tokens were added in."""
 
-    def _apply(self, event: Event) -> Answer:
+    def apply_event(self, event: Event, call: ApiCall, apply: Apply) -> ApiResult:
         if isinstance(event, ListTokens):
             bare = dataclasses.replace(event.filter, order_by=None)
             event = dataclasses.replace(event, filter=bare)
-        return super()._apply(event)
+        return apply(event)
 
 
 class ListIgnoresStatusIn(KalturaEndpoint):
     """`uploadToken.list` ignores `statusIn` (a file-name lookup still sees 0, 1 and 2)."""
 
-    def _apply(self, event: Event) -> Answer:
+    def apply_event(self, event: Event, call: ApiCall, apply: Apply) -> ApiResult:
         if isinstance(event, ListTokens):
             bare = dataclasses.replace(event.filter, status_in=None)
             event = dataclasses.replace(event, filter=bare)
-        return super()._apply(event)
+        return apply(event)
+
+
+def hooks_of(endpoint: type[KalturaEndpoint]) -> tuple[str, ...]:
+    """The hooks of `KalturaEndpoint.HOOKS` that `endpoint` overrides."""
+    return tuple(
+        name
+        for name in KalturaEndpoint.HOOKS
+        if getattr(endpoint, name) is not getattr(KalturaEndpoint, name)
+    )
+
+
+def counting_hooks(endpoint: KalturaEndpoint) -> Counter[str]:
+    """Count every call of the hooks `endpoint`'s class overrides, from now on: the
+    counter returned fills as the endpoint calls them."""
+    calls: Counter[str] = Counter()
+    for name in hooks_of(type(endpoint)):
+        hook = getattr(endpoint, name)
+
+        def counted(*args: Any, _hook: Any = hook, _name: str = name, **kwargs: Any) -> Any:
+            calls[_name] += 1
+            return _hook(*args, **kwargs)
+
+        setattr(endpoint, name, counted)
+    return calls
 
 
 @dataclasses.dataclass(frozen=True)

@@ -49,9 +49,10 @@ def test_the_reference_server_agrees_with_the_model_all_along() -> None:
     assert set(result.verdicts.values()) == {Verdict.PASS}
     assert result.steps >= SETTINGS.examples  # every sequence ran, each step judged
     findings = result.findings()
-    assert [finding.requirement for finding in findings] == sorted(EXERCISED)
+    assert [finding.requirement_id for finding in findings] == sorted(EXERCISED)
     assert all(finding.passed for finding in findings)
-    assert f"{result.steps} step(s) in {SETTINGS.examples} sequence(s)" in findings[0].messages[0]
+    summary = str(findings[0].observations["summary"])
+    assert f"{result.steps} step(s) in {SETTINGS.examples} sequence(s)" in summary
 
 
 # The requirement(s) each mutant's shrunk failure may name with this seed. arrival-order
@@ -98,10 +99,10 @@ def test_the_machine_catches_a_mutant_server(name: str) -> None:
     message = result.messages[result.failed[0]][0]
     assert "MISMATCH" in message
     assert "state = " in message  # the shrunk steps, to replay by hand
-    (broken,) = (f for f in result.findings() if f.requirement in result.failed)
+    (broken,) = (f for f in result.findings() if f.requirement_id in result.failed)
     assert broken.verdict in (Verdict.FAIL, Verdict.NON_STRICT)  # UT-S13 is a SHOULD
-    assert broken.messages == (message,)
-    assert message.startswith(f"{broken.requirement}: ")  # the failure names the requirement
+    assert [breach.message for breach in broken.breaches] == [message]
+    assert message.startswith(f"{broken.requirement_id}: ")  # the failure names the requirement
 
 
 def test_without_close_waits_no_close_the_model_would_hold_is_sent() -> None:
@@ -122,7 +123,7 @@ def test_a_requirement_no_step_reached_is_not_exercised() -> None:
     assert result.steps == 1
     unreached = [f for f in result.findings() if f.verdict is Verdict.NOT_EXERCISED]
     assert unreached
-    assert all("no step reached it" in f.messages[0] for f in unreached)
+    assert all("no step reached it" in str(f.observations["summary"]) for f in unreached)
 
 
 def test_a_capped_shrink_reports_the_smallest_failing_sequence_by_its_requests() -> None:

@@ -8,32 +8,35 @@ that a check that starts to over- or under-report shows up here.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import httpx
 import pytest
-from mutant_servers import MUTANTS
+from mutant_servers import MUTANTS, counting_hooks, hooks_of
 
 from conformance.clients.api import KalturaApi
 from conformance.content import SourceFile
 from conformance.endpoints import EndpointConfig, KalturaEndpoint
 from conformance.endpoints.server import LoopbackServer
+from conformance.findings import CheckResult
 from conformance.model import Event, Failed, ListTokens, Pager, TokenListed
 from conformance.model.listing import MAX_PAGE_SIZE, page
 from conformance.requirements import Verdict
 from conformance.scenario import Partition, UploadSchedule
 from conformance.server import (
     CHECKS,
-    Answer,
-    Finding,
     Send,
+    ServerAnswer,
     ServerDriver,
+    ServerUnderTest,
     TokenPair,
+    run_check,
     run_checks,
     send_concurrently,
 )
-from conformance.server.driver import answer_of_call
+from conformance.server.answers import answer_of_call
+from conformance.wire import ApiCall
 from conformance.wire import ApiResult as WireAnswer
 
 
@@ -61,8 +64,8 @@ def reference() -> Iterator[tuple[KalturaEndpoint, KalturaApi, int]]:
         yield endpoint, api, partner_id
 
 
-def _report(findings: list[Finding]) -> str:
-    return "\n".join(f"{f.requirement} {f.verdict}: {'; '.join(f.messages)}" for f in findings)
+def _report(results: list[CheckResult]) -> str:
+    return "\n".join(result.message() for result in results)
 
 
 @pytest.mark.parametrize("requirement", sorted(CHECKS))
@@ -70,20 +73,38 @@ def test_reference_server_passes(
     reference: tuple[KalturaEndpoint, KalturaApi, int], requirement: str
 ) -> None:
     _, api, _ = reference
-    finding = CHECKS[requirement](api)
-    assert finding.requirement == requirement
-    assert finding.passed, _report([finding])
+    result = run_check(requirement, ServerUnderTest(api))
+    assert result.requirement_id == requirement
+    assert result.passed, _report([result])
 
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_mutant_server_is_caught(name: str) -> None:
     mutant = MUTANTS[name]
-    with _served(mutant.endpoint(_config())) as (api, _):
-        findings = run_checks(api)
-    failing = {finding.requirement for finding in findings if not finding.passed}
+    endpoint = mutant.endpoint(_config())
+    calls = counting_hooks(endpoint)
+    with _served(endpoint) as (api, _):
+        findings = run_checks(ServerUnderTest(api))
+    failing = {finding.requirement_id for finding in findings if not finding.passed}
     assert all(f.verdict in (Verdict.PASS, Verdict.FAIL, Verdict.NON_STRICT) for f in findings)
     assert mutant.target in failing, _report(findings)
     assert mutant.explains(failing), _report(findings)
+    # A hook the endpoint stopped calling would leave a faithful server behind the name.
+    assert all(calls[hook] > 0 for hook in hooks_of(mutant.endpoint)), calls
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_a_mutant_departs_only_through_the_public_hooks(name: str) -> None:
+    """Overriding a private method would break silently when the endpoint renames it."""
+    endpoint = MUTANTS[name].endpoint
+    overridden = {
+        attribute
+        for attribute, value in vars(endpoint).items()
+        if callable(value) and hasattr(KalturaEndpoint, attribute) and attribute != "__init__"
+    }
+    assert hooks_of(endpoint)
+    assert overridden <= set(KalturaEndpoint.HOOKS)
+    assert all(callable(getattr(KalturaEndpoint, hook)) for hook in KalturaEndpoint.HOOKS)
 
 
 def test_a_mutant_explains_its_consequences_and_timing_ones_only() -> None:
@@ -97,9 +118,9 @@ def test_a_mutant_explains_its_consequences_and_timing_ones_only() -> None:
 def test_a_failure_names_the_request_and_both_answers() -> None:
     mutant = MUTANTS["resume-on-pending"]
     with _served(mutant.endpoint(_config())) as (api, _):
-        finding = CHECKS["UT-S02"](api)
+        finding = run_check("UT-S02", ServerUnderTest(api))
     assert finding.verdict is Verdict.FAIL
-    message = finding.messages[0]
+    message = finding.breaches[0].message
     assert "upload 10000 B chunk_0 resume=True" in message
     assert "expected error UPLOAD_TOKEN_CANNOT_RESUME" in message
     assert "got ok status=1" in message
@@ -108,8 +129,11 @@ def test_a_failure_names_the_request_and_both_answers() -> None:
 @pytest.mark.parametrize(
     ("send", "described"),
     [
-        (Send(b"ab", 0, None, None, None), "upload 2 B chunk_0"),
-        (Send(b"abc", 5, True, None, 5), "upload 3 B chunk_5 resume=True resumeAt=5"),
+        (Send(b"ab", 0), "upload 2 B chunk_0"),
+        (Send(b"abc", 5, resume=True, resume_at=5), "upload 3 B chunk_5 resume=True resumeAt=5"),
+        (Send.middle(b"abc", 5), "upload 3 B chunk_5 resume=True finalChunk=False resumeAt=5"),
+        (Send.close(b"", 9), "upload 0 B chunk_9 resume=True finalChunk=True resumeAt=9"),
+        (Send.opening(b"a"), "upload 1 B chunk_0 resume=False finalChunk=False resumeAt=0"),
     ],
 )
 def test_a_request_is_described_with_the_flags_it_sends(send: Send, described: str) -> None:
@@ -136,7 +160,7 @@ def test_a_refused_close_is_predicted_after_every_pass_of_the_wait(
             (676, 2027, True, True),  # an early close: refused after the wait
             (676, 675, True, False),
         ]:
-            send = Send(source.read(at, at + length), at, resume, final, at)
+            send = Send(source.read(at, at + length), at, resume=resume, final=final, resume_at=at)
             driver.upload(pair, send, ("UT-S06",))
     assert all(seen.ok for seen in driver.observations), [
         seen.describe() for seen in driver.observations if not seen.ok
@@ -175,13 +199,13 @@ def test_driver_names_tokens_with_its_run_prefix(
 @pytest.mark.parametrize(
     ("result", "expected"),
     [
-        ({"status": "1", "uploadedFileSize": "10000"}, Answer("ok", status=1, size=10000)),
-        ({"status": 2, "uploadedFileSize": 4.0e4}, Answer("ok", status=2, size=40000)),
-        ({"status": 0}, Answer("ok", status=0)),
-        (None, Answer("ok")),
+        ({"status": "1", "uploadedFileSize": "10000"}, ServerAnswer("ok", status=1, size=10000)),
+        ({"status": 2, "uploadedFileSize": 4.0e4}, ServerAnswer("ok", status=2, size=40000)),
+        ({"status": 0}, ServerAnswer("ok", status=0)),
+        (None, ServerAnswer("ok")),
     ],
 )
-def test_answers_compare_sizes_numerically(result: object, expected: Answer) -> None:
+def test_answers_compare_sizes_numerically(result: object, expected: ServerAnswer) -> None:
     assert answer_of_call(lambda: result) == expected
 
 
@@ -189,7 +213,7 @@ def test_concurrent_batches_are_bounded(
     reference: tuple[KalturaEndpoint, KalturaApi, int],
 ) -> None:
     _, api, _ = reference
-    sends = [Send(b"x", offset, True, False, offset) for offset in range(7)]
+    sends = [Send.middle(b"x", offset) for offset in range(7)]
     with ServerDriver(api) as driver, pytest.raises(ValueError, match="len"):
         send_concurrently(driver, TokenPair("a", "a", "a"), sends, ())
 
@@ -212,10 +236,12 @@ class ReversedTies(KalturaEndpoint):
     tokens created in the same second, and newest first without `orderBy` (§11.3 leaves
     both open), paging after that order like a database would."""
 
-    def _apply(self, event: Event) -> WireAnswer:
+    def apply_event(
+        self, event: Event, call: ApiCall, apply: Callable[[Event], WireAnswer]
+    ) -> WireAnswer:
         if not isinstance(event, ListTokens):
-            return super()._apply(event)
-        whole = super()._apply(dataclasses.replace(event, pager=Pager(MAX_PAGE_SIZE, 1)))
+            return apply(event)
+        whole = apply(dataclasses.replace(event, pager=Pager(MAX_PAGE_SIZE, 1)))
         if not isinstance(whole, TokenListed):
             return whole
         newest_first = list(reversed(whole.objects))
@@ -228,6 +254,9 @@ class ReversedTies(KalturaEndpoint):
 
 def test_ut_s14_leaves_open_what_section_11_leaves_open() -> None:
     """Another tie-break (a live server's database) is no failure."""
-    with _served(ReversedTies(_config())) as (api, _):
-        finding = CHECKS["UT-S14"](api)
+    endpoint = ReversedTies(_config())
+    calls = counting_hooks(endpoint)
+    with _served(endpoint) as (api, _):
+        finding = run_check("UT-S14", ServerUnderTest(api))
     assert finding.passed, _report([finding])
+    assert calls["apply_event"] > 0
