@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from conformance.endpoints.core import _answered
+from conformance.endpoints.recording import answer_record
 from conformance.model import (
     Deleted,
     ErrorCode,
@@ -77,7 +77,7 @@ def test_every_encoded_answer_reads_back_as_the_endpoint_recorded_it(
     headers = (("Content-Type", encoded.content_type),)
     decoded = decode_answer(encoded.status, headers, encoded.body)
     assert decoded.understood
-    assert decoded.answered == _answered(answer)
+    assert decoded.answered == answer_record(answer)
     assert decoded.ks is None
 
 
@@ -86,7 +86,7 @@ def test_a_ks_is_read_back_apart_from_the_record(fmt: ResponseFormat) -> None:
     ks = "djJ8MTAwfKk+/x=="
     encoded = encode_answer(ks, fmt)
     decoded = decode_answer(200, (("Content-Type", encoded.content_type),), encoded.body)
-    assert decoded.answered == _answered(ks)
+    assert decoded.answered == answer_record(ks)
     assert decoded.ks == ks
     assert ks not in repr(decoded)
 
