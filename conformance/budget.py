@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from conformance.optiontable import DEFAULTS
+
 __all__ = ["Budget", "BudgetExceeded", "BudgetUse", "BudgetedTransport"]
 
 
@@ -36,10 +38,10 @@ class BudgetExceeded(Exception):  # noqa: N818 - reads as what happened
 class Budget:
     """The limits; the defaults fit the server suite's `default` profile with room to spare."""
 
-    max_requests: int = 3000
-    max_bytes: int = 256 << 20
-    max_concurrency: int = 4
-    max_rps: float = 20.0
+    max_requests: int = DEFAULTS["max_requests"]
+    max_bytes: int = DEFAULTS["max_bytes"]
+    max_concurrency: int = DEFAULTS["max_concurrency"]
+    max_rps: float = DEFAULTS["max_rps"]
 
     def __post_init__(self) -> None:
         for option, value in (

@@ -34,56 +34,12 @@ _DIRECTIONS = {CASE_PROPERTY: "client", SERVER_CASE_PROPERTY: "server"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """The options of `conformance.optiontable`, as pytest spells them."""
+    from conformance.optiontable import PYTEST
+
     group = parser.getgroup("kaltura-conformance", "Kaltura upload conformance")
-    group.addoption("--client-cmd", help="the client under test: a command with {file}, {ks}…")
-    group.addoption("--client", help="the client under test: package.module:function")
-    group.addoption("--kaltura-profile", default="default", help="quick, default or thorough")
-    group.addoption("--kaltura-requirements", help="only these IDs, e.g. UT-C10,UT-C18")
-    group.addoption("--kaltura-report-dir", default="conformance-reports", help="where reports go")
-    group.addoption(
-        "--kaltura-time-limit",
-        type=float,
-        help="seconds a client may take per case (quick 30, default 60, thorough 120)",
-    )
-    group.addoption("--kaltura-final-wait", type=float, default=0.2, help="close wait, seconds")
-    group.addoption("--kaltura-strict", action="store_true", help="SHOULD failures fail too")
-    group.addoption(
-        "--kaltura-require-exercised",
-        action="store_true",
-        help="a MUST no case exercised fails the run (--kaltura-strict implies it)",
-    )
-    group.addoption("--kaltura-in-process", action="store_true", help="serve httpx over respx")
-    group.addoption("--kaltura-replay", help="run exactly this scenario (JSON) once")
-    group.addoption(
-        "--kaltura-shrink-time",
-        type=float,
-        help="seconds a failing group may shrink (quick 20, default 60, thorough 300)",
-    )
-    group.addoption(
-        "--kaltura-no-shrink", action="store_true", help="report the first failing case at once"
-    )
-    group.addoption(
-        "--kaltura-client-chunk-size",
-        metavar="SIZE",
-        help="the client's own chunk size (e.g. 10MB, 2MiB): files are drawn around it",
-    )
     live = parser.getgroup("kaltura-live", "Kaltura live account (server conformance)")
-    live.addoption("--kaltura-service-url", help="the endpoint under test [KALTURA_SERVICE_URL]")
-    live.addoption("--kaltura-partner-id", help="its partner id [KALTURA_PARTNER_ID]")
-    live.addoption("--kaltura-admin-secret", help="admin secret [KALTURA_ADMIN_SECRET]")
-    live.addoption("--kaltura-ks", help="a KS instead of the admin secret [KALTURA_KS]")
-    live.addoption("--kaltura-max-requests", type=int, help="request budget (default 3000)")
-    live.addoption("--kaltura-max-bytes", type=int, help="bytes budget (default 256 MiB)")
-    live.addoption("--kaltura-max-concurrency", type=int, help="requests at once (default 4)")
-    live.addoption("--kaltura-max-rps", type=float, help="requests per second (default 20)")
-    live.addoption(
-        "--kaltura-close-wait", type=float, help="seconds the server may hold a close (45)"
-    )
-    live.addoption(
-        "--kaltura-slow-closes",
-        action="store_true",
-        help="run the early-close checks (each waits out the close wait) in any profile",
-    )
+    PYTEST.declare(group.addoption, live.addoption)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -98,7 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
     shared = getattr(config, "workerinput", {}).get(_SHARED)
     if shared is not None:  # an xdist worker: the controller's seed and chunk, not its own
         config.option.hypothesis_seed = shared["seed"]
-        config.option.kaltura_client_chunk_size = shared["client_chunk_size"]
+        setattr(config.option, _dest("client_chunk_size"), shared["client_chunk_size"])
     elif _is_conformance_run(config) and config.getoption("hypothesis_seed", None) is None:
         # One seed for the whole run, chosen before Hypothesis reads it and sent to every
         # xdist worker (pytest_configure_node): printed in the header and the reports.
@@ -115,7 +71,7 @@ def pytest_configure_node(node: Any) -> None:
     option = node.config.option
     node.workerinput[_SHARED] = {
         "seed": getattr(option, "hypothesis_seed", None),
-        "client_chunk_size": getattr(option, "kaltura_client_chunk_size", None),
+        "client_chunk_size": getattr(option, _dest("client_chunk_size"), None),
     }
 
 
@@ -143,13 +99,14 @@ def _cleanup_on_sigterm() -> None:
 def _check_options(config: pytest.Config) -> None:
     """The run's options, the client and (on the controller) the report directory."""
     from conformance.options import OptionError, writable_directory
+    from conformance.optiontable import PYTEST
 
     _live_target(config)
     options = _run_options(config)
     try:
         options.client_runner()
         if not hasattr(config, "workerinput"):  # the controller writes the reports
-            writable_directory("--kaltura-report-dir", options.report_dir)
+            writable_directory(PYTEST.flag("report_dir"), options.report_dir)
     except OptionError as error:
         raise pytest.UsageError(str(error)) from None
 
@@ -160,8 +117,7 @@ def _is_conformance_run(config: pytest.Config) -> bool:
         "conformance.suite" in str(arg) or "conformance/suite" in str(arg) for arg in config.args
     )
     given = any(
-        config.getoption(name)
-        for name in ("client_cmd", "client", "kaltura_replay", "kaltura_service_url")
+        config.getoption(_dest(name)) for name in ("client_cmd", "client", "replay", "service_url")
     )
     return named or given
 
@@ -214,15 +170,10 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 def _live_target(config: pytest.Config) -> LiveTarget | None:
     from conformance.live import live_target
-    from conformance.options import OptionError
+    from conformance.optiontable import PYTEST, OptionError
 
-    names = (
-        *("service_url", "partner_id", "admin_secret", "ks"),
-        *("max_requests", "max_bytes", "max_concurrency", "max_rps", "close_wait", "slow_closes"),
-    )
-    given = {name: config.getoption(f"kaltura_{name}") for name in names}
     try:
-        return live_target(given)
+        return live_target(PYTEST.given(config.getoption))
     except OptionError as error:
         raise pytest.UsageError(str(error)) from None
 
@@ -236,28 +187,20 @@ def kaltura_options(pytestconfig: pytest.Config) -> RunOptions:
 
 
 def _run_options(config: pytest.Config) -> RunOptions:
-    from conformance.options import OptionError, RunOptions, client_chunk_size, requirement_ids
+    from conformance.options import run_options
+    from conformance.optiontable import PYTEST, OptionError
 
-    get = config.getoption
     try:
-        return RunOptions(
-            client_cmd=get("client_cmd"),
-            client=get("client"),
-            profile=get("kaltura_profile"),
-            requirements=requirement_ids(get("kaltura_requirements")),
-            report_dir=get("kaltura_report_dir"),
-            time_limit=get("kaltura_time_limit"),
-            final_wait=get("kaltura_final_wait"),
-            strict=get("kaltura_strict"),
-            require_exercised=get("kaltura_require_exercised"),
-            in_process=get("kaltura_in_process"),
-            replay=get("kaltura_replay"),
-            shrink_time=get("kaltura_shrink_time"),
-            no_shrink=get("kaltura_no_shrink"),
-            client_chunk_size=client_chunk_size(get("kaltura_client_chunk_size")),
-        )
+        return run_options(PYTEST.given(config.getoption))
     except OptionError as error:
         raise pytest.UsageError(str(error)) from None
+
+
+def _dest(name: str) -> str:
+    """Where pytest keeps an option of `conformance.optiontable`, by its canonical name."""
+    from conformance.optiontable import PYTEST
+
+    return PYTEST.dest(name)
 
 
 @pytest.fixture(scope="session")
@@ -402,7 +345,7 @@ class _Collector:
             return
         self.client_chunk = choice.to_dict()
         if choice.size is not None and options.client_chunk_size is None:
-            self.config.option.kaltura_client_chunk_size = str(choice.size)
+            setattr(self.config.option, _dest("client_chunk_size"), str(choice.size))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
@@ -418,14 +361,13 @@ class _Collector:
         if hasattr(self.config, "workerinput"):
             return  # an xdist worker: the controller writes once
         from conformance.interrupts import exit_status
-        from conformance.options import OptionError, requirement_ids
         from conformance.reporting import write_results
 
         try:
-            selected = requirement_ids(self.config.getoption("kaltura_requirements"))
-        except OptionError:
+            options = _run_options(self.config)
+        except pytest.UsageError:
             return  # already reported as a usage error
-        directory = self.config.getoption("kaltura_report_dir")
+        directory = options.report_dir
         both = all(self.cases.values())
         # An interrupted run leaves its reports even when no finished case reached this
         # process (a worker still starting when the signal came takes its cases with it).
@@ -434,7 +376,7 @@ class _Collector:
             if not cases and direction != always:
                 continue
             where = f"{directory}/server" if both and direction == "server" else directory
-            document = self._document(direction, cases, selected)
+            document = self._document(direction, cases, options)
             write_results(document, where)
             self.documents.append((document, where))
         if session.exitstatus == pytest.ExitCode.OK and any(
@@ -446,27 +388,25 @@ class _Collector:
             session.exitstatus = signalled  # 130 (SIGINT), 143 (SIGTERM)
 
     def _document(
-        self, direction: str, cases: list[dict[str, Any]], selected: tuple[str, ...] | None
+        self, direction: str, cases: list[dict[str, Any]], options: RunOptions
     ) -> dict[str, Any]:
         from conformance.interrupts import exit_status
-        from conformance.options import target_of
         from conformance.reporting import build_results
 
-        get = self.config.getoption
         prefix = "UT-C" if direction == "client" else "UT-S"
-        mine = tuple(rid for rid in selected or () if rid.startswith(prefix)) or None
+        mine = tuple(rid for rid in options.requirements or () if rid.startswith(prefix)) or None
         live = _live_target(self.config)
-        target = target_of(get("client_cmd"), get("client"))
+        target = options.target()
         if direction == "server":
             target = live.describe() if live is not None else "unknown"
         return build_results(
             cases,
             direction=direction,
             target=target,
-            profile=get("kaltura_profile"),
-            seed=get("hypothesis_seed", None),
-            strict=bool(get("kaltura_strict")),
-            require_exercised=bool(get("kaltura_require_exercised")),
+            profile=options.profile,
+            seed=self.config.getoption("hypothesis_seed", None),
+            strict=options.strict,
+            require_exercised=options.require_exercised,
             selected=mine,
             started_at=self.started_at,
             workers=_workers(self.config),
@@ -508,7 +448,7 @@ def _unexercised_fails(document: dict[str, Any]) -> bool:
 
 def _run_direction(config: pytest.Config) -> str:
     """What a run judges: a server (a live URL and no client), else a client."""
-    client = config.getoption("client_cmd") or config.getoption("client")
+    client = config.getoption(_dest("client_cmd")) or config.getoption(_dest("client"))
     return "server" if _live_target(config) is not None and not client else "client"
 
 
