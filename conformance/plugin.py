@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from conformance.suite import configured
+
 if TYPE_CHECKING:
     from conformance.clients.api import KalturaApi
     from conformance.live import LiveTarget
@@ -48,14 +50,16 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", f"{REQUIREMENT_MARKER}(*ids): the UT-C/UT-S requirement IDs a test checks"
     )
     config.pluginmanager.register(_Collector(config), "kaltura-conformance-collector")
-    if _is_conformance_run(config):
-        _check_options(config)  # every wrong option, in one line, before any case runs
+    if configured.is_conformance_run(config):
+        configured.check(config)  # every wrong option, in one line, before any case runs
         _cleanup_on_sigterm()
     shared = getattr(config, "workerinput", {}).get(_SHARED)
     if shared is not None:  # an xdist worker: the controller's seed and chunk, not its own
         config.option.hypothesis_seed = shared["seed"]
-        setattr(config.option, _dest("client_chunk_size"), shared["client_chunk_size"])
-    elif _is_conformance_run(config) and config.getoption("hypothesis_seed", None) is None:
+        setattr(config.option, configured.dest("client_chunk_size"), shared["client_chunk_size"])
+    elif (
+        configured.is_conformance_run(config) and config.getoption("hypothesis_seed", None) is None
+    ):
         # One seed for the whole run, chosen before Hypothesis reads it and sent to every
         # xdist worker (pytest_configure_node): printed in the header and the reports.
         config.option.hypothesis_seed = str(random.SystemRandom().randrange(2**32))
@@ -71,7 +75,7 @@ def pytest_configure_node(node: Any) -> None:
     option = node.config.option
     node.workerinput[_SHARED] = {
         "seed": getattr(option, "hypothesis_seed", None),
-        "client_chunk_size": getattr(option, _dest("client_chunk_size"), None),
+        "client_chunk_size": getattr(option, configured.dest("client_chunk_size"), None),
     }
 
 
@@ -81,7 +85,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     cases are drawn around, given or learned by probing the client (`suite.chunking`)."""
     config = session.config
     probing = not (hasattr(config, "workerinput") or config.getoption("collectonly", False))
-    if _is_conformance_run(config) and probing:
+    if configured.is_conformance_run(config) and probing:
         collector = config.pluginmanager.get_plugin("kaltura-conformance-collector")
         if isinstance(collector, _Collector):
             collector.choose_client_chunk()
@@ -96,42 +100,16 @@ def _cleanup_on_sigterm() -> None:
     install()
 
 
-def _check_options(config: pytest.Config) -> None:
-    """The run's options, the client and (on the controller) the report directory."""
-    from conformance.options import OptionError, writable_directory
-    from conformance.optiontable import PYTEST
-
-    _live_target(config)
-    options = _run_options(config)
-    try:
-        options.client_runner()
-        if not hasattr(config, "workerinput"):  # the controller writes the reports
-            writable_directory(PYTEST.flag("report_dir"), options.report_dir)
-    except OptionError as error:
-        raise pytest.UsageError(str(error)) from None
-
-
-def _is_conformance_run(config: pytest.Config) -> bool:
-    """Only a run of the conformance suite is touched; any other suite stays as it is."""
-    named = any(
-        "conformance.suite" in str(arg) or "conformance/suite" in str(arg) for arg in config.args
-    )
-    given = any(
-        config.getoption(_dest(name)) for name in ("client_cmd", "client", "replay", "service_url")
-    )
-    return named or given
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Leave out what this run cannot run, so that pytest-xdist hands out only real work
     (one worker per group at once, not a worker per pair of items, one of them skipped)."""
-    if not _is_conformance_run(config):
+    if not configured.is_conformance_run(config):
         return
     from conformance.suite.groups import skip_reason
 
-    options = _run_options(config)
-    live = _live_target(config) is not None
-    server_run = _run_direction(config) == "server"
+    options = configured.options_of(config)
+    live = configured.live_of(config) is not None
+    server_run = configured.direction(config) == "server"
 
     def wanted(item: pytest.Item) -> bool:
         module = getattr(getattr(item, "module", None), "__name__", "")
@@ -156,11 +134,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    if not _is_conformance_run(config):
+    if not configured.is_conformance_run(config):
         return None
     seed = config.getoption("hypothesis_seed", None)
     lines = [f"kaltura-conformance: hypothesis seed {seed} (replay with --hypothesis-seed={seed})"]
-    live = _live_target(config)
+    live = configured.live_of(config)
     if live is not None:  # say so: KALTURA_SERVICE_URL in the environment is enough
         lines.append(
             f"kaltura-conformance: live endpoint {live.describe()}; {live.budget.describe()}"
@@ -168,39 +146,12 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return "\n".join(lines)
 
 
-def _live_target(config: pytest.Config) -> LiveTarget | None:
-    from conformance.live import live_target
-    from conformance.optiontable import PYTEST, OptionError
-
-    try:
-        return live_target(PYTEST.given(config.getoption))
-    except OptionError as error:
-        raise pytest.UsageError(str(error)) from None
-
-
 # --- fixtures (used only by the conformance suite) ------------------------------------
 
 
 @pytest.fixture(scope="session")
 def kaltura_options(pytestconfig: pytest.Config) -> RunOptions:
-    return _run_options(pytestconfig)
-
-
-def _run_options(config: pytest.Config) -> RunOptions:
-    from conformance.options import run_options
-    from conformance.optiontable import PYTEST, OptionError
-
-    try:
-        return run_options(PYTEST.given(config.getoption))
-    except OptionError as error:
-        raise pytest.UsageError(str(error)) from None
-
-
-def _dest(name: str) -> str:
-    """Where pytest keeps an option of `conformance.optiontable`, by its canonical name."""
-    from conformance.optiontable import PYTEST
-
-    return PYTEST.dest(name)
+    return configured.options_of(pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -216,7 +167,7 @@ def kaltura_seed(pytestconfig: pytest.Config) -> int:
 @pytest.fixture(scope="session")
 def kaltura_live(pytestconfig: pytest.Config) -> LiveTarget | None:
     """The live endpoint under test, or None when no service URL was given."""
-    return _live_target(pytestconfig)
+    return configured.live_of(pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -332,10 +283,10 @@ class _Collector:
         becomes the run's --kaltura-client-chunk-size, for every worker too."""
         from conformance.suite.chunking import choose_chunk
 
-        if _run_direction(self.config) == "server":
+        if configured.direction(self.config) == "server":
             return
-        options = _run_options(self.config)
-        live = _live_target(self.config) is not None
+        options = configured.options_of(self.config)
+        live = configured.live_of(self.config) is not None
 
         def record(case: dict[str, Any]) -> None:
             self.cases["client"].append({**case, "test": "chunk-probe"})
@@ -345,7 +296,7 @@ class _Collector:
             return
         self.client_chunk = choice.to_dict()
         if choice.size is not None and options.client_chunk_size is None:
-            setattr(self.config.option, _dest("client_chunk_size"), str(choice.size))
+            setattr(self.config.option, configured.dest("client_chunk_size"), str(choice.size))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
@@ -364,14 +315,14 @@ class _Collector:
         from conformance.reporting import write_results
 
         try:
-            options = _run_options(self.config)
+            options = configured.options_of(self.config)
         except pytest.UsageError:
             return  # already reported as a usage error
         directory = options.report_dir
         both = all(self.cases.values())
         # An interrupted run leaves its reports even when no finished case reached this
         # process (a worker still starting when the signal came takes its cases with it).
-        always = _run_direction(self.config) if exit_status() is not None else None
+        always = configured.direction(self.config) if exit_status() is not None else None
         for direction, cases in self.cases.items():
             if not cases and direction != always:
                 continue
@@ -395,7 +346,7 @@ class _Collector:
 
         prefix = "UT-C" if direction == "client" else "UT-S"
         mine = tuple(rid for rid in options.requirements or () if rid.startswith(prefix)) or None
-        live = _live_target(self.config)
+        live = configured.live_of(self.config)
         target = options.target()
         if direction == "server":
             target = live.describe() if live is not None else "unknown"
@@ -430,10 +381,10 @@ def _groups_left_out(config: pytest.Config) -> list[str]:
     so that pytest-xdist hands out only real work)."""
     from conformance.suite.groups import GROUPS, skip_reason
 
-    options = _run_options(config)
+    options = configured.options_of(config)
     if options.replay is not None:
         return ["kaltura-conformance: --kaltura-replay runs that one case, no case groups"]
-    live = _live_target(config) is not None
+    live = configured.live_of(config) is not None
     return [
         f"kaltura-conformance: group {group.name} not run: {reason}"
         for group in GROUPS
@@ -444,12 +395,6 @@ def _groups_left_out(config: pytest.Config) -> list[str]:
 def _unexercised_fails(document: dict[str, Any]) -> bool:
     """Whether a MUST no case exercised fails the run (--kaltura-require-exercised)."""
     return bool(document["run"]["require_exercised"] and document["summary"]["must_not_exercised"])
-
-
-def _run_direction(config: pytest.Config) -> str:
-    """What a run judges: a server (a live URL and no client), else a client."""
-    client = config.getoption(_dest("client_cmd")) or config.getoption(_dest("client"))
-    return "server" if _live_target(config) is not None and not client else "client"
 
 
 def _workers(config: pytest.Config) -> int:

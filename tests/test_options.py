@@ -28,6 +28,7 @@ from conformance.options import (
 )
 from conformance.optiontable import CLI, DEFAULTS, OPTIONS, PYTEST
 from conformance.scenario import ClientParams, UploadScenario
+from conformance.suite import configured
 
 # The command's own options: how pytest runs, not what the suite judges.
 COMMAND_OWN = {"-h", "--help", "--seed", "-n", "--workers"}
@@ -162,12 +163,12 @@ def test_what_the_command_forwards_pytest_reads_as_the_same_options() -> None:
     args = _build_parser().parse_args(["run", *_argv(dict(CLI.flags), GIVEN)])
     options = run_command._options(args)
     config = _pytest_config(run_command._pytest_args(args, options))
-    assert plugin._run_options(config) == options
+    assert configured.options_of(config) == options
     run = [option.name for option in OPTIONS if not option.live and option.name in GIVEN]
     assert all(getattr(options, name) != DEFAULTS[name] for name in run)
     assert options.client_chunk_size == 10_000_000
     assert options.require_exercised  # --strict's implication, forwarded too
-    live = plugin._live_target(config)
+    live = configured.live_of(config)
     assert live is not None
     assert live == live_target(run_command._given(args), front=CLI)
     assert live.budget == Budget(10, 1 << 20, 2, 5.0)
@@ -216,7 +217,7 @@ def test_a_bad_value_is_one_line_naming_the_option_as_typed_there(
     given = _with_a_live_account(name)
     config = _pytest_config(_argv(dict(PYTEST.flags), given))
     with pytest.raises(pytest.UsageError) as raised:
-        plugin._check_options(config)
+        configured.check(config)
     in_pytest = str(raised.value)
     assert "\n" not in in_pytest
     assert in_pytest.startswith((PYTEST.flag(name) + "=", PYTEST.flag(name) + ":"))
