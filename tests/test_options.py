@@ -4,6 +4,7 @@ command's alike; both read, check and refuse them the same way, each in its own 
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
 import json
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 from _pytest.config.argparsing import Parser
 
-from conformance import plugin
+from conformance import optiontable, plugin
 from conformance.budget import Budget
 from conformance.cli import _build_parser, main
 from conformance.commands import run as run_command
@@ -277,3 +278,14 @@ def test_every_profile_leaves_room_for_an_opening_middles_and_a_close() -> None:
     chunks = [PROFILES[name].max_client_chunks for name in ("quick", "default", "thorough")]
     assert chunks == sorted(chunks)
     assert min(chunks) >= 3
+
+
+def test_the_table_stays_light() -> None:
+    """The plugin declares pytest's options from the table in every pytest run."""
+    source = Path(optiontable.__file__).read_text(encoding="utf-8")
+    ours = {
+        node.module
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("conf")
+    }
+    assert ours == {"conformance.requirements", "conformance.sizes"}
