@@ -118,7 +118,7 @@ class Option:
             return {"action": "store_true", "help": self.described()}
         return {
             "metavar": self.metavar or self.name.upper(),
-            "default": None,  # not given: `value` chooses, so the env and profiles can
+            "default": None,  # not given: the table's default, the env or the profile stand in
             "help": self.described(),
         }
 
@@ -219,8 +219,9 @@ def _http_url(value: str) -> str | None:
     return None if good else "an http(s) URL such as https://www.kaltura.com"
 
 
-def _partner_id(value: str) -> str | None:
-    return None if value.isdigit() and int(value) > 0 else "a positive integer"
+def _partner_id(value: str | int) -> str | None:
+    text = str(value)
+    return None if text.isdigit() and int(text) > 0 else "a positive integer"
 
 
 def _above_zero(value: float) -> str | None:
