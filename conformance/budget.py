@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from conformance.optiontable import DEFAULTS
+from conformance.optiontable import DEFAULTS, OPTION, PYTEST
 
 __all__ = ["Budget", "BudgetExceeded", "BudgetUse", "BudgetedTransport"]
 
@@ -44,14 +44,8 @@ class Budget:
     max_rps: float = DEFAULTS["max_rps"]
 
     def __post_init__(self) -> None:
-        for option, value in (
-            ("--kaltura-max-requests", self.max_requests),
-            ("--kaltura-max-bytes", self.max_bytes),
-            ("--kaltura-max-concurrency", self.max_concurrency),
-            ("--kaltura-max-rps", self.max_rps),
-        ):
-            if value <= 0:
-                raise ValueError(f"{option}={value}: must be > 0")
+        for name in ("max_requests", "max_bytes", "max_concurrency", "max_rps"):
+            OPTION[name].refuse(getattr(self, name), PYTEST)  # an OptionError is a ValueError
 
     def describe(self) -> str:
         return (
