@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from conformance.optiontable import DEFAULTS, OPTION, PYTEST
+
 __all__ = ["Budget", "BudgetExceeded", "BudgetUse", "BudgetedTransport"]
 
 
@@ -36,20 +38,14 @@ class BudgetExceeded(Exception):  # noqa: N818 - reads as what happened
 class Budget:
     """The limits; the defaults fit the server suite's `default` profile with room to spare."""
 
-    max_requests: int = 3000
-    max_bytes: int = 256 << 20
-    max_concurrency: int = 4
-    max_rps: float = 20.0
+    max_requests: int = DEFAULTS["max_requests"]
+    max_bytes: int = DEFAULTS["max_bytes"]
+    max_concurrency: int = DEFAULTS["max_concurrency"]
+    max_rps: float = DEFAULTS["max_rps"]
 
     def __post_init__(self) -> None:
-        for option, value in (
-            ("--kaltura-max-requests", self.max_requests),
-            ("--kaltura-max-bytes", self.max_bytes),
-            ("--kaltura-max-concurrency", self.max_concurrency),
-            ("--kaltura-max-rps", self.max_rps),
-        ):
-            if value <= 0:
-                raise ValueError(f"{option}={value}: must be > 0")
+        for name in ("max_requests", "max_bytes", "max_concurrency", "max_rps"):
+            OPTION[name].refuse(getattr(self, name), PYTEST)  # an OptionError is a ValueError
 
     def describe(self) -> str:
         return (

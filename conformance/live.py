@@ -10,20 +10,18 @@ in its `fileName`, and `sweep` deletes what a run left behind.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from conformance.budget import Budget, BudgetedTransport, BudgetExceeded
 from conformance.clients.api import KalturaApi, KalturaCallError, KalturaTransportError
 from conformance.ks import redact
-from conformance.options import OptionError
+from conformance.optiontable import DEFAULTS, OPTIONS, PYTEST, FrontEnd, Option, OptionError
 
 __all__ = [
     "ENVIRONMENT",
@@ -35,15 +33,11 @@ __all__ = [
     "sweep",
 ]
 
+_LIVE = tuple(option for option in OPTIONS if option.live)
 # Option name -> environment variable read when the option is not given.
-ENVIRONMENT = {
-    "service_url": "KALTURA_SERVICE_URL",
-    "partner_id": "KALTURA_PARTNER_ID",
-    "admin_secret": "KALTURA_ADMIN_SECRET",
-    "ks": "KALTURA_KS",
-}
+ENVIRONMENT = {option.name: option.env for option in _LIVE if option.env}
 # How long the real server holds a close that misses chunks (§7: 45 one-second passes).
-KALTURA_CLOSE_WAIT = 45.0
+KALTURA_CLOSE_WAIT: float = DEFAULTS["close_wait"]
 _SWEEP_PAGE_SIZE = 500
 _SWEEP_PAGES = 4  # the newest 2,000 tokens: a run's own are among the newest
 
@@ -77,91 +71,56 @@ class LiveTarget:
 def live_target(
     given: Mapping[str, Any],
     environ: Mapping[str, str] | None = None,
+    front: FrontEnd = PYTEST,
 ) -> LiveTarget | None:
-    """The live target from options (`given`, by the names of `ENVIRONMENT` plus the budget
-    and wait names) or the environment; None when no service URL is given at all.
+    """The live target from the options given (by canonical name: `conformance.optiontable`)
+    or the environment; None when no service URL is given at all.
 
-    Wrong values raise `OptionError` with one line naming the option.
+    Wrong values raise `OptionError` with one line naming the option as typed in `front`.
     """
     env = os.environ if environ is None else environ
-    values = {name: given.get(name) or env.get(variable) for name, variable in ENVIRONMENT.items()}
+    values = {o.name: o.value(_given_or_env(o, given, env), front) for o in _LIVE}
     url = values["service_url"]
     if not url:
         return None
+    for option in _LIVE:
+        option.refuse(values[option.name], front)
+    secret, ks = _credentials(values, front)
+    partner_id = values["partner_id"]
     return LiveTarget(
-        service_url=_service_url(str(url)),
-        partner_id=_partner_id(values["partner_id"]),
-        admin_secret=_credentials(values)[0],
-        ks=_credentials(values)[1],
-        budget=_budget(given),
-        close_wait=_close_wait(given.get("close_wait")),
-        slow_closes=bool(given.get("slow_closes")),
+        service_url=str(url).rstrip("/"),
+        partner_id=None if partner_id is None else int(partner_id),
+        admin_secret=secret,
+        ks=ks,
+        budget=Budget(**{name: values[name] for name in _BUDGET}),
+        close_wait=float(values["close_wait"]),
+        slow_closes=bool(values["slow_closes"]),
     )
 
 
-def _service_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise OptionError(
-            f"--kaltura-service-url={url!r}: an http(s) URL such as https://www.kaltura.com"
-        )
-    return url.rstrip("/")
+_BUDGET = ("max_requests", "max_bytes", "max_concurrency", "max_rps")
 
 
-def _partner_id(value: object) -> int | None:
-    if value in (None, ""):
-        return None
-    text = str(value)
-    if not text.isdigit() or int(text) <= 0:
-        raise OptionError(f"--kaltura-partner-id={text!r}: a positive integer")
-    return int(text)
+def _given_or_env(option: Option, given: Mapping[str, Any], env: Mapping[str, str]) -> Any:
+    """The option as given; the credentials from the environment when not (or empty)."""
+    if option.env is None:
+        return given.get(option.name)
+    return given.get(option.name) or env.get(option.env) or None
 
 
-def _credentials(values: Mapping[str, Any]) -> tuple[str | None, str | None]:
+def _credentials(values: Mapping[str, Any], front: FrontEnd) -> tuple[str | None, str | None]:
     secret, ks = values["admin_secret"] or None, values["ks"] or None
+    flag, env = front.flag, ENVIRONMENT
     if ks is None and secret is None:
         raise OptionError(
-            "--kaltura-service-url needs --kaltura-admin-secret (with --kaltura-partner-id) "
-            "or --kaltura-ks (or KALTURA_ADMIN_SECRET / KALTURA_KS)"
+            f"{flag('service_url')} needs {flag('admin_secret')} (with {flag('partner_id')}) "
+            f"or {flag('ks')} (or {env['admin_secret']} / {env['ks']})"
         )
-    if ks is None and values["partner_id"] in (None, ""):
+    if ks is None and values["partner_id"] is None:
         raise OptionError(
-            "--kaltura-admin-secret needs --kaltura-partner-id (or KALTURA_PARTNER_ID)"
+            f"{flag('admin_secret')} needs {flag('partner_id')} (or {env['partner_id']})"
         )
     return secret, ks
-
-
-def _budget(given: Mapping[str, Any]) -> Budget:
-    defaults = Budget()
-
-    def value(name: str, kind: type[float] | type[int]) -> Any:
-        chosen = given.get(name)
-        if chosen is None:
-            return getattr(defaults, name)
-        try:
-            return kind(chosen)
-        except ValueError:
-            option = f"--kaltura-{name.replace('_', '-')}"
-            raise OptionError(f"{option}={chosen!r}: a number, please") from None
-
-    try:
-        return Budget(
-            max_requests=value("max_requests", int),
-            max_bytes=value("max_bytes", int),
-            max_concurrency=value("max_concurrency", int),
-            max_rps=value("max_rps", float),
-        )
-    except ValueError as error:
-        raise OptionError(str(error)) from None
-
-
-def _close_wait(value: object) -> float:
-    if value is None:
-        return KALTURA_CLOSE_WAIT
-    seconds = float(str(value))
-    if not 0 <= seconds <= 600 or math.isnan(seconds):
-        raise OptionError(f"--kaltura-close-wait={value}: 0 to 600 seconds")
-    return seconds
 
 
 @contextmanager

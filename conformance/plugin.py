@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from conformance.suite import configured
+
 if TYPE_CHECKING:
     from conformance.clients.api import KalturaApi
     from conformance.live import LiveTarget
@@ -34,56 +36,12 @@ _DIRECTIONS = {CASE_PROPERTY: "client", SERVER_CASE_PROPERTY: "server"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """The options of `conformance.optiontable`, as pytest spells them."""
+    from conformance.optiontable import PYTEST
+
     group = parser.getgroup("kaltura-conformance", "Kaltura upload conformance")
-    group.addoption("--client-cmd", help="the client under test: a command with {file}, {ks}…")
-    group.addoption("--client", help="the client under test: package.module:function")
-    group.addoption("--kaltura-profile", default="default", help="quick, default or thorough")
-    group.addoption("--kaltura-requirements", help="only these IDs, e.g. UT-C10,UT-C18")
-    group.addoption("--kaltura-report-dir", default="conformance-reports", help="where reports go")
-    group.addoption(
-        "--kaltura-time-limit",
-        type=float,
-        help="seconds a client may take per case (quick 30, default 60, thorough 120)",
-    )
-    group.addoption("--kaltura-final-wait", type=float, default=0.2, help="close wait, seconds")
-    group.addoption("--kaltura-strict", action="store_true", help="SHOULD failures fail too")
-    group.addoption(
-        "--kaltura-require-exercised",
-        action="store_true",
-        help="a MUST no case exercised fails the run (--kaltura-strict implies it)",
-    )
-    group.addoption("--kaltura-in-process", action="store_true", help="serve httpx over respx")
-    group.addoption("--kaltura-replay", help="run exactly this scenario (JSON) once")
-    group.addoption(
-        "--kaltura-shrink-time",
-        type=float,
-        help="seconds a failing group may shrink (quick 20, default 60, thorough 300)",
-    )
-    group.addoption(
-        "--kaltura-no-shrink", action="store_true", help="report the first failing case at once"
-    )
-    group.addoption(
-        "--kaltura-client-chunk-size",
-        metavar="SIZE",
-        help="the client's own chunk size (e.g. 10MB, 2MiB): files are drawn around it",
-    )
     live = parser.getgroup("kaltura-live", "Kaltura live account (server conformance)")
-    live.addoption("--kaltura-service-url", help="the endpoint under test [KALTURA_SERVICE_URL]")
-    live.addoption("--kaltura-partner-id", help="its partner id [KALTURA_PARTNER_ID]")
-    live.addoption("--kaltura-admin-secret", help="admin secret [KALTURA_ADMIN_SECRET]")
-    live.addoption("--kaltura-ks", help="a KS instead of the admin secret [KALTURA_KS]")
-    live.addoption("--kaltura-max-requests", type=int, help="request budget (default 3000)")
-    live.addoption("--kaltura-max-bytes", type=int, help="bytes budget (default 256 MiB)")
-    live.addoption("--kaltura-max-concurrency", type=int, help="requests at once (default 4)")
-    live.addoption("--kaltura-max-rps", type=float, help="requests per second (default 20)")
-    live.addoption(
-        "--kaltura-close-wait", type=float, help="seconds the server may hold a close (45)"
-    )
-    live.addoption(
-        "--kaltura-slow-closes",
-        action="store_true",
-        help="run the early-close checks (each waits out the close wait) in any profile",
-    )
+    PYTEST.declare(group.addoption, live.addoption)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -92,14 +50,16 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", f"{REQUIREMENT_MARKER}(*ids): the UT-C/UT-S requirement IDs a test checks"
     )
     config.pluginmanager.register(_Collector(config), "kaltura-conformance-collector")
-    if _is_conformance_run(config):
-        _check_options(config)  # every wrong option, in one line, before any case runs
+    if configured.is_conformance_run(config):
+        configured.check(config)  # every wrong option, in one line, before any case runs
         _cleanup_on_sigterm()
     shared = getattr(config, "workerinput", {}).get(_SHARED)
     if shared is not None:  # an xdist worker: the controller's seed and chunk, not its own
         config.option.hypothesis_seed = shared["seed"]
-        config.option.kaltura_client_chunk_size = shared["client_chunk_size"]
-    elif _is_conformance_run(config) and config.getoption("hypothesis_seed", None) is None:
+        setattr(config.option, configured.dest("client_chunk_size"), shared["client_chunk_size"])
+    elif (
+        configured.is_conformance_run(config) and config.getoption("hypothesis_seed", None) is None
+    ):
         # One seed for the whole run, chosen before Hypothesis reads it and sent to every
         # xdist worker (pytest_configure_node): printed in the header and the reports.
         config.option.hypothesis_seed = str(random.SystemRandom().randrange(2**32))
@@ -115,7 +75,7 @@ def pytest_configure_node(node: Any) -> None:
     option = node.config.option
     node.workerinput[_SHARED] = {
         "seed": getattr(option, "hypothesis_seed", None),
-        "client_chunk_size": getattr(option, "kaltura_client_chunk_size", None),
+        "client_chunk_size": getattr(option, configured.dest("client_chunk_size"), None),
     }
 
 
@@ -125,7 +85,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     cases are drawn around, given or learned by probing the client (`suite.chunking`)."""
     config = session.config
     probing = not (hasattr(config, "workerinput") or config.getoption("collectonly", False))
-    if _is_conformance_run(config) and probing:
+    if configured.is_conformance_run(config) and probing:
         collector = config.pluginmanager.get_plugin("kaltura-conformance-collector")
         if isinstance(collector, _Collector):
             collector.choose_client_chunk()
@@ -140,42 +100,16 @@ def _cleanup_on_sigterm() -> None:
     install()
 
 
-def _check_options(config: pytest.Config) -> None:
-    """The run's options, the client and (on the controller) the report directory."""
-    from conformance.options import OptionError, writable_directory
-
-    _live_target(config)
-    options = _run_options(config)
-    try:
-        options.client_runner()
-        if not hasattr(config, "workerinput"):  # the controller writes the reports
-            writable_directory("--kaltura-report-dir", options.report_dir)
-    except OptionError as error:
-        raise pytest.UsageError(str(error)) from None
-
-
-def _is_conformance_run(config: pytest.Config) -> bool:
-    """Only a run of the conformance suite is touched; any other suite stays as it is."""
-    named = any(
-        "conformance.suite" in str(arg) or "conformance/suite" in str(arg) for arg in config.args
-    )
-    given = any(
-        config.getoption(name)
-        for name in ("client_cmd", "client", "kaltura_replay", "kaltura_service_url")
-    )
-    return named or given
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Leave out what this run cannot run, so that pytest-xdist hands out only real work
     (one worker per group at once, not a worker per pair of items, one of them skipped)."""
-    if not _is_conformance_run(config):
+    if not configured.is_conformance_run(config):
         return
     from conformance.suite.groups import skip_reason
 
-    options = _run_options(config)
-    live = _live_target(config) is not None
-    server_run = _run_direction(config) == "server"
+    options = configured.options_of(config)
+    live = configured.live_of(config) is not None
+    server_run = configured.direction(config) == "server"
 
     def wanted(item: pytest.Item) -> bool:
         module = getattr(getattr(item, "module", None), "__name__", "")
@@ -200,11 +134,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    if not _is_conformance_run(config):
+    if not configured.is_conformance_run(config):
         return None
     seed = config.getoption("hypothesis_seed", None)
     lines = [f"kaltura-conformance: hypothesis seed {seed} (replay with --hypothesis-seed={seed})"]
-    live = _live_target(config)
+    live = configured.live_of(config)
     if live is not None:  # say so: KALTURA_SERVICE_URL in the environment is enough
         lines.append(
             f"kaltura-conformance: live endpoint {live.describe()}; {live.budget.describe()}"
@@ -212,52 +146,12 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return "\n".join(lines)
 
 
-def _live_target(config: pytest.Config) -> LiveTarget | None:
-    from conformance.live import live_target
-    from conformance.options import OptionError
-
-    names = (
-        *("service_url", "partner_id", "admin_secret", "ks"),
-        *("max_requests", "max_bytes", "max_concurrency", "max_rps", "close_wait", "slow_closes"),
-    )
-    given = {name: config.getoption(f"kaltura_{name}") for name in names}
-    try:
-        return live_target(given)
-    except OptionError as error:
-        raise pytest.UsageError(str(error)) from None
-
-
 # --- fixtures (used only by the conformance suite) ------------------------------------
 
 
 @pytest.fixture(scope="session")
 def kaltura_options(pytestconfig: pytest.Config) -> RunOptions:
-    return _run_options(pytestconfig)
-
-
-def _run_options(config: pytest.Config) -> RunOptions:
-    from conformance.options import OptionError, RunOptions, client_chunk_size, requirement_ids
-
-    get = config.getoption
-    try:
-        return RunOptions(
-            client_cmd=get("client_cmd"),
-            client=get("client"),
-            profile=get("kaltura_profile"),
-            requirements=requirement_ids(get("kaltura_requirements")),
-            report_dir=get("kaltura_report_dir"),
-            time_limit=get("kaltura_time_limit"),
-            final_wait=get("kaltura_final_wait"),
-            strict=get("kaltura_strict"),
-            require_exercised=get("kaltura_require_exercised"),
-            in_process=get("kaltura_in_process"),
-            replay=get("kaltura_replay"),
-            shrink_time=get("kaltura_shrink_time"),
-            no_shrink=get("kaltura_no_shrink"),
-            client_chunk_size=client_chunk_size(get("kaltura_client_chunk_size")),
-        )
-    except OptionError as error:
-        raise pytest.UsageError(str(error)) from None
+    return configured.options_of(pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -273,7 +167,7 @@ def kaltura_seed(pytestconfig: pytest.Config) -> int:
 @pytest.fixture(scope="session")
 def kaltura_live(pytestconfig: pytest.Config) -> LiveTarget | None:
     """The live endpoint under test, or None when no service URL was given."""
-    return _live_target(pytestconfig)
+    return configured.live_of(pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -389,10 +283,10 @@ class _Collector:
         becomes the run's --kaltura-client-chunk-size, for every worker too."""
         from conformance.suite.chunking import choose_chunk
 
-        if _run_direction(self.config) == "server":
+        if configured.direction(self.config) == "server":
             return
-        options = _run_options(self.config)
-        live = _live_target(self.config) is not None
+        options = configured.options_of(self.config)
+        live = configured.live_of(self.config) is not None
 
         def record(case: dict[str, Any]) -> None:
             self.cases["client"].append({**case, "test": "chunk-probe"})
@@ -402,7 +296,7 @@ class _Collector:
             return
         self.client_chunk = choice.to_dict()
         if choice.size is not None and options.client_chunk_size is None:
-            self.config.option.kaltura_client_chunk_size = str(choice.size)
+            setattr(self.config.option, configured.dest("client_chunk_size"), str(choice.size))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
@@ -418,23 +312,22 @@ class _Collector:
         if hasattr(self.config, "workerinput"):
             return  # an xdist worker: the controller writes once
         from conformance.interrupts import exit_status
-        from conformance.options import OptionError, requirement_ids
         from conformance.reporting import write_results
 
         try:
-            selected = requirement_ids(self.config.getoption("kaltura_requirements"))
-        except OptionError:
+            options = configured.options_of(self.config)
+        except pytest.UsageError:
             return  # already reported as a usage error
-        directory = self.config.getoption("kaltura_report_dir")
+        directory = options.report_dir
         both = all(self.cases.values())
         # An interrupted run leaves its reports even when no finished case reached this
         # process (a worker still starting when the signal came takes its cases with it).
-        always = _run_direction(self.config) if exit_status() is not None else None
+        always = configured.direction(self.config) if exit_status() is not None else None
         for direction, cases in self.cases.items():
             if not cases and direction != always:
                 continue
             where = f"{directory}/server" if both and direction == "server" else directory
-            document = self._document(direction, cases, selected)
+            document = self._document(direction, cases, options)
             write_results(document, where)
             self.documents.append((document, where))
         if session.exitstatus == pytest.ExitCode.OK and any(
@@ -446,27 +339,25 @@ class _Collector:
             session.exitstatus = signalled  # 130 (SIGINT), 143 (SIGTERM)
 
     def _document(
-        self, direction: str, cases: list[dict[str, Any]], selected: tuple[str, ...] | None
+        self, direction: str, cases: list[dict[str, Any]], options: RunOptions
     ) -> dict[str, Any]:
         from conformance.interrupts import exit_status
-        from conformance.options import target_of
         from conformance.reporting import build_results
 
-        get = self.config.getoption
         prefix = "UT-C" if direction == "client" else "UT-S"
-        mine = tuple(rid for rid in selected or () if rid.startswith(prefix)) or None
-        live = _live_target(self.config)
-        target = target_of(get("client_cmd"), get("client"))
+        mine = tuple(rid for rid in options.requirements or () if rid.startswith(prefix)) or None
+        live = configured.live_of(self.config)
+        target = options.target()
         if direction == "server":
             target = live.describe() if live is not None else "unknown"
         return build_results(
             cases,
             direction=direction,
             target=target,
-            profile=get("kaltura_profile"),
-            seed=get("hypothesis_seed", None),
-            strict=bool(get("kaltura_strict")),
-            require_exercised=bool(get("kaltura_require_exercised")),
+            profile=options.profile,
+            seed=self.config.getoption("hypothesis_seed", None),
+            strict=options.strict,
+            require_exercised=options.require_exercised,
             selected=mine,
             started_at=self.started_at,
             workers=_workers(self.config),
@@ -490,10 +381,10 @@ def _groups_left_out(config: pytest.Config) -> list[str]:
     so that pytest-xdist hands out only real work)."""
     from conformance.suite.groups import GROUPS, skip_reason
 
-    options = _run_options(config)
+    options = configured.options_of(config)
     if options.replay is not None:
         return ["kaltura-conformance: --kaltura-replay runs that one case, no case groups"]
-    live = _live_target(config) is not None
+    live = configured.live_of(config) is not None
     return [
         f"kaltura-conformance: group {group.name} not run: {reason}"
         for group in GROUPS
@@ -504,12 +395,6 @@ def _groups_left_out(config: pytest.Config) -> list[str]:
 def _unexercised_fails(document: dict[str, Any]) -> bool:
     """Whether a MUST no case exercised fails the run (--kaltura-require-exercised)."""
     return bool(document["run"]["require_exercised"] and document["summary"]["must_not_exercised"])
-
-
-def _run_direction(config: pytest.Config) -> str:
-    """What a run judges: a server (a live URL and no client), else a client."""
-    client = config.getoption("client_cmd") or config.getoption("client")
-    return "server" if _live_target(config) is not None and not client else "client"
 
 
 def _workers(config: pytest.Config) -> int:
