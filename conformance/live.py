@@ -11,7 +11,7 @@ in its `fileName`, and `sweep` deletes what a run left behind.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +57,8 @@ class LiveTarget:
     budget: Budget = field(default_factory=Budget)
     close_wait: float = KALTURA_CLOSE_WAIT
     slow_closes: bool = False
+    proxy_host: str = DEFAULTS["proxy_host"]
+    """Where the proxy a client run goes through listens (`suite.proxied`)."""
 
     def describe(self) -> str:
         """For headers and reports: never the secret or the KS."""
@@ -95,6 +97,7 @@ def live_target(
         budget=Budget(**{name: values[name] for name in _BUDGET}),
         close_wait=float(values["close_wait"]),
         slow_closes=bool(values["slow_closes"]),
+        proxy_host=str(values["proxy_host"]),
     )
 
 
@@ -160,10 +163,11 @@ def _try_ks(api: KalturaApi, target: LiveTarget) -> None:
         raise LiveError(f"the KS given for {target.describe()} was refused: {message}") from None
 
 
-def sweep(api: KalturaApi, prefix: str) -> int:
-    """Delete every token whose `fileName` starts with `prefix` among the newest ones;
-    how many were deleted. Errors are ignored: this is the safety net after a run."""
-    leftovers = list(_named(api, prefix))
+def sweep(api: KalturaApi, prefix: str, *, also: Iterable[str] = ()) -> int:
+    """Delete every token whose `fileName` starts with `prefix` among the newest ones, and
+    the tokens `also` names (those a client created through the proxy, whatever it named
+    them); how many were deleted. Errors are ignored: this is the safety net after a run."""
+    leftovers = list(dict.fromkeys([*_named(api, prefix), *also]))
     deleted = 0
     for token_id in leftovers:
         with suppress(KalturaCallError, KalturaTransportError):

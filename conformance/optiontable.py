@@ -170,6 +170,13 @@ def _switch(name: str, pytest: str, cli: str, help: str, *, live: bool = False) 
 # --- how texts become values, and which values are refused ------------------------------
 
 
+def _host(value: Any) -> str | None:
+    text = str(value)
+    if not text or any(c.isspace() or c in "/:@" for c in text):
+        return "a host name or IPv4 address to listen on, e.g. 127.0.0.1"
+    return None
+
+
 def _number(text: str) -> float:
     try:
         return float(text)
@@ -290,6 +297,9 @@ OPTIONS: tuple[Option, ...] = (
     _switch("slow_closes", "--kaltura-slow-closes", "--slow-closes",
             "run the early-close checks (each waits out the close wait) in any profile",
             live=True),
+    Option("proxy_host", "--kaltura-proxy-host", "--proxy-host",
+           "where the proxy a client on the account uploads through listens",
+           default="127.0.0.1", check=_host, metavar="HOST", live=True),
 )
 # fmt: on
 OPTION: Mapping[str, Option] = MappingProxyType({option.name: option for option in OPTIONS})

@@ -15,6 +15,7 @@ import json
 import random
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -22,10 +23,11 @@ import pytest
 from conformance.suite import configured
 
 if TYPE_CHECKING:
+    from conformance.budget import BudgetedTransport
     from conformance.clients.api import KalturaApi
     from conformance.live import LiveTarget
     from conformance.options import RunOptions
-    from conformance.runner import CaseRunner, LiveCaseRunner
+    from conformance.runner import CaseRunner, ProxyCaseRunner
 
 __all__ = ["CASE_PROPERTY", "REQUIREMENT_MARKER", "SERVER_CASE_PROPERTY"]
 
@@ -171,9 +173,12 @@ def kaltura_live(pytestconfig: pytest.Config) -> LiveTarget | None:
 
 
 @pytest.fixture(scope="session")
-def kaltura_live_api(kaltura_live: LiveTarget | None) -> Iterator[KalturaApi]:
-    """A budgeted API session on the live endpoint; at the end (also after a failure or
-    Ctrl-C), every token named with this run's prefix is deleted."""
+def kaltura_live_session(
+    kaltura_live: LiveTarget | None,
+) -> Iterator[tuple[KalturaApi, BudgetedTransport]]:
+    """A budgeted API session on the live endpoint and its transport (the budget the
+    proxy forwards through too); at the end (also after a failure or Ctrl-C), every token
+    named with this run's prefix is deleted."""
     from conformance.live import LiveError, connect, sweep
     from conformance.server.driver import RUN_PREFIX
 
@@ -186,7 +191,7 @@ def kaltura_live_api(kaltura_live: LiveTarget | None) -> Iterator[KalturaApi]:
     try:
         with connect(kaltura_live) as (api, transport):
             try:
-                yield api
+                yield api, transport
             finally:
                 with transport.exempt():
                     sweep(api, f"{RUN_PREFIX}-")
@@ -197,13 +202,20 @@ def kaltura_live_api(kaltura_live: LiveTarget | None) -> Iterator[KalturaApi]:
 
 
 @pytest.fixture(scope="session")
+def kaltura_live_api(kaltura_live_session: tuple[KalturaApi, BudgetedTransport]) -> KalturaApi:
+    """The budgeted API session on the live endpoint (`kaltura_live_session`)."""
+    return kaltura_live_session[0]
+
+
+@pytest.fixture(scope="session")
 def kaltura_case_runner(
     kaltura_options: RunOptions, kaltura_live: LiveTarget | None, request: pytest.FixtureRequest
-) -> Iterator[CaseRunner | LiveCaseRunner]:
+) -> Iterator[CaseRunner | ProxyCaseRunner]:
     """A loopback server (or the in-process router) and the client, for the whole session;
-    with a live service URL, the client against that account."""
+    with a live service URL, the client through the proxy in front of that account."""
     if kaltura_live is not None:
-        yield _live_case_runner(kaltura_options, kaltura_live, request)
+        with _proxy_case_runner(kaltura_options, kaltura_live, request) as runner:
+            yield runner
         return
     from conformance.suite.embedded import embedded_runner
 
@@ -211,11 +223,11 @@ def kaltura_case_runner(
         yield runner
 
 
-def _live_case_runner(
+def _proxy_case_runner(
     options: RunOptions, live: LiveTarget, request: pytest.FixtureRequest
-) -> LiveCaseRunner:
-    from conformance.runner import LiveCaseRunner
+) -> AbstractContextManager[ProxyCaseRunner]:
     from conformance.server.driver import RUN_PREFIX
+    from conformance.suite.proxied import proxy_runner
 
     if not (options.client_cmd or options.client):
         pytest.skip(
@@ -224,17 +236,16 @@ def _live_case_runner(
         )
     if live.partner_id is None:
         pytest.skip("client conformance on a live account needs --kaltura-partner-id")
-    api: KalturaApi = request.getfixturevalue("kaltura_live_api")
+    api, transport = request.getfixturevalue("kaltura_live_session")
     ids = [rid for rid in options.requirements or () if rid.startswith("UT-C")] or None
-    return LiveCaseRunner(
+    return proxy_runner(
+        live,
         api,
-        live.partner_id,
-        live.admin_secret or "",
+        transport,
         options.client_runner(),
         prefix=RUN_PREFIX,
         time_limit=options.case_time_limit,
         requirement_ids=ids,
-        endpoint_label=live.describe(),
     )
 
 

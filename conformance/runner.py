@@ -6,8 +6,8 @@ the verdicts.
 
 The endpoint may be served over loopback (any client) or in-process (`in_process=True`: a
 respx router sends the client's httpx calls straight to the endpoint while the client
-runs). The source file is written to a temporary directory for the client and removed
-afterwards.
+runs). On a live account, `ProxyCaseRunner` runs the same cases through the proxy. The
+source file is written to a temporary directory for the client and removed afterwards.
 """
 
 from __future__ import annotations
@@ -20,24 +20,26 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext, supp
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from conformance.budget import BudgetExceeded
 from conformance.checks import (
-    CHECKS,
     CaseEvidence,
     CheckResult,
     ClientOutcome,
     FinalToken,
-    run_check,
+    describe_request,
     run_checks,
 )
 from conformance.clients.api import KalturaApi, KalturaCallError, KalturaTransportError
 from conformance.clients.runners import ClientRun, Job
 from conformance.endpoints import KalturaEndpoint
 from conformance.endpoints.inprocess import respx_router
-from conformance.model import TokenResult
+from conformance.model import Caller, TokenResult
+from conformance.proxy import Disagreement, ProxyEndpoint
 from conformance.requirements import Verdict
 from conformance.scenario import UploadScenario
+from conformance.trace import Answered, Exchange
 
-__all__ = ["LIVE_JUDGED", "CaseResult", "CaseRunner", "ClientRunner", "LiveCaseRunner"]
+__all__ = ["CaseResult", "CaseRunner", "ClientRunner", "ProxyCaseRunner", "disagreement_record"]
 
 
 class ClientRunner(Protocol):
@@ -55,6 +57,8 @@ class CaseResult:
     results: tuple[CheckResult, ...]
     evidence: CaseEvidence
     endpoint: str = "unknown"
+    disagreements: tuple[dict[str, Any], ...] = ()
+    """Through the proxy: the requests the server and the model answered differently."""
 
     def verdict(self, requirement_id: str) -> Verdict | None:
         found = next((r for r in self.results if r.requirement_id == requirement_id), None)
@@ -96,6 +100,11 @@ class CaseResult:
                 "faults_fired": [f.fault.describe() for f in evidence.firings],
                 "token_id": evidence.token_id,
                 "endpoint": self.endpoint,
+                **(
+                    {"disagreements": [dict(d) for d in self.disagreements]}
+                    if self.disagreements
+                    else {}
+                ),
             },
         }
 
@@ -179,31 +188,38 @@ class CaseRunner:
         return FinalToken(token_id, int(token.status), token.uploaded_file_size, digest)
 
 
-# On a live account the suite sees no trace, only the token the client was handed, read
-# back with `uploadToken.get`: what can be judged from that alone.
-LIVE_JUDGED = ("UT-C14",)
+class ProxyCaseRunner:
+    """Runs cases for one client against a live account, through the proxy
+    (`conformance.proxy`) in front of it: each case runs like an embedded one (the same
+    groups, checks and evidence), with the account's server answering.
 
-
-class LiveCaseRunner:
-    """Runs cases for one client against a live account (`conformance.live`).
-
-    Each case gets a fresh token named with the run's prefix; the client uploads to the
-    account directly, and the outcome is read with `uploadToken.get`. Requirements that need
-    the trace, the assembled bytes or injected faults are NOT-EXERCISED here."""
+    Cases share the account's one partner: each gets a token of its own, made with the
+    run's session (named with the run's prefix, so the sweep finds it) and adopted by the
+    proxy's shadow model, its fault plan attached to that token, and its trace the
+    exchanges on that token. The token's end state is read from the account
+    (`uploadToken.get`, through the run's budget); the bytes it should hold come from the
+    shadow model (`ProxyEndpoint.file_digest`), the account giving none back. A check of a
+    case in which the server and the model disagreed, or which the proxy could not
+    forward, is NOT-EXERCISED with the reason: that is news about the server or the model,
+    never the client's fault (the disagreements go to the reports)."""
 
     def __init__(
         self,
+        proxy: ProxyEndpoint,
+        proxy_url: str,
         api: KalturaApi,
-        partner_id: int,
-        admin_secret: str,
         client: ClientRunner,
         *,
+        partner_id: int,
+        admin_secret: str,
         prefix: str,
         time_limit: float = 60.0,
         requirement_ids: list[str] | None = None,
         workdir: str | None = None,
-        endpoint_label: str = "live account",
+        endpoint_label: str = "live account through the proxy",
     ) -> None:
+        self.proxy = proxy
+        self.proxy_url = proxy_url
         self.api = api
         self.partner_id = partner_id
         self.admin_secret = admin_secret
@@ -217,12 +233,20 @@ class LiveCaseRunner:
 
     def run(self, scenario: UploadScenario, *, time_limit: float | None = None) -> CaseResult:
         """One case; `time_limit` (seconds) overrides the runner's for this case only."""
-        token = self._new_token(scenario.source.size)
+        size = scenario.source.size
+        name = f"{self.prefix}-client-{next(self._serials)}.bin"
+        added = self.api.call(
+            "uploadToken", "add", {"uploadToken:fileName": name, "uploadToken:fileSize": size}
+        )
+        token = str(added["id"])
+        self.proxy.adopt_token(Caller(self.partner_id), token, name, size)
+        key = self.proxy.attach_case(token, scenario.faults)
+        start = self.proxy.last_exchange()
         try:
             with _written(scenario, self.workdir) as path:
                 job = Job(
                     file=path,
-                    service_url=self.api.service_url,
+                    service_url=self.proxy_url,
                     partner_id=self.partner_id,
                     token_id=token,
                     chunk_size=scenario.params.chunk_size,
@@ -231,51 +255,103 @@ class LiveCaseRunner:
                     admin_secret=self.admin_secret,
                 )
                 run = self.client.run(job, self.time_limit if time_limit is None else time_limit)
-            final = self._final(token)
+            evidence = CaseEvidence(
+                source=scenario.source,
+                exchanges=tuple(self.proxy.case_exchanges(token, after=start)),
+                outcome=ClientOutcome(run.succeeded, run.timed_out, run.duration, run.detail),
+                given_token=token,
+                plan=scenario.faults,
+                firings=self.proxy.faults.firings(key),
+            )
+            evidence = replace(evidence, final=self._final(evidence.token_id))
         finally:
+            self.proxy.forget_case(key, token)
             self._delete(token)
-        evidence = CaseEvidence(
-            source=scenario.source,
-            exchanges=(),
-            outcome=ClientOutcome(run.succeeded, run.timed_out, run.duration, run.detail),
-            final=final,
-            given_token=token,
-        )
-        wanted = sorted(CHECKS if self.requirement_ids is None else self.requirement_ids)
-        results = tuple(
-            run_check(rid, evidence) if rid in LIVE_JUDGED else CheckResult(rid, _unseen(rid))
-            for rid in wanted
-        )
-        if run.harness_error:
+        results = tuple(run_checks(evidence, self.requirement_ids))
+        if run.harness_error and not evidence.data:
             results = tuple(replace(r, verdict=Verdict.HARNESS_ERROR) for r in results)
-        return CaseResult(scenario, run, results, evidence, self.endpoint_label)
+        disagreed = self._disagreements(evidence)
+        reasons = [d["described"] for d in disagreed] + self._not_forwarded(evidence)
+        if reasons:
+            results = tuple(_unjudged(r, reasons) for r in results)
+        return CaseResult(scenario, run, results, evidence, self.endpoint_label, disagreed)
 
-    def _new_token(self, size: int) -> str:
-        params = {"uploadToken:fileName": f"{self.prefix}-client-{next(self._serials)}.bin"}
-        added = self.api.call("uploadToken", "add", {**params, "uploadToken:fileSize": size})
-        return str(added["id"])
-
-    def _final(self, token: str) -> FinalToken:
+    def _final(self, token_id: str | None) -> FinalToken | None:
+        if token_id is None:
+            return None
+        digest = self.proxy.file_digest(self.partner_id, token_id)
         try:
-            got = self.api.call("uploadToken", "get", {"uploadTokenId": token})
-        except (KalturaCallError, KalturaTransportError):
-            return FinalToken(token, None, None, None)
+            got = self.api.call("uploadToken", "get", {"uploadTokenId": token_id})
+        except (KalturaCallError, KalturaTransportError, BudgetExceeded):
+            return FinalToken(token_id, None, None, digest)
         status, size = got.get("status"), got.get("uploadedFileSize")
         return FinalToken(
-            token,
+            token_id,
             None if status is None else int(status),
             None if size in (None, "") else int(float(size)),
-            None,  # the account does not give the assembled bytes back
+            digest,
         )
 
+    def _disagreements(self, evidence: CaseEvidence) -> tuple[dict[str, Any], ...]:
+        ids = {e.id: e for e in evidence.exchanges}
+        return tuple(
+            disagreement_record(d, ids[d.exchange_id])
+            for d in self.proxy.shadow.disagreements()
+            if d.exchange_id in ids
+        )
+
+    def _not_forwarded(self, evidence: CaseEvidence) -> list[str]:
+        notes = self.proxy.notes()
+        return [
+            f"exchange {e.id} was not forwarded: {notes[e.id]}"
+            for e in evidence.exchanges
+            if e.id in notes
+        ]
+
     def _delete(self, token: str) -> None:
-        with suppress(KalturaCallError, KalturaTransportError):
+        with suppress(KalturaCallError, KalturaTransportError, BudgetExceeded):
             self.api.call("uploadToken", "delete", {"uploadTokenId": token})
 
 
-def _unseen(requirement_id: str) -> Verdict:
-    informational = requirement_id == "UT-C22"
-    return Verdict.INFORMATIONAL if informational else Verdict.NOT_EXERCISED
+_JUDGED = (Verdict.PASS, Verdict.FAIL, Verdict.NON_STRICT)
+
+
+def _unjudged(result: CheckResult, reasons: list[str]) -> CheckResult:
+    """A verdict the trace cannot carry: the server and the model disagreed within it."""
+    if result.verdict not in _JUDGED:
+        return result
+    observations = {**result.observations, "not judged": reasons[:5]}
+    return CheckResult(result.requirement_id, Verdict.NOT_EXERCISED, (), observations)
+
+
+def disagreement_record(disagreement: Disagreement, exchange: Exchange) -> dict[str, Any]:
+    """Plain data for the reports: what was asked, what the server said and the model
+    predicted (answers only: no message, no KS)."""
+    return {
+        "exchange_id": disagreement.exchange_id,
+        "request": _request_summary(exchange),
+        "server": _answer_text(disagreement.server),
+        "model": _answer_text(disagreement.model),
+        "fields": list(disagreement.fields),
+        "described": disagreement.describe(),
+    }
+
+
+def _request_summary(exchange: Exchange) -> str:
+    call = f"{exchange.service}.{exchange.action}"
+    if exchange.is_data_request:
+        return f"{call} {describe_request(exchange)} on {exchange.token_id}"
+    return f"{call} on {exchange.token_id}" if exchange.token_id else call
+
+
+def _answer_text(answer: Answered) -> str:
+    if answer.kind == "error":
+        return f"error {answer.code}"
+    if answer.kind == "http-error":
+        return f"HTTP {answer.http_status}"
+    if answer.status is None:
+        return answer.kind
+    return f"{answer.kind} (status {answer.status}, uploadedFileSize {answer.uploaded_file_size})"
 
 
 @contextmanager

@@ -126,6 +126,7 @@ GIVEN = {
     "max_rps": "5",
     "close_wait": "1",
     "slow_closes": True,
+    "proxy_host": "0.0.0.0",
 }
 LEFT_OUT = {
     "client_cmd": "one client: --client",
@@ -174,6 +175,7 @@ def test_what_the_command_forwards_pytest_reads_as_the_same_options() -> None:
     assert live == live_target(run_command._given(args), front=CLI)
     assert live.budget == Budget(10, 1 << 20, 2, 5.0)
     assert (live.service_url, live.partner_id, live.close_wait) == ("http://127.0.0.1:9", 5, 1.0)
+    assert live.proxy_host == "0.0.0.0"
 
 
 # One value each option refuses (the live account's with a URL and a KS beside them).
@@ -195,6 +197,7 @@ BAD = {
     "max_concurrency": "0",
     "max_rps": "-1",
     "close_wait": "700",
+    "proxy_host": "http://x",
 }
 TAKE_ANYTHING = {"admin_secret", "ks"}  # any text is a secret or a KS until the account says
 

@@ -38,6 +38,7 @@ recorded, from its JSON or XML answer.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Mapping
@@ -163,6 +164,9 @@ class ProxyEndpoint:
         self._created: list[CreatedToken] = []
         self._notes: dict[int, str] = {}
         self._partners: set[int] = set()  # those with counters (a plan, maybe empty)
+        self._cases: dict[str, int] = {}  # token id -> the key its case's plan is under
+        self._claimed: set[str] = set()  # every token a case was given
+        self._case_keys = itertools.count(-1, -1)  # never a partner id (those are > 0)
 
     def __repr__(self) -> str:
         return f"ProxyEndpoint({self.config!r})"
@@ -179,6 +183,51 @@ class ProxyEndpoint:
         with self._lock:  # with the counting of `_count_for`: no request counted in between
             self._partners.add(partner_id)
             self.faults.attach(partner_id, plan)
+
+    def attach_case(self, token_id: str, plan: FaultPlan) -> int:
+        """One case of a run whose cases share one live partner: `plan` applies to the data
+        requests on `token_id` alone, counted as if the case had a partner of its own.
+        Returns the case's key, for `firings` and `forget_case`. ValueError as `attach`."""
+        for fault in plan.faults:
+            why = EMBEDDED_ONLY.get(fault.kind)
+            if why is not None:
+                raise ValueError(f"{fault.describe()}: embedded-only ({why})")
+        with self._lock:
+            key = next(self._case_keys)
+            self._cases[token_id] = key
+            self._claimed.add(token_id)
+            self._partners.add(key)
+            self.faults.attach(key, plan)
+        return key
+
+    def case_exchanges(self, token_id: str, *, after: int = 0) -> list[Exchange]:
+        """A case's trace when cases share a partner, in arrival order: the exchanges on
+        `token_id` (named in the request, or made by it), and those after exchange `after`
+        on a token no case was given and no call made through the proxy (a client's
+        invented id: with cases at once, each case running then sees it)."""
+        created = {t.token_id for t in self.created_tokens()}
+        with self._lock:
+            claimed = self._claimed | created
+        return [
+            e
+            for e in self.trace.exchanges()
+            if e.token_id == token_id
+            or (e.answer is not None and e.answer.token_id == token_id)
+            or (e.id > after and e.token_id is not None and e.token_id not in claimed)
+        ]
+
+    def last_exchange(self) -> int:
+        """The id of the latest exchange so far (0: none), to mark where a case starts."""
+        exchanges = self.trace.exchanges()
+        return exchanges[-1].id if exchanges else 0
+
+    def forget_case(self, key: int, token_id: str) -> None:
+        """A finished case: its plan and counters go (its trace stays until the window)."""
+        with self._lock:
+            if self._cases.get(token_id) == key:
+                del self._cases[token_id]
+            self._partners.discard(key)
+            self.faults.forget(key)
 
     def tell(self, ks: str, caller: Caller) -> None:
         """Whose session `ks` is (the KS given to the client): its calls are shadowed and
@@ -288,10 +337,12 @@ class ProxyEndpoint:
             return None
         if payload is None or not payload.is_file:
             return None
-        self._count_for(caller.partner_id)
+        with self._lock:
+            key = self._cases.get(exchange.token_id, caller.partner_id)
+        self._count_for(key)
         resume, final, resume_at = flags
         facts, fault = self.faults.on_data_request(
-            caller.partner_id,
+            key,
             exchange.token_id,
             resume=resume,
             final=final,

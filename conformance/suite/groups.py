@@ -31,6 +31,7 @@ from conformance.faults import (
     Selector,
 )
 from conformance.options import Profile
+from conformance.proxy import EMBEDDED_ONLY
 from conformance.scenario import ClientParams, UploadScenario
 from strategies import DEFAULT_MAX_MULTIPLE, client_params, file_sizes, seeds
 
@@ -82,8 +83,9 @@ class Group:
     name: str
     aims_at: tuple[str, ...]
     scenarios: Callable[[Limits], st.SearchStrategy[UploadScenario]]
-    faults: bool = True
-    """Whether its cases need faults injected (not possible on a live account)."""
+    kinds: frozenset[FaultKind] = frozenset()
+    """The fault kinds its cases may inject. On a live account the proxy injects them,
+    except those only the suite's own server can apply (`proxy.EMBEDDED_ONLY`)."""
     shards: int = 2
     """How many pieces (own seed, a share of the examples) the group is cut into, so that
     pytest-xdist can balance a run: more for the groups whose cases wait longest."""
@@ -188,20 +190,45 @@ def _persistent_error(limits: Limits) -> st.SearchStrategy[UploadScenario]:
 # Shards follow the wall time of a default run (2 cores, reference client): a persistent
 # error makes a correct client back off until it gives up (~1 s a case), a held chunk makes
 # it retry its close (~0.3 s); the other groups take 20-120 ms a case.
+_K = FaultKind
 GROUPS: tuple[Group, ...] = (
-    Group("plain", _PROTOCOL, _plain, faults=False),
-    Group("error-objects", ("UT-C13", "UT-C17"), _error_objects),
-    Group("transport-faults", ("UT-C17",), _transport_faults),
-    Group("slow-close", ("UT-C18",), _slow_close, shards=3),
-    Group("lost-close", ("UT-C19",), _lost_close),
-    Group("persistent-error", ("UT-C14", "UT-C20"), _persistent_error, shards=8),
+    Group("plain", _PROTOCOL, _plain),
+    Group("error-objects", ("UT-C13", "UT-C17"), _error_objects, frozenset({_K.KALTURA_ERROR})),
+    Group(
+        "transport-faults",
+        ("UT-C17",),
+        _transport_faults,
+        frozenset({_K.RESET_BEFORE_APPLY, _K.DROP_AFTER_APPLY, _K.HTTP_ERROR}),
+    ),
+    Group(
+        "slow-close",
+        ("UT-C18",),
+        _slow_close,
+        frozenset({_K.HOLD_CHUNK, _K.CLOSE_CANNOT_MATCH}),
+        shards=3,
+    ),
+    Group(
+        "lost-close",
+        ("UT-C19",),
+        _lost_close,
+        frozenset({_K.DROP_AFTER_APPLY, _K.RESET_BEFORE_APPLY}),
+    ),
+    Group(
+        "persistent-error",
+        ("UT-C14", "UT-C20"),
+        _persistent_error,
+        frozenset({_K.HTTP_ERROR, _K.KALTURA_ERROR, _K.RESET_BEFORE_APPLY}),
+        shards=8,
+    ),
 )
 
 
 def skip_reason(group: Group, *, requirements: tuple[str, ...] | None, live: bool) -> str | None:
-    """Why a run does not run `group` (None: it does)."""
-    if live and group.faults:
-        return "faults are injected only by the suite's own endpoint"
+    """Why a run does not run `group` (None: it does). `live`: through the proxy."""
+    embedded_only = sorted(k.value for k in group.kinds if k in EMBEDDED_ONLY)
+    if live and embedded_only:
+        why = "; ".join(EMBEDDED_ONLY[FaultKind(k)] for k in embedded_only)
+        return f"embedded-only: its {', '.join(embedded_only)} faults need the server ({why})"
     if requirements is not None and not any(rid in group.aims_at for rid in requirements):
         return f"exercises none of {', '.join(requirements)}"
     return None

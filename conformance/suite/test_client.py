@@ -21,7 +21,7 @@ from conformance.checks import Violation
 from conformance.interrupts import interrupted
 from conformance.options import RunOptions
 from conformance.requirements import Verdict
-from conformance.runner import CaseResult, CaseRunner, LiveCaseRunner
+from conformance.runner import CaseResult, CaseRunner, ProxyCaseRunner
 from conformance.scenario import UploadScenario
 from conformance.suite.groups import GROUPS, Group, Limits, skip_reason
 from conformance.suite.records import case_record
@@ -51,7 +51,7 @@ def _others(results: list[Any]) -> Exception | None:
 
 
 def _run_case(
-    runner: CaseRunner | LiveCaseRunner,
+    runner: CaseRunner | ProxyCaseRunner,
     options: RunOptions,
     record: Any,
     scenario: UploadScenario,
@@ -83,14 +83,14 @@ def test_client_conformance(
     *,
     group: Group,
     kaltura_options: RunOptions,
-    kaltura_case_runner: CaseRunner | LiveCaseRunner,
+    kaltura_case_runner: CaseRunner | ProxyCaseRunner,
     kaltura_record: Any,
     kaltura_seed: int,
     request: pytest.FixtureRequest,
 ) -> None:
     """One group: its shards run at once (threads), each a Hypothesis run of its own."""
     options = kaltura_options
-    live = isinstance(kaltura_case_runner, LiveCaseRunner)
+    live = isinstance(kaltura_case_runner, ProxyCaseRunner)
     reason = skip_reason(group, requirements=options.requirements, live=live)
     if reason is not None:
         pytest.skip(reason)
@@ -150,7 +150,7 @@ class _Shard:
         index: int,
         count: int,
         options: RunOptions,
-        runner: CaseRunner | LiveCaseRunner,
+        runner: CaseRunner | ProxyCaseRunner,
         record: Any,
         base_seed: int,
     ) -> None:
@@ -229,7 +229,7 @@ class _Shard:
 
 def test_replay(
     kaltura_options: RunOptions,
-    kaltura_case_runner: CaseRunner | LiveCaseRunner,
+    kaltura_case_runner: CaseRunner | ProxyCaseRunner,
     kaltura_record: Any,
 ) -> None:
     """`--kaltura-replay SCENARIO_JSON`: run that one case, exactly."""

@@ -18,12 +18,12 @@ C = 10_000_000  # a client's own 10 MB chunk
 CHUNKS = 6
 OWN = Limits(client_chunk=C, max_client_chunks=CHUNKS)
 PLAIN = next(group for group in GROUPS if group.name == "plain")
-FAULTED = [group for group in GROUPS if group.faults]
+FAULTED = [group for group in GROUPS if group.kinds]
 
 
 @pytest.mark.parametrize("group", GROUPS, ids=lambda group: group.name)
 def test_every_job_asks_the_clients_own_chunk_and_files_stay_in_bounds(group: Group) -> None:
-    least = 2 * C + 1 if group.faults else 0  # fault groups: at least three chunks
+    least = 2 * C + 1 if group.kinds else 0  # fault groups: at least three chunks
 
     @settings(max_examples=60, deadline=None, database=None)
     @given(group.scenarios(OWN))

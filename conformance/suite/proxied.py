@@ -1,0 +1,81 @@
+"""Client conformance on a live account: the proxy (`conformance.proxy`) in front of it.
+
+The client under test uploads to a `LoopbackServer(ProxyEndpoint)` listening on the run's
+proxy host (127.0.0.1 unless `--kaltura-proxy-host` says otherwise); the proxy forwards
+every request to the account through the run's `BudgetedTransport` (the same requests,
+bytes, concurrency and rate the run's own calls count against), traces it, injects the
+case's faults and keeps the reference model in step. At the end (after a failure, Ctrl-C
+and SIGTERM too: the fixture's teardown), every token the client created through the
+proxy is deleted with the run's own (`live.sweep`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from conformance.budget import BudgetedTransport
+from conformance.clients.api import KalturaApi
+from conformance.endpoints.server import LoopbackServer
+from conformance.live import LiveTarget, sweep
+from conformance.model import Caller
+from conformance.proxy import Callers, ProxyConfig, ProxyEndpoint, Upstream
+from conformance.runner import ClientRunner, ProxyCaseRunner
+
+__all__ = ["proxy_runner"]
+
+
+class _Shared(httpx.BaseTransport):
+    """The run's budgeted transport lent to the proxy: closing the proxy leaves it open
+    for the run's own session (the final sweep goes through it)."""
+
+    def __init__(self, inner: BudgetedTransport) -> None:
+        self._inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        """The run's session closes it."""
+
+
+@contextmanager
+def proxy_runner(
+    live: LiveTarget,
+    api: KalturaApi,
+    transport: BudgetedTransport,
+    client: ClientRunner,
+    *,
+    prefix: str,
+    time_limit: float,
+    requirement_ids: list[str] | None = None,
+) -> Iterator[ProxyCaseRunner]:
+    """A case runner for the client under test through a proxy in front of `live`,
+    served while the `with` block lasts; the tokens made through it deleted at its end."""
+    assert live.partner_id is not None
+    timeout = live.close_wait + 30.0  # a faithful server may hold a close that long (§7)
+    config = ProxyConfig(live.service_url, timeout=timeout)
+    callers = Callers({api.ks: Caller(live.partner_id)} if api.ks else None)
+    upstream = Upstream(live.service_url, timeout=timeout, transport=_Shared(transport))
+    proxy = ProxyEndpoint(config, callers=callers, upstream=upstream)
+    try:
+        with LoopbackServer(proxy, host=live.proxy_host) as server:
+            yield ProxyCaseRunner(
+                proxy,
+                server.url,
+                api,
+                client,
+                partner_id=live.partner_id,
+                admin_secret=live.admin_secret or "",
+                prefix=prefix,
+                time_limit=time_limit,
+                requirement_ids=requirement_ids,
+                endpoint_label=f"proxy {server.url} in front of {live.describe()}",
+            )
+    finally:
+        created = [token.token_id for token in proxy.created_tokens()]
+        with transport.exempt():
+            sweep(api, f"{prefix}-", also=created)
+        proxy.close()
