@@ -19,6 +19,8 @@ from typing import Any
 from conformance import __version__
 from conformance.requirements import CATALOGUE, Party, Verdict
 from reports import ResultsBuilder, not_exercised_headline, write_reports
+from reports.disagreements import TITLE as DISAGREED
+from reports.disagreements import lines as disagreement_lines
 from reports.view import chunk_text
 
 __all__ = ["build_results", "summary_lines", "write_results"]
@@ -112,6 +114,12 @@ def summary_lines(document: dict[str, Any], directory: str) -> list[str]:
         f"{summary['should_failed']} SHOULD non-strict; exit code {summary['exit_code']}"
     )
     lines += _not_exercised(document)
+    disagreed = disagreement_lines(document)
+    if disagreed:
+        lines.append(f"{DISAGREED} ({len(disagreed)}; not the client's fault, see summary.md):")
+        lines += [f"  - {line}" for line in disagreed[:10]]
+        if len(disagreed) > 10:
+            lines.append(f"  - ... and {len(disagreed) - 10} more")
     chunk = run.get("client_chunk")
     if chunk is not None:
         lines.append(f"client chunk: {chunk_text(chunk)}")

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from reports.derive import counts_of, failing_cases_of, summary_of
+from reports.disagreements import disagreements_of
 from reports.paths import ROOT, item, key
 from reports.schema import SCHEMA_ID, ReportError, check, shape_problems
 from reports.verdicts import Verdict, aggregate_verdict, tally
@@ -98,6 +99,9 @@ class ResultsBuilder:
         _raise_first(shape_problems(doc))
         doc["requirements"] = [_requirement(entry, cases) for entry in metadata]
         doc["summary"] = summary_of(doc)
+        disagreed = disagreements_of(cases)
+        if disagreed:
+            doc["disagreements"] = disagreed
         return check(doc)
 
 

@@ -13,6 +13,9 @@ from html import escape
 from pathlib import Path
 from typing import Any, Final
 
+from reports.disagreements import INTRO as DISAGREED_INTRO
+from reports.disagreements import TITLE as DISAGREED
+from reports.disagreements import lines as disagreement_lines
 from reports.exercise import not_exercised_headline
 from reports.files import write_text
 from reports.schema import check
@@ -84,6 +87,7 @@ def render_html(doc: Mapping[str, Any], *, strict: bool = False) -> str:
         "<main>",
         _section("Requirements", _requirement_table(valid["requirements"])),
         _section("Details", "\n".join(_details(valid, r) for r in valid["requirements"])),
+        *_disagreements(valid),
         _section("Cases", _case_table(valid["cases"])),
         "</main>",
     ]
@@ -148,6 +152,14 @@ def _unexercised(result: Outcome) -> str:
     )
     note = f"<p>{lead} Likely causes:</p><ul>{causes}</ul>{hint}"
     return f'<div class="unexercised-note">{note}</div>'
+
+
+def _disagreements(doc: Mapping[str, Any]) -> list[str]:
+    found = disagreement_lines(doc)
+    if not found:
+        return []
+    items = "".join(f"<li>{_text(line)}</li>" for line in found)
+    return [_section(DISAGREED, f"<p>{_text(DISAGREED_INTRO)}</p><ul>{items}</ul>")]
 
 
 def _section(title: str, content: str) -> str:

@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from reports.disagreements import INTRO as DISAGREED_INTRO
+from reports.disagreements import TITLE as DISAGREED
+from reports.disagreements import lines as disagreement_lines
 from reports.exercise import not_exercised_headline
 from reports.files import write_text
 from reports.schema import check
@@ -48,6 +51,7 @@ def render_markdown(doc: Mapping[str, Any], *, strict: bool = False) -> str:
         _table(valid["requirements"]),
         *_failures(valid),
         *_harness_errors(valid),
+        *_disagreements(valid),
         _run(valid["run"]),
     ]
     return "\n\n".join(block for block in blocks if block) + "\n"
@@ -136,6 +140,14 @@ def _harness_errors(doc: Mapping[str, Any]) -> list[str]:
     if len(cases) > MAX_HARNESS_ERRORS:
         items.append(f"- … and {len(cases) - MAX_HARNESS_ERRORS} more (see results.html)")
     return ["## Harness errors", "\n".join(items)]
+
+
+def _disagreements(doc: Mapping[str, Any]) -> list[str]:
+    found = disagreement_lines(doc)
+    if not found:
+        return []
+    items = "\n".join(f"- {prose(line)}" for line in found)
+    return [f"## {DISAGREED}", prose(DISAGREED_INTRO), items]
 
 
 def _harness_item(case: Mapping[str, Any]) -> str:

@@ -33,6 +33,10 @@ numbers, booleans, null; no tuples, no enums, no lone surrogates):
   in requirement order) and `not_exercised_causes` (their likely causes, as text: at least
   one when any MUST was not exercised, none otherwise; the wording is not checked, so a
   saved document stays valid when it changes).
+- optionally `disagreements` (a client run through the proxy in front of a real server):
+  one entry per request the server answered otherwise than the reference model predicted,
+  `case` (a case index), `exchange_id` (>= 0), `request`, `server`, `model` (text); the
+  same entries as the cases' `trace.disagreements` (`reports.disagreements`).
 
 Documents written before the optional fields existed stay valid, and keep their exit code:
 without `run.require_exercised` an unexercised MUST does not fail the run.
@@ -170,13 +174,23 @@ _SUMMARY = {
     "must_not_exercised": rules.list_of(_ID),
     "not_exercised_causes": rules.list_of(rules.NONEMPTY),
 }
+_DISAGREEMENT = {
+    "case": rules.COUNT,
+    "exchange_id": rules.COUNT,
+    "request": rules.STRING,
+    "server": rules.STRING,
+    "model": rules.STRING,
+}
 _DOCUMENT = {
     "schema": rules.STRING,
     "run": rules.obj(_RUN, optional=_RUN_OPTIONAL),
     "requirements": rules.list_of(rules.obj(_REQUIREMENT)),
     "cases": rules.list_of(rules.obj(_CASE, optional=("shrink",))),
     "summary": rules.obj(_SUMMARY, optional=("must_not_exercised", "not_exercised_causes")),
+    "disagreements": rules.list_of(rules.obj(_DISAGREEMENT)),
 }
+# Top-level fields added after the first documents were written: absent from those.
+_DOCUMENT_OPTIONAL = ("disagreements",)
 
 
 def validate(doc: object) -> list[str]:
@@ -195,7 +209,7 @@ def validate(doc: object) -> list[str]:
 
 def shape_problems(doc: dict[str, Any]) -> list[str]:
     """Missing, unknown and mistyped fields only (no cross-checks)."""
-    return rules.fields(doc, ROOT, _DOCUMENT)
+    return rules.fields(doc, ROOT, _DOCUMENT, optional=_DOCUMENT_OPTIONAL)
 
 
 def check(doc: object) -> dict[str, Any]:
