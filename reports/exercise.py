@@ -62,17 +62,27 @@ def not_exercised_causes(doc: Doc) -> list[str]:
 # --- the causes, each `(doc, missing IDs) -> text or None` --------------------------------
 
 
+def _disagreed(doc: Doc, missing: Sequence[str]) -> str | None:
+    """Through the proxy: the server and the model disagreed, so those cases judge nothing."""
+    cases = {d.get("case") for d in doc.get("disagreements") or ()}
+    if not cases:
+        return None
+    return (
+        f"the server and the reference model disagreed in {_cases(len(cases))}: their checks "
+        "are not judged (see 'Server and model disagreed'; not the client's fault)"
+    )
+
+
 def _elsewhere(doc: Doc, missing: Sequence[str]) -> str | None:
-    """A client that reports success while the suite's endpoint saw nothing uploaded to some
-    other server: a live account, where only the token it leaves can be judged."""
+    """A client that reports success while the suite's endpoint saw nothing: it uploaded to
+    some other server than the URL it was given."""
     claimed = _claimed_without_requests(doc)
     if not claimed:
         return None
     return (
         f"the suite's endpoint saw no request in any case, yet the client reported success in "
-        f"{_cases(claimed)}: it uploaded elsewhere. On a live account (`--service-url`) only "
-        "UT-C14 is judged, from the token the client leaves; the other requirements need the "
-        "suite's own endpoint (run without `--service-url`)"
+        f"{_cases(claimed)}: it uploaded elsewhere. A client must upload to the service URL "
+        "it is given (`{service_url}`; on a live account, the proxy in front of it)"
     )
 
 
@@ -139,6 +149,7 @@ def _fallback(missing: Sequence[str]) -> str:
 
 
 _FINDERS: Final[tuple[Callable[[Doc, Sequence[str]], str | None], ...]] = (
+    _disagreed,
     _elsewhere,
     _silent,
     _single,

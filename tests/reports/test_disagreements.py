@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from conformance.reporting import summary_lines
-from reports import render_html, render_markdown, validate
+from reports import not_exercised_causes, render_html, render_markdown, validate
 
 ENTRY = {
     "exchange_id": 7,
@@ -66,3 +66,16 @@ def test_the_console_lists_them_after_the_verdict_table(sample: Sample) -> None:
     heading = next(i for i, line in enumerate(lines) if "Server and model disagreed" in line)
     assert "exchange 7" in lines[heading + 1]
     assert not any("disagreed" in line for line in summary_lines(sample.build(), "."))
+
+
+def test_they_are_the_first_likely_cause_of_an_unexercised_must(sample: Sample) -> None:
+    cases = copy.deepcopy(sample.cases)
+    for case in cases:
+        case["verdicts"] = dict.fromkeys(case["verdicts"], "NOT-EXERCISED")
+        case["breaches"] = {}
+        case["trace"]["disagreements"] = [ENTRY]
+    causes = not_exercised_causes(sample.build(cases))
+    assert causes[0].startswith(
+        f"the server and the reference model disagreed in {len(cases)} cases: their checks "
+        "are not judged"
+    )

@@ -237,37 +237,6 @@ def test_a_request_budget_stops_the_run_without_going_over(tmp_path: Path) -> No
     assert not left, f"tokens left on the account: {left}"
 
 
-def _client_verdicts(report_dir: Path) -> dict[str, str]:
-    document: dict[str, Any] = json.loads((report_dir / "results.json").read_text())
-    assert document["run"]["direction"] == "client"
-    return {row["id"]: row["verdict"] for row in document["requirements"]}
-
-
-def test_a_client_on_a_live_account_is_judged_by_the_token_it_leaves(tmp_path: Path) -> None:
-    reference = "conformance.clients.reference:run_job"
-    with _serving(_reference_server()) as served:
-        done = _run(_suite(served, tmp_path, *FAST, "--client", reference, "-rs"))
-        left = _ours(served)
-    assert done.returncode == 0, done.stdout[-3000:]
-    found = _client_verdicts(tmp_path)
-    assert found.pop("UT-C14") == "PASS"
-    assert found.pop("UT-C22") == "INFORMATIONAL"
-    assert set(found.values()) == {"NOT-EXERCISED"}
-    assert "faults are injected only by the suite's own endpoint" in done.stdout
-    assert f"client callable {reference} on {served.url}" in done.stdout
-    assert left == []
-
-
-def test_a_client_that_claims_success_without_uploading_fails_on_a_live_account(
-    tmp_path: Path,
-) -> None:
-    with _serving(_reference_server()) as served:
-        done = _run(_suite(served, tmp_path, *FAST, "--client-cmd", "true {file}"))
-    assert done.returncode == 1, done.stdout[-3000:]
-    assert _client_verdicts(tmp_path)["UT-C14"] == "FAIL"
-    assert "success claimed, but token" in done.stdout
-
-
 def _cli(*options: str) -> subprocess.CompletedProcess[str]:
     return _run([sys.executable, "-m", "conformance.cli", "run", *options], timeout=120)
 
