@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from mutant_servers import MUTANTS as MUTANT_SERVERS
 
 from conformance.budget import Budget
 from conformance.clients.api import KalturaApi
@@ -59,8 +60,6 @@ def _load(path: Path, name: str) -> ModuleType:
 
 mutants = _load(TESTS / "clients" / "mutants.py", "tests_clients_mutants.py")
 client_cases = _load(TESTS / "clients" / "test_mutants.py", "tests_clients_test_mutants.py")
-sys.path.insert(0, str(TESTS / "server"))
-mutant_servers = _load(TESTS / "server" / "mutant_servers.py", "mutant_servers")
 
 
 class Account:
@@ -194,7 +193,7 @@ def _show(result: CaseResult) -> str:
 def test_a_mutant_server_is_a_disagreement_and_the_client_is_not_blamed() -> None:
     scenario = SCENARIOS["lost-middle"]  # the client re-sends the middle; it is appended again
     client = CallableClient(mutants.reference_client)
-    with _account(mutant_servers.MUTANTS["resend-appended"].endpoint) as account:
+    with _account(MUTANT_SERVERS["resend-appended"].endpoint) as account:
         with _through_proxy(account, client) as runner:
             result = runner.run(scenario)
         left = account.token_ids()
