@@ -240,7 +240,8 @@ class ProxyCaseRunner:
         )
         token = str(added["id"])
         self.proxy.adopt_token(Caller(self.partner_id), token, name, size)
-        key = self.proxy.attach_case(token, scenario.faults)
+        user, ks = self._session(name)
+        key = self.proxy.attach_case(token, scenario.faults, user_id=user)
         start = self.proxy.last_exchange()
         try:
             with _written(scenario, self.workdir) as path:
@@ -251,13 +252,14 @@ class ProxyCaseRunner:
                     token_id=token,
                     chunk_size=scenario.params.chunk_size,
                     concurrency=scenario.params.concurrency,
-                    ks=self.api.ks or "",
+                    ks=ks,
                     admin_secret=self.admin_secret,
                 )
                 run = self.client.run(job, self.time_limit if time_limit is None else time_limit)
+            exchanges = self.proxy.case_exchanges(token, after=start, user_id=user)
             evidence = CaseEvidence(
                 source=scenario.source,
-                exchanges=tuple(self.proxy.case_exchanges(token, after=start)),
+                exchanges=tuple(exchanges),
                 outcome=ClientOutcome(run.succeeded, run.timed_out, run.duration, run.detail),
                 given_token=token,
                 plan=scenario.faults,
@@ -275,6 +277,20 @@ class ProxyCaseRunner:
         if reasons:
             results = tuple(_unjudged(r, reasons) for r in results)
         return CaseResult(scenario, run, results, evidence, self.endpoint_label, disagreed)
+
+    def _session(self, name: str) -> tuple[str | None, str]:
+        """A session of the case's own (an admin KS whose user id names the case), so that
+        its exchanges, and the tokens its client makes, are told from those of the cases
+        running at once; the run's KS when only a KS was given (then a token the client
+        makes is its case's only when the case's given token is not the one it uploads to
+        — see `ProxyEndpoint.case_exchanges`)."""
+        if not self.admin_secret:
+            return None, self.api.ks or ""
+        user = name.removesuffix(".bin")
+        session = KalturaApi(self.api.client, self.api.service_url)
+        ks = session.start_session(self.partner_id, self.admin_secret, user_id=user)
+        self.proxy.tell(ks, Caller(self.partner_id, user))
+        return user, ks
 
     def _final(self, token_id: str | None) -> FinalToken | None:
         if token_id is None:

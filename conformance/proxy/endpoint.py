@@ -166,6 +166,8 @@ class ProxyEndpoint:
         self._partners: set[int] = set()  # those with counters (a plan, maybe empty)
         self._cases: dict[str, int] = {}  # token id -> the key its case's plan is under
         self._claimed: set[str] = set()  # every token a case was given
+        self._case_users: dict[str, int] = {}  # a case's own session's user id -> its key
+        self._users: dict[int, str] = {}  # exchange id -> the user id of a case's session
         self._case_keys = itertools.count(-1, -1)  # never a partner id (those are > 0)
 
     def __repr__(self) -> str:
@@ -184,10 +186,12 @@ class ProxyEndpoint:
             self._partners.add(partner_id)
             self.faults.attach(partner_id, plan)
 
-    def attach_case(self, token_id: str, plan: FaultPlan) -> int:
+    def attach_case(self, token_id: str, plan: FaultPlan, *, user_id: str | None = None) -> int:
         """One case of a run whose cases share one live partner: `plan` applies to the data
-        requests on `token_id` alone, counted as if the case had a partner of its own.
-        Returns the case's key, for `firings` and `forget_case`. ValueError as `attach`."""
+        requests on `token_id`, counted as if the case had a partner of its own, and (given
+        the `user_id` of a session of the case's own, `tell`) to those its session sends on
+        any token. Returns the case's key, for `firings` and `forget_case`. ValueError as
+        `attach`."""
         for fault in plan.faults:
             why = EMBEDDED_ONLY.get(fault.kind)
             if why is not None:
@@ -196,23 +200,37 @@ class ProxyEndpoint:
             key = next(self._case_keys)
             self._cases[token_id] = key
             self._claimed.add(token_id)
+            if user_id is not None:
+                self._case_users[user_id] = key
             self._partners.add(key)
             self.faults.attach(key, plan)
         return key
 
-    def case_exchanges(self, token_id: str, *, after: int = 0) -> list[Exchange]:
-        """A case's trace when cases share a partner, in arrival order: the exchanges on
+    def case_exchanges(
+        self, token_id: str, *, after: int = 0, user_id: str | None = None
+    ) -> list[Exchange]:
+        """A case's trace when cases share a partner, in arrival order: every exchange of
+        the case's own session (`user_id`: the tokens it made included), the exchanges on
         `token_id` (named in the request, or made by it), and those after exchange `after`
         on a token no case was given and no call made through the proxy (a client's
         invented id: with cases at once, each case running then sees it)."""
+        exchanges = self.trace.exchanges()
         created = {t.token_id for t in self.created_tokens()}
         with self._lock:
             claimed = self._claimed | created
+            users = dict(self._users) if user_id is not None else {}
+        ours = {e.id for e in exchanges if user_id is not None and users.get(e.id) == user_id}
+        tokens = {token_id} | {
+            e.answer.token_id
+            for e in exchanges
+            if e.id in ours and e.answer is not None and e.answer.token_id
+        }
         return [
             e
-            for e in self.trace.exchanges()
-            if e.token_id == token_id
-            or (e.answer is not None and e.answer.token_id == token_id)
+            for e in exchanges
+            if e.id in ours
+            or e.token_id in tokens
+            or (e.answer is not None and e.answer.token_id in tokens)
             or (e.id > after and e.token_id is not None and e.token_id not in claimed)
         ]
 
@@ -226,6 +244,9 @@ class ProxyEndpoint:
         with self._lock:
             if self._cases.get(token_id) == key:
                 del self._cases[token_id]
+            for user, its in list(self._case_users.items()):
+                if its == key:
+                    del self._case_users[user]
             self._partners.discard(key)
             self.faults.forget(key)
 
@@ -287,6 +308,9 @@ class ProxyEndpoint:
         caller = self.shadow.caller_of(call)
         if isinstance(caller, Caller):
             exchange.partner_id = caller.partner_id
+            with self._lock:
+                if caller.user_id in self._case_users:
+                    self._users[exchange.id] = caller.user_id
         fault = self._fault_for(exchange, flags, caller)
         if fault is not None:
             exchange.fault = fault.describe()
@@ -338,7 +362,9 @@ class ProxyEndpoint:
         if payload is None or not payload.is_file:
             return None
         with self._lock:
-            key = self._cases.get(exchange.token_id, caller.partner_id)
+            key = self._cases.get(exchange.token_id)
+            if key is None:
+                key = self._case_users.get(caller.user_id, caller.partner_id)
         self._count_for(key)
         resume, final, resume_at = flags
         facts, fault = self.faults.on_data_request(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -28,6 +29,7 @@ import pytest
 from mutant_servers import MUTANTS as MUTANT_SERVERS
 
 from conformance.budget import Budget
+from conformance.clients import FileSource, UploadOptions, upload_file
 from conformance.clients.api import KalturaApi
 from conformance.clients.runners import CallableClient
 from conformance.content import SourceFile
@@ -227,6 +229,34 @@ def test_tokens_the_client_made_through_the_proxy_are_deleted_at_the_end() -> No
             assert made
             assert set(made) <= account.token_ids()
         assert account.token_ids() == set()
+
+
+def _own_token(job: Any) -> None:
+    """The reference client on a token it adds itself (the job's is left alone)."""
+    options = UploadOptions(chunk_size=job.chunk_size, concurrency=job.concurrency)
+    with httpx.Client(timeout=10, trust_env=False) as http:
+        api = KalturaApi(http, job.service_url, job.ks)
+        upload_file(api, FileSource(job.file), options=options)
+
+
+@pytest.mark.parametrize("name", ["concurrent", "lost-middle"])
+def test_a_client_that_adds_its_own_token_is_judged_on_it(name: str) -> None:
+    scenario = SCENARIOS[name]
+    with _account() as account:
+        with _through_proxy(account, CallableClient(_own_token)) as runner:
+            # Two cases at once share the account: each is judged on its own token.
+            with ThreadPoolExecutor(2) as pool:
+                results = list(pool.map(runner.run, [scenario, scenario]))
+            made = {t.token_id for t in runner.proxy.created_tokens()}
+        left = account.token_ids()
+    assert len(made) == 2
+    assert {r.evidence.token_id for r in results} == made
+    for result in results:
+        assert result.evidence.token_id != result.evidence.given_token
+        assert not _broken(result), _show(result)
+        assert result.verdict("UT-C08") is Verdict.PASS
+        assert len(result.evidence.fired()) == len(scenario.faults.faults)
+    assert left == set()
 
 
 def test_groups_needing_the_server_are_left_out_through_the_proxy() -> None:
