@@ -67,14 +67,14 @@ client_cases = _load(TESTS / "clients" / "test_mutants.py", "tests_clients_test_
 class Account:
     """An upstream server with one partner, as a live account looks from outside."""
 
-    def __init__(self, endpoint: KalturaEndpoint, url: str) -> None:
+    def __init__(self, endpoint: KalturaEndpoint, url: str, max_requests: int = 5000) -> None:
         self.endpoint = endpoint
         self.partner = endpoint.add_partner()
         self.target = LiveTarget(
             url,
             self.partner.partner_id,
             admin_secret=self.partner.admin_secret,
-            budget=Budget(max_requests=5000, max_rps=1000.0),
+            budget=Budget(max_requests=max_requests, max_rps=1000.0),
             close_wait=FINAL_WAIT,
         )
 
@@ -88,11 +88,13 @@ class Account:
 
 
 @contextmanager
-def _account(upstream: type[KalturaEndpoint] = KalturaEndpoint) -> Iterator[Account]:
+def _account(
+    upstream: type[KalturaEndpoint] = KalturaEndpoint, max_requests: int = 5000
+) -> Iterator[Account]:
     endpoint = upstream(EndpointConfig(final_wait=FINAL_WAIT))
     try:
         with LoopbackServer(endpoint) as server:
-            yield Account(endpoint, server.url)
+            yield Account(endpoint, server.url, max_requests)
     finally:
         endpoint.close()
 
@@ -257,6 +259,23 @@ def test_a_client_that_adds_its_own_token_is_judged_on_it(name: str) -> None:
         assert result.verdict("UT-C08") is Verdict.PASS
         assert len(result.evidence.fired()) == len(scenario.faults.faults)
     assert left == set()
+
+
+def test_the_run_budget_counts_forwarded_requests_and_a_refusal_blames_no_client() -> None:
+    # session.start, the case's token and session, then 3 of the client's 5 requests.
+    with _account(max_requests=6) as account:
+        with _through_proxy(account, CallableClient(mutants.reference_client)) as runner:
+            result = runner.run(SCENARIOS["plain"])
+            notes = runner.proxy.notes()
+        left = account.token_ids()
+        forwarded = [e for e in account.endpoint.trace.exchanges() if e.is_data_request]
+    assert len(forwarded) == 3
+    assert any("request budget used up" in note for note in notes.values())
+    assert not _broken(result)
+    reasons = next(r.observations["not judged"] for r in result.results if r.observations)
+    assert isinstance(reasons, list)
+    assert any("was not forwarded: request budget used up" in reason for reason in reasons)
+    assert left == set()  # deletes are never refused
 
 
 def test_groups_needing_the_server_are_left_out_through_the_proxy() -> None:
