@@ -195,13 +195,15 @@ class ProxyCaseRunner:
 
     Cases share the account's one partner: each gets a token of its own, made with the
     run's session (named with the run's prefix, so the sweep finds it) and adopted by the
-    proxy's shadow model, its fault plan attached to that token, and its trace the
-    exchanges on that token. The token's end state is read from the account
-    (`uploadToken.get`, through the run's budget); the bytes it should hold come from the
-    shadow model (`ProxyEndpoint.file_digest`), the account giving none back. A check of a
-    case in which the server and the model disagreed, or which the proxy could not
-    forward, is NOT-EXERCISED with the reason: that is news about the server or the model,
-    never the client's fault (the disagreements go to the reports)."""
+    proxy's shadow model, and (given the admin secret) a session of its own; its fault
+    plan is attached to both, and its trace is their exchanges (`case_exchanges`). The
+    token's end state is read from the account (`uploadToken.get`, through the run's
+    budget); the bytes it should hold come from the shadow model
+    (`ProxyEndpoint.file_digest`), the account giving none back. Every judged check of a
+    case in which the server and the model disagreed, a request the proxy could not
+    forward, or one on a token the model did not follow, is NOT-EXERCISED with the reason
+    (each check reads the case's whole trace): that is news about the server or the
+    model, never the client's fault (the disagreements go to the reports)."""
 
     def __init__(
         self,
@@ -273,7 +275,8 @@ class ProxyCaseRunner:
         if run.harness_error and not evidence.data:
             results = tuple(replace(r, verdict=Verdict.HARNESS_ERROR) for r in results)
         disagreed = self._disagreements(evidence)
-        reasons = [d["described"] for d in disagreed] + self._not_forwarded(evidence)
+        reasons = [d["described"] for d in disagreed]
+        reasons += self._not_forwarded(evidence) + self._not_followed(evidence)
         if reasons:
             results = tuple(_unjudged(r, reasons) for r in results)
         return CaseResult(scenario, run, results, evidence, self.endpoint_label, disagreed)
@@ -322,6 +325,16 @@ class ProxyCaseRunner:
             f"exchange {e.id} was not forwarded: {notes[e.id]}"
             for e in evidence.exchanges
             if e.id in notes
+        ]
+
+    def _not_followed(self, evidence: CaseEvidence) -> list[str]:
+        """Requests on a token the model did not follow: what it predicts of that token
+        (its bytes, its state) has no ground."""
+        ids = {e.id for e in evidence.exchanges if e.token_id is not None}
+        return [
+            f"exchange {u.exchange_id} was not followed by the model: {u.reason}"
+            for u in self.proxy.shadow.unmodelled()
+            if u.exchange_id in ids
         ]
 
     def _delete(self, token: str) -> None:
