@@ -15,7 +15,9 @@ boundary is missing (tests/suite/test_live_mode.py has that, marked e2e).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+import json
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -276,6 +278,20 @@ def test_the_run_budget_counts_forwarded_requests_and_a_refusal_blames_no_client
     assert isinstance(reasons, list)
     assert any("was not forwarded: request budget used up" in reason for reason in reasons)
     assert left == set()  # deletes are never refused
+
+
+def test_with_a_ks_instead_of_the_admin_secret_the_cases_share_it() -> None:
+    with _account() as account:
+        ks = account.endpoint.start_session(account.partner)
+        account.target = dataclasses.replace(account.target, admin_secret=None, ks=ks)
+        with _through_proxy(account, CallableClient(mutants.reference_client)) as runner:
+            result = runner.run(SCENARIOS["lost-middle"])
+        left = account.token_ids()
+    assert not _broken(result), _show(result)
+    assert result.verdict("UT-C08") is Verdict.PASS
+    assert result.verdict("UT-C17") is Verdict.PASS  # the lost middle, re-sent
+    assert ks not in json.dumps(result.to_dict())
+    assert left == set()
 
 
 def test_groups_needing_the_server_are_left_out_through_the_proxy() -> None:
