@@ -32,6 +32,8 @@ from conformance.clients.api import KalturaApi
 SERVER_TESTS = Path(__file__).resolve().parent.parent / "server"
 REPORT_FILES = {"results.json", "summary.md", "junit.xml", "results.html"}
 FAST = ("--kaltura-slow-closes", "--kaltura-max-rps", "1000")  # our server waits 0.2 s
+# Processes, signals and whole runs: the e2e tier (README: run it with `-m e2e`).
+pytestmark = pytest.mark.e2e
 
 
 @dataclass(frozen=True)
