@@ -32,6 +32,8 @@ from conformance.clients.api import KalturaApi
 SERVER_TESTS = Path(__file__).resolve().parent.parent / "server"
 REPORT_FILES = {"results.json", "summary.md", "junit.xml", "results.html"}
 FAST = ("--kaltura-slow-closes", "--kaltura-max-rps", "1000")  # our server waits 0.2 s
+# Processes, signals and whole runs: the e2e tier (README: run it with `-m e2e`).
+pytestmark = pytest.mark.e2e
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,12 @@ def test_a_request_budget_stops_the_run_without_going_over(tmp_path: Path) -> No
     assert not left, f"tokens left on the account: {left}"
 
 
+# A client on a live account: every case uploads one file and is judged by one
+# uploadToken.get, the same in each, so the quick profile's cases say what the default's
+# 24 a group would say again.
+CLIENT = (*FAST, "--kaltura-profile", "quick")
+
+
 def _client_verdicts(report_dir: Path) -> dict[str, str]:
     document: dict[str, Any] = json.loads((report_dir / "results.json").read_text())
     assert document["run"]["direction"] == "client"
@@ -246,7 +254,7 @@ def _client_verdicts(report_dir: Path) -> dict[str, str]:
 def test_a_client_on_a_live_account_is_judged_by_the_token_it_leaves(tmp_path: Path) -> None:
     reference = "conformance.clients.reference:run_job"
     with _serving(_reference_server()) as served:
-        done = _run(_suite(served, tmp_path, *FAST, "--client", reference, "-rs"))
+        done = _run(_suite(served, tmp_path, *CLIENT, "--client", reference, "-rs"))
         left = _ours(served)
     assert done.returncode == 0, done.stdout[-3000:]
     found = _client_verdicts(tmp_path)
@@ -262,7 +270,7 @@ def test_a_client_that_claims_success_without_uploading_fails_on_a_live_account(
     tmp_path: Path,
 ) -> None:
     with _serving(_reference_server()) as served:
-        done = _run(_suite(served, tmp_path, *FAST, "--client-cmd", "true {file}"))
+        done = _run(_suite(served, tmp_path, *CLIENT, "--client-cmd", "true {file}"))
     assert done.returncode == 1, done.stdout[-3000:]
     assert _client_verdicts(tmp_path)["UT-C14"] == "FAIL"
     assert "success claimed, but token" in done.stdout
