@@ -17,9 +17,17 @@ as `{ks}`. For each request:
    with what the server answered; DELAY forwards and answers late. `EMBEDDED_ONLY` lists
    the kinds that need the server's own cooperation, and why; a plan with one of them is
    refused by `attach`.
-3. **Forwarded** (`proxy.upstream`): same method, path, query and body bytes, the body
-   streamed from the spooled raw copy the loopback server kept (`endpoints.raw`), through
-   the run's `BudgetedTransport` when a budget is given.
+3. **Forwarded** (`proxy.upstream`): same method, path, query and body bytes. A body is
+   streamed on while it arrives (`stream_body`, asked by the loopback server once the head
+   is read) when no fault can refuse it: no partner's plan has a not-forwarded kind, or
+   the KS in the query or path (which win over the body's) is of a partner whose plan has
+   none. Its last byte is held back until the request is decoded, traced and found
+   unfaulted and its flight begun, so the upstream applies it no earlier than a stored
+   one; should a refusing fault match after all (a plan attached meanwhile), the upstream
+   connection is closed instead and the request never completes there. Otherwise it is
+   stored and forwarded from the spooled raw copy the loopback server kept
+   (`endpoints.raw`); always so through the run's `BudgetedTransport` when a budget is
+   given.
 4. **The answer** is decoded into the same `Answered` and returned to the client
    byte for byte, with its status and end-to-end headers. When there is no answer (the
    upstream unreachable, the budget spent) the client gets a 502 and `notes()` says why.
@@ -66,6 +74,7 @@ from conformance.model import (
 )
 from conformance.proxy.shadow import DEFAULT_CLOSE_GRACE, Callers, Resolved, ShadowModel
 from conformance.proxy.upstream import (
+    Outgoing,
     Upstream,
     UpstreamAnswer,
     UpstreamFailure,
@@ -73,7 +82,14 @@ from conformance.proxy.upstream import (
 )
 from conformance.stores import TempFileBlobFactory
 from conformance.trace import Answered, Disconnect, Exchange
-from conformance.wire import ApiCall, ResponseFormat, UploadFlags, decode_call, encode_answer
+from conformance.wire import (
+    ApiCall,
+    ParsedBody,
+    ResponseFormat,
+    UploadFlags,
+    decode_call,
+    encode_answer,
+)
 from conformance.wire.multirequest import is_multirequest, split_multirequest
 
 __all__ = [
@@ -215,6 +231,27 @@ class ProxyEndpoint:
 
     # --- the handler -------------------------------------------------------------------
 
+    def stream_body(
+        self, method: str, target: str, headers: tuple[tuple[str, str], ...], length: int
+    ) -> Outgoing | None:
+        """The loopback server's question once a request's head is read: its body's way
+        on, to be fed as it arrives, or None to store it first (see the module docstring)."""
+        if method == "OPTIONS" or not self._may_stream(target):
+            return None
+        return self.upstream.open(method, target, headers, length)
+
+    def _may_stream(self, target: str) -> bool:
+        """No fault that answers without forwarding can match this request."""
+        with self._lock:
+            partners = tuple(self._partners)
+        refusing = {p for p in partners if _refuses(self.faults.plan(p))}
+        if not refusing:
+            return True
+        # The query's and the path's parameters win over the body's (`decode_call`).
+        ks = decode_call(target, None, ParsedBody()).param("ks")
+        caller = self.shadow.callers.resolve(ks)
+        return isinstance(caller, Caller) and caller.partner_id not in refusing
+
     def handle(self, request: IncomingRequest) -> Reply:
         """Answer one request; never raises for anything a client or the upstream sends."""
         if not isinstance(request, ForwardableRequest):
@@ -230,6 +267,8 @@ class ProxyEndpoint:
                     part.blob.release()
             if request.raw is not None:
                 request.raw.release()
+            if request.stream is not None:
+                request.stream.abort()  # a no-op once finished
 
     def _proxy(self, request: ForwardableRequest, handed: list[Blob]) -> Reply:
         call = decode_call(request.target, request.content_type, request.body)
@@ -242,6 +281,8 @@ class ProxyEndpoint:
         if fault is not None:
             exchange.fault = fault.describe()
             if fault.kind in _NOT_FORWARDED:
+                if request.stream is not None:
+                    request.stream.abort()  # its last byte unsent: never applied upstream
                 return _refuse(fault, call, exchange)
         self.shadow.begin(exchange)
         try:
@@ -266,8 +307,13 @@ class ProxyEndpoint:
         caller: Resolved,
         handed: list[Blob],
     ) -> UpstreamAnswer | UpstreamFailure:
-        """Forward, record the answer, let the shadow follow it."""
-        answer = self.upstream.forward(*_out(request))
+        """Forward (or let the streamed body's last byte go), record the answer, let the
+        shadow follow it."""
+        stream = request.stream
+        if isinstance(stream, Outgoing):
+            answer = stream.finish()
+        else:
+            answer = self.upstream.forward(*_out(request))
         if isinstance(answer, UpstreamAnswer):
             # As the endpoint marks it: a data request that reached the server (which
             # of its refusals came before its model the proxy cannot tell).
@@ -347,6 +393,10 @@ class ProxyEndpoint:
         said = exchange.answer or Answered("dropped")
         exchange.answer = Answered("dropped", status=said.status, token_id=said.token_id)
         return Reply(0, "", b"", disconnect=self.config.lost_answer, exchange=exchange)
+
+
+def _refuses(plan: FaultPlan) -> bool:
+    return any(fault.kind in _NOT_FORWARDED for fault in plan.faults)
 
 
 def _added_in_multirequest(call: ApiCall, answer: UpstreamAnswer) -> list[str | None]:

@@ -26,12 +26,19 @@ separately (`Decoded.ks`, never in a repr) so the shadow can learn whose session
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import select
+import socket
+import ssl
+import threading
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from http.client import HTTPException, HTTPResponse
 from typing import Any
+from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 import httpx
@@ -43,6 +50,7 @@ from conformance.trace import Answered
 __all__ = [
     "HOP_BY_HOP",
     "Decoded",
+    "Outgoing",
     "Upstream",
     "UpstreamAnswer",
     "UpstreamFailure",
@@ -108,7 +116,13 @@ class UpstreamFailure:
 
 
 class Upstream:
-    """An httpx client on the upstream service URL; thread-safe (httpx's pool is)."""
+    """The way to the upstream service; thread-safe.
+
+    Without a budget or a transport (loopback runs, the benchmark) requests go on pooled
+    keep-alive `http.client` connections (`_Pool`), and a body can be streamed as it
+    arrives (`open`). With either, through an httpx client (`BudgetedTransport` counts and
+    caps every request there), store-and-forward only (`open` answers None).
+    """
 
     def __init__(
         self,
@@ -118,9 +132,16 @@ class Upstream:
         timeout: float = 120.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        self.service_url = service_url.rstrip("/")
+        self.budgeted: BudgetedTransport | None = None
+        self._client: httpx.Client | None = None
+        self._pool: _Pool | None = None
+        if budget is None and transport is None:
+            self._pool = _Pool(self.service_url, timeout)
+            self._host = self._pool.host
+            return
         inner = transport or httpx.HTTPTransport(retries=0)
         self.budgeted = BudgetedTransport(inner, budget) if budget is not None else None
-        self.service_url = service_url.rstrip("/")
         self._host = httpx.URL(self.service_url).host
         self._client = httpx.Client(
             transport=self.budgeted or inner,
@@ -129,10 +150,32 @@ class Upstream:
             trust_env=False,
         )
 
+    def open(
+        self, method: str, target: str, headers: tuple[tuple[str, str], ...], length: int
+    ) -> Outgoing | None:
+        """A request whose `length` body bytes will be `send`-ed as they arrive (None: this
+        upstream only stores and forwards). Its last byte is held back until `finish`."""
+        if self._pool is None or length < 1:
+            return None
+        return Outgoing(self._pool, method, target, headers, length, hold_last=True)
+
     def forward(
         self, method: str, target: str, headers: tuple[tuple[str, str], ...], body: Blob | None
     ) -> UpstreamAnswer | UpstreamFailure:
         """Send one request on; never raises for a failure of the upstream."""
+        if self._pool is None:
+            return self._forward_httpx(method, target, headers, body)
+        length = body.size if body is not None and (body.size or _has_body(headers)) else None
+        outgoing = Outgoing(self._pool, method, target, headers, length, hold_last=False)
+        if body is not None and body.size:
+            for piece in body.pieces(PIECE):
+                outgoing.send(piece)
+        return outgoing.finish()
+
+    def _forward_httpx(
+        self, method: str, target: str, headers: tuple[tuple[str, str], ...], body: Blob | None
+    ) -> UpstreamAnswer | UpstreamFailure:
+        assert self._client is not None
         sent = _request_headers(headers)
         if body is not None and (body.size or _has_body(headers)):
             sent.append(("Content-Length", str(body.size)))
@@ -151,17 +194,226 @@ class Upstream:
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as error:
             # The type only: a message may quote the URL, and the URL may carry a KS.
             return UpstreamFailure(f"{type(error).__name__} from {self._host}")
-        answer_headers = tuple(response.headers.multi_items())
-        return UpstreamAnswer(
-            response.status_code,
-            response.headers.get("content-type", ""),
-            _answer_headers(answer_headers),
-            data,
-            decode_answer(response.status_code, answer_headers, data),
-        )
+        return _answer(response.status_code, tuple(response.headers.multi_items()), data)
 
     def close(self) -> None:
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
+        if self._pool is not None:
+            self._pool.close()
+
+
+def _answer(status: int, headers: tuple[tuple[str, str], ...], data: bytes) -> UpstreamAnswer:
+    content_type = next((v for n, v in headers if n.lower() == "content-type"), "")
+    return UpstreamAnswer(
+        status,
+        content_type,
+        _answer_headers(headers),
+        data,
+        decode_answer(status, headers, data),
+    )
+
+
+# --- the fast way out: pooled http.client connections -----------------------------------------
+
+
+class _Pool:
+    """Idle keep-alive connections to one upstream (a socket each), reused newest first.
+
+    A connection the upstream closed while idle is noticed before use (readable with
+    nothing to read) and dropped, so a request never goes out on a dead one; a request is
+    never retried (a body streamed as it arrived cannot be sent twice)."""
+
+    def __init__(self, service_url: str, timeout: float) -> None:
+        parts = urlsplit(service_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("the upstream service URL must be http(s)://host[:port][/path]")
+        self.https = parts.scheme == "https"
+        self.host = parts.hostname
+        self.port = parts.port or (443 if self.https else 80)
+        default = 443 if self.https else 80
+        name = f"[{self.host}]" if ":" in self.host else self.host
+        self.netloc = name if self.port == default else f"{name}:{self.port}"
+        self.prefix = parts.path.rstrip("/")
+        self.timeout = timeout
+        self._idle: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._tls = ssl.create_default_context() if self.https else None
+
+    def get(self) -> socket.socket:
+        """An idle live connection, or a new one (OSError when none can be made)."""
+        with self._lock:
+            while self._idle:
+                sock = self._idle.pop()
+                if _alive(sock):
+                    return sock
+                _close(sock)
+        sock = socket.create_connection((self.host, self.port), timeout=_CONNECT_TIMEOUT)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._tls is not None:
+                sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+            sock.settimeout(self.timeout)
+        except BaseException:
+            _close(sock)
+            raise
+        return sock
+
+    def put(self, sock: socket.socket) -> None:
+        with self._lock:
+            if not self._closed and len(self._idle) < _MAX_IDLE:
+                self._idle.append(sock)
+                return
+        _close(sock)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for sock in idle:
+            _close(sock)
+
+
+_CONNECT_TIMEOUT = 15.0
+_MAX_IDLE = 64
+
+
+def _alive(sock: socket.socket) -> bool:
+    """An idle keep-alive connection has nothing to read: readable means closed (or junk)."""
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return not poller.poll(0)
+    except (OSError, ValueError):
+        return False
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.close()
+
+
+class Outgoing:
+    """One request on a pooled connection, its body sent a piece at a time (`send`).
+
+    With `hold_last` the body's last byte is kept back until `finish`: the upstream cannot
+    act on the request before the proxy has decided to let it (and has marked the flight
+    begun), and `abort` instead closes the connection, so the upstream sees a body cut
+    short and drops the request unanswered. A failure on the way is kept and answered by
+    `finish` as an `UpstreamFailure`; `send` never raises.
+    """
+
+    def __init__(
+        self,
+        pool: _Pool,
+        method: str,
+        target: str,
+        headers: tuple[tuple[str, str], ...],
+        length: int | None,
+        *,
+        hold_last: bool,
+    ) -> None:
+        self._pool = pool
+        self._method = method
+        self._length = length or 0
+        self._given = 0
+        self._held = b""
+        self._hold = hold_last
+        self._done = False
+        self._failure: UpstreamFailure | None = None
+        self._sock: socket.socket | None = None
+        sent = _request_headers(headers)
+        if length is not None:
+            sent.append(("Content-Length", str(length)))
+        try:
+            self._head: bytes | None = _head(method, pool.prefix + target, pool.netloc, sent)
+            self._sock = pool.get()
+        except (OSError, ValueError) as error:
+            self._fail(error, connecting=True)
+
+    def send(self, data: bytes) -> None:
+        if self._done or self._failure is not None or not data:
+            return
+        before = self._given
+        self._given += len(data)
+        if self._hold and self._given >= self._length:
+            last = self._length - before - 1  # the index of the body's last byte in data
+            data, self._held = data[:last], data[last : last + 1]
+        self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        if self._sock is None:
+            return
+        head, self._head = self._head, None
+        try:
+            if head is not None:
+                self._sock.sendall(head + data if len(data) <= _COALESCE else head)
+                if len(data) <= _COALESCE:
+                    return
+            if data:
+                self._sock.sendall(data)
+        except OSError as error:  # the upstream stopped reading: it may have answered early
+            self._fail(error)
+
+    def abort(self) -> None:
+        """Never let the request complete: the connection is closed, the last byte unsent."""
+        if self._done:
+            return
+        self._done = True
+        if self._sock is not None:
+            _close(self._sock)
+            self._sock = None
+
+    def finish(self) -> UpstreamAnswer | UpstreamFailure:
+        """Send the held byte and read the answer; the connection goes back to the pool."""
+        if self._done:
+            return UpstreamFailure(f"request to {self._pool.host} aborted")
+        held, self._held = self._held, b""
+        self._write(held)
+        if self._head is not None:  # no body at all
+            self._write(b"")
+        self._done = True
+        sock, self._sock = self._sock, None
+        if sock is None:
+            return self._failure or UpstreamFailure(f"no connection to {self._pool.host}")
+        try:
+            response = HTTPResponse(sock, method=self._method)
+            response.begin()
+            data = response.read()
+        except (OSError, HTTPException) as error:
+            _close(sock)
+            self._fail(error)
+            assert self._failure is not None
+            return self._failure
+        if response.will_close or self._failure is not None:
+            _close(sock)
+        else:
+            self._pool.put(sock)
+        return _answer(response.status, tuple(response.getheaders()), data)
+
+    def _fail(self, error: BaseException, *, connecting: bool = False) -> None:
+        if self._failure is None:
+            # The type only: a message may quote the URL, and the URL may carry a KS.
+            kind = "ConnectError" if connecting else type(error).__name__
+            self._failure = UpstreamFailure(f"{kind} from {self._pool.host}")
+
+
+_COALESCE = 64 << 10  # a body piece this small goes out in one write with the head
+
+
+def _head(method: str, target: str, netloc: str, headers: list[tuple[str, str]]) -> bytes:
+    """The request line and headers (header text is latin-1, as the server decoded it)."""
+    if any(c in target for c in " \r\n\0") or not method.isalpha():
+        raise ValueError("request line not forwardable")
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {netloc}"]
+    for name, value in headers:
+        lines.append(f"{name}: {_CONTROL.sub(' ', value)}")
+    lines.append("\r\n")
+    return "\r\n".join(lines).encode("latin-1", "replace")
+
+
+_CONTROL = re.compile(r"[\r\n\0]+")
 
 
 def _pieces(blob: Blob) -> Iterator[bytes]:

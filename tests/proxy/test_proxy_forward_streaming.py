@@ -1,0 +1,195 @@
+"""Item 6 of issue 14, the streaming path: a body goes on to the upstream while it arrives
+when no fault can refuse it, byte for byte; a request a fault refuses never reaches the
+upstream (checked on the upstream's own trace), also when the refusal comes after the
+streaming began; and a client that vanishes mid-body leaves the upstream's request
+aborted, not waiting for bytes that will never come."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+import pytest
+
+from conformance.endpoints import EndpointConfig, KalturaEndpoint
+from conformance.endpoints.server import LoopbackServer
+from conformance.faults import Fault, FaultKind, FaultPlan, NthDataRequest
+from conformance.model import Caller
+from conformance.proxy.endpoint import ProxyConfig, ProxyEndpoint
+from conformance.proxy.upstream import Outgoing
+
+if TYPE_CHECKING:
+    from conftest import Site
+
+UPLOAD = "/api_v3/service/uploadtoken/action/upload"
+BOUNDARY = "stream-boundary"
+
+
+def _token(site: Site) -> str:
+    return str(site.api().call("uploadToken", "add", {"uploadToken:fileName": "f"})["id"])
+
+
+def _streams(proxy: ProxyEndpoint) -> list[Outgoing | None]:
+    """Record what the proxy answered each time the loopback server asked to stream."""
+    seen: list[Outgoing | None] = []
+    original = proxy.stream_body
+
+    def spy(*args: Any) -> Outgoing | None:
+        outgoing = original(*args)
+        seen.append(outgoing)
+        return outgoing
+
+    proxy.stream_body = spy  # type: ignore[method-assign]
+    return seen
+
+
+def _multipart(fields: dict[str, str], data: bytes) -> bytes:
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    ]
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="fileData"; '
+        'filename="f.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'
+    )
+    return ("".join(parts) + head).encode() + data + f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def _post(site: Site, query: dict[str, object], body: bytes) -> httpx.Response:
+    return site.client().post(
+        site.url + UPLOAD,
+        params=query,
+        content=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )
+
+
+def _data(size: int) -> bytes:
+    return bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+
+
+@pytest.mark.parametrize("ks_in", ["query", "body"])
+def test_a_body_is_streamed_on_byte_exact(site: Site, ks_in: str) -> None:
+    seen = _streams(site.proxy)
+    token = _token(site)
+    data = _data(3 << 20)
+    params = {"uploadTokenId": token, "format": "1", "resume": "0", "finalChunk": "1"}
+    query: dict[str, object] = {"ks": site.ks} if ks_in == "query" else {}
+    fields = {**params, "ks": site.ks} if ks_in == "body" else params
+    response = _post(site, query, _multipart(fields, data))
+    assert response.json()["uploadedFileSize"] == str(len(data))
+    assert seen[-1] is not None  # no plan anywhere: streamed, wherever the KS is
+    pid = site.partner.partner_id
+    expected = hashlib.sha256(data).hexdigest()
+    assert site.upstream.file_digest(pid, token) == expected
+    assert site.proxy.shadow.file_digest(pid, token) == expected
+    assert site.proxy.shadow.disagreements() == ()
+    (proxied,) = [e for e in site.proxy_exchanges() if e.is_data_request]
+    (upstream,) = [e for e in site.upstream_exchanges() if e.is_data_request]
+    assert proxied.payload == upstream.payload  # same size, digest and head
+    assert (proxied.answer, proxied.applied) == (upstream.answer, True)
+
+
+def test_a_plan_that_cannot_refuse_lets_bodies_stream(site: Site) -> None:
+    site.proxy.attach(
+        site.partner.partner_id, FaultPlan((Fault(NthDataRequest(1), FaultKind.DELAY),))
+    )
+    seen = _streams(site.proxy)
+    token = _token(site)
+    query = {"ks": site.ks, "uploadTokenId": token, "format": 1, "resume": 0, "finalChunk": 1}
+    response = _post(site, query, _multipart({}, b"abc"))
+    assert response.json()["uploadedFileSize"] == "3"
+    assert seen[-1] is not None
+
+
+@pytest.mark.parametrize("ks_in", ["query", "body"])
+def test_a_refused_request_is_never_forwarded(site: Site, ks_in: str) -> None:
+    site.proxy.attach(
+        site.partner.partner_id, FaultPlan((Fault(NthDataRequest(1), FaultKind.KALTURA_ERROR),))
+    )
+    seen = _streams(site.proxy)
+    token = _token(site)
+    params = {"uploadTokenId": token, "format": "1", "resume": "0", "finalChunk": "1"}
+    query: dict[str, object] = {"ks": site.ks} if ks_in == "query" else {}
+    fields = {**params, "ks": site.ks} if ks_in == "body" else params
+    response = _post(site, query, _multipart(fields, _data(1 << 20)))
+    assert response.json()["code"] == "INTERNAL_SERVERL_ERROR"
+    assert seen[-1] is None  # a refusing plan: stored until decided
+    assert [e for e in site.upstream_exchanges() if e.is_data_request] == []
+
+
+def test_a_refusal_after_streaming_began_never_completes_upstream(site: Site) -> None:
+    """A plan attached while the body was on its way (or a decision that could not see
+    it): the last byte was held back, the upstream connection is closed instead."""
+    token = _token(site)
+    original = site.proxy.stream_body
+
+    def attach_meanwhile(*args: Any) -> Outgoing | None:
+        outgoing = original(*args)
+        site.proxy.attach(
+            site.partner.partner_id,
+            FaultPlan((Fault(NthDataRequest(1), FaultKind.HTTP_ERROR, status=503),)),
+        )
+        return outgoing
+
+    site.proxy.stream_body = attach_meanwhile  # type: ignore[method-assign]
+    query = {"ks": site.ks, "uploadTokenId": token, "format": 1, "resume": 0, "finalChunk": 1}
+    response = _post(site, query, _multipart({}, _data(2 << 20)))
+    assert response.status_code == 503
+    site.proxy.stream_body = original  # type: ignore[method-assign]
+    assert [e for e in site.upstream_exchanges() if e.is_data_request] == []
+    get = site.api(direct=True).call("uploadToken", "get", {"uploadTokenId": token})
+    assert get.get("uploadedFileSize") in (None, "0", 0)  # nothing applied upstream
+    assert get["status"] == 0  # PENDING
+
+
+@pytest.fixture
+def servers() -> Iterator[tuple[LoopbackServer[KalturaEndpoint], str, str, str]]:
+    """An upstream on a loopback server we can watch, and the proxy in front of it."""
+    upstream = KalturaEndpoint(EndpointConfig(final_wait=0.3))
+    partner = upstream.add_partner()
+    ks = upstream.start_session(partner)
+    with LoopbackServer(upstream) as upstream_server:
+        proxy = ProxyEndpoint(ProxyConfig(upstream_server.url))
+        proxy.tell(ks, Caller(partner.partner_id))
+        with LoopbackServer(proxy) as proxy_server:
+            with httpx.Client(timeout=10, trust_env=False) as client:
+                token = client.post(
+                    proxy_server.url + "/api_v3/service/uploadtoken/action/add",
+                    data={"ks": ks, "format": 1, "uploadToken:fileName": "f"},
+                ).json()["id"]
+            yield upstream_server, proxy_server.url, ks, str(token)
+        proxy.close()
+    upstream.close()
+
+
+def test_a_client_gone_mid_body_aborts_the_upstream_request(
+    servers: tuple[LoopbackServer[KalturaEndpoint], str, str, str],
+) -> None:
+    upstream_server, url, ks, token = servers
+    body = _multipart({}, _data(4 << 20))
+    query = urlencode({"ks": ks, "uploadTokenId": token, "format": 1, "resume": 0})
+    address = urlsplit(url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+        sock.sendall(
+            f"POST {UPLOAD}?{query} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n\r\n".encode()
+        )
+        sock.sendall(body[: len(body) // 2])
+        deadline = time.monotonic() + 10
+        while upstream_server.open_connections < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert upstream_server.open_connections == 1  # the body is on its way upstream
+    # The client is gone: the proxy closes its upstream connection, and the upstream's
+    # request ends at once (not after its 120 s idle timeout).
+    deadline = time.monotonic() + 5
+    while upstream_server.open_connections and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert upstream_server.open_connections == 0
+    endpoint = upstream_server.endpoint
+    assert [e for e in endpoint.trace.exchanges() if e.is_data_request] == []
