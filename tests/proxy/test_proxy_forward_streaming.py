@@ -7,6 +7,7 @@ aborted, not waiting for bytes that will never come."""
 from __future__ import annotations
 
 import hashlib
+import io
 import socket
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from conformance.endpoints.server import LoopbackServer
 from conformance.faults import Fault, FaultKind, FaultPlan, NthDataRequest
 from conformance.model import Caller
 from conformance.proxy.endpoint import ProxyConfig, ProxyEndpoint
-from conformance.proxy.upstream import Outgoing
+from conformance.proxy.upstream import Outgoing, _read_answer
 
 if TYPE_CHECKING:
     from conftest import Site
@@ -193,3 +194,41 @@ def test_a_client_gone_mid_body_aborts_the_upstream_request(
     assert upstream_server.open_connections == 0
     endpoint = upstream_server.endpoint
     assert [e for e in endpoint.trace.exchanges() if e.is_data_request] == []
+
+
+@pytest.mark.parametrize(
+    ("wire", "expected"),
+    [
+        (
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+            b"X-A: 1\r\nX-A: 2\r\n\r\nhiNEXT",
+            (200, (("Content-Length", "2"), ("X-A", "1"), ("X-A", "2")), b"hi", False),
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-F: a\r\n b\r\n\r\n"
+            b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+            (200, (("Transfer-Encoding", "chunked"), ("X-F", "a b")), b"abcde", False),
+        ),
+        (b"HTTP/1.0 503 No\r\n\r\nall of it", (503, (), b"all of it", True)),
+        (
+            b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
+            (204, (("Connection", "close"),), b"", True),
+        ),
+    ],
+)
+def test_upstream_answers_are_read_as_framed(wire: bytes, expected: tuple[Any, ...]) -> None:
+    assert _read_answer(io.BufferedReader(io.BytesIO(wire)), "POST") == expected
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        b"",
+        b"SSH-2.0-x\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort",
+        b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
+    ],
+)
+def test_a_malformed_upstream_answer_is_refused(wire: bytes) -> None:
+    with pytest.raises(ValueError, match=r"."):
+        _read_answer(io.BufferedReader(io.BytesIO(wire)), "POST")
