@@ -21,7 +21,9 @@ as `{ks}`. For each request:
    streamed on while it arrives (`stream_body`, asked by the loopback server once the head
    is read) when no fault can refuse it: no partner's plan has a not-forwarded kind, or
    the KS in the query or path (which win over the body's) is of a partner whose plan has
-   none. Its last byte is held back until the request is decoded, traced and found
+   none, or else, in a multipart body, the KS among the form fields before the first file
+   part (most clients send them first; the body is held, `HeldBody`, until those fields
+   are in, within its first 64 KiB). Its last byte is held back until the request is decoded, traced and found
    unfaulted and its flight begun, so the upstream applies it no earlier than a stored
    one; should a refusing fault match after all (a plan attached meanwhile), the upstream
    connection is closed instead and the request never completes there. Otherwise it is
@@ -46,6 +48,8 @@ recorded, from its JSON or XML answer.
 
 from __future__ import annotations
 
+import io
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -53,6 +57,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from conformance.budget import Budget
+from conformance.endpoints.bodies import read_body
 from conformance.endpoints.core import IncomingRequest, Reply
 from conformance.endpoints.fault_runtime import FaultRuntime
 from conformance.endpoints.front import API_HEADERS
@@ -74,6 +79,7 @@ from conformance.model import (
 )
 from conformance.proxy.shadow import DEFAULT_CLOSE_GRACE, Callers, Resolved, ShadowModel
 from conformance.proxy.upstream import (
+    HeldBody,
     Outgoing,
     Upstream,
     UpstreamAnswer,
@@ -233,22 +239,47 @@ class ProxyEndpoint:
 
     def stream_body(
         self, method: str, target: str, headers: tuple[tuple[str, str], ...], length: int
-    ) -> Outgoing | None:
+    ) -> Outgoing | HeldBody | None:
         """The loopback server's question once a request's head is read: its body's way
         on, to be fed as it arrives, or None to store it first (see the module docstring)."""
-        if method == "OPTIONS" or not self._may_stream(target):
+        if method == "OPTIONS" or not self.upstream.streams:
             return None
-        return self.upstream.open(method, target, headers, length)
+        if self._may_stream(target):
+            return self.upstream.open(method, target, headers, length)
+        content_type = next((v for n, v in headers if n.lower() == "content-type"), None)
+        boundary = _BOUNDARY.search(content_type or "")
+        if boundary is None or not (content_type or "").lower().startswith("multipart/"):
+            return None
+        head = (method, target, headers)
+        delimiter = b"--" + boundary.group(1).encode("latin-1", "replace")
+
+        def decide(body: Blob) -> Outgoing | bool | None:
+            """Once the fields before the first file part are in: stream if their KS is of
+            a partner no refusing fault is planned for."""
+            prefix = body.read(0, min(body.size, _FACTS_WITHIN))
+            fields = _fields_before_file(prefix, delimiter, content_type, self.blobs)
+            if fields is None:
+                return False if body.size >= _FACTS_WITHIN else None
+            ks = decode_call(target, content_type, fields).param("ks")
+            if not self._unrefused(ks):
+                return False
+            return self.upstream.open(method, target, headers, length) or False
+
+        return HeldBody(self.upstream, head, self.blobs.new(), decide)
 
     def _may_stream(self, target: str) -> bool:
-        """No fault that answers without forwarding can match this request."""
+        """No fault that answers without forwarding can match this request, by its query
+        and path (whose parameters win over the body's in `decode_call`)."""
+        return self._unrefused(decode_call(target, None, ParsedBody()).param("ks"))
+
+    def _unrefused(self, ks: object) -> bool:
+        """No partner has a refusing fault planned, or `ks` is of one that has none (an
+        absent or unreadable KS is of no known partner: it may be refused)."""
         with self._lock:
             partners = tuple(self._partners)
         refusing = {p for p in partners if _refuses(self.faults.plan(p))}
         if not refusing:
             return True
-        # The query's and the path's parameters win over the body's (`decode_call`).
-        ks = decode_call(target, None, ParsedBody()).param("ks")
         caller = self.shadow.callers.resolve(ks)
         return isinstance(caller, Caller) and caller.partner_id not in refusing
 
@@ -310,7 +341,7 @@ class ProxyEndpoint:
         """Forward (or let the streamed body's last byte go), record the answer, let the
         shadow follow it."""
         stream = request.stream
-        if isinstance(stream, Outgoing):
+        if isinstance(stream, (Outgoing, HeldBody)):
             answer = stream.finish()
         else:
             answer = self.upstream.forward(*_out(request))
@@ -393,6 +424,36 @@ class ProxyEndpoint:
         said = exchange.answer or Answered("dropped")
         exchange.answer = Answered("dropped", status=said.status, token_id=said.token_id)
         return Reply(0, "", b"", disconnect=self.config.lost_answer, exchange=exchange)
+
+
+_FACTS_WITHIN = 64 << 10  # bytes of a multipart body searched for the fields before a file
+_BOUNDARY = re.compile(r'boundary="?([^";,]+)', re.IGNORECASE)
+
+
+def _fields_before_file(
+    prefix: bytes, delimiter: bytes, content_type: str | None, blobs: BlobFactory
+) -> ParsedBody | None:
+    """The text fields before the first file part of a multipart body, parsed as the whole
+    body will be; None until that part's headers are in `prefix`."""
+    position = 0
+    while (start := prefix.find(delimiter, position)) >= 0:
+        headers_at = start + len(delimiter)
+        end = prefix.find(b"\r\n\r\n", headers_at)
+        if end < 0:
+            return None
+        if b"filename=" in prefix[headers_at:end].lower():
+            before = prefix[:start] + delimiter + b"--\r\n"
+            parsed = read_body(
+                io.BytesIO(before).read,
+                content_type=content_type,
+                content_length=len(before),
+                blobs=blobs,
+            )
+            for part in parsed.files:  # none: the cut is before the first file
+                part.blob.release()
+            return parsed
+        position = end
+    return None
 
 
 def _refuses(plan: FaultPlan) -> bool:

@@ -34,7 +34,7 @@ import socket
 import ssl
 import threading
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
@@ -51,6 +51,7 @@ from conformance.trace import Answered
 __all__ = [
     "HOP_BY_HOP",
     "Decoded",
+    "HeldBody",
     "Outgoing",
     "Upstream",
     "UpstreamAnswer",
@@ -150,6 +151,11 @@ class Upstream:
             follow_redirects=False,
             trust_env=False,
         )
+
+    @property
+    def streams(self) -> bool:
+        """Whether `open` can stream a body (not through httpx)."""
+        return self._pool is not None
 
     def open(
         self, method: str, target: str, headers: tuple[tuple[str, str], ...], length: int
@@ -409,6 +415,65 @@ class Outgoing:
             # The type only: a message may quote the URL, and the URL may carry a KS.
             kind = "ConnectError" if connecting else type(error).__name__
             self._failure = UpstreamFailure(f"{kind} from {self._pool.host}")
+
+
+Verdict = Callable[[Blob], "Outgoing | bool | None"]
+
+
+class HeldBody:
+    """A body kept (in `blob`) until a verdict on it is in: `decide` is asked after each
+    piece with the body so far, and answers None (not known yet), False (kept to the end,
+    then forwarded whole) or an `Outgoing` (what was kept goes there at once, the rest as
+    it arrives). The forwarding proxy's way to decide on the form fields before a file."""
+
+    def __init__(
+        self,
+        upstream: Upstream,
+        head: tuple[str, str, tuple[tuple[str, str], ...]],
+        blob: Blob,
+        decide: Verdict,
+    ) -> None:
+        self._upstream = upstream
+        self._head = head
+        self.blob: Blob | None = blob
+        self._decide: Verdict | None = decide
+        self.outgoing: Outgoing | None = None
+
+    def send(self, data: bytes) -> None:
+        if self.outgoing is not None:
+            self.outgoing.send(data)
+            return
+        if self.blob is None:
+            return
+        self.blob.write_at(self.blob.size, data)
+        if self._decide is None:
+            return
+        verdict = self._decide(self.blob)
+        if verdict is None:
+            return
+        self._decide = None
+        if isinstance(verdict, Outgoing):
+            for piece in self.blob.pieces(PIECE):
+                verdict.send(piece)
+            self.blob.release()
+            self.blob = None
+            self.outgoing = verdict
+
+    def finish(self) -> UpstreamAnswer | UpstreamFailure:
+        """The streamed request's answer, or the kept body forwarded whole."""
+        if self.outgoing is not None:
+            return self.outgoing.finish()
+        answer = self._upstream.forward(*self._head, self.blob)
+        self.abort()
+        return answer
+
+    def abort(self) -> None:
+        """Never let the request complete; the kept body is released (both idempotent)."""
+        if self.outgoing is not None:
+            self.outgoing.abort()
+        blob, self.blob = self.blob, None
+        if blob is not None:
+            blob.release()
 
 
 _COALESCE = 64 << 10  # a body piece this small goes out in one write with the head

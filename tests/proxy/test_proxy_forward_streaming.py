@@ -22,7 +22,7 @@ from conformance.endpoints.server import LoopbackServer
 from conformance.faults import Fault, FaultKind, FaultPlan, NthDataRequest
 from conformance.model import Caller
 from conformance.proxy.endpoint import ProxyConfig, ProxyEndpoint
-from conformance.proxy.upstream import Outgoing, _read_answer
+from conformance.proxy.upstream import HeldBody, Outgoing, _read_answer
 
 if TYPE_CHECKING:
     from conftest import Site
@@ -35,12 +35,12 @@ def _token(site: Site) -> str:
     return str(site.api().call("uploadToken", "add", {"uploadToken:fileName": "f"})["id"])
 
 
-def _streams(proxy: ProxyEndpoint) -> list[Outgoing | None]:
+def _streams(proxy: ProxyEndpoint) -> list[Outgoing | HeldBody | None]:
     """Record what the proxy answered each time the loopback server asked to stream."""
-    seen: list[Outgoing | None] = []
+    seen: list[Outgoing | HeldBody | None] = []
     original = proxy.stream_body
 
-    def spy(*args: Any) -> Outgoing | None:
+    def spy(*args: Any) -> Outgoing | HeldBody | None:
         outgoing = original(*args)
         seen.append(outgoing)
         return outgoing
@@ -120,8 +120,56 @@ def test_a_refused_request_is_never_forwarded(site: Site, ks_in: str) -> None:
     fields = {**params, "ks": site.ks} if ks_in == "body" else params
     response = _post(site, query, _multipart(fields, _data(1 << 20)))
     assert response.json()["code"] == "INTERNAL_SERVERL_ERROR"
-    assert seen[-1] is None  # a refusing plan: stored until decided
+    held = seen[-1]  # a refusing plan: not streamed from the head
+    assert held is None or (isinstance(held, HeldBody) and held.outgoing is None)
     assert [e for e in site.upstream_exchanges() if e.is_data_request] == []
+
+
+def test_the_fields_before_the_file_decide_when_the_query_cannot(site: Site) -> None:
+    """Another partner's plan could refuse: the query has no KS, the fields before the
+    file part do, and it is not that partner's: streamed from there on."""
+    other = site.upstream.add_partner()
+    site.proxy.attach(
+        other.partner_id, FaultPlan((Fault(NthDataRequest(1), FaultKind.KALTURA_ERROR),))
+    )
+    seen = _streams(site.proxy)
+    token = _token(site)
+    fields = {"ks": site.ks, "uploadTokenId": token, "format": "1", "resume": "0"}
+    fields["finalChunk"] = "1"
+    data = _data(3 << 20)
+    response = _post(site, {}, _multipart(fields, data))
+    assert response.json()["uploadedFileSize"] == str(len(data))
+    held = seen[-1]
+    assert isinstance(held, HeldBody)
+    assert held.outgoing is not None  # decided on the fields, then streamed
+    expected = hashlib.sha256(data).hexdigest()
+    assert site.upstream.file_digest(site.partner.partner_id, token) == expected
+    assert site.proxy.shadow.disagreements() == ()
+
+
+def test_a_file_before_the_fields_is_stored_and_forwarded(site: Site) -> None:
+    other = site.upstream.add_partner()
+    site.proxy.attach(
+        other.partner_id, FaultPlan((Fault(NthDataRequest(1), FaultKind.KALTURA_ERROR),))
+    )
+    seen = _streams(site.proxy)
+    token = _token(site)
+    data = _data(1 << 20)
+    file_first = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="fileData"; filename="f.bin"\r\n\r\n'
+    ).encode() + data
+    fields = {"ks": site.ks, "uploadTokenId": token, "format": "1", "finalChunk": "1"}
+    rest = "".join(
+        f'\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}'
+        for name, value in fields.items()
+    )
+    response = _post(site, {}, file_first + f"{rest}\r\n--{BOUNDARY}--\r\n".encode())
+    assert response.json()["uploadedFileSize"] == str(len(data))
+    held = seen[-1]
+    assert isinstance(held, HeldBody)
+    assert held.outgoing is None  # no KS before the file: kept whole, then forwarded
+    expected = hashlib.sha256(data).hexdigest()
+    assert site.upstream.file_digest(site.partner.partner_id, token) == expected
 
 
 def test_a_refusal_after_streaming_began_never_completes_upstream(site: Site) -> None:
@@ -130,7 +178,7 @@ def test_a_refusal_after_streaming_began_never_completes_upstream(site: Site) ->
     token = _token(site)
     original = site.proxy.stream_body
 
-    def attach_meanwhile(*args: Any) -> Outgoing | None:
+    def attach_meanwhile(*args: Any) -> Outgoing | HeldBody | None:
         outgoing = original(*args)
         site.proxy.attach(
             site.partner.partner_id,
