@@ -1,19 +1,25 @@
 """The proxy's way out: one request forwarded to the upstream service, its answer read back.
 
-Forwarding (`Upstream.forward`):
+Forwarding (`Upstream.forward`, a stored body; `Upstream.open`, a body streamed on as it
+arrives, its last byte held back until `Outgoing.finish`; `HeldBody`, kept until a verdict):
 
 * Same method, path and query (appended to the upstream service URL, whose own path, if
-  any, is kept as a prefix) and the same body bytes, streamed from the spooled raw body a
-  piece at a time (`PIECE`), never whole in memory, with a `Content-Length` (the client's
-  chunked framing is hop-by-hop and was undone on the way in).
+  any, is kept as a prefix) and the same body bytes, a piece at a time (`PIECE`), never
+  whole in memory, with a `Content-Length` (the client's chunked framing is hop-by-hop
+  and was undone on the way in).
 * Headers: end-to-end ones as the client sent them; the hop-by-hop ones (RFC 9110 §7.6.1:
   `Connection` and every name it lists, `Keep-Alive`, `Proxy-Connection`, `TE`, `Trailer`,
   `Transfer-Encoding`, `Upgrade`, `Proxy-Authorization`, `Proxy-Authenticate`), `Host`,
   `Content-Length` and `Expect` are the proxy's own. A client that sent no `Accept-Encoding` gets
-  `identity` (else httpx would ask for gzip on its behalf, and the client would get bytes
-  it cannot read).
-* No redirects followed, no retries, no proxy from the environment (`trust_env=False`),
-  and every request through `BudgetedTransport` when a budget is given (live mode).
+  `identity` (else an HTTP client would ask for gzip on its behalf, and the client would
+  get bytes it cannot read).
+* No redirects followed, no retries, no proxy from the environment.
+* The way out: without a budget or a transport, pooled keep-alive sockets (`_Pool`; the
+  request head and a small body in one write, the answer framed by a plain HTTP/1.1
+  reader): httpx and the email-package header parsing of `http.client` were most of the
+  proxy's time on a small request. With either (live mode), an httpx client through
+  `BudgetedTransport`, so every forwarded request is counted and capped; store-and-forward
+  only there.
 
 The answer is read whole: API answers are small (a token, a list page, an error object),
 and the trace needs all of it decoded. `decode_answer` turns it into the trace's
