@@ -23,13 +23,13 @@ as `{ks}`. For each request:
    the KS in the query or path (which win over the body's) is of a partner whose plan has
    none, or else, in a multipart body, the KS among the form fields before the first file
    part (most clients send them first; the body is held, `HeldBody`, until those fields
-   are in, within its first 64 KiB). Its last byte is held back until the request is decoded, traced and found
-   unfaulted and its flight begun, so the upstream applies it no earlier than a stored
-   one; should a refusing fault match after all (a plan attached meanwhile), the upstream
-   connection is closed instead and the request never completes there. Otherwise it is
-   stored and forwarded from the spooled raw copy the loopback server kept
-   (`endpoints.raw`); always so through the run's `BudgetedTransport` when a budget is
-   given.
+   are in, within its first 64 KiB). Its last byte is held back until the request is
+   decoded, traced and found unfaulted and its flight begun, so the upstream applies it
+   no earlier than a stored one; should a refusing fault match after all (a plan attached
+   meanwhile), the upstream connection is closed instead and the request never completes
+   there. Otherwise it is stored and forwarded from the spooled raw copy the loopback
+   server kept (`endpoints.raw`); always so through the run's `BudgetedTransport` when a
+   budget is given.
 4. **The answer** is decoded into the same `Answered` and returned to the client
    byte for byte, with its status and end-to-end headers. When there is no answer (the
    upstream unreachable, the budget spent) the client gets a 502 and `notes()` says why.

@@ -32,6 +32,7 @@ separately (`Decoded.ks`, never in a repr) so the shadow can learn whose session
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import re
@@ -43,7 +44,7 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree
 
 import httpx
@@ -248,6 +249,11 @@ class _Pool:
         name = f"[{self.host}]" if ":" in self.host else self.host
         self.netloc = name if self.port == default else f"{name}:{self.port}"
         self.prefix = parts.path.rstrip("/")
+        # Credentials in the URL's userinfo are sent as Basic auth, as httpx did.
+        self.authorization: str | None = None
+        if parts.username is not None:
+            pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            self.authorization = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
         self.timeout = timeout
         self._idle: list[_Connection] = []
         self._lock = threading.Lock()
@@ -352,6 +358,10 @@ class Outgoing:
         sent = _request_headers(headers)
         if length is not None:
             sent.append(("Content-Length", str(length)))
+        if pool.authorization is not None and not any(
+            name.lower() == "authorization" for name, _ in sent
+        ):
+            sent.append(("Authorization", pool.authorization))
         try:
             self._head: bytes | None = _head(method, pool.prefix + target, pool.netloc, sent)
             self._sock = pool.get()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,13 @@ from conformance.endpoints.server import LoopbackServer
 from conformance.faults import Fault, FaultKind, FaultPlan, NthDataRequest
 from conformance.model import Caller
 from conformance.proxy.endpoint import ProxyConfig, ProxyEndpoint
-from conformance.proxy.upstream import HeldBody, Outgoing, _read_answer
+from conformance.proxy.upstream import (
+    HeldBody,
+    Outgoing,
+    Upstream,
+    UpstreamFailure,
+    _read_answer,
+)
 
 if TYPE_CHECKING:
     from conftest import Site
@@ -280,3 +287,36 @@ def test_upstream_answers_are_read_as_framed(wire: bytes, expected: tuple[Any, .
 def test_a_malformed_upstream_answer_is_refused(wire: bytes) -> None:
     with pytest.raises(ValueError, match=r"."):
         _read_answer(io.BufferedReader(io.BytesIO(wire)), "POST")
+
+
+def test_credentials_in_the_upstream_url_go_as_basic_auth() -> None:
+    seen: list[bytes] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def answer() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += connection.recv(65536)
+            seen.append(data)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnull")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    upstream = Upstream(f"http://us%40er:p%3Ass@127.0.0.1:{port}/base/")
+    try:
+        answer_ = upstream.forward("GET", "/api_v3/x?a=1", (("X-Y", "z"),), None)
+    finally:
+        upstream.close()
+        thread.join(5)
+        listener.close()
+    assert not isinstance(answer_, UpstreamFailure)
+    assert answer_.body == b"null"
+    head = seen[0].decode("latin-1")
+    assert head.startswith("GET /base/api_v3/x?a=1 HTTP/1.1\r\n")
+    assert f"Host: 127.0.0.1:{port}\r\n" in head
+    assert "Authorization: Basic dXNAZXI6cDpzcw==\r\n" in head  # us@er:p:ss
+    assert "X-Y: z\r\n" in head
+    assert "Accept-Encoding: identity\r\n" in head
