@@ -28,8 +28,8 @@ as `{ks}`. For each request:
    no earlier than a stored one; should a refusing fault match after all (a plan attached
    meanwhile), the upstream connection is closed instead and the request never completes
    there. Otherwise it is stored and forwarded from the spooled raw copy the loopback
-   server kept (`endpoints.raw`); always so through the run's `BudgetedTransport` when a
-   budget is given.
+   server kept (`endpoints.raw`). With a budget, every request goes through the run's
+   `BudgetedTransport`, a streamed one too.
 4. **The answer** is decoded into the same `Answered` and returned to the client
    byte for byte, with its status and end-to-end headers. When there is no answer (the
    upstream unreachable, the budget spent) the client gets a 502 and `notes()` says why.
@@ -81,6 +81,7 @@ from conformance.proxy.shadow import DEFAULT_CLOSE_GRACE, Callers, Resolved, Sha
 from conformance.proxy.upstream import (
     HeldBody,
     Outgoing,
+    Threaded,
     Upstream,
     UpstreamAnswer,
     UpstreamFailure,
@@ -239,10 +240,10 @@ class ProxyEndpoint:
 
     def stream_body(
         self, method: str, target: str, headers: tuple[tuple[str, str], ...], length: int
-    ) -> Outgoing | HeldBody | None:
+    ) -> Outgoing | Threaded | HeldBody | None:
         """The loopback server's question once a request's head is read: its body's way
         on, to be fed as it arrives, or None to store it first (see the module docstring)."""
-        if method == "OPTIONS" or not self.upstream.streams:
+        if method == "OPTIONS":
             return None
         if self._may_stream(target):
             return self.upstream.open(method, target, headers, length)
@@ -253,7 +254,7 @@ class ProxyEndpoint:
         head = (method, target, headers)
         delimiter = b"--" + boundary.group(1).encode("latin-1", "replace")
 
-        def decide(body: Blob) -> Outgoing | bool | None:
+        def decide(body: Blob) -> Outgoing | Threaded | bool | None:
             """Once the fields before the first file part are in: stream if their KS is of
             a partner no refusing fault is planned for."""
             prefix = body.read(0, min(body.size, _FACTS_WITHIN))
@@ -341,7 +342,7 @@ class ProxyEndpoint:
         """Forward (or let the streamed body's last byte go), record the answer, let the
         shadow follow it."""
         stream = request.stream
-        if isinstance(stream, (Outgoing, HeldBody)):
+        if isinstance(stream, (Outgoing, Threaded, HeldBody)):
             answer = stream.finish()
         else:
             answer = self.upstream.forward(*_out(request))

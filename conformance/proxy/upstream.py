@@ -1,7 +1,8 @@
 """The proxy's way out: one request forwarded to the upstream service, its answer read back.
 
 Forwarding (`Upstream.forward`, a stored body; `Upstream.open`, a body streamed on as it
-arrives, its last byte held back until `Outgoing.finish`; `HeldBody`, kept until a verdict):
+arrives, its last byte held back until `finish`: `Outgoing` on the pooled sockets,
+`Threaded` through httpx; `HeldBody`, kept until a verdict):
 
 * Same method, path and query (appended to the upstream service URL, whose own path, if
   any, is kept as a prefix) and the same body bytes, a piece at a time (`PIECE`), never
@@ -18,8 +19,8 @@ arrives, its last byte held back until `Outgoing.finish`; `HeldBody`, kept until
   request head and a small body in one write, the answer framed by a plain HTTP/1.1
   reader): httpx and the email-package header parsing of `http.client` were most of the
   proxy's time on a small request. With either (live mode), an httpx client through
-  `BudgetedTransport`, so every forwarded request is counted and capped; store-and-forward
-  only there.
+  `BudgetedTransport`, so every forwarded request is counted and capped, a streamed body
+  fed to it from a thread of its own (`Threaded`).
 
 The answer is read whole: API answers are small (a token, a list page, an error object),
 and the trace needs all of it decoded. `decode_answer` turns it into the trace's
@@ -35,6 +36,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import queue
 import re
 import select
 import socket
@@ -60,6 +62,7 @@ __all__ = [
     "Decoded",
     "HeldBody",
     "Outgoing",
+    "Threaded",
     "Upstream",
     "UpstreamAnswer",
     "UpstreamFailure",
@@ -159,41 +162,44 @@ class Upstream:
             trust_env=False,
         )
 
-    @property
-    def streams(self) -> bool:
-        """Whether `open` can stream a body (not through httpx)."""
-        return self._pool is not None
-
     def open(
         self, method: str, target: str, headers: tuple[tuple[str, str], ...], length: int
-    ) -> Outgoing | None:
-        """A request whose `length` body bytes will be `send`-ed as they arrive (None: this
-        upstream only stores and forwards). Its last byte is held back until `finish`."""
-        if self._pool is None or length < 1:
+    ) -> Outgoing | Threaded | None:
+        """A request whose `length` body bytes will be `send`-ed as they arrive. Its last
+        byte is held back until `finish`; `abort` instead never lets it complete."""
+        if length < 1:
             return None
+        if self._pool is None:
+            return Threaded(self, method, target, headers, length)
         return Outgoing(self._pool, method, target, headers, length, hold_last=True)
 
     def forward(
         self, method: str, target: str, headers: tuple[tuple[str, str], ...], body: Blob | None
     ) -> UpstreamAnswer | UpstreamFailure:
         """Send one request on; never raises for a failure of the upstream."""
-        if self._pool is None:
-            return self._forward_httpx(method, target, headers, body)
         length = body.size if body is not None and (body.size or _has_body(headers)) else None
+        if self._pool is None:
+            content = _pieces(body) if body is not None and body.size else None
+            return self.forward_httpx(method, target, headers, length, content)
         outgoing = Outgoing(self._pool, method, target, headers, length, hold_last=False)
         if body is not None and body.size:
             for piece in body.pieces(PIECE):
                 outgoing.send(piece)
         return outgoing.finish()
 
-    def _forward_httpx(
-        self, method: str, target: str, headers: tuple[tuple[str, str], ...], body: Blob | None
+    def forward_httpx(
+        self,
+        method: str,
+        target: str,
+        headers: tuple[tuple[str, str], ...],
+        length: int | None,
+        content: Iterator[bytes] | None,
     ) -> UpstreamAnswer | UpstreamFailure:
+        """Through the httpx client (and the budget); `content` may be fed as it arrives."""
         assert self._client is not None
         sent = _request_headers(headers)
-        if body is not None and (body.size or _has_body(headers)):
-            sent.append(("Content-Length", str(body.size)))
-        content = _pieces(body) if body is not None and body.size else None
+        if length is not None:
+            sent.append(("Content-Length", str(length)))
         try:
             request = self._client.build_request(
                 method, self.service_url + target, headers=sent, content=content
@@ -205,6 +211,8 @@ class Upstream:
                 response.close()
         except BudgetExceeded as error:
             return UpstreamFailure(str(error), budget=True)
+        except _Aborted:
+            return UpstreamFailure(f"request to {self._host} aborted")
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as error:
             # The type only: a message may quote the URL, and the URL may carry a KS.
             return UpstreamFailure(f"{type(error).__name__} from {self._host}")
@@ -433,7 +441,7 @@ class Outgoing:
             self._failure = UpstreamFailure(f"{kind} from {self._pool.host}")
 
 
-Verdict = Callable[[Blob], "Outgoing | bool | None"]
+Verdict = Callable[[Blob], "Outgoing | Threaded | bool | None"]
 
 
 class HeldBody:
@@ -453,7 +461,7 @@ class HeldBody:
         self._head = head
         self.blob: Blob | None = blob
         self._decide: Verdict | None = decide
-        self.outgoing: Outgoing | None = None
+        self.outgoing: Outgoing | Threaded | None = None
 
     def send(self, data: bytes) -> None:
         if self.outgoing is not None:
@@ -468,7 +476,7 @@ class HeldBody:
         if verdict is None:
             return
         self._decide = None
-        if isinstance(verdict, Outgoing):
+        if isinstance(verdict, (Outgoing, Threaded)):
             for piece in self.blob.pieces(PIECE):
                 verdict.send(piece)
             self.blob.release()
@@ -490,6 +498,91 @@ class HeldBody:
         blob, self.blob = self.blob, None
         if blob is not None:
             blob.release()
+
+
+class _Aborted(Exception):  # noqa: N818 - what happened to the request
+    """Raised into httpx from a streamed body that must not complete."""
+
+
+_END = object()
+_ABORT = object()
+_QUEUED = 4  # pieces between the server thread and the forwarding thread
+
+
+class Threaded:
+    """A body streamed through httpx (live mode, where every request must go through
+    `BudgetedTransport`): the request runs on a thread of its own, its body an iterator
+    fed from a bounded queue by `send`. Same contract as `Outgoing`: the last byte held
+    until `finish`, `abort` never lets the request complete (httpx closes the connection
+    when the body raises), `send` never raises (after a failure, it drops what it gets)."""
+
+    def __init__(
+        self,
+        upstream: Upstream,
+        method: str,
+        target: str,
+        headers: tuple[tuple[str, str], ...],
+        length: int,
+    ) -> None:
+        self._length = length
+        self._given = 0
+        self._held = b""
+        self._done = False
+        self._queue: queue.Queue[object] = queue.Queue(_QUEUED)
+        self._result: UpstreamAnswer | UpstreamFailure = UpstreamFailure("no answer")
+        self._thread = threading.Thread(
+            target=self._run, args=(upstream, method, target, headers), daemon=True
+        )
+        self._thread.start()
+
+    def _run(
+        self, upstream: Upstream, method: str, target: str, headers: tuple[tuple[str, str], ...]
+    ) -> None:
+        self._result = upstream.forward_httpx(method, target, headers, self._length, self._body())
+
+    def _body(self) -> Iterator[bytes]:
+        while (item := self._queue.get()) is not _END:
+            if not isinstance(item, bytes):  # _ABORT
+                raise _Aborted
+            yield item
+
+    def _put(self, item: object) -> None:
+        while self._thread.is_alive():  # a request refused (the budget) reads no more
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def send(self, data: bytes) -> None:
+        if self._done or not data:
+            return
+        before = self._given
+        self._given += len(data)
+        if self._given >= self._length:
+            last = self._length - before - 1
+            data, self._held = data[:last], data[last : last + 1]
+        if data:
+            self._put(data)
+
+    def finish(self) -> UpstreamAnswer | UpstreamFailure:
+        if self._done:
+            return UpstreamFailure("request aborted")
+        self._done = True
+        if self._held:
+            self._put(self._held)
+        self._put(_END)
+        self._thread.join()
+        return self._result
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        with contextlib.suppress(queue.Empty):
+            while True:  # what was not sent yet never will be
+                self._queue.get_nowait()
+        self._put(_ABORT)
 
 
 _COALESCE = 64 << 10  # a body piece this small goes out in one write with the head

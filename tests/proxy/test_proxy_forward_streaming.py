@@ -18,6 +18,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import pytest
 
+from conformance.budget import Budget
 from conformance.endpoints import EndpointConfig, KalturaEndpoint
 from conformance.endpoints.server import LoopbackServer
 from conformance.faults import Fault, FaultKind, FaultPlan, NthDataRequest
@@ -26,16 +27,24 @@ from conformance.proxy.endpoint import ProxyConfig, ProxyEndpoint
 from conformance.proxy.upstream import (
     HeldBody,
     Outgoing,
+    Threaded,
     Upstream,
     UpstreamFailure,
     _read_answer,
 )
 
 if TYPE_CHECKING:
-    from conftest import Site
+    from conftest import Site, SiteFactory
 
 UPLOAD = "/api_v3/service/uploadtoken/action/upload"
 BOUNDARY = "stream-boundary"
+
+
+# The pooled sockets, or httpx through the budget (live mode's way).
+_WAYS: dict[str, dict[str, Any]] = {
+    "pooled": {},
+    "budgeted": {"budget": Budget(max_rps=1000.0)},
+}
 
 
 def _token(site: Site) -> str:
@@ -82,7 +91,9 @@ def _data(size: int) -> bytes:
 
 
 @pytest.mark.parametrize("ks_in", ["query", "body"])
-def test_a_body_is_streamed_on_byte_exact(site: Site, ks_in: str) -> None:
+@pytest.mark.parametrize("way", ["pooled", "budgeted"])
+def test_a_body_is_streamed_on_byte_exact(make_site: SiteFactory, ks_in: str, way: str) -> None:
+    site = make_site(**_WAYS[way])
     seen = _streams(site.proxy)
     token = _token(site)
     data = _data(3 << 20)
@@ -91,7 +102,7 @@ def test_a_body_is_streamed_on_byte_exact(site: Site, ks_in: str) -> None:
     fields = {**params, "ks": site.ks} if ks_in == "body" else params
     response = _post(site, query, _multipart(fields, data))
     assert response.json()["uploadedFileSize"] == str(len(data))
-    assert seen[-1] is not None  # no plan anywhere: streamed, wherever the KS is
+    assert isinstance(seen[-1], Outgoing if way == "pooled" else Threaded)  # no plan: streamed
     pid = site.partner.partner_id
     expected = hashlib.sha256(data).hexdigest()
     assert site.upstream.file_digest(pid, token) == expected
@@ -101,6 +112,9 @@ def test_a_body_is_streamed_on_byte_exact(site: Site, ks_in: str) -> None:
     (upstream,) = [e for e in site.upstream_exchanges() if e.is_data_request]
     assert proxied.payload == upstream.payload  # same size, digest and head
     assert (proxied.answer, proxied.applied) == (upstream.answer, True)
+    if way == "budgeted":
+        assert site.proxy.upstream.budgeted is not None
+        assert site.proxy.upstream.budgeted.used.bytes_sent > len(data)  # counted, streamed too
 
 
 def test_a_plan_that_cannot_refuse_lets_bodies_stream(site: Site) -> None:
@@ -179,9 +193,13 @@ def test_a_file_before_the_fields_is_stored_and_forwarded(site: Site) -> None:
     assert site.upstream.file_digest(site.partner.partner_id, token) == expected
 
 
-def test_a_refusal_after_streaming_began_never_completes_upstream(site: Site) -> None:
+@pytest.mark.parametrize("way", ["pooled", "budgeted"])
+def test_a_refusal_after_streaming_began_never_completes_upstream(
+    make_site: SiteFactory, way: str
+) -> None:
     """A plan attached while the body was on its way (or a decision that could not see
     it): the last byte was held back, the upstream connection is closed instead."""
+    site = make_site(**_WAYS[way])
     token = _token(site)
     original = site.proxy.stream_body
 
@@ -204,14 +222,16 @@ def test_a_refusal_after_streaming_began_never_completes_upstream(site: Site) ->
     assert get["status"] == 0  # PENDING
 
 
-@pytest.fixture
-def servers() -> Iterator[tuple[LoopbackServer[KalturaEndpoint], str, str, str]]:
+@pytest.fixture(params=["pooled", "budgeted"])
+def servers(
+    request: pytest.FixtureRequest,
+) -> Iterator[tuple[LoopbackServer[KalturaEndpoint], str, str, str]]:
     """An upstream on a loopback server we can watch, and the proxy in front of it."""
     upstream = KalturaEndpoint(EndpointConfig(final_wait=0.3))
     partner = upstream.add_partner()
     ks = upstream.start_session(partner)
     with LoopbackServer(upstream) as upstream_server:
-        proxy = ProxyEndpoint(ProxyConfig(upstream_server.url))
+        proxy = ProxyEndpoint(ProxyConfig(upstream_server.url, **_WAYS[request.param]))
         proxy.tell(ks, Caller(partner.partner_id))
         with LoopbackServer(proxy) as proxy_server:
             with httpx.Client(timeout=10, trust_env=False) as client:
