@@ -71,7 +71,7 @@ def test_an_unusable_option_stops_the_suite_before_any_case(
 ) -> None:
     """`pytest --pyargs conformance.suite`: one line, pytest's usage error, no case run."""
     pytester.path.joinpath("a-file").write_text("not a directory")
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--pyargs", "conformance.suite", *options, "-p", "no:cacheprovider", "-n", "0"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR

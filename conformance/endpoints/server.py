@@ -31,12 +31,25 @@ from typing import Any, Generic, TypeVar
 from conformance.endpoints.bodies import BodyError, BodyLimits, read_post
 from conformance.endpoints.chunked import ChunkedReader
 from conformance.endpoints.core import IncomingRequest, Reply
-from conformance.endpoints.raw import ForwardableRequest, RequestHandler, Tee, wants_raw_body
+from conformance.endpoints.raw import (
+    BodySink,
+    ForwardableRequest,
+    RequestHandler,
+    Tee,
+    open_stream,
+    wants_raw_body,
+)
+from conformance.model import Blob
 
 __all__ = ["LoopbackServer"]
 
 Handler = TypeVar("Handler", bound=RequestHandler)
 
+_PIECE = 1 << 20  # bytes of body read off the socket at a time
+# ... when the body is streamed on as read: smaller, so the next hop starts sooner (a 1 MiB
+# chunk read whole before its first byte goes on would be stored and forwarded), but over
+# bodies.py's 256 KiB, below which a file part's digest is taken in GIL-holding slices.
+_STREAM_PIECE = 512 << 10
 _IDLE_TIMEOUT = 120.0  # seconds a keep-alive connection may sit idle
 # The listen backlog. socketserver's 5 made bursts of connects wait for SYN retransmits
 # (8 uploaders x 4 connections: p90 1,027 ms, max 1,241 ms; with 128: max 13 ms).
@@ -137,20 +150,34 @@ class _Handler(BaseHTTPRequestHandler):
         if problem is not None:
             self._plain(*problem)
             return
-        # A forwarding handler (endpoints/raw.py) gets the body bytes too, copied as read.
-        raw = owner.endpoint.blobs.new() if wants_raw_body(owner.endpoint) else None
+        # A forwarding handler (endpoints/raw.py) gets the body bytes too, copied as read,
+        # or streamed on as read when it can decide that from the head.
+        raw: Blob | None = None
+        sink: BodySink | None = None
+        piece_size = _PIECE
         try:
             reader, length = self._body_reader()
+            if wants_raw_body(owner.endpoint):
+                head = tuple(self.headers.items())
+                if length:
+                    sink = open_stream(owner.endpoint, self.command, self.path, head, length)
+                if sink is None:
+                    raw = owner.endpoint.blobs.new()
+                else:
+                    piece_size = _STREAM_PIECE
             body = read_post(
-                reader if raw is None else Tee(reader, raw),
+                reader if raw is None and sink is None else Tee(reader, raw, sink),
                 content_type=self.headers.get("Content-Type"),
                 content_length=length,
                 blobs=owner.endpoint.blobs,
                 limits=owner.limits,
+                piece_size=piece_size,
             )
         except (BodyError, ValueError):
             if raw is not None:
                 raw.release()
+            if sink is not None:
+                sink.abort()
             self.close_connection = True  # a client that vanished mid-body, or bad framing
             return
         request = IncomingRequest(
@@ -162,9 +189,9 @@ class _Handler(BaseHTTPRequestHandler):
             arrival=arrival,
             body_complete=time.monotonic(),
         )
-        if raw is not None:
+        if raw is not None or sink is not None:
             headers = tuple(self.headers.items())
-            request = ForwardableRequest(**vars(request), headers=headers, raw=raw)
+            request = ForwardableRequest(**vars(request), headers=headers, raw=raw, stream=sink)
         self._send(owner.endpoint.handle(request))
 
     def _body_reader(self) -> tuple[Any, int | None]:

@@ -17,9 +17,19 @@ as `{ks}`. For each request:
    with what the server answered; DELAY forwards and answers late. `EMBEDDED_ONLY` lists
    the kinds that need the server's own cooperation, and why; a plan with one of them is
    refused by `attach`.
-3. **Forwarded** (`proxy.upstream`): same method, path, query and body bytes, the body
-   streamed from the spooled raw copy the loopback server kept (`endpoints.raw`), through
-   the run's `BudgetedTransport` when a budget is given.
+3. **Forwarded** (`proxy.upstream`): same method, path, query and body bytes. A body is
+   streamed on while it arrives (`stream_body`, asked by the loopback server once the head
+   is read) when no fault can refuse it: no partner's plan has a not-forwarded kind, or
+   the KS in the query or path (which win over the body's) is of a partner whose plan has
+   none, or else, in a multipart body, the KS among the form fields before the first file
+   part (most clients send them first; the body is held, `HeldBody`, until those fields
+   are in, within its first 64 KiB). Its last byte is held back until the request is
+   decoded, traced and found unfaulted and its flight begun, so the upstream applies it
+   no earlier than a stored one; should a refusing fault match after all (a plan attached
+   meanwhile), the upstream connection is closed instead and the request never completes
+   there. Otherwise it is stored and forwarded from the spooled raw copy the loopback
+   server kept (`endpoints.raw`). With a budget, every request goes through the run's
+   `BudgetedTransport`, a streamed one too.
 4. **The answer** is decoded into the same `Answered` and returned to the client
    byte for byte, with its status and end-to-end headers. When there is no answer (the
    upstream unreachable, the budget spent) the client gets a 502 and `notes()` says why.
@@ -38,7 +48,9 @@ recorded, from its JSON or XML answer.
 
 from __future__ import annotations
 
+import io
 import itertools
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -46,6 +58,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from conformance.budget import Budget
+from conformance.endpoints.bodies import read_body
 from conformance.endpoints.core import IncomingRequest, Reply
 from conformance.endpoints.fault_runtime import FaultRuntime
 from conformance.endpoints.front import API_HEADERS
@@ -67,6 +80,9 @@ from conformance.model import (
 )
 from conformance.proxy.shadow import DEFAULT_CLOSE_GRACE, Callers, Resolved, ShadowModel
 from conformance.proxy.upstream import (
+    HeldBody,
+    Outgoing,
+    Threaded,
     Upstream,
     UpstreamAnswer,
     UpstreamFailure,
@@ -74,7 +90,14 @@ from conformance.proxy.upstream import (
 )
 from conformance.stores import TempFileBlobFactory
 from conformance.trace import Answered, Disconnect, Exchange
-from conformance.wire import ApiCall, ResponseFormat, UploadFlags, decode_call, encode_answer
+from conformance.wire import (
+    ApiCall,
+    ParsedBody,
+    ResponseFormat,
+    UploadFlags,
+    decode_call,
+    encode_answer,
+)
 from conformance.wire.multirequest import is_multirequest, split_multirequest
 
 __all__ = [
@@ -285,6 +308,60 @@ class ProxyEndpoint:
 
     # --- the handler -------------------------------------------------------------------
 
+    def stream_body(
+        self, method: str, target: str, headers: tuple[tuple[str, str], ...], length: int
+    ) -> Outgoing | Threaded | HeldBody | None:
+        """The loopback server's question once a request's head is read: its body's way
+        on, to be fed as it arrives, or None to store it first (see the module docstring)."""
+        if method == "OPTIONS":
+            return None
+        if self._may_stream(target):
+            return self.upstream.open(method, target, headers, length)
+        content_type = next((v for n, v in headers if n.lower() == "content-type"), None)
+        boundary = _BOUNDARY.search(content_type or "")
+        if boundary is None or not (content_type or "").lower().startswith("multipart/"):
+            return None
+        head = (method, target, headers)
+        delimiter = b"--" + boundary.group(1).encode("latin-1", "replace")
+
+        def decide(body: Blob) -> Outgoing | Threaded | bool | None:
+            """Once the fields before the first file part are in: stream if their KS is of
+            a partner no refusing fault is planned for."""
+            prefix = body.read(0, min(body.size, _FACTS_WITHIN))
+            fields = _fields_before_file(prefix, delimiter, content_type, self.blobs)
+            if fields is None:
+                return False if body.size >= _FACTS_WITHIN else None
+            ks = decode_call(target, content_type, fields).param("ks")
+            if not self._unrefused(ks):
+                return False
+            return self.upstream.open(method, target, headers, length) or False
+
+        return HeldBody(self.upstream, head, self.blobs.new(), decide)
+
+    def _may_stream(self, target: str) -> bool:
+        """No fault that answers without forwarding can match this request, by its query
+        and path (whose parameters win over the body's in `decode_call`)."""
+        return self._unrefused(decode_call(target, None, ParsedBody()).param("ks"))
+
+    def _unrefused(self, ks: object) -> bool:
+        """No partner has a refusing fault planned, or `ks` is of one that has none (an
+        absent or unreadable KS is of no known partner: it may be refused)."""
+        with self._lock:
+            partners = tuple(self._partners)
+        refusing = {p for p in partners if _refuses(self.faults.plan(p))}
+        if not refusing:
+            return True
+        caller = self.shadow.callers.resolve(ks)
+        if not isinstance(caller, Caller):
+            return False
+        with self._lock:
+            case = self._case_users.get(caller.user_id)
+        if case is not None:  # a case's own session: its case's plan is the one that applies
+            return case not in refusing
+        if any(key < 0 for key in refusing):  # a case's plan, by a token not known from here
+            return False
+        return caller.partner_id not in refusing
+
     def handle(self, request: IncomingRequest) -> Reply:
         """Answer one request; never raises for anything a client or the upstream sends."""
         if not isinstance(request, ForwardableRequest):
@@ -300,6 +377,8 @@ class ProxyEndpoint:
                     part.blob.release()
             if request.raw is not None:
                 request.raw.release()
+            if request.stream is not None:
+                request.stream.abort()  # a no-op once finished
 
     def _proxy(self, request: ForwardableRequest, handed: list[Blob]) -> Reply:
         call = decode_call(request.target, request.content_type, request.body)
@@ -315,6 +394,8 @@ class ProxyEndpoint:
         if fault is not None:
             exchange.fault = fault.describe()
             if fault.kind in _NOT_FORWARDED:
+                if request.stream is not None:
+                    request.stream.abort()  # its last byte unsent: never applied upstream
                 return _refuse(fault, call, exchange)
         self.shadow.begin(exchange)
         try:
@@ -339,8 +420,13 @@ class ProxyEndpoint:
         caller: Resolved,
         handed: list[Blob],
     ) -> UpstreamAnswer | UpstreamFailure:
-        """Forward, record the answer, let the shadow follow it."""
-        answer = self.upstream.forward(*_out(request))
+        """Forward (or let the streamed body's last byte go), record the answer, let the
+        shadow follow it."""
+        stream = request.stream
+        if isinstance(stream, (Outgoing, Threaded, HeldBody)):
+            answer = stream.finish()
+        else:
+            answer = self.upstream.forward(*_out(request))
         if isinstance(answer, UpstreamAnswer):
             # As the endpoint marks it: a data request that reached the server (which
             # of its refusals came before its model the proxy cannot tell).
@@ -424,6 +510,40 @@ class ProxyEndpoint:
         said = exchange.answer or Answered("dropped")
         exchange.answer = Answered("dropped", status=said.status, token_id=said.token_id)
         return Reply(0, "", b"", disconnect=self.config.lost_answer, exchange=exchange)
+
+
+_FACTS_WITHIN = 64 << 10  # bytes of a multipart body searched for the fields before a file
+_BOUNDARY = re.compile(r'boundary="?([^";,]+)', re.IGNORECASE)
+
+
+def _fields_before_file(
+    prefix: bytes, delimiter: bytes, content_type: str | None, blobs: BlobFactory
+) -> ParsedBody | None:
+    """The text fields before the first file part of a multipart body, parsed as the whole
+    body will be; None until that part's headers are in `prefix`."""
+    position = 0
+    while (start := prefix.find(delimiter, position)) >= 0:
+        headers_at = start + len(delimiter)
+        end = prefix.find(b"\r\n\r\n", headers_at)
+        if end < 0:
+            return None
+        if b"filename=" in prefix[headers_at:end].lower():
+            before = prefix[:start] + delimiter + b"--\r\n"
+            parsed = read_body(
+                io.BytesIO(before).read,
+                content_type=content_type,
+                content_length=len(before),
+                blobs=blobs,
+            )
+            for part in parsed.files:  # none: the cut is before the first file
+                part.blob.release()
+            return parsed
+        position = end
+    return None
+
+
+def _refuses(plan: FaultPlan) -> bool:
+    return any(fault.kind in _NOT_FORWARDED for fault in plan.faults)
 
 
 def _added_in_multirequest(call: ApiCall, answer: UpstreamAnswer) -> list[str | None]:

@@ -25,6 +25,8 @@ setsid sh -c 'echo $$ >> "$PIDS"; exec sleep 97' &
 exec sleep 97
 """
 HANGING = 2  # pids in $PIDS: a hanging client and its child
+# Processes, signals and whole runs: the e2e tier (README: run it with `-m e2e`).
+pytestmark = pytest.mark.e2e
 
 
 def alive(pid: int) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -32,6 +33,8 @@ from conformance.clients.api import KalturaApi
 SERVER_TESTS = Path(__file__).resolve().parent.parent / "server"
 REPORT_FILES = {"results.json", "summary.md", "junit.xml", "results.html"}
 FAST = ("--kaltura-slow-closes", "--kaltura-max-rps", "1000")  # our server waits 0.2 s
+# Processes, signals and whole runs: the e2e tier (README: run it with `-m e2e`).
+pytestmark = pytest.mark.e2e
 
 
 @dataclass(frozen=True)
@@ -235,6 +238,27 @@ def test_a_request_budget_stops_the_run_without_going_over(tmp_path: Path) -> No
     assert "request budget used up" in done.stdout
     assert "--kaltura-max-requests=40" in done.stdout
     assert not left, f"tokens left on the account: {left}"
+
+
+# A client on a live account (through the proxy: tests/suite/test_live_client.py has the
+# rest), in the quick profile: a claim of success without an upload is a FAIL there too.
+CLIENT = (*FAST, "--kaltura-profile", "quick")
+
+
+def _client_verdicts(report_dir: Path) -> dict[str, str]:
+    document: dict[str, Any] = json.loads((report_dir / "results.json").read_text())
+    assert document["run"]["direction"] == "client"
+    return {row["id"]: row["verdict"] for row in document["requirements"]}
+
+
+def test_a_client_that_claims_success_without_uploading_fails_on_a_live_account(
+    tmp_path: Path,
+) -> None:
+    with _serving(_reference_server()) as served:
+        done = _run(_suite(served, tmp_path, *CLIENT, "--client-cmd", "true {file}"))
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert _client_verdicts(tmp_path)["UT-C14"] == "FAIL"
+    assert re.search(r"UT-C14\s+MUST\s+FAIL", done.stdout), done.stdout[-3000:]
 
 
 def _cli(*options: str) -> subprocess.CompletedProcess[str]:

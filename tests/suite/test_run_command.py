@@ -1,4 +1,9 @@
-"""`kaltura-conformance run` end to end, as a user runs it (in a subprocess)."""
+"""`kaltura-conformance run` end to end, as a user runs it (in a subprocess).
+
+Those runs are the `e2e` tier (README: run it with `-m e2e`); the option checks, which
+end before pytest starts, run in-process in the fast tier: the same `main`, without a
+Python start-up each.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +19,12 @@ from urllib.parse import quote
 
 import pytest
 
+from conformance.cli import main
+
 SCRIPTS = Path(__file__).resolve().parent.parent / "clients" / "scripts"
 REPORTS = "conformance-reports"  # the default --report-dir, under the cwd
 REPORT_FILES = {"results.json", "summary.md", "junit.xml", "results.html"}
+E2E = pytest.mark.e2e
 
 
 def run(
@@ -39,6 +47,7 @@ def verdicts(directory: Path) -> dict[str, str]:
     return {row["id"]: row["verdict"] for row in rows}
 
 
+@E2E
 def test_the_reference_client_passes_and_reports_are_written(tmp_path: Path) -> None:
     done = run("--report-dir", "out", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:]
@@ -51,12 +60,14 @@ def test_the_reference_client_passes_and_reports_are_written(tmp_path: Path) -> 
     assert "UT-C10  MUST" in done.stdout
 
 
+@E2E
 def test_the_default_report_dir_is_conformance_reports_under_the_cwd(tmp_path: Path) -> None:
     done = run("--requirements", "UT-C12", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:]
     assert set(verdicts(tmp_path / REPORTS)) == {"UT-C12"}
 
 
+@E2E
 @pytest.mark.skipif(not (SCRIPTS / "mutant_omits_final_chunk.sh").exists(), reason="no script")
 def test_a_mutant_fails_with_exit_1_naming_its_requirement(tmp_path: Path) -> None:
     pytest.importorskip("shutil").which("curl") or pytest.skip("curl is not installed")
@@ -80,6 +91,7 @@ def test_a_mutant_fails_with_exit_1_naming_its_requirement(tmp_path: Path) -> No
     assert "--replay" in done.stdout  # the shrunk case comes with its replay command
 
 
+@E2E
 def test_credentials_never_reach_the_reports(tmp_path: Path) -> None:
     """A client that prints its KS and admin secret and fails: its output is kept in the
     report, scrubbed."""
@@ -96,6 +108,7 @@ def test_credentials_never_reach_the_reports(tmp_path: Path) -> None:
     assert not [s for s in secrets if s in done.stdout + done.stderr]
 
 
+@E2E
 def test_a_client_that_cannot_be_run_is_a_harness_error(tmp_path: Path) -> None:
     done = run("--client-cmd", "no-such-uploader {file}", "--requirements", "UT-C02", cwd=tmp_path)
     assert done.returncode == 3, done.stdout[-3000:]
@@ -124,16 +137,23 @@ def test_a_client_that_cannot_be_run_is_a_harness_error(tmp_path: Path) -> None:
     ],
 )
 def test_a_wrong_option_is_one_line_and_exit_2(
-    tmp_path: Path, options: tuple[str, ...], named: str
+    tmp_path: Path,
+    options: tuple[str, ...],
+    named: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """In-process: an option error ends the run before pytest starts, in `main` itself."""
     (tmp_path / "a-file").write_text("not a directory")
-    done = run(*options, cwd=tmp_path, timeout=60)
-    assert done.returncode == 2
-    lines = (done.stdout + done.stderr).strip().splitlines()
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--profile", "quick", *options]) == 2
+    done = capsys.readouterr()
+    lines = (done.out + done.err).strip().splitlines()
     assert len(lines) == 1, lines
     assert named in lines[0]
 
 
+@E2E
 def test_parallel_workers_write_the_reports_once(tmp_path: Path) -> None:
     done = run("-n", "2", "--requirements", "UT-C10,UT-C17", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:]
@@ -153,6 +173,7 @@ def shrinks(directory: Path) -> list[dict[str, object]]:
 CLAIMS_SUCCESS = "sh -c 'exit 0'"
 
 
+@E2E
 @pytest.mark.parametrize(
     ("options", "status"),
     [
@@ -174,6 +195,7 @@ def test_the_failing_case_says_how_its_shrink_went(
         assert {report["steps"] for report in found} == {0}
 
 
+@E2E
 def test_a_hang_is_not_shrunk_past_the_budget(tmp_path: Path) -> None:
     """Each step of a hang's shrink would wait out the time limit again: with a budget
     shorter than that limit, the hang is reported as found, in about one time limit."""
@@ -196,6 +218,7 @@ SILENT = ("--client-cmd", "sh -c 'exit 1'", "--requirements", "UT-C02")
 HEADLINE = "1 MUST requirement was not exercised: this run does not show conformance to it"
 
 
+@E2E
 def test_an_unexercised_must_is_not_a_pass(tmp_path: Path) -> None:
     done = run(*SILENT, cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stdout[-3000:]
@@ -210,12 +233,14 @@ def test_an_unexercised_must_is_not_a_pass(tmp_path: Path) -> None:
     assert summary.startswith(f"# ⏭️ Kaltura upload conformance: {HEADLINE} (exit code 0)")
 
 
+@E2E
 def test_require_exercised_makes_it_exit_1(tmp_path: Path) -> None:
     done = run(*SILENT, "--require-exercised", cwd=tmp_path, timeout=120)
     assert done.returncode == 1, done.stdout[-3000:]
     assert results(tmp_path / REPORTS)["run"]["require_exercised"] is True  # type: ignore[index]
 
 
+@E2E
 def test_kaltura_require_exercised_makes_pytest_exit_1(tmp_path: Path) -> None:
     """The same run as plain pytest: no test fails, yet the run does."""
     client, command, _, ids = SILENT
@@ -240,6 +265,7 @@ def upload(job):
 """
 
 
+@E2E
 def test_a_clients_own_chunk_is_learned_and_every_group_cuts_files(tmp_path: Path) -> None:
     (tmp_path / "fixed_chunk_client.py").write_text(FIXED_CHUNK_CLIENT)
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
@@ -258,6 +284,7 @@ def test_a_clients_own_chunk_is_learned_and_every_group_cuts_files(tmp_path: Pat
     assert all(max(counts) > 1 for counts in requests.values()), requests
 
 
+@E2E
 def test_workers_draw_from_the_seed_the_run_prints(tmp_path: Path) -> None:
     """Without --seed the run chooses one; every xdist worker must use it, so that the
     printed --seed replays the very same cases."""
@@ -275,6 +302,7 @@ def test_workers_draw_from_the_seed_the_run_prints(tmp_path: Path) -> None:
     assert drawn("first") == drawn("again")
 
 
+@E2E
 def test_in_process_cases_run_at_once_over_respx(tmp_path: Path) -> None:
     """--in-process serves httpx clients over respx, while a group's shards run at once."""
     done = run("--in-process", "--requirements", "UT-C10,UT-C17", cwd=tmp_path)
@@ -309,6 +337,7 @@ def secret_runs(secret: str) -> set[str]:
     return {form[i : i + 8] for form in forms for i in range(len(form) - 7)}
 
 
+@E2E
 def test_no_run_of_a_secret_reaches_any_file_or_the_console(tmp_path: Path) -> None:
     """Issue 12 row 3: an output tail cut inside the admin secret put its last 16 of 32
     characters into results.json and results.html."""
