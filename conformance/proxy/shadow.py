@@ -29,8 +29,15 @@ news about one or the other, never a client's fault).
 * **Concurrency.** Requests on one token whose flights overlapped (`begin`/`end`) may
   have been applied by the server in either order, and the proxy cannot see which: each
   one's `uploadedFileSize` then depends on an order nobody observed, and is not compared.
-  (The order-free facts are: kind, code, status; and the next request alone on the token
-  compares the size both orders lead to.)
+  Nor does the order stop mattering when the flights end: a part ahead of EOF applied
+  first is *held* (`.chunk.<r>`, §6.1) and stays held when the part that reaches it is
+  written next, until the next drain (§6.2); applied the other way round it is written at
+  once. So after an overlap the token is *unsettled*: the sizes of the requests alone on it
+  are not compared either, until one of them drains — an upload with resume on, at a
+  resumeAt other than -1, that the server accepted (a non-empty part or a close: §5 rows
+  2–5, §7), which appends every held chunk at EOF on the server as the model did (the
+  drain's limit of 10 aside), so both orders meet again; its own answer is compared.
+  (The order-free facts are: kind, code, status, always compared.)
 * **Comparison.** kind ("ok"/"error"), error code, token status and `uploadedFileSize`.
   An HTTP error from the server is a disagreement and is not applied (the model cannot
   tell whether the server applied it). A `Disagreement` holds both answers (`Answered`:
@@ -58,10 +65,12 @@ from conformance.model import (
     CloseWaiting,
     ContinueClose,
     Event,
+    FilePart,
     GetToken,
     ModelConfig,
     ModelUsageError,
     Outcome,
+    Upload,
     UploadTokenModel,
 )
 from conformance.proxy.upstream import Decoded
@@ -180,6 +189,7 @@ class ShadowModel:
         self._unmodelled: list[Unmodelled] = []
         self._flights: dict[str, set[int]] = {}  # token id -> exchanges in flight
         self._overlapped: set[int] = set()
+        self._unsettled: set[str] = set()  # token ids: overlapped since their last drain
 
     # --- what the report and the checks read ---------------------------------------------
 
@@ -221,6 +231,7 @@ class ShadowModel:
             if flying:
                 self._overlapped.update(flying)
                 self._overlapped.add(exchange.id)
+                self._unsettled.add(exchange.token_id)
             flying.add(exchange.id)
 
     def end(self, exchange: Exchange) -> None:
@@ -270,7 +281,7 @@ class ShadowModel:
             self._note(Unmodelled(exchange.id, reason))
             return None
         predicted = self._apply(event, server.answered)
-        self._compare(exchange, predicted, server.answered)
+        self._compare(exchange, predicted, server.answered, settles=_drains(event))
         return event
 
     def adopt(self, caller: Caller, token_id: str, file_name: str, file_size: int) -> None:
@@ -324,10 +335,16 @@ class ShadowModel:
         self._activity.notify_all()
         return outcome
 
-    def _compare(self, exchange: Exchange, model: Answered, server: Answered) -> None:
+    def _compare(
+        self, exchange: Exchange, model: Answered, server: Answered, *, settles: bool = False
+    ) -> None:
         differing = _differences(model, server)
+        token_id = exchange.token_id
         with self._activity:
-            if exchange.id in self._overlapped:
+            alone = exchange.id not in self._overlapped
+            if alone and settles and server.kind == "ok" and model.kind == "ok":
+                self._unsettled.discard(token_id or "")  # drained: both orders met again
+            if not alone or token_id in self._unsettled:
                 differing = tuple(name for name in differing if name != "uploaded_file_size")
         if differing:
             self._note(
@@ -360,6 +377,18 @@ def _unmodelled(call: ApiCall, caller: Resolved, server: Decoded) -> str | None:
     if not server.understood:
         return "an answer in no format Kaltura writes"
     return None
+
+
+def _drains(event: Event) -> bool:
+    """Does `event`, accepted, drain the held chunks at EOF before it answers? An upload
+    with resume on at r >= 0 or r < -1 (§5: the drain before the part; a close's pass, §7),
+    except an empty non-final part at r > 0 (Q-EMPTY-PART: swallowed before the drain).
+    Not r = -1 (appended at EOF, no drain) nor resume off (the file replaced, held chunks
+    kept: §6.5)."""
+    if not isinstance(event, Upload) or not event.resume or event.resume_at == -1:
+        return False
+    empty = isinstance(event.file, FilePart) and event.file.size == 0
+    return not (empty and not event.final_chunk and event.resume_at > 0)
 
 
 def _differences(model: Answered, server: Answered) -> tuple[str, ...]:

@@ -82,9 +82,13 @@ def test_the_reference_client_through_the_proxy_gets_the_embedded_verdict_table(
     assert "PASS" in _verdicts(tmp_path / "proxy").values()
     assert f"in front of {served.url} partner {served.partner_id}" in proxied.stdout
     assert "group slow-close not run: embedded-only" in proxied.stdout
-    # A disagreement of the model with our own server would be the shadow's error, not the
-    # client's: its case is NOT-EXERCISED, and the table above is still the embedded one.
-    # (Seen once on a loaded machine: an uploadToken.get answered while a chunk was applied.)
+    # Our own server runs the model: a disagreement with it would be the shadow's error.
+    # (Seen once on a loaded machine before the shadow knew a chunk held by the server may
+    # have been written by the model; tests/proxy/test_shadow.py reproduces it.)
+    assert "Server and model disagreed" not in proxied.stdout
+    assert _document(tmp_path / "proxy").get("disagreements", []) == []
+    for summary in ("summary.md", "results.html"):
+        assert "Server and model disagreed" not in (tmp_path / "proxy" / summary).read_text()
     for report in (tmp_path / "proxy").iterdir():
         assert served.admin_secret not in report.read_text(), report.name
     assert served.admin_secret not in proxied.stdout + proxied.stderr
