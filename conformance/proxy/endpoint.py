@@ -192,6 +192,11 @@ class ProxyEndpoint:
         self._case_users: dict[str, int] = {}  # a case's own session's user id -> its key
         self._users: dict[int, str] = {}  # exchange id -> the user id of a case's session
         self._case_keys = itertools.count(-1, -1)  # never a partner id (those are > 0)
+        # Requests being handled: the loopback server does not wait for its handler threads,
+        # and an `uploadToken.add` the upstream applied is recorded only when its answer is
+        # read, so the end-of-run sweep first waits for these (`settle`).
+        self._handling = 0
+        self._settled = threading.Condition(self._lock)
 
     def __repr__(self) -> str:
         return f"ProxyEndpoint({self.config!r})"
@@ -297,6 +302,14 @@ class ProxyEndpoint:
         with self._lock:
             return tuple(self._created)
 
+    def settle(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the requests being handled to end (call once the
+        loopback server has stopped taking new ones); whether none is left. A run stopped by
+        Ctrl-C may have a client's `add` applied upstream and its answer still on the way:
+        without this wait the sweep would not know the token."""
+        with self._settled:
+            return self._settled.wait_for(lambda: self._handling == 0, timeout)
+
     def notes(self) -> Mapping[int, str]:
         """Exchange id -> why the client got the proxy's 502 instead of an answer."""
         with self._lock:
@@ -367,6 +380,8 @@ class ProxyEndpoint:
         if not isinstance(request, ForwardableRequest):
             raise TypeError("ProxyEndpoint needs the raw request: serve it with LoopbackServer")
         handed: list[Blob] = []
+        with self._lock:
+            self._handling += 1
         try:
             if request.method == "OPTIONS":  # a preflight: not an API call, not traced
                 return self._relay(request, self.upstream.forward(*_out(request)), None)
@@ -379,6 +394,9 @@ class ProxyEndpoint:
                 request.raw.release()
             if request.stream is not None:
                 request.stream.abort()  # a no-op once finished
+            with self._settled:
+                self._handling -= 1
+                self._settled.notify_all()
 
     def _proxy(self, request: ForwardableRequest, handed: list[Blob]) -> Reply:
         call = decode_call(request.target, request.content_type, request.body)

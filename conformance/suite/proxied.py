@@ -24,6 +24,10 @@ from conformance.model import Caller
 from conformance.proxy import Callers, ProxyConfig, ProxyEndpoint, Upstream
 from conformance.runner import ClientRunner, ProxyCaseRunner
 
+# Seconds the end of a run waits for requests the proxy was still forwarding before it
+# sweeps: bounded, so that a hung upstream cannot hold a stopped run for long.
+SETTLE_SECONDS = 10.0
+
 __all__ = ["proxy_runner"]
 
 
@@ -75,6 +79,9 @@ def proxy_runner(
                 endpoint_label=f"proxy {server.url} in front of {live.describe()}",
             )
     finally:
+        # The server has stopped taking requests; those it was handling may still record
+        # a token the client made (Ctrl-C right after an `add` was applied upstream).
+        proxy.settle(min(timeout, SETTLE_SECONDS))
         created = [token.token_id for token in proxy.created_tokens()]
         with transport.exempt():
             sweep(api, f"{prefix}-", also=created)

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
@@ -10,11 +13,16 @@ from mutant_servers import ResumeOnPending
 
 from conformance.budget import Budget
 from conformance.clients.api import KalturaCallError, KalturaTransportError
+from conformance.endpoints import KalturaEndpoint
 from conformance.endpoints.server import LoopbackServer
+from conformance.model import AddToken, Event
 from conformance.proxy.endpoint import ProxyConfig, ProxyEndpoint
+from conformance.wire import ApiCall, ApiResult
 
 if TYPE_CHECKING:
     from conftest import Site, SiteFactory
+
+TIMEOUT = 20.0
 
 
 def test_forwarded_requests_count_against_the_budget(make_site: SiteFactory) -> None:
@@ -89,3 +97,47 @@ def test_no_ks_and_no_secret_in_anything_the_proxy_keeps(make_site: SiteFactory)
     for credential in (secret, started, site.ks):
         assert credential not in kept
     assert "<redacted>" in kept
+
+
+class _SlowToAnswerAdd(KalturaEndpoint):
+    """Applies `uploadToken.add` at once and answers it only when let go: the moment a run
+    is stopped between the upstream making a client's token and the proxy reading so."""
+
+    applied = threading.Event()
+    let_go = threading.Event()
+
+    def apply_event(
+        self, event: Event, call: ApiCall, apply: Callable[[Event], ApiResult]
+    ) -> ApiResult:
+        answer = apply(event)
+        if isinstance(event, AddToken):
+            self.applied.set()
+            self.let_go.wait(TIMEOUT)
+        return answer
+
+
+def test_a_token_whose_add_answer_is_on_its_way_is_recorded_before_the_sweep(
+    make_site: SiteFactory,
+) -> None:
+    _SlowToAnswerAdd.applied.clear()
+    _SlowToAnswerAdd.let_go.clear()
+    site = make_site(_SlowToAnswerAdd)
+    adding = threading.Thread(
+        target=lambda: _ignore_errors(
+            lambda: site.api().call("uploadToken", "add", {"uploadToken:fileName": "late"})
+        )
+    )
+    adding.start()
+    assert _SlowToAnswerAdd.applied.wait(TIMEOUT), "the upstream never applied the add"
+    assert site.proxy.created_tokens() == ()  # applied upstream, its answer not read yet
+    assert not site.proxy.settle(0.05)  # still handling it
+    _SlowToAnswerAdd.let_go.set()
+    assert site.proxy.settle(TIMEOUT)
+    adding.join(TIMEOUT)
+    [made] = site.proxy.created_tokens()
+    assert site.upstream.holds(site.partner.partner_id, made.token_id)
+
+
+def _ignore_errors(call: Callable[[], object]) -> None:
+    with contextlib.suppress(Exception):  # only the proxy's record matters here
+        call()
