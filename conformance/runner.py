@@ -35,9 +35,10 @@ from conformance.endpoints import KalturaEndpoint
 from conformance.endpoints.inprocess import respx_router
 from conformance.model import Caller, TokenResult
 from conformance.proxy import Disagreement, ProxyEndpoint
+from conformance.proxy.shadow import describe_answer
 from conformance.requirements import Verdict
 from conformance.scenario import UploadScenario
-from conformance.trace import Answered, Exchange
+from conformance.trace import Exchange
 
 __all__ = ["CaseResult", "CaseRunner", "ClientRunner", "ProxyCaseRunner", "disagreement_record"]
 
@@ -359,8 +360,8 @@ def disagreement_record(disagreement: Disagreement, exchange: Exchange) -> dict[
     return {
         "exchange_id": disagreement.exchange_id,
         "request": _request_summary(exchange),
-        "server": _answer_text(disagreement.server),
-        "model": _answer_text(disagreement.model),
+        "server": describe_answer(disagreement.server),
+        "model": describe_answer(disagreement.model),
         "fields": list(disagreement.fields),
         "described": disagreement.describe(),
     }
@@ -371,16 +372,6 @@ def _request_summary(exchange: Exchange) -> str:
     if exchange.is_data_request:
         return f"{call} {describe_request(exchange)} on {exchange.token_id}"
     return f"{call} on {exchange.token_id}" if exchange.token_id else call
-
-
-def _answer_text(answer: Answered) -> str:
-    if answer.kind == "error":
-        return f"error {answer.code}"
-    if answer.kind == "http-error":
-        return f"HTTP {answer.http_status}"
-    if answer.status is None:
-        return answer.kind
-    return f"{answer.kind} (status {answer.status}, uploadedFileSize {answer.uploaded_file_size})"
 
 
 @contextmanager

@@ -86,7 +86,15 @@ from conformance.wire import (
 from conformance.wire.formats import FormatRefused
 from conformance.wire.multirequest import is_multirequest
 
-__all__ = ["UNREADABLE", "Callers", "Disagreement", "Resolved", "ShadowModel", "Unmodelled"]
+__all__ = [
+    "UNREADABLE",
+    "Callers",
+    "Disagreement",
+    "Resolved",
+    "ShadowModel",
+    "Unmodelled",
+    "describe_answer",
+]
 
 UNREADABLE: Final = "unreadable"
 Resolved = Caller | None | Literal["unreadable"]
@@ -108,9 +116,10 @@ class Disagreement:
 
     def describe(self) -> str:
         call = f"{self.service}.{self.action}"
+        server, model = describe_answer(self.server), describe_answer(self.model)
         return (
-            f"exchange {self.exchange_id} ({call}): the server answered {_show(self.server)}, "
-            f"the model predicted {_show(self.model)} ({', '.join(self.fields)} differ)"
+            f"exchange {self.exchange_id} ({call}): the server answered {server}, "
+            f"the model predicted {model} ({', '.join(self.fields)} differ)"
         )
 
 
@@ -122,14 +131,15 @@ class Unmodelled:
     reason: str
 
 
-def _show(answer: Answered) -> str:
+def describe_answer(answer: Answered) -> str:
+    """One answer in a line, as disagreements and the report show it."""
     if answer.kind == "error":
         return f"error {answer.code}"
     if answer.kind == "http-error":
         return f"HTTP {answer.http_status}"
     if answer.status is None:
         return answer.kind
-    return f"ok (status {answer.status}, uploadedFileSize {answer.uploaded_file_size})"
+    return f"{answer.kind} (status {answer.status}, uploadedFileSize {answer.uploaded_file_size})"
 
 
 class Callers:

@@ -16,6 +16,7 @@ from conformance.content import SourceFile
 from conformance.endpoints.raw import ForwardableRequest
 from conformance.endpoints.server import LoopbackServer
 from conformance.model import Caller
+from conformance.model.blobs import MemoryBlob
 from conformance.proxy.endpoint import ProxyConfig, ProxyEndpoint
 from conformance.proxy.upstream import Upstream
 
@@ -41,18 +42,6 @@ SAME = (
 )
 
 
-class _Bytes:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    def read(self, start: int, end: int) -> bytes:
-        return self.data[start:end]
-
-
 def _record(exchange: Any) -> dict[str, Any]:
     return {name: getattr(exchange, name) for name in SAME}
 
@@ -62,7 +51,7 @@ def test_a_reference_upload_through_the_proxy_is_traced_as_the_upstream_traced_i
 ) -> None:
     data = SourceFile(size=200_000, seed=7).read(0, 200_000)
     options = UploadOptions(chunk_size=64 << 10, concurrency=1)
-    result = upload_file(site.api(), _Bytes(data), options=options)
+    result = upload_file(site.api(), MemoryBlob(data), options=options)
     assert site.upstream.file_digest(site.partner.partner_id, result.token_id) is not None
     proxied = [_record(e) for e in site.proxy_exchanges()]
     upstream = [_record(e) for e in site.upstream_exchanges()]
@@ -74,7 +63,7 @@ def test_a_reference_upload_through_the_proxy_is_traced_as_the_upstream_traced_i
 def test_concurrent_chunks_are_traced_alike(site: Site) -> None:
     data = SourceFile(size=600_000, seed=8).read(0, 600_000)
     options = UploadOptions(chunk_size=64 << 10, concurrency=4)
-    upload_file(site.api(), _Bytes(data), options=options)
+    upload_file(site.api(), MemoryBlob(data), options=options)
 
     def key(record: dict[str, Any]) -> tuple[str, float]:
         return (str(record["action"]), float(record["resume_at"] or 0))

@@ -20,6 +20,7 @@ from conformance.faults import (
     NthDataRequest,
     NthMiddleRequest,
 )
+from conformance.model.blobs import MemoryBlob
 from conformance.proxy.endpoint import EMBEDDED_ONLY, PROXY_KINDS
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ def test_the_reference_client_gets_through_every_proxy_fault(site: Site) -> None
     )
     data = SourceFile(size=400_000, seed=11).read(0, 400_000)
     options = UploadOptions(chunk_size=40_000, concurrency=1, backoff=0.01)
-    result = upload_file(site.api(), _Bytes(data), options=options)
+    result = upload_file(site.api(), MemoryBlob(data), options=options)
     pid = site.partner.partner_id
     assert len(site.proxy.faults.firings(pid)) == 7
     assert site.proxy.shadow.disagreements() == ()
@@ -165,18 +166,6 @@ def test_the_reference_client_gets_through_every_proxy_fault(site: Site) -> None
     )
     forwarded = {e.id for e in site.proxy_exchanges() if e.applied}
     assert len(_upstream_uploads(site)) == len(forwarded)
-
-
-class _Bytes:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    def read(self, start: int, end: int) -> bytes:
-        return self.data[start:end]
 
 
 def test_concurrent_chunks_with_faults_never_make_the_reference_server_disagree(
@@ -191,7 +180,7 @@ def test_concurrent_chunks_with_faults_never_make_the_reference_server_disagree(
     )
     data = SourceFile(size=500_000, seed=12).read(0, 500_000)
     options = UploadOptions(chunk_size=25_000, concurrency=4, backoff=0.01)
-    result = upload_file(site.api(), _Bytes(data), options=options)
+    result = upload_file(site.api(), MemoryBlob(data), options=options)
     pid = site.partner.partner_id
     assert site.proxy.shadow.disagreements() == ()
     assert site.proxy.shadow.file_digest(pid, result.token_id) == site.upstream.file_digest(

@@ -17,24 +17,13 @@ from conformance.endpoints import KalturaEndpoint
 from conformance.endpoints.core import ApiResult, HttpError
 from conformance.ks import ADMIN, Session, issue_ks
 from conformance.model import Caller, TokenResult
+from conformance.model.blobs import MemoryBlob
 from conformance.proxy.shadow import Callers, Disagreement
 from conformance.trace import Answered
 from conformance.wire import ApiCall
 
 if TYPE_CHECKING:
     from conftest import Site, SiteFactory
-
-
-class _Bytes:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    def read(self, start: int, end: int) -> bytes:
-        return self.data[start:end]
 
 
 def _chunk(api: Any, token: str, data: bytes, **flags: Any) -> Any:
@@ -45,7 +34,7 @@ def _chunk(api: Any, token: str, data: bytes, **flags: Any) -> Any:
 def test_the_reference_server_never_disagrees_with_the_model(site: Site) -> None:
     api = site.api()
     data = SourceFile(size=300_000, seed=3).read(0, 300_000)
-    result = upload_file(api, _Bytes(data), options=UploadOptions(chunk_size=50_000))
+    result = upload_file(api, MemoryBlob(data), options=UploadOptions(chunk_size=50_000))
     pending = api.call("uploadToken", "add", {"uploadToken:fileName": "p"})["id"]
     refusals = [
         lambda: _chunk(api, pending, b"x", resume=True, resumeAt=0),  # CANNOT_RESUME

@@ -17,71 +17,18 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from mutant_servers import MUTANTS
+from served import Served, mutant_server, reference_server, serving
 
-from conformance.clients.api import KalturaApi
-
-SERVER_TESTS = Path(__file__).resolve().parent.parent / "server"
 REPORT_FILES = {"results.json", "summary.md", "junit.xml", "results.html"}
 FAST = ("--kaltura-slow-closes", "--kaltura-max-rps", "1000")  # our server waits 0.2 s
 # Processes, signals and whole runs: the e2e tier (README: run it with `-m e2e`).
 pytestmark = pytest.mark.e2e
-
-
-@dataclass(frozen=True)
-class Served:
-    url: str
-    partner_id: str
-    admin_secret: str
-
-    def options(self) -> list[str]:
-        return [
-            "--kaltura-service-url",
-            self.url,
-            "--kaltura-partner-id",
-            self.partner_id,
-            "--kaltura-admin-secret",
-            self.admin_secret,
-        ]
-
-    def token_names(self) -> list[str]:
-        """Every token on the account, by file name (read with the account's own API)."""
-        with httpx.Client(timeout=10) as client:
-            api = KalturaApi(client, self.url)
-            api.start_session(int(self.partner_id), self.admin_secret)
-            params = {"pager:pageSize": 500}
-            listed = api.call("uploadToken", "list", params)
-        return [str(token.get("fileName")) for token in listed.get("objects") or ()]
-
-
-@contextmanager
-def _serving(command: list[str]) -> Iterator[Served]:
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(3)]
-        values = [line.split(":", 1)[1].strip() for line in lines]
-        yield Served(*values)
-    finally:
-        process.terminate()
-        process.communicate(timeout=10)  # also closes its stdout
-
-
-def _reference_server() -> list[str]:
-    return [sys.executable, "-m", "conformance.cli", "serve", "--final-wait", "0.2"]
-
-
-def _mutant_server(name: str) -> list[str]:
-    return [sys.executable, str(SERVER_TESTS / "serve_mutant.py"), name]
 
 
 def _suite(served: Served, report_dir: Path, *extra: str) -> list[str]:
@@ -95,7 +42,7 @@ def _suite(served: Served, report_dir: Path, *extra: str) -> list[str]:
         "no:cacheprovider",
         "--pyargs",
         "conformance.suite",
-        *served.options(),
+        *served.pytest_options(),
         "--kaltura-report-dir",
         str(report_dir),
         "-q",
@@ -117,7 +64,7 @@ def _verdicts(report_dir: Path) -> dict[str, str]:
 
 
 def test_the_reference_server_passes_every_server_requirement(tmp_path: Path) -> None:
-    with _serving(_reference_server()) as served:
+    with serving(reference_server()) as served:
         done = _run(_suite(served, tmp_path, *FAST))
         left = served.token_names()
     assert done.returncode == 0, done.stdout[-3000:]
@@ -135,7 +82,7 @@ def test_the_reference_server_passes_every_server_requirement(tmp_path: Path) ->
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_each_mutant_server_fails_with_its_requirement(name: str, tmp_path: Path) -> None:
     mutant = MUTANTS[name]
-    with _serving(_mutant_server(name)) as served:
+    with serving(mutant_server(name)) as served:
         # The fixed checks only: their exact verdicts are known for every mutant; the
         # life-cycle machine's catches are in tests/server/test_machine.py.
         done = _run(_suite(served, tmp_path, *FAST, "-k", "not lifecycle"))
@@ -149,9 +96,9 @@ def test_each_mutant_server_fails_with_its_requirement(name: str, tmp_path: Path
 
 def test_the_life_cycle_machine_runs_live_and_finds_a_mutant(tmp_path: Path) -> None:
     machine = ("-k", "lifecycle", "--hypothesis-seed", "3")
-    with _serving(_reference_server()) as served:
+    with serving(reference_server()) as served:
         passed = _run(_suite(served, tmp_path / "ref", *FAST, *machine))
-    with _serving(_mutant_server("duplicate-close")) as served:
+    with serving(mutant_server("duplicate-close")) as served:
         caught = _run(_suite(served, tmp_path / "dup", *FAST, *machine))
     assert passed.returncode == 0, passed.stdout[-3000:]
     assert "PASS" in set(_verdicts(tmp_path / "ref").values())
@@ -198,7 +145,7 @@ def test_a_check_the_suite_cannot_run_is_a_harness_error_not_a_verdict(tmp_path:
 
 
 def test_without_slow_closes_the_early_close_checks_say_how_to_run_them(tmp_path: Path) -> None:
-    with _serving(_reference_server()) as served:
+    with serving(reference_server()) as served:
         done = _run(_suite(served, tmp_path, "--kaltura-max-rps", "1000", "-rs"))
     assert done.returncode == 0, done.stdout[-3000:]
     # The fixed early-close checks skip; the life-cycle machine sends no close the model
@@ -212,7 +159,7 @@ def test_without_slow_closes_the_early_close_checks_say_how_to_run_them(tmp_path
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_a_stopped_run_still_deletes_its_tokens(stop: signal.Signals, tmp_path: Path) -> None:
-    with _serving(_reference_server()) as served:
+    with serving(reference_server()) as served:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "KALTURA_"))}
         slow = _suite(served, tmp_path, "--kaltura-slow-closes", "--kaltura-max-rps", "20")
         process = subprocess.Popen(slow, stdout=subprocess.PIPE, text=True, env=env)
@@ -232,7 +179,7 @@ def _ours(served: Served) -> list[str]:
 
 
 def test_a_request_budget_stops_the_run_without_going_over(tmp_path: Path) -> None:
-    with _serving(_reference_server()) as served:
+    with serving(reference_server()) as served:
         done = _run(_suite(served, tmp_path, *FAST, "--kaltura-max-requests", "40", "-rs"))
         left = served.token_names()
     assert "request budget used up" in done.stdout
@@ -254,7 +201,7 @@ def _client_verdicts(report_dir: Path) -> dict[str, str]:
 def test_a_client_that_claims_success_without_uploading_fails_on_a_live_account(
     tmp_path: Path,
 ) -> None:
-    with _serving(_reference_server()) as served:
+    with serving(reference_server()) as served:
         done = _run(_suite(served, tmp_path, *CLIENT, "--client-cmd", "true {file}"))
     assert done.returncode == 1, done.stdout[-3000:]
     assert _client_verdicts(tmp_path)["UT-C14"] == "FAIL"
@@ -266,8 +213,8 @@ def _cli(*options: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_cli_runs_server_conformance_with_the_same_options(tmp_path: Path) -> None:
-    with _serving(_reference_server()) as served:
-        live = [o.replace("--kaltura-", "--") for o in served.options()]
+    with serving(reference_server()) as served:
+        live = served.options()
         report = ["--report-dir", str(tmp_path)]
         done = _cli(*live, "--slow-closes", "--max-rps", "1000", *report)
         elsewhere = ["--report-dir", str(tmp_path / "refused")]

@@ -1,8 +1,6 @@
 """A server in a process of its own, standing in for a live account: the reference
 (`kaltura-conformance serve`) or a mutant server (tests/server/serve_mutant.py), with what
 its first lines say (service url, partner id, admin secret) and its tokens read back.
-
-(tests/suite/test_live_mode.py has the same helpers inline, from before this module.)
 """
 
 from __future__ import annotations
@@ -38,6 +36,17 @@ class Served:
             self.admin_secret,
         ]
 
+    def pytest_options(self) -> list[str]:
+        """As the pytest plugin spells them."""
+        return [
+            "--kaltura-service-url",
+            self.url,
+            "--kaltura-partner-id",
+            self.partner_id,
+            "--kaltura-admin-secret",
+            self.admin_secret,
+        ]
+
     def token_names(self) -> list[str]:
         """Every token on the account, by file name (read with the account's own API)."""
         with httpx.Client(timeout=10, trust_env=False) as client:
@@ -57,7 +66,7 @@ def serving(command: list[str]) -> Iterator[Served]:
         yield Served(*values)
     finally:
         process.terminate()
-        process.communicate(timeout=10)
+        process.communicate(timeout=10)  # also closes its stdout
 
 
 def reference_server() -> list[str]:
