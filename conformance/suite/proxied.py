@@ -81,7 +81,7 @@ def proxy_runner(
     finally:
         # The server has stopped taking requests; those it was handling may still record
         # a token the client made (Ctrl-C right after an `add` was applied upstream).
-        proxy.settle(min(timeout, SETTLE_SECONDS))
+        proxy.settle(SETTLE_SECONDS)
         created = [token.token_id for token in proxy.created_tokens()]
         with transport.exempt():
             sweep(api, f"{prefix}-", also=created)
