@@ -8,15 +8,10 @@ as `{ks}`. For each request:
    (`decode_call`) and the same record-making (`recording.record_call`: service, action, params
    with credentials redacted, token id, flags, payload size, digest and head), so a check
    cannot tell a proxied trace from an embedded one by its shape.
-2. **Faulted** by the same `FaultRuntime` and `FaultPlan` (per partner, counted per
-   token). The kinds that need no help from the server are all done here (`PROXY_KINDS`):
-   a Kaltura error object, an HTTP 5xx, a reset and UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE
-   on a close are answered without forwarding (`applied` stays False, the upstream never
-   sees the request); DROP_AFTER_APPLY forwards, then loses the answer (a closed
-   connection, or a reset with `ProxyConfig.lost_answer="reset"`), recorded as "dropped"
-   with what the server answered; DELAY forwards and answers late. `EMBEDDED_ONLY` lists
-   the kinds that need the server's own cooperation, and why; a plan with one of them is
-   refused by `attach`.
+2. **Faulted** by the same `FaultRuntime` and `FaultPlan` (per partner or per case,
+   `cases`; counted per token), the kinds that need no help from the server (`refusals`):
+   those that answer without forwarding leave `applied` False and the upstream never sees
+   the request; DROP_AFTER_APPLY and DELAY forward, then lose or delay the answer.
 3. **Forwarded** (`proxy.upstream`): same method, path, query and body bytes. A body is
    streamed on while it arrives (`stream_body`, asked by the loopback server once the head
    is read) when no fault can refuse it: no partner's plan has a not-forwarded kind, or
@@ -48,37 +43,37 @@ recorded, from its JSON or XML answer.
 
 from __future__ import annotations
 
-import io
-import itertools
-import re
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 
 from conformance.budget import Budget
-from conformance.endpoints.bodies import read_body
 from conformance.endpoints.core import IncomingRequest, Reply
 from conformance.endpoints.fault_runtime import FaultRuntime
-from conformance.endpoints.front import API_HEADERS
 from conformance.endpoints.raw import ForwardableRequest
 from conformance.endpoints.recording import record_call
 from conformance.endpoints.trace import TraceLog
 from conformance.faults import Fault, FaultKind, FaultPlan
 from conformance.model import (
-    ApiError,
     Blob,
     BlobFactory,
     Caller,
-    ErrorCode,
-    Failed,
     FilePart,
     Outcome,
     Upload,
-    api_error,
+)
+from conformance.proxy.cases import CasePlans
+from conformance.proxy.created import CreatedToken, tokens_made
+from conformance.proxy.refusals import (
+    EMBEDDED_ONLY,
+    NOT_FORWARDED,
+    PROXY_KINDS,
+    check_plan,
+    refusal,
 )
 from conformance.proxy.shadow import DEFAULT_CLOSE_GRACE, Callers, Resolved, ShadowModel
+from conformance.proxy.sniffing import BOUNDARY, FACTS_WITHIN, fields_before_file
 from conformance.proxy.upstream import (
     HeldBody,
     Outgoing,
@@ -86,19 +81,15 @@ from conformance.proxy.upstream import (
     Upstream,
     UpstreamAnswer,
     UpstreamFailure,
-    decode_items,
 )
 from conformance.stores import TempFileBlobFactory
 from conformance.trace import Answered, Disconnect, Exchange
 from conformance.wire import (
     ApiCall,
     ParsedBody,
-    ResponseFormat,
     UploadFlags,
     decode_call,
-    encode_answer,
 )
-from conformance.wire.multirequest import is_multirequest, split_multirequest
 
 __all__ = [
     "EMBEDDED_ONLY",
@@ -109,24 +100,6 @@ __all__ = [
 ]
 
 SPOOL_THRESHOLD = 4 << 20  # as the endpoint's: small bodies never touch the disk
-EMBEDDED_ONLY: Mapping[FaultKind, str] = MappingProxyType(
-    {
-        FaultKind.HOLD_CHUNK: (
-            "holding a chunk back from the file while acknowledging it needs the server "
-            "to append late: a proxy can only delay the whole request or its answer"
-        ),
-    }
-)
-PROXY_KINDS = frozenset(FaultKind) - frozenset(EMBEDDED_ONLY)
-_NOT_FORWARDED = frozenset(
-    {
-        FaultKind.HTTP_ERROR,
-        FaultKind.KALTURA_ERROR,
-        FaultKind.RESET_BEFORE_APPLY,
-        FaultKind.CLOSE_CANNOT_MATCH,
-    }
-)
-_HTML_ERROR = "<html><body><h1>{status} Service Unavailable</h1></body></html>"
 _LOST: frozenset[Disconnect] = frozenset({"dropped", "reset"})
 
 
@@ -153,15 +126,6 @@ class ProxyConfig:
         return f"ProxyConfig(upstream={self.service_url.split('@')[-1]!r})"
 
 
-@dataclass(frozen=True)
-class CreatedToken:
-    """A token the client created through the proxy, as the upstream's answer named it."""
-
-    partner_id: int | None
-    token_id: str
-    exchange_id: int
-
-
 class ProxyEndpoint:
     """The handler behind the loopback server in proxy mode; thread-safe."""
 
@@ -186,12 +150,7 @@ class ProxyEndpoint:
         self._lock = threading.Lock()
         self._created: list[CreatedToken] = []
         self._notes: dict[int, str] = {}
-        self._partners: set[int] = set()  # those with counters (a plan, maybe empty)
-        self._cases: dict[str, int] = {}  # token id -> the key its case's plan is under
-        self._claimed: set[str] = set()  # every token a case was given
-        self._case_users: dict[str, int] = {}  # a case's own session's user id -> its key
-        self._users: dict[int, str] = {}  # exchange id -> the user id of a case's session
-        self._case_keys = itertools.count(-1, -1)  # never a partner id (those are > 0)
+        self.plans = CasePlans(self.faults)
         # Requests being handled: the loopback server does not wait for its handler threads,
         # and an `uploadToken.add` the upstream applied is recorded only when its answer is
         # read, so the end-of-run sweep first waits for these (`settle`).
@@ -206,13 +165,8 @@ class ProxyEndpoint:
     def attach(self, partner_id: int, plan: FaultPlan) -> None:
         """Give the partner (of the upstream account) its fault plan; ValueError when the
         plan has a kind only the embedded server can apply (`EMBEDDED_ONLY`)."""
-        for fault in plan.faults:
-            why = EMBEDDED_ONLY.get(fault.kind)
-            if why is not None:
-                raise ValueError(f"{fault.describe()}: embedded-only ({why})")
-        with self._lock:  # with the counting of `_count_for`: no request counted in between
-            self._partners.add(partner_id)
-            self.faults.attach(partner_id, plan)
+        check_plan(plan)
+        self.plans.attach(partner_id, plan)
 
     def attach_case(self, token_id: str, plan: FaultPlan, *, user_id: str | None = None) -> int:
         """One case of a run whose cases share one live partner: `plan` applies to the data
@@ -220,19 +174,8 @@ class ProxyEndpoint:
         the `user_id` of a session of the case's own, `tell`) to those its session sends on
         any token. Returns the case's key, for `firings` and `forget_case`. ValueError as
         `attach`."""
-        for fault in plan.faults:
-            why = EMBEDDED_ONLY.get(fault.kind)
-            if why is not None:
-                raise ValueError(f"{fault.describe()}: embedded-only ({why})")
-        with self._lock:
-            key = next(self._case_keys)
-            self._cases[token_id] = key
-            self._claimed.add(token_id)
-            if user_id is not None:
-                self._case_users[user_id] = key
-            self._partners.add(key)
-            self.faults.attach(key, plan)
-        return key
+        check_plan(plan)
+        return self.plans.attach_case(token_id, plan, user_id)
 
     def case_exchanges(
         self, token_id: str, *, after: int = 0, user_id: str | None = None
@@ -242,25 +185,10 @@ class ProxyEndpoint:
         `token_id` (named in the request, or made by it), and those after exchange `after`
         on a token no case was given and no call made through the proxy (a client's
         invented id: with cases at once, each case running then sees it)."""
-        exchanges = self.trace.exchanges()
         created = {t.token_id for t in self.created_tokens()}
-        with self._lock:
-            claimed = self._claimed | created
-            users = dict(self._users) if user_id is not None else {}
-        ours = {e.id for e in exchanges if user_id is not None and users.get(e.id) == user_id}
-        tokens = {token_id} | {
-            e.answer.token_id
-            for e in exchanges
-            if e.id in ours and e.answer is not None and e.answer.token_id
-        }
-        return [
-            e
-            for e in exchanges
-            if e.id in ours
-            or e.token_id in tokens
-            or (e.answer is not None and e.answer.token_id in tokens)
-            or (e.id > after and e.token_id is not None and e.token_id not in claimed)
-        ]
+        return self.plans.case_exchanges(
+            self.trace.exchanges(), created, token_id, after=after, user_id=user_id
+        )
 
     def last_exchange(self) -> int:
         """The id of the latest exchange so far (0: none), to mark where a case starts."""
@@ -269,14 +197,7 @@ class ProxyEndpoint:
 
     def forget_case(self, key: int, token_id: str) -> None:
         """A finished case: its plan and counters go (its trace stays until the window)."""
-        with self._lock:
-            if self._cases.get(token_id) == key:
-                del self._cases[token_id]
-            for user, its in list(self._case_users.items()):
-                if its == key:
-                    del self._case_users[user]
-            self._partners.discard(key)
-            self.faults.forget(key)
+        self.plans.forget_case(key, token_id)
 
     def tell(self, ks: str, caller: Caller) -> None:
         """Whose session `ks` is (the KS given to the client): its calls are shadowed and
@@ -331,7 +252,7 @@ class ProxyEndpoint:
         if self._may_stream(target):
             return self.upstream.open(method, target, headers, length)
         content_type = next((v for n, v in headers if n.lower() == "content-type"), None)
-        boundary = _BOUNDARY.search(content_type or "")
+        boundary = BOUNDARY.search(content_type or "")
         if boundary is None or not (content_type or "").lower().startswith("multipart/"):
             return None
         head = (method, target, headers)
@@ -340,10 +261,10 @@ class ProxyEndpoint:
         def decide(body: Blob) -> Outgoing | Threaded | bool | None:
             """Once the fields before the first file part are in: stream if their KS is of
             a partner no refusing fault is planned for."""
-            prefix = body.read(0, min(body.size, _FACTS_WITHIN))
-            fields = _fields_before_file(prefix, delimiter, content_type, self.blobs)
+            prefix = body.read(0, min(body.size, FACTS_WITHIN))
+            fields = fields_before_file(prefix, delimiter, content_type, self.blobs)
             if fields is None:
-                return False if body.size >= _FACTS_WITHIN else None
+                return False if body.size >= FACTS_WITHIN else None
             ks = decode_call(target, content_type, fields).param("ks")
             if not self._unrefused(ks):
                 return False
@@ -359,21 +280,7 @@ class ProxyEndpoint:
     def _unrefused(self, ks: object) -> bool:
         """No partner has a refusing fault planned, or `ks` is of one that has none (an
         absent or unreadable KS is of no known partner: it may be refused)."""
-        with self._lock:
-            partners = tuple(self._partners)
-        refusing = {p for p in partners if _refuses(self.faults.plan(p))}
-        if not refusing:
-            return True
-        caller = self.shadow.callers.resolve(ks)
-        if not isinstance(caller, Caller):
-            return False
-        with self._lock:
-            case = self._case_users.get(caller.user_id)
-        if case is not None:  # a case's own session: its case's plan is the one that applies
-            return case not in refusing
-        if any(key < 0 for key in refusing):  # a case's plan, by a token not known from here
-            return False
-        return caller.partner_id not in refusing
+        return self.plans.unrefused(self.shadow.callers.resolve(ks))
 
     def handle(self, request: IncomingRequest) -> Reply:
         """Answer one request; never raises for anything a client or the upstream sends."""
@@ -405,16 +312,14 @@ class ProxyEndpoint:
         caller = self.shadow.caller_of(call)
         if isinstance(caller, Caller):
             exchange.partner_id = caller.partner_id
-            with self._lock:
-                if caller.user_id in self._case_users:
-                    self._users[exchange.id] = caller.user_id
+            self.plans.note_caller(exchange.id, caller)
         fault = self._fault_for(exchange, flags, caller)
         if fault is not None:
             exchange.fault = fault.describe()
-            if fault.kind in _NOT_FORWARDED:
+            if fault.kind in NOT_FORWARDED:
                 if request.stream is not None:
                     request.stream.abort()  # its last byte unsent: never applied upstream
-                return _refuse(fault, call, exchange)
+                return refusal(fault, call, exchange)
         self.shadow.begin(exchange)
         try:
             answer = self._forward(
@@ -465,11 +370,7 @@ class ProxyEndpoint:
             return None
         if payload is None or not payload.is_file:
             return None
-        with self._lock:
-            key = self._cases.get(exchange.token_id)
-            if key is None:
-                key = self._case_users.get(caller.user_id, caller.partner_id)
-        self._count_for(key)
+        key = self.plans.key_for(exchange.token_id, caller)
         resume, final, resume_at = flags
         facts, fault = self.faults.on_data_request(
             key,
@@ -482,25 +383,11 @@ class ProxyEndpoint:
         exchange.data_index = facts.data_index
         return None if fault is not None and fault.kind in EMBEDDED_ONLY else fault
 
-    def _count_for(self, partner_id: int) -> None:
-        """A partner seen for the first time gets an empty plan: data requests are counted
-        (`data_index`) for every partner, as the endpoint counts them."""
-        with self._lock:
-            if partner_id not in self._partners:
-                self._partners.add(partner_id)
-                self.faults.attach(partner_id, FaultPlan())
-
     def _record_created(self, call: ApiCall, exchange: Exchange, answer: UpstreamAnswer) -> None:
-        """Every token an `uploadToken.add` made, alone or within a multirequest."""
-        if is_multirequest(call.params):
-            made = _added_in_multirequest(call, answer)
-        elif exchange.service == "uploadtoken" and exchange.action == "add":
-            made = [answer.decoded.answered.token_id]
-        else:
-            return
-        created = [CreatedToken(exchange.partner_id, t, exchange.id) for t in made if t]
-        with self._lock:
-            self._created.extend(created)
+        created = tokens_made(call, exchange, answer)
+        if created:
+            with self._lock:
+                self._created.extend(created)
 
     def _relay(
         self,
@@ -530,77 +417,5 @@ class ProxyEndpoint:
         return Reply(0, "", b"", disconnect=self.config.lost_answer, exchange=exchange)
 
 
-_FACTS_WITHIN = 64 << 10  # bytes of a multipart body searched for the fields before a file
-_BOUNDARY = re.compile(r'boundary="?([^";,]+)', re.IGNORECASE)
-
-
-def _fields_before_file(
-    prefix: bytes, delimiter: bytes, content_type: str | None, blobs: BlobFactory
-) -> ParsedBody | None:
-    """The text fields before the first file part of a multipart body, parsed as the whole
-    body will be; None until that part's headers are in `prefix`."""
-    position = 0
-    while (start := prefix.find(delimiter, position)) >= 0:
-        headers_at = start + len(delimiter)
-        end = prefix.find(b"\r\n\r\n", headers_at)
-        if end < 0:
-            return None
-        if b"filename=" in prefix[headers_at:end].lower():
-            before = prefix[:start] + delimiter + b"--\r\n"
-            parsed = read_body(
-                io.BytesIO(before).read,
-                content_type=content_type,
-                content_length=len(before),
-                blobs=blobs,
-            )
-            for part in parsed.files:  # none: the cut is before the first file
-                part.blob.release()
-            return parsed
-        position = end
-    return None
-
-
-def _refuses(plan: FaultPlan) -> bool:
-    return any(fault.kind in _NOT_FORWARDED for fault in plan.faults)
-
-
-def _added_in_multirequest(call: ApiCall, answer: UpstreamAnswer) -> list[str | None]:
-    """Ids answered to the `uploadToken.add` calls of a multirequest, by position."""
-    items = decode_items(answer.headers, answer.body) or []
-    multi = split_multirequest(call.params)
-    made: list[str | None] = []
-    for number, item in zip(range(multi.first, multi.last + 1), items, strict=False):
-        params = multi.next_params(number)
-        if params is None:
-            break
-        service, action = (str(params.get(name, "")).lower() for name in ("service", "action"))
-        if (service, action) == ("uploadtoken", "add"):
-            made.append(item.answered.token_id)
-    return made
-
-
 def _out(request: ForwardableRequest) -> tuple[str, str, tuple[tuple[str, str], ...], Blob | None]:
     return request.method, request.target, request.headers, request.raw
-
-
-def _refuse(fault: Fault, call: ApiCall, exchange: Exchange) -> Reply:
-    """The fault's answer, made here; the upstream never sees the request."""
-    kind = fault.kind
-    if kind is FaultKind.RESET_BEFORE_APPLY:
-        exchange.answer = Answered("reset")
-        return Reply(0, "", b"", disconnect="reset", exchange=exchange)
-    if kind is FaultKind.HTTP_ERROR:
-        status = fault.status or 503
-        exchange.answer = Answered("http-error", http_status=status)
-        body = _HTML_ERROR.format(status=status).encode()
-        return Reply(status, "text/html", body, exchange=exchange)
-    if kind is FaultKind.CLOSE_CANNOT_MATCH:
-        error = api_error(ErrorCode.UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE)
-    else:
-        error = ApiError(fault.code or "INTERNAL_SERVERL_ERROR", fault.message or "")
-    exchange.answer = Answered("error", http_status=200, code=error.code)
-    response = call.response if isinstance(call.response, ResponseFormat) else call.format
-    encoded = encode_answer(Failed(error), response)
-    return Reply(
-        encoded.status, encoded.content_type, encoded.body, exchange=exchange, headers=API_HEADERS
-    )

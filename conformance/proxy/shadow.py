@@ -73,7 +73,7 @@ from conformance.model import (
     Upload,
     UploadTokenModel,
 )
-from conformance.proxy.upstream import Decoded
+from conformance.proxy.decoding import Decoded
 from conformance.trace import Answered, Exchange
 from conformance.wire import (
     ApiCall,

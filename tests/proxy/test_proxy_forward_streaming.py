@@ -23,6 +23,7 @@ from conformance.endpoints import EndpointConfig, KalturaEndpoint
 from conformance.endpoints.server import LoopbackServer
 from conformance.faults import Fault, FaultKind, FaultPlan, NthDataRequest
 from conformance.model import Caller
+from conformance.proxy.answer_reader import read_answer as _read_answer
 from conformance.proxy.endpoint import ProxyConfig, ProxyEndpoint
 from conformance.proxy.upstream import (
     HeldBody,
@@ -30,7 +31,6 @@ from conformance.proxy.upstream import (
     Threaded,
     Upstream,
     UpstreamFailure,
-    _read_answer,
 )
 
 if TYPE_CHECKING:

@@ -1,0 +1,105 @@
+"""What goes out to the upstream and comes back: the headers a proxy forwards each way
+(RFC 9110 §7.6.1's hop-by-hop ones and the proxy's own are dropped), and the answer or the
+failure `Upstream` hands back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from conformance.model import Blob
+from conformance.proxy.decoding import Decoded, decode_answer
+
+__all__ = [
+    "HOP_BY_HOP",
+    "PIECE",
+    "UpstreamAnswer",
+    "UpstreamFailure",
+    "answer_of",
+    "has_body",
+    "pieces",
+    "request_headers",
+]
+
+PIECE = 1 << 20  # bytes of body sent at a time
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-authorization",
+        "proxy-authenticate",
+    }
+)
+# Set by the proxy itself on each side (the loopback server writes Content-Type and
+# Content-Length from the reply; httpx writes Host and Content-Length upstream). `Expect:
+# 100-continue` (curl sends it for bodies over 1 MiB) was answered by the proxy already, and
+# the body is all here: asking the upstream again would only cost a round trip.
+_OWN_REQUEST = frozenset({"host", "content-length", "expect"})
+_OWN_ANSWER = frozenset({"content-length", "content-type"})
+
+
+@dataclass(frozen=True)
+class UpstreamAnswer:
+    """What the upstream answered: status, end-to-end headers, body bytes as sent."""
+
+    status: int
+    content_type: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes = field(repr=False)
+    decoded: Decoded
+
+
+@dataclass(frozen=True)
+class UpstreamFailure:
+    """No answer: the upstream was unreachable, timed out, or the budget refused."""
+
+    reason: str
+    budget: bool = False
+
+
+def answer_of(status: int, headers: tuple[tuple[str, str], ...], data: bytes) -> UpstreamAnswer:
+    content_type = next((v for n, v in headers if n.lower() == "content-type"), "")
+    return UpstreamAnswer(
+        status,
+        content_type,
+        _answer_headers(headers),
+        data,
+        decode_answer(status, headers, data),
+    )
+
+
+def pieces(blob: Blob) -> Iterator[bytes]:
+    yield from blob.pieces(PIECE)
+
+
+def has_body(headers: tuple[tuple[str, str], ...]) -> bool:
+    return any(name.lower() in ("content-length", "transfer-encoding") for name, _ in headers)
+
+
+def _hop_by_hop(headers: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    """The standard hop-by-hop names and every name a `Connection` header lists."""
+    listed = {
+        token.strip().lower()
+        for name, value in headers
+        if name.lower() == "connection"
+        for token in value.split(",")
+    }
+    return HOP_BY_HOP | listed
+
+
+def request_headers(headers: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    dropped = _hop_by_hop(headers) | _OWN_REQUEST
+    kept = [(name, value) for name, value in headers if name.lower() not in dropped]
+    if not any(name.lower() == "accept-encoding" for name, _ in kept):
+        kept.append(("Accept-Encoding", "identity"))
+    return kept
+
+
+def _answer_headers(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    dropped = _hop_by_hop(headers) | _OWN_ANSWER
+    return tuple((name, value) for name, value in headers if name.lower() not in dropped)
