@@ -5,11 +5,9 @@ a `ParsedBody` and hand an `IncomingRequest` to `KalturaEndpoint.handle`, which 
 `Reply`: an HTTP answer, or an instruction to reset or drop the connection (faults). The
 transport calls `Reply.sent()` as the answer leaves (before the client can have it).
 
-Concurrency: `handle` runs on many threads at once. The model is sequential, so one lock
-guards it; a close that must wait for late chunks (§7) releases the lock between passes and
-sleeps on a condition that every applied request notifies, so a waiting close never blocks
-other requests and sees a new chunk at once. The wait lasts `final_wait` seconds (Kaltura:
-45 passes a second apart, `KALTURA_FINAL_WAIT`); tests use a short one.
+Concurrency: `handle` runs on many threads at once; the model behind its lock, the close's
+wait (`final_wait` seconds; Kaltura: 45 passes a second apart, `KALTURA_FINAL_WAIT`) and held
+chunks are `guarded`'s. Replies made outside the encoders are `replies`'.
 
 Ownership of bytes: the file parts of a body belong to the handler until the model takes
 the `fileData` part; whatever the model was not given is released before `handle` returns.
@@ -23,55 +21,56 @@ authorised call's event reaches the model) and `rewrite_answer` (what is answere
 from __future__ import annotations
 
 import dataclasses
-import threading
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from conformance.endpoints.fault_runtime import FaultRuntime
-from conformance.endpoints.front import API_HEADERS, PHP_DEFAULT_TYPE, preflight
+from conformance.endpoints.front import API_HEADERS, preflight
+from conformance.endpoints.guarded import GuardedModel, release_event
 from conformance.endpoints.partners import Partner, Partners
 from conformance.endpoints.recording import PAYLOAD_HEAD, answer_record, record_call
+from conformance.endpoints.replies import (
+    HttpError,
+    IncomingRequest,
+    Reply,
+    die_reply,
+    disconnect_reply,
+    http_error_reply,
+    plain_error_reply,
+)
+from conformance.endpoints.sessions import session_for, start_session
 from conformance.endpoints.trace import TraceLog
 from conformance.faults import Fault, FaultKind, FaultPlan
-from conformance.ks import ADMIN, USER, Session, issue_ks
+from conformance.ks import Session
 from conformance.model import (
-    AbandonClose,
-    AddToken,
     ApiError,
     Blob,
     BlobFactory,
     Caller,
-    CloseWaiting,
-    ContinueClose,
-    Deleted,
     ErrorCode,
     Event,
     Failed,
     FilePart,
     GetToken,
     ModelConfig,
-    Outcome,
     TokenResult,
     Upload,
-    UploadTokenModel,
     api_error,
 )
 from conformance.stores import TempFileBlobFactory
-from conformance.trace import Answered, Disconnect, Exchange
+from conformance.trace import Answered, Exchange
 from conformance.wire import (
     ApiCall,
     ApiResult,
     FormatRefused,
-    ParsedBody,
     ResponseFormat,
     UploadFlags,
     build_event,
-    build_start_session,
     check_route,
     decode_call,
-    die_headers,
     encode_answer,
     encode_multi,
 )
@@ -90,8 +89,6 @@ __all__ = [
 ]
 
 KALTURA_FINAL_WAIT = 44.0  # 45 passes with a one-second sleep between them (§7, §13)
-_HTML_ERROR = "<html><body><h1>{status} Service Unavailable</h1></body></html>"
-_SESSION_SECONDS = 86_400
 
 
 # A request body or an assembled file stays in memory up to this size, then moves to a
@@ -121,52 +118,6 @@ class EndpointConfig:
         """Seconds between two passes of a waiting close: Kaltura's one second, or less
         when the whole wait is short."""
         return min(1.0, max(self.final_wait / 10, 0.005))
-
-
-@dataclass(frozen=True)
-class IncomingRequest:
-    """A request as a transport received it. Times are `time.monotonic()` readings."""
-
-    method: str
-    target: str
-    content_type: str | None
-    body: ParsedBody
-    connection: str
-    arrival: float
-    body_complete: float
-
-
-@dataclass(frozen=True)
-class Reply:
-    """An HTTP answer, or `disconnect`: "reset" (RST; the request was not applied) or
-    "dropped" (applied, then closed without an answer)."""
-
-    status: int
-    content_type: str
-    body: bytes
-    disconnect: Disconnect | None = None
-    exchange: Exchange | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-    answer: ApiResult | None = field(default=None, compare=False)
-    # The other calls of a multirequest, answered by the same bytes.
-    batch: tuple[Exchange, ...] = field(default=(), compare=False)
-
-    def sent(self, at: float | None = None) -> None:
-        """The transport is writing the answer (or closing the connection) now, or at `at`.
-
-        Called before the bytes leave, so that the exchange is complete in the trace by the
-        time the client holds its answer."""
-        stamp = time.monotonic() if at is None else at
-        for exchange in (self.exchange, *self.batch):
-            if exchange is not None:
-                exchange.answered_at = stamp
-
-
-@dataclass(frozen=True)
-class HttpError:
-    """An HTTP error page in place of an API answer (what `rewrite_answer` may return)."""
-
-    status: int
 
 
 class KalturaEndpoint:
@@ -203,10 +154,17 @@ class KalturaEndpoint:
         self.trace = TraceLog(self.config.trace_window)
         self.faults = FaultRuntime(self.config.trace_window)
         self._clock = clock
-        self._model = UploadTokenModel(blobs=self.blobs, config=self.config.model)
-        self._activity = threading.Condition(threading.Lock())
-        self._held: dict[threading.Timer, Upload] = {}
-        self._serial = 0
+        self.guarded = GuardedModel(
+            self.blobs,
+            self.config.model,
+            final_wait=self.config.final_wait,
+            pass_interval=self.config.pass_interval,
+            forget_deleted_beyond=self.config.trace_window,
+            clock=clock,
+        )
+        self._model = self.guarded.model  # the mutant servers of tests/server reach in
+        self._apply = self.guarded.apply
+        self._serial = itertools.count(1)  # next() is atomic
 
     # --- set-up and inspection -------------------------------------------------------
 
@@ -224,60 +182,39 @@ class KalturaEndpoint:
 
     def start_session(self, partner: Partner, user_id: str = "", *, admin: bool = True) -> str:
         """A KS for `partner`, as `session.start` would give it."""
-        expiry = int(self._clock()) + _SESSION_SECONDS
-        session = Session(
-            partner.partner_id, user_id, ADMIN if admin else USER, expiry, "", partner.ks_version
-        )
-        return issue_ks(session, partner.admin_secret, self._next_serial())
+        now = self._clock()
+        return session_for(partner, user_id, admin=admin, now=now, serial=self._next_serial())
 
     def file_digest(self, partner_id: int, token_id: str) -> str | None:
         """SHA-256 of a token's assembled file (None when it has none)."""
-        with self._activity:
-            return self._model.file_digest(partner_id, token_id)
+        return self.guarded.file_digest(partner_id, token_id)
 
     def add_token(self, partner_id: int, file_name: str, file_size: int) -> str:
         """A PENDING token made for a client, as `uploadToken.add` would (not traced)."""
-        event = AddToken(Caller(partner_id), self._clock(), file_name, float(file_size))
-        with self._activity:
-            outcome = self._model.apply(event)
-        assert isinstance(outcome, TokenResult), outcome
-        return outcome.token.id
+        return self.guarded.add_token(partner_id, file_name, file_size)
 
     def holds(self, partner_id: int, token_id: str) -> bool:
         """Whether the model still holds the token's row, deleted or not (memory checks)."""
-        with self._activity:
-            return self._model.record(partner_id, token_id) is not None
+        return self.guarded.holds(partner_id, token_id)
 
     def token(self, partner_id: int, token_id: str) -> TokenResult | Failed:
         """`uploadToken.get` as the partner's admin sees it."""
-        with self._activity:
-            outcome = self._model.apply(GetToken(Caller(partner_id), self._clock(), token_id))
-        assert isinstance(outcome, (TokenResult, Failed))
-        return outcome
+        return self.guarded.token(partner_id, token_id)
 
     def forget_partner(self, partner_id: int) -> None:
         """Drop a finished case's partner: its tokens, bytes, trace and fault counters.
         A client still running with its KS from then on gets INVALID_KS."""
         self.partners.remove(partner_id)
-        with self._activity:
-            self._model.forget_partner(partner_id)
-            self._activity.notify_all()
+        self.guarded.forget_partner(partner_id)
         self.trace.forget(partner_id)
         self.faults.forget(partner_id)
 
     def close(self) -> None:
         """Stop held-chunk timers and release every stored byte."""
-        with self._activity:
-            held, self._held = self._held, {}
-            self._model.close()
-        for timer, event in held.items():
-            timer.cancel()
-            _release_event(event)
+        self.guarded.close()
 
     def _next_serial(self) -> int:
-        with self._activity:
-            self._serial += 1
-            return self._serial
+        return next(self._serial)
 
     # --- hooks (see the class docstring) -----------------------------------------------
 
@@ -305,7 +242,7 @@ class KalturaEndpoint:
                     request.connection, request.arrival, request.body_complete
                 )
                 record_call(exchange, call)
-                return self._plain_error(404, "Not Found: the API lives under /api_v3", exchange)
+                return plain_error_reply(404, "Not Found: the API lives under /api_v3", exchange)
             return _with_api_headers(self._front(call, request, handed))
         finally:
             for part in request.body.files:
@@ -320,7 +257,7 @@ class KalturaEndpoint:
         exchange = self.trace.open(request.connection, request.arrival, request.body_complete)
         flags = record_call(exchange, call)
         if isinstance(call.response, FormatRefused):
-            return self._die(call.response, exchange)
+            return die_reply(call.response, exchange)
         return self._dispatch(call, flags, exchange, handed)
 
     def _multirequest(self, call: ApiCall, request: IncomingRequest, handed: list[Blob]) -> Reply:
@@ -366,7 +303,7 @@ class KalturaEndpoint:
         if isinstance(access, Failed):
             return self._answer(access, call, exchange)
         if call.service == "session":
-            return self._answer(self._start_session(call, access, exchange), call, exchange)
+            return self._answer(self._session(call, access, exchange), call, exchange)
         caller = _caller(access.session) if access.refusal is None else None
         exchange.partner_id = None if caller is None else caller.partner_id
         event = build_event(call, caller, self._clock(), flags)
@@ -380,28 +317,11 @@ class KalturaEndpoint:
             return self._upload(event, call, exchange)
         return self._answer(self.apply_event(event, call, self._apply), call, exchange)
 
-    def _start_session(self, call: ApiCall, access: Access, exchange: Exchange) -> ApiResult:
-        """Arguments, then the front door's refusal, then the secret (§3.5)."""
-        request = build_start_session(call)
-        if isinstance(request, Failed):
-            return request
-        if access.refusal is not None:
-            return access.refusal
-        pid = request.partner_id
-        partner = self.partners.get(pid) if pid is not None else None
-        if partner is None or request.secret != partner.admin_secret:
-            return Failed(api_error(ErrorCode.START_SESSION_ERROR, PID="" if pid is None else pid))
-        exchange.partner_id = partner.partner_id
-        expiry = int(self._clock()) + request.expiry
-        session = Session(
-            partner.partner_id,
-            request.user_id,
-            request.type,
-            expiry,
-            request.privileges,
-            partner.ks_version,
+    def _session(self, call: ApiCall, access: Access, exchange: Exchange) -> ApiResult:
+        now = self._clock()
+        return start_session(
+            call, access, exchange, self.partners, now=now, serial=self._next_serial
         )
-        return issue_ks(session, partner.admin_secret, self._next_serial())
 
     # --- uploads, faults and the close's wait ------------------------------------------
 
@@ -435,14 +355,14 @@ class KalturaEndpoint:
             exchange.applied = True
             outcome = self.apply_event(event, call, self._apply)
             if kind is FaultKind.DROP_AFTER_APPLY:
-                return self._disconnect("dropped", exchange, answer_record(outcome))
+                return disconnect_reply("dropped", exchange, answer_record(outcome))
             time.sleep(fault.delay_seconds or 0.0)  # applied now, answered late
             return self._answer(outcome, call, exchange)
-        _release_event(event)  # every other kind refuses the request before the model
+        release_event(event)  # every other kind refuses the request before the model
         if kind is FaultKind.RESET_BEFORE_APPLY:
-            return self._disconnect("reset", exchange, Answered("reset"))
+            return disconnect_reply("reset", exchange, Answered("reset"))
         if kind is FaultKind.HTTP_ERROR:
-            return self._http_error(fault.status or 503, exchange)
+            return http_error_reply(fault.status or 503, exchange)
         if kind is FaultKind.CLOSE_CANNOT_MATCH:
             refused = api_error(ErrorCode.UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE)
             return self._answer(Failed(refused), call, exchange)
@@ -455,52 +375,16 @@ class KalturaEndpoint:
         assert event.caller is not None
         assert event.token_id is not None
         current = self._apply(GetToken(event.caller, event.now, event.token_id))
-        timer = threading.Timer(fault.hold_seconds or 0.0, self._release_held)
-        timer.daemon = True
-        timer.args = (timer,)
-        with self._activity:
-            self._held[timer] = event
-        timer.start()
+        self.guarded.hold(event, fault.hold_seconds or 0.0)
         exchange.applied = True
         return self._answer(current, call, exchange)
-
-    def _release_held(self, timer: threading.Timer) -> None:
-        with self._activity:
-            event = self._held.pop(timer, None)
-        if event is not None:  # None: the endpoint was closed meanwhile
-            self._apply(event)
-
-    def _apply(self, event: Event) -> ApiResult:
-        """Apply an event; a verified close waits here, outside the lock, for late chunks."""
-        with self._activity:
-            outcome: Outcome = self._model.apply(event)
-            if isinstance(outcome, Deleted) and self.config.trace_window is not None:
-                self._model.forget_deleted(self.config.trace_window)  # `serve`: memory flat
-            self._activity.notify_all()
-        if isinstance(outcome, CloseWaiting):
-            outcome = self._wait_for_close(outcome)
-        assert not isinstance(outcome, CloseWaiting)
-        return outcome
-
-    def _wait_for_close(self, waiting: CloseWaiting) -> Outcome:
-        deadline = time.monotonic() + self.config.final_wait
-        outcome: Outcome = waiting
-        with self._activity:
-            while isinstance(outcome, CloseWaiting):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return self._model.apply(AbandonClose(waiting.ticket, self._clock()))
-                self._activity.wait(min(self.config.pass_interval, remaining))
-                outcome = self._model.apply(ContinueClose(waiting.ticket, self._clock()))
-            self._activity.notify_all()
-        return outcome
 
     # --- answers -------------------------------------------------------------------------
 
     def _answer(self, answer: ApiResult, call: ApiCall, exchange: Exchange) -> Reply:
         rewritten = self.rewrite_answer(answer, call)
         if isinstance(rewritten, HttpError):
-            return self._http_error(rewritten.status, exchange)
+            return http_error_reply(rewritten.status, exchange)
         answer = rewritten
         exchange.answer = answer_record(answer)
         encoded = encode_answer(answer, _serializer(call))
@@ -512,32 +396,6 @@ class KalturaEndpoint:
             headers=forbidden_headers(answer),
             answer=answer,
         )
-
-    @staticmethod
-    def _die(refused: FormatRefused, exchange: Exchange) -> Reply:
-        """`kRendererDieError`: HTTP 200, no body, the error in headers only."""
-        exchange.answer = Answered("error", http_status=200, code=refused.error.code)
-        headers = die_headers(refused.error)
-        return Reply(200, PHP_DEFAULT_TYPE, b"", exchange=exchange, headers=headers)
-
-    @staticmethod
-    def _http_error(status: int, exchange: Exchange) -> Reply:
-        exchange.answer = Answered("http-error", http_status=status)
-        body = _HTML_ERROR.format(status=status).encode()
-        return Reply(status, "text/html", body, exchange=exchange)
-
-    @staticmethod
-    def _plain_error(status: int, text: str, exchange: Exchange) -> Reply:
-        """What the web server in front of Kaltura answers outside the API (no error object)."""
-        exchange.answer = Answered("http-error", http_status=status)
-        return Reply(status, "text/plain; charset=utf-8", text.encode(), exchange=exchange)
-
-    @staticmethod
-    def _disconnect(how: Disconnect, exchange: Exchange, would_have_been: Answered) -> Reply:
-        exchange.answer = Answered(
-            how, status=would_have_been.status, token_id=would_have_been.token_id
-        )
-        return Reply(0, "", b"", disconnect=how, exchange=exchange)
 
 
 def _serializer(call: ApiCall) -> ResponseFormat | int:
@@ -570,8 +428,3 @@ def _caller(session: Session | None) -> Caller | None:
     if session is None:
         return None
     return Caller(session.partner_id, session.user_id, session.is_admin)
-
-
-def _release_event(event: Upload) -> None:
-    if isinstance(event.file, FilePart):
-        event.file.blob.release()
