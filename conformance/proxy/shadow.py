@@ -74,6 +74,7 @@ from conformance.model import (
     UploadTokenModel,
 )
 from conformance.proxy.decoding import Decoded
+from conformance.proxy.digests import WINDOW, InexactDigestError, ShadowPart, ShadowParts
 from conformance.trace import Answered, Exchange
 from conformance.wire import (
     ApiCall,
@@ -189,11 +190,14 @@ class ShadowModel:
         config: ModelConfig | None = None,
         close_grace: float = DEFAULT_CLOSE_GRACE,
         clock: Callable[[], float] = time.time,
+        window: int = WINDOW,
     ) -> None:
         self.callers = callers
         self.close_grace = close_grace
         self._clock = clock
         self._model = UploadTokenModel(blobs=blobs, config=config)
+        # The files as digests and a tail (`digests`): the checks need no more of them.
+        self.parts = ShadowParts(window)
         self._activity = threading.Condition(threading.Lock())
         self._disagreements: list[Disagreement] = []
         self._unmodelled: list[Unmodelled] = []
@@ -217,9 +221,14 @@ class ShadowModel:
             return frozenset(d.token_id for d in self._disagreements if d.token_id)
 
     def file_digest(self, partner_id: int, token_id: str) -> str | None:
-        """SHA-256 of the token's file as the model assembled it (the content oracle)."""
+        """SHA-256 of the token's file as the model assembled it (the content oracle);
+        None when it has none, or when a write reached bytes the shadow no longer keeps (an
+        `Unmodelled` says which request)."""
         with self._activity:
-            return self._model.file_digest(partner_id, token_id)
+            try:
+                return self._model.file_digest(partner_id, token_id)
+            except InexactDigestError:
+                return None
 
     def token(self, partner_id: int, token_id: str) -> Outcome:
         """`uploadToken.get` as the partner's admin would see it in the model."""
@@ -290,9 +299,12 @@ class ShadowModel:
             reason = "a token the proxy never saw made (neither added through it nor adopted)"
             self._note(Unmodelled(exchange.id, reason))
             return None
-        predicted = self._apply(event, server.answered)
+        exact = self._exact_file(event)
+        predicted = self._apply(_as_shadow_part(event, self.parts), server.answered)
         self._compare(exchange, predicted, server.answered, settles=_drains(event))
-        return event
+        if exact and not self._exact_file(event):
+            self._note(Unmodelled(exchange.id, _DIGEST_LOST))
+        return event  # its payload is the model's now (inside a `ShadowPart`)
 
     def adopt(self, caller: Caller, token_id: str, file_name: str, file_size: int) -> None:
         """A token made on the server without the proxy (the run's own `uploadToken.add`
@@ -300,6 +312,15 @@ class ShadowModel:
         event = AddToken(caller, self._clock(), file_name, float(file_size), token_id=token_id)
         with self._activity:
             self._model.apply(event)
+
+    def _exact_file(self, event: Event) -> bool:
+        """Whether the file of the upload's token still has a known digest."""
+        if not isinstance(event, Upload) or event.caller is None or event.token_id is None:
+            return True
+        with self._activity:
+            record = self._model.record(event.caller.partner_id, event.token_id)
+            file = None if record is None or record.assembly is None else record.assembly.file
+            return not isinstance(file, ShadowPart) or file.exact
 
     def _unseen(self, event: Event) -> bool:
         """A call on a token the model never saw made: it cannot predict the answer."""
@@ -387,6 +408,21 @@ def _unmodelled(call: ApiCall, caller: Resolved, server: Decoded) -> str | None:
     if not server.understood:
         return "an answer in no format Kaltura writes"
     return None
+
+
+_DIGEST_LOST = (
+    "a write into bytes the proxy keeps only as a digest (see proxy/digests.py): "
+    "the assembled file's digest is unknown"
+)
+
+
+def _as_shadow_part(event: Event, parts: ShadowParts) -> Event:
+    """The upload with its payload wrapped, so that a file it becomes keeps digests."""
+    if not isinstance(event, Upload) or not isinstance(event.file, FilePart):
+        return event
+    return dataclasses.replace(
+        event, file=dataclasses.replace(event.file, blob=parts.wrap(event.file.blob))
+    )
 
 
 def _drains(event: Event) -> bool:

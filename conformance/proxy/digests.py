@@ -1,0 +1,266 @@
+"""The shadow's files kept as digests, not bytes: the checks need the assembled file's
+SHA-256 (and sizes), never the file, so the proxy need not write every chunk a second time.
+
+`ShadowPart` wraps each payload the shadow hands its model. While it is a payload (a
+pending `.chunk.<r>`, or a part copied into a file) it is the parser's blob, bytes and all.
+The first time the model writes into it (it became a token's file: §4's rename, and a
+later part goes after it) it turns into a `DigestFile`.
+
+A `DigestFile` keeps the SHA-256 state of its bytes `[0, w)` and the bytes `[w, size)` (the
+*tail*, about `window` bytes: the newest ones, where the model's writes land). Bytes
+leave the tail, front first, by being hashed into the state. Every write is exact:
+
+* at or after `w` (an append at EOF, a part overlapping the tail): on the tail's bytes;
+* before `w`, at an offset where a write started or ended (a *mark*, the state of the
+  prefix up to it kept; a handful of bytes each): the file from there is the new data,
+  plus what is left of the tail after it;
+* before `w`, ending before `w` (the offset-0 quirk's rewrite of the start, §6.3, or a
+  re-sent part): exact when it starts and ends at marks and puts back the bytes that were
+  there (the prefix states compared: SHA-256 of `prefix + data` against that of the old
+  prefix up to its end).
+
+Anything else (a write into the hashed bytes that is not at a mark, or that changes them
+without reaching the tail) cannot be followed without the bytes: the file says so
+(`InexactDigestError` from `sha256`) instead of answering a wrong digest. The model's writes
+only reach before `w` through a part overlapping EOF by more than the window, or the
+offset-0 quirk: rare, and `tests/proxy/test_digests.py` shows each case either exact or
+refused, never wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from conformance.model import Blob
+from conformance.model.blobs import PIECE_SIZE
+
+__all__ = ["WINDOW", "DigestFile", "InexactDigestError", "ShadowPart", "ShadowParts"]
+
+WINDOW = 4 << 20  # bytes of a file's tail kept (as the endpoint's spool threshold)
+_Hash = Any  # hashlib's sha256 object (typeshed's `_Hash` is private)
+
+
+class InexactDigestError(ValueError):
+    """A write reached bytes no longer kept: the file's digest cannot be known."""
+
+
+class DigestFile:
+    """A growing file as a prefix digest plus its newest bytes (see the module docstring)."""
+
+    def __init__(self, data: Iterable[bytes] = (), *, window: int = WINDOW) -> None:
+        if window < 1:
+            raise ValueError(f"window={window} must be >= 1")
+        self.window = window
+        self._prefix: _Hash = hashlib.sha256()  # the bytes [0, _start)
+        self._start = 0
+        self._tail = bytearray()
+        self._marks: dict[int, _Hash] = {0: hashlib.sha256()}  # offset <= _start -> state
+        self._tail_marks: set[int] = set()  # offsets in the tail to keep a state for
+        self._inexact: str | None = None
+        self._size = 0
+        position = 0
+        for piece in data:
+            self._tail += piece
+            position += len(piece)
+            self._size = position
+            self._fold()
+        self._mark(self._size)
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def exact(self) -> bool:
+        """Whether `sha256` can answer (no write reached bytes no longer kept)."""
+        return self._inexact is None
+
+    # --- writes ----------------------------------------------------------------------------
+
+    def write_at(self, offset: int, data: bytes) -> None:
+        self._write(offset, (data,), len(data))
+
+    def copy_from(self, source: Blob, offset: int) -> bool:
+        """Take `source`'s bytes at `offset`, a piece at a time (always possible)."""
+        self._write(offset, source.pieces(), source.size)
+        return True
+
+    def _write(self, offset: int, pieces: Iterable[bytes], length: int) -> None:
+        if not 0 <= offset <= self._size:
+            raise ValueError(f"offset={offset} outside [0, {self._size}]")
+        end = offset + length
+        if self._inexact is None and offset < self._start:
+            self._write_before_tail(offset, pieces, length)
+        elif self._inexact is None:
+            self._write_in_tail(offset, pieces)
+        else:
+            for _ in pieces:  # the digest is lost already; only the size is followed
+                pass
+        self._size = max(self._size, end)
+        self._mark(offset)
+        self._mark(end)
+        self._fold()
+
+    def _write_in_tail(self, offset: int, pieces: Iterable[bytes]) -> None:
+        position = offset - self._start
+        for piece in pieces:
+            self._tail[position : position + len(piece)] = piece
+            position += len(piece)
+
+    def _write_before_tail(self, offset: int, pieces: Iterable[bytes], length: int) -> None:
+        state = self._marks.get(offset)
+        end = offset + length
+        if state is None:
+            self._lose(f"a write at {offset}, inside the hashed bytes and at no mark")
+            return
+        if end < self._start:
+            self._rewrite_hashed(offset, pieces, end, state)
+            return
+        kept = bytes(self._tail[end - self._start :])  # the tail's bytes after the write
+        self._prefix, self._start = state.copy(), offset
+        self._tail = bytearray()
+        for piece in pieces:
+            self._tail += piece
+        self._tail += kept
+        self._drop_marks_after(offset)
+
+    def _rewrite_hashed(self, offset: int, pieces: Iterable[bytes], end: int, state: _Hash) -> None:
+        """Bytes put back inside the hashed prefix: exact only when they are the same."""
+        old = self._marks.get(end)
+        new = state.copy()
+        for piece in pieces:
+            new.update(piece)
+        if old is None or new.digest() != old.digest():
+            self._lose(f"bytes [{offset}, {end}) rewritten inside the hashed bytes")
+
+    def _lose(self, why: str) -> None:
+        self._inexact = why
+        self._tail = bytearray()
+        self._marks.clear()
+        self._tail_marks.clear()
+
+    def _mark(self, offset: int) -> None:
+        if self._inexact is not None:
+            return
+        if offset >= self._start:
+            self._tail_marks.add(offset)
+
+    def _drop_marks_after(self, offset: int) -> None:
+        self._marks = {at: state for at, state in self._marks.items() if at <= offset}
+        self._tail_marks = {at for at in self._tail_marks if at <= offset}
+
+    def _fold(self) -> None:
+        """Hash the tail's front into the prefix until at most `window` bytes are left,
+        keeping the prefix state at every mark it passes."""
+        if self._inexact is not None or len(self._tail) <= 2 * self.window:
+            return  # folded in batches: each fold moves the rest of the tail once
+        new_start = self._start + len(self._tail) - self.window
+        view = memoryview(self._tail)
+        position = self._start
+        for mark in sorted(m for m in self._tail_marks if m <= new_start):
+            self._prefix.update(view[position - self._start : mark - self._start])
+            position = mark
+            self._marks[mark] = self._prefix.copy()
+        self._prefix.update(view[position - self._start : new_start - self._start])
+        view.release()
+        del self._tail[: new_start - self._start]
+        self._tail_marks = {m for m in self._tail_marks if m > new_start}
+        self._start = new_start
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def sha256(self) -> str:
+        if self._inexact is not None:
+            raise InexactDigestError(self._inexact)
+        digest = self._prefix.copy()
+        digest.update(self._tail)
+        return str(digest.hexdigest())
+
+    def read(self, start: int = 0, end: int | None = None) -> bytes:
+        """Bytes of the kept tail only."""
+        if start < self._start or self._inexact is not None:
+            raise InexactDigestError(f"bytes before {self._start} are kept as a digest only")
+        stop = self._size if end is None else min(end, self._size)
+        return bytes(self._tail[start - self._start : max(start, stop) - self._start])
+
+    def pieces(self, piece_size: int = PIECE_SIZE) -> Iterator[bytes]:
+        data = self.read(0)
+        for start in range(0, len(data), piece_size):
+            yield data[start : start + piece_size]
+
+    def release(self) -> None:
+        self._tail = bytearray()
+        self._marks.clear()
+        self._tail_marks.clear()
+
+    def __repr__(self) -> str:
+        return f"DigestFile(size={self._size}, tail={len(self._tail)})"
+
+
+class ShadowPart:
+    """A payload handed to the shadow's model: its own bytes until the model writes into it
+    (it became a file), then a `DigestFile` of them."""
+
+    __slots__ = ("_file", "_source", "_window")
+
+    def __init__(self, source: Blob, *, window: int = WINDOW) -> None:
+        self._source: Blob | None = source
+        self._file: DigestFile | None = None
+        self._window = window
+
+    def _blob(self) -> Blob:
+        blob = self._file if self._file is not None else self._source
+        if blob is None:
+            raise ValueError("released")
+        return blob
+
+    @property
+    def size(self) -> int:
+        return self._blob().size
+
+    def read(self, start: int = 0, end: int | None = None) -> bytes:
+        return self._blob().read(start, end)
+
+    def pieces(self, piece_size: int = PIECE_SIZE) -> Iterator[bytes]:
+        return self._blob().pieces(piece_size)
+
+    def sha256(self) -> str:
+        return self._blob().sha256()
+
+    def write_at(self, offset: int, data: bytes) -> None:
+        self._as_file().write_at(offset, data)
+
+    def copy_from(self, source: Blob, offset: int) -> bool:
+        return self._as_file().copy_from(source, offset)
+
+    @property
+    def exact(self) -> bool:
+        return self._file is None or self._file.exact
+
+    def _as_file(self) -> DigestFile:
+        if self._file is None:
+            source = self._blob()
+            self._file = DigestFile(source.pieces(), window=self._window)
+            source.release()
+            self._source = None
+        return self._file
+
+    def release(self) -> None:
+        blob, self._source, self._file = self._source, None, None
+        if blob is not None:
+            blob.release()
+
+    def __repr__(self) -> str:
+        return f"ShadowPart({self._file or self._source!r})"
+
+
+class ShadowParts:
+    """Wraps payloads as `ShadowPart`s (with this `window`)."""
+
+    def __init__(self, window: int = WINDOW) -> None:
+        self.window = window
+
+    def wrap(self, source: Blob) -> ShadowPart:
+        return ShadowPart(source, window=self.window)

@@ -1,0 +1,182 @@
+"""The shadow's files as digests (`proxy/digests.py`) against the model's assembled bytes.
+
+The same uploads go to two models: one whose files are the bytes (`MemoryBlob`), one whose
+payloads are `ShadowPart`s (files kept as a prefix digest and a tail). Every outcome is
+the same, and the digest of every file is the same, or (a write reaching hashed bytes
+the store cannot follow) refused: never a wrong digest. With a window over the file size
+it is always exact, whatever the order, overlaps, re-sends and empty parts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conformance.model import (
+    AbandonClose,
+    AddToken,
+    Caller,
+    CloseWaiting,
+    FilePart,
+    MemoryBlob,
+    TokenResult,
+    Upload,
+    UploadTokenModel,
+)
+from conformance.proxy.digests import DigestFile, InexactDigestError, ShadowPart
+
+CALLER = Caller(1)
+
+
+@dataclass(frozen=True)
+class Part:
+    resume: bool
+    final: bool
+    resume_at: int
+    start: int  # the part's bytes: source[start:start + length], or other bytes
+    length: int
+    altered: bool
+
+
+def parts(size: int) -> st.SearchStrategy[Part]:
+    return st.builds(
+        Part,
+        resume=st.booleans() | st.just(True),
+        final=st.booleans(),
+        resume_at=st.sampled_from([-1, 0]) | st.integers(-2, size + 4),
+        start=st.integers(0, size),
+        length=st.integers(0, 24),
+        altered=st.sampled_from([False, False, False, True]),
+    )
+
+
+@st.composite
+def schedules(draw: st.DrawFn) -> tuple[bytes, list[Part]]:
+    size = draw(st.integers(1, 96))
+    source = draw(st.binary(min_size=size, max_size=size))
+    return source, draw(st.lists(parts(size), min_size=1, max_size=14))
+
+
+def payload(source: bytes, part: Part) -> bytes:
+    data = source[part.start : part.start + part.length]
+    return bytes(b ^ 0x5A for b in data) if part.altered else data
+
+
+class Pair:
+    """Two models fed the same events: bytes, and digests with a tail of `window`."""
+
+    def __init__(self, size: int, window: int) -> None:
+        self.window = window
+        self.plain = UploadTokenModel()
+        self.digested = UploadTokenModel()
+        add = AddToken(CALLER, 0.0, "f.bin", float(size))
+        answers = [model.apply(add) for model in (self.plain, self.digested)]
+        assert isinstance(answers[0], TokenResult)
+        self.token = answers[0].token.id
+
+    def upload(self, data: bytes, part: Part) -> None:
+        outcomes = []
+        for model, wrap in ((self.plain, False), (self.digested, True)):
+            blob = MemoryBlob(data)
+            file = FilePart(ShadowPart(blob, window=self.window) if wrap else blob)
+            event = Upload(
+                CALLER, 1.0, self.token, file, part.resume, part.final, float(part.resume_at)
+            )
+            outcome = model.apply(event)
+            if isinstance(outcome, CloseWaiting):
+                outcome = model.apply(AbandonClose(outcome.ticket, 1.0))
+            outcomes.append(outcome)
+        assert outcomes[0] == outcomes[1]
+
+    def digests(self) -> tuple[str | None, str | None]:
+        plain = self.plain.file_digest(CALLER.partner_id, self.token)
+        try:
+            return plain, self.digested.file_digest(CALLER.partner_id, self.token)
+        except InexactDigestError:
+            return plain, None
+
+
+@settings(max_examples=300, deadline=None)
+@given(schedules())
+def test_a_window_over_the_file_is_always_exact(schedule: tuple[bytes, list[Part]]) -> None:
+    source, uploads = schedule
+    pair = Pair(len(source), window=4096)
+    for part in uploads:
+        pair.upload(payload(source, part), part)
+        plain, digested = pair.digests()
+        assert digested == plain
+
+
+@settings(max_examples=300, deadline=None)
+@given(schedules(), st.integers(1, 16))
+def test_a_small_window_is_exact_or_says_it_cannot_be(
+    schedule: tuple[bytes, list[Part]], window: int
+) -> None:
+    source, uploads = schedule
+    pair = Pair(len(source), window)
+    for part in uploads:
+        pair.upload(payload(source, part), part)
+        plain, digested = pair.digests()
+        assert digested in (plain, None)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    source=st.binary(min_size=1, max_size=200),
+    chunk=st.integers(1, 40),
+    window=st.integers(1, 16),
+    resend=st.sets(st.integers(0, 10)),
+)
+def test_in_order_chunks_and_re_sent_ones_stay_exact_in_any_window(
+    source: bytes, chunk: int, window: int, resend: set[int]
+) -> None:
+    """What clients do: chunks in order, some sent twice (a lost answer), the first one
+    again at 0 (the offset-0 quirk at the close): exact with a tail far smaller than one."""
+    pair = Pair(len(source), window)
+    starts = list(range(0, len(source), chunk))
+    for number, start in enumerate(starts):
+        last = number == len(starts) - 1
+        if last and number > 0:  # stored at 0, written over the start by the close (§6.3)
+            first = Part(True, False, 0, 0, chunk, altered=False)
+            pair.upload(payload(source, first), first)
+        for _ in range(2 if number in resend else 1):
+            part = Part(number > 0, last, start, start, chunk, altered=False)
+            pair.upload(payload(source, part), part)
+    plain, digested = pair.digests()
+    assert digested == plain
+
+
+def test_a_rewrite_inside_the_hashed_bytes_is_refused_not_guessed() -> None:
+    file = DigestFile([b"a" * 40], window=4)
+    assert file.sha256() == hashlib.sha256(b"a" * 40).hexdigest()
+    file.write_at(0, b"a" * 40)  # the same bytes again, from mark to mark: exact
+    assert file.sha256() == hashlib.sha256(b"a" * 40).hexdigest()
+    file.write_at(3, b"bb")  # not at a mark, hashed already
+    assert not file.exact
+    with pytest.raises(InexactDigestError):
+        file.sha256()
+    file.write_at(40, b"c")  # the size is still followed
+    assert file.size == 41
+
+
+def test_a_write_from_a_mark_into_the_tail_keeps_the_tail_after_it() -> None:
+    file = DigestFile([b"a" * 40], window=4)  # hashed [0, 36), the tail [36, 40)
+    file.write_at(0, b"x" * 38)
+    assert file.sha256() == hashlib.sha256(b"x" * 38 + b"aa").hexdigest()
+
+
+def test_a_part_is_its_bytes_until_written_into() -> None:
+    blob = MemoryBlob(b"0123456789")
+    part = ShadowPart(blob, window=2)
+    assert part.read(2, 4) == b"23"
+    assert part.sha256() == hashlib.sha256(b"0123456789").hexdigest()
+    part.write_at(10, b"ab")
+    assert blob.size == 0  # released: the file is a digest and a tail now
+    assert part.sha256() == hashlib.sha256(b"0123456789ab").hexdigest()
+    assert part.read(10) == b"ab"
+    with pytest.raises(InexactDigestError):
+        part.read(0)
