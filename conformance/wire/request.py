@@ -83,14 +83,11 @@ def decode_call(target: str, content_type: str | None, body: ParsedBody) -> ApiC
     path, _, query = target.partition("?")
     notes: list[str] = [body.problem] if body.problem else []
     merged = _post_params(content_type, body, notes)  # a new dict: the first source as is
-    for source in (
-        _file_params(body.files),
-        _query_params(query),
-        _path_params(path),
-    ):
+    got = _query_params(query)  # parsed once: `$_GET` is merged and read by choose_format
+    for source in (_file_params(body.files), got, _path_params(path)):
         _replace_recursive(merged, source)
     params = _grouped(merged)
-    return call_from_params(params, choose_format(params, _query_params(query)), tuple(notes))
+    return call_from_params(params, choose_format(params, got), tuple(notes))
 
 
 def call_from_params(

@@ -9,7 +9,8 @@ arbitrary targets and bodies at the decoder.
 
 Each goes `decode_call` → `check_route` → `build_event` / `build_start_session`, and every
 `Failed` produced is encoded in both formats. Nothing may raise; the XML must parse (with
-ElementTree and lxml); the JSON must load.
+ElementTree and lxml); the JSON must load. Last, the query string parsed once gives the
+same `ApiCall` as when `decode_call` parsed it twice.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ from conformance.wire import (
     decode_call,
     encode_answer,
 )
+from conformance.wire import request as wire_request
+from conformance.wire.formats import ResponseFormat, choose_format
 
 NOW = 1_700_000_000.0
 CALLERS = (None, Caller(101, "admin"), Caller(101, "alice", is_admin=False))
@@ -364,3 +367,57 @@ def test_any_token_text_encodes(
     )
     _check_encodings(TokenResult(token))
     _check_encodings(file_name)
+
+
+# --- the query string is parsed once ------------------------------------------------------
+# `decode_call` reads it once (merged into the parameters, and read again for JSONP's
+# callback): the same `ApiCall` as when it was parsed twice, for every request drawn above.
+
+
+def decoded_twice(target: str, content_type: str | None, body: ParsedBody) -> ApiCall:
+    """`decode_call` as it was: the query parsed for the merge and again for the format."""
+    path, _, query = target.partition("?")
+    notes: list[str] = [body.problem] if body.problem else []
+    merged = wire_request._post_params(content_type, body, notes)
+    for source in (
+        wire_request._file_params(body.files),
+        wire_request._query_params(query),
+        wire_request._path_params(path),
+    ):
+        wire_request._replace_recursive(merged, source)
+    params = wire_request._grouped(merged)
+    response = choose_format(params, wire_request._query_params(query))
+    return wire_request.call_from_params(params, response, tuple(notes))
+
+
+@FUZZ
+@given(requests())
+def test_a_request_decodes_as_before(request: tuple[str, str | None, ParsedBody]) -> None:
+    target, kind, body = request
+    assert decode_call(target, kind, body) == decoded_twice(target, kind, body)
+
+
+@FUZZ
+@given(
+    st.text().map(lambda text: "/api_v3/index.php?" + text),
+    st.sampled_from([None, "application/json", "multipart/form-data; boundary=b"]),
+    st.lists(st.tuples(st.text(max_size=12), st.text(max_size=12)), max_size=6),
+)
+def test_any_query_decodes_as_before(
+    target: str, kind: str | None, fields: list[tuple[str, str]]
+) -> None:
+    body = ParsedBody(tuple(fields))
+    assert decode_call(target, kind, body) == decoded_twice(target, kind, body)
+
+
+def test_a_jsonp_callback_and_nested_query_keys_as_before() -> None:
+    target = "/api_v3/service/uploadtoken/action/get?format=9&callback=cb&a[b]=1&a[c]=2&ks=k"
+    body = ParsedBody((("a[b]", "0"), ("format", "1")))
+    call = decode_call(target, "application/x-www-form-urlencoded", body)
+    assert call == decoded_twice(target, "application/x-www-form-urlencoded", body)
+    assert call.param("a") == {"b": "1", "c": "2"}
+    only_in_body = ParsedBody((("callback", "cb"),))  # JSONP reads `$_GET` only
+    target = "/api_v3/service/uploadtoken/action/get?format=9&ks=k"
+    call = decode_call(target, "application/x-www-form-urlencoded", only_in_body)
+    assert call == decoded_twice(target, "application/x-www-form-urlencoded", only_in_body)
+    assert not isinstance(call.response, ResponseFormat)
