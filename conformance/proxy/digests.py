@@ -55,17 +55,13 @@ class DigestFile:
         self.window = window
         self._prefix: _Hash = hashlib.sha256()  # the bytes [0, _start)
         self._start = 0
-        self._tail = bytearray()
+        self._tail = _Pieces()
         self._marks: dict[int, _Hash] = {0: hashlib.sha256()}  # offset <= _start -> state
         self._tail_marks: set[int] = set()  # offsets in the tail to keep a state for
         self._inexact: str | None = None
         self._size = 0
-        position = 0
-        for piece in data:
-            self._tail += piece
-            position += len(piece)
-            self._size = position
-            self._fold()
+        self._put(0, data, insert=True)
+        self._size = self._tail.length + self._start
         self._mark(self._size)
 
     @property
@@ -76,6 +72,11 @@ class DigestFile:
     def exact(self) -> bool:
         """Whether `sha256` can answer (no write reached bytes no longer kept)."""
         return self._inexact is None
+
+    @property
+    def kept(self) -> int:
+        """Bytes held in memory (the tail)."""
+        return self._tail.length
 
     # --- writes ----------------------------------------------------------------------------
 
@@ -94,20 +95,25 @@ class DigestFile:
         if self._inexact is None and offset < self._start:
             self._write_before_tail(offset, pieces, length)
         elif self._inexact is None:
-            self._write_in_tail(offset, pieces)
+            self._mark(offset)
+            self._put(offset, pieces, insert=False)
         else:
             for _ in pieces:  # the digest is lost already; only the size is followed
                 pass
         self._size = max(self._size, end)
-        self._mark(offset)
         self._mark(end)
         self._fold()
 
-    def _write_in_tail(self, offset: int, pieces: Iterable[bytes]) -> None:
-        position = offset - self._start
+    def _put(self, position: int, pieces: Iterable[bytes], *, insert: bool) -> None:
+        """Write (or insert) the pieces at `position` in the tail one by one, folding as
+        they come: a large part never sits whole in memory."""
         for piece in pieces:
-            self._tail[position : position + len(piece)] = piece
+            if not piece:
+                continue
+            at = position - self._start
+            self._tail.replace(at, at if insert else at + len(piece), [piece])
             position += len(piece)
+            self._fold(limit=position)  # bytes before `position` are this write's last word
 
     def _write_before_tail(self, offset: int, pieces: Iterable[bytes], length: int) -> None:
         state = self._marks.get(offset)
@@ -118,13 +124,11 @@ class DigestFile:
         if end < self._start:
             self._rewrite_hashed(offset, pieces, end, state)
             return
-        kept = bytes(self._tail[end - self._start :])  # the tail's bytes after the write
+        self._tail.take_front(end - self._start)  # what is left: the bytes after the write
         self._prefix, self._start = state.copy(), offset
-        self._tail = bytearray()
-        for piece in pieces:
-            self._tail += piece
-        self._tail += kept
         self._drop_marks_after(offset)
+        self._mark(offset)
+        self._put(offset, pieces, insert=True)
 
     def _rewrite_hashed(self, offset: int, pieces: Iterable[bytes], end: int, state: _Hash) -> None:
         """Bytes put back inside the hashed prefix: exact only when they are the same."""
@@ -137,7 +141,7 @@ class DigestFile:
 
     def _lose(self, why: str) -> None:
         self._inexact = why
-        self._tail = bytearray()
+        self._tail = _Pieces()
         self._marks.clear()
         self._tail_marks.clear()
 
@@ -151,23 +155,24 @@ class DigestFile:
         self._marks = {at: state for at, state in self._marks.items() if at <= offset}
         self._tail_marks = {at for at in self._tail_marks if at <= offset}
 
-    def _fold(self) -> None:
-        """Hash the tail's front into the prefix until at most `window` bytes are left,
-        keeping the prefix state at every mark it passes."""
-        if self._inexact is not None or len(self._tail) <= 2 * self.window:
-            return  # folded in batches: each fold moves the rest of the tail once
-        new_start = self._start + len(self._tail) - self.window
-        view = memoryview(self._tail)
-        position = self._start
-        for mark in sorted(m for m in self._tail_marks if m <= new_start):
-            self._prefix.update(view[position - self._start : mark - self._start])
-            position = mark
-            self._marks[mark] = self._prefix.copy()
-        self._prefix.update(view[position - self._start : new_start - self._start])
-        view.release()
-        del self._tail[: new_start - self._start]
+    def _fold(self, limit: int | None = None) -> None:
+        """Hash the tail's front into the prefix until at most `window` bytes are left (or
+        up to `limit`), keeping the prefix state at every mark it passes."""
+        if self._inexact is not None or self._tail.length <= 2 * self.window:
+            return  # folded in batches of at least `window` bytes
+        new_start = self._start + self._tail.length - self.window
+        if limit is not None:
+            new_start = min(new_start, limit)
+        if new_start <= self._start:
+            return
+        marks = sorted(m for m in self._tail_marks if m <= new_start)
+        for mark in [*marks, new_start]:
+            for piece in self._tail.take_front(mark - self._start):
+                self._prefix.update(piece)  # hashlib releases the GIL on large pieces
+            self._start = mark
+            if mark in self._tail_marks:
+                self._marks[mark] = self._prefix.copy()
         self._tail_marks = {m for m in self._tail_marks if m > new_start}
-        self._start = new_start
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -175,7 +180,8 @@ class DigestFile:
         if self._inexact is not None:
             raise InexactDigestError(self._inexact)
         digest = self._prefix.copy()
-        digest.update(self._tail)
+        for piece in self._tail.pieces:
+            digest.update(piece)
         return str(digest.hexdigest())
 
     def read(self, start: int = 0, end: int | None = None) -> bytes:
@@ -183,7 +189,7 @@ class DigestFile:
         if start < self._start or self._inexact is not None:
             raise InexactDigestError(f"bytes before {self._start} are kept as a digest only")
         stop = self._size if end is None else min(end, self._size)
-        return bytes(self._tail[start - self._start : max(start, stop) - self._start])
+        return self._tail.read(start - self._start, max(start, stop) - self._start)
 
     def pieces(self, piece_size: int = PIECE_SIZE) -> Iterator[bytes]:
         data = self.read(0)
@@ -191,12 +197,56 @@ class DigestFile:
             yield data[start : start + piece_size]
 
     def release(self) -> None:
-        self._tail = bytearray()
+        self._tail = _Pieces()
         self._marks.clear()
         self._tail_marks.clear()
 
     def __repr__(self) -> str:
-        return f"DigestFile(size={self._size}, tail={len(self._tail)})"
+        return f"DigestFile(size={self._size}, tail={self._tail.length})"
+
+
+class _Pieces:
+    """Bytes as a list of pieces: an append keeps the piece it is given (no copy, no
+    growing buffer to move), an overwrite splits at most two pieces."""
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+        self.length = 0
+
+    def _split(self, at: int) -> int:
+        """The index of the piece starting at `at` (0 <= at <= length), split if needed."""
+        position = 0
+        for index, piece in enumerate(self.pieces):
+            if position == at:
+                return index
+            if at < position + len(piece):
+                cut = at - position
+                self.pieces[index : index + 1] = [piece[:cut], piece[cut:]]
+                return index + 1
+            position += len(piece)
+        return len(self.pieces)
+
+    def replace(self, start: int, end: int, new: list[bytes]) -> None:
+        """Bytes [start, min(end, length)) become `new` (start <= length)."""
+        end = min(end, self.length)
+        if start == self.length:
+            first = last = len(self.pieces)
+        else:
+            first = self._split(start)
+            last = self._split(end) if end > start else first
+        removed = sum(len(piece) for piece in self.pieces[first:last])
+        self.pieces[first:last] = new
+        self.length += sum(len(piece) for piece in new) - removed
+
+    def take_front(self, count: int) -> list[bytes]:
+        """Remove and return the first `count` bytes (count <= length)."""
+        index = self._split(count)
+        front, self.pieces = self.pieces[:index], self.pieces[index:]
+        self.length -= count
+        return front
+
+    def read(self, start: int, end: int) -> bytes:
+        return b"".join(self.pieces)[start:end]
 
 
 class ShadowPart:

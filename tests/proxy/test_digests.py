@@ -10,6 +10,8 @@ it is always exact, whatever the order, overlaps, re-sends and empty parts.
 from __future__ import annotations
 
 import hashlib
+import tracemalloc
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -180,3 +182,23 @@ def test_a_part_is_its_bytes_until_written_into() -> None:
     assert part.read(10) == b"ab"
     with pytest.raises(InexactDigestError):
         part.read(0)
+
+
+def large_pieces(count: int) -> Iterator[bytes]:
+    for number in range(count):
+        yield bytes([number % 256]) * 1024
+
+
+def test_a_large_part_is_hashed_as_it_comes_not_held_whole() -> None:
+    file = DigestFile([b"start"], window=4096)
+    tracemalloc.start()
+    try:
+        file._write(file.size, large_pieces(1024), 1 << 20)  # a 1 MiB part, 1 KiB at a time
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 128 << 10  # the window and a piece or two, never the part
+    expected = hashlib.sha256(b"start")
+    for piece in large_pieces(1024):
+        expected.update(piece)
+    assert file.sha256() == expected.hexdigest()
