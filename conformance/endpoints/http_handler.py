@@ -195,6 +195,8 @@ class ConnectionHandler(BaseHTTPRequestHandler):
             self.close_connection = True
         else:
             self._write(reply.status, reply.content_type, reply.body, reply.headers)
+        if reply.after is not None:
+            reply.after()
 
     def _write(
         self,

@@ -6,6 +6,7 @@ server's plain errors, a lost answer)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from conformance.endpoints.front import PHP_DEFAULT_TYPE
@@ -52,6 +53,8 @@ class Reply:
     answer: ApiResult | None = field(default=None, compare=False)
     # The other calls of a multirequest, answered by the same bytes.
     batch: tuple[Exchange, ...] = field(default=(), compare=False)
+    # Work the answer does not depend on, for the transport to run once it is sent.
+    after: Callable[[], None] | None = field(default=None, compare=False)
 
     def sent(self, at: float | None = None) -> None:
         """The transport is writing the answer (or closing the connection) now, or at `at`.

@@ -60,9 +60,32 @@ class DigestFile:
         self._tail_marks: set[int] = set()  # offsets in the tail to keep a state for
         self._inexact: str | None = None
         self._size = 0
+        self._later: list[Blob] = []  # appended, not read yet (`settle`), in order
         self._put(0, data, insert=True)
         self._size = self._tail.length + self._start
         self._mark(self._size)
+
+    def append_later(self, blob: Blob) -> None:
+        """Append `blob` (now this file's) at EOF; its bytes are read and hashed by `settle`
+        (or by the next read or write that needs them): the request that brought them can
+        be answered first."""
+        self._mark(self._size)
+        self._later.append(blob)
+        self._size += blob.size
+        self._mark(self._size)
+
+    @property
+    def unsettled(self) -> bool:
+        return bool(self._later)
+
+    def settle(self) -> None:
+        """Read and hash the bytes appended by `append_later`."""
+        later, self._later = self._later, []
+        for blob in later:
+            if self._inexact is None:
+                self._put(self._start + self._tail.length, blob.pieces(), insert=False)
+            blob.release()
+        self._fold()
 
     @property
     def size(self) -> int:
@@ -89,6 +112,7 @@ class DigestFile:
         return True
 
     def _write(self, offset: int, pieces: Iterable[bytes], length: int) -> None:
+        self.settle()
         if not 0 <= offset <= self._size:
             raise ValueError(f"offset={offset} outside [0, {self._size}]")
         end = offset + length
@@ -177,6 +201,7 @@ class DigestFile:
     # --- reads -----------------------------------------------------------------------------
 
     def sha256(self) -> str:
+        self.settle()
         if self._inexact is not None:
             raise InexactDigestError(self._inexact)
         digest = self._prefix.copy()
@@ -186,6 +211,7 @@ class DigestFile:
 
     def read(self, start: int = 0, end: int | None = None) -> bytes:
         """Bytes of the kept tail only."""
+        self.settle()
         if start < self._start or self._inexact is not None:
             raise InexactDigestError(f"bytes before {self._start} are kept as a digest only")
         stop = self._size if end is None else min(end, self._size)
@@ -197,6 +223,9 @@ class DigestFile:
             yield data[start : start + piece_size]
 
     def release(self) -> None:
+        later, self._later = self._later, []
+        for blob in later:
+            blob.release()
         self._tail = _Pieces()
         self._marks.clear()
         self._tail_marks.clear()
@@ -251,14 +280,16 @@ class _Pieces:
 
 class ShadowPart:
     """A payload handed to the shadow's model: its own bytes until the model writes into it
-    (it became a file), then a `DigestFile` of them."""
+    (it became a file), then a `DigestFile` of them. A part appended at a file's EOF gives
+    its blob to that file unread (`DigestFile.append_later`); `parts.settle` reads them."""
 
-    __slots__ = ("_file", "_source", "_window")
+    __slots__ = ("_file", "_given", "_parts", "_source")
 
-    def __init__(self, source: Blob, *, window: int = WINDOW) -> None:
+    def __init__(self, source: Blob, parts: ShadowParts) -> None:
         self._source: Blob | None = source
         self._file: DigestFile | None = None
-        self._window = window
+        self._parts = parts
+        self._given: int | None = None  # the size of the blob `give` gave away
 
     def _blob(self) -> Blob:
         blob = self._file if self._file is not None else self._source
@@ -268,7 +299,7 @@ class ShadowPart:
 
     @property
     def size(self) -> int:
-        return self._blob().size
+        return self._given if self._given is not None else self._blob().size
 
     def read(self, start: int = 0, end: int | None = None) -> bytes:
         return self._blob().read(start, end)
@@ -283,7 +314,25 @@ class ShadowPart:
         self._as_file().write_at(offset, data)
 
     def copy_from(self, source: Blob, offset: int) -> bool:
-        return self._as_file().copy_from(source, offset)
+        file = self._as_file()
+        given = source.give() if isinstance(source, ShadowPart) else None
+        if given is None or offset != file.size or not file.exact:
+            if given is not None:  # not an append: read now, as any write
+                file.copy_from(given, offset)
+                given.release()
+                return True
+            return file.copy_from(source, offset)
+        file.append_later(given)
+        self._parts.unsettled.add(file)
+        return True
+
+    def give(self) -> Blob | None:
+        """The payload's blob, now the caller's (this part is empty then); None once it
+        became a file."""
+        source, self._source = self._source, None
+        if source is not None:
+            self._given = source.size  # the model may still ask (§6.3's write position)
+        return source
 
     @property
     def exact(self) -> bool:
@@ -292,25 +341,38 @@ class ShadowPart:
     def _as_file(self) -> DigestFile:
         if self._file is None:
             source = self._blob()
-            self._file = DigestFile(source.pieces(), window=self._window)
-            source.release()
+            self._file = DigestFile(window=self._parts.window)
+            self._file.append_later(source)  # read by `settle`, like any append
+            self._parts.unsettled.add(self._file)
             self._source = None
         return self._file
 
     def release(self) -> None:
-        blob, self._source, self._file = self._source, None, None
-        if blob is not None:
-            blob.release()
+        source, self._source = self._source, None
+        file, self._file = self._file, None
+        if source is not None:
+            source.release()
+        if file is not None:
+            self._parts.unsettled.discard(file)
+            file.release()
 
     def __repr__(self) -> str:
         return f"ShadowPart({self._file or self._source!r})"
 
 
 class ShadowParts:
-    """Wraps payloads as `ShadowPart`s (with this `window`)."""
+    """Wraps payloads as `ShadowPart`s (with this `window`) and knows the files with bytes
+    not read yet. Not thread-safe: the shadow calls it under its lock."""
 
     def __init__(self, window: int = WINDOW) -> None:
         self.window = window
+        self.unsettled: set[DigestFile] = set()
 
     def wrap(self, source: Blob) -> ShadowPart:
-        return ShadowPart(source, window=self.window)
+        return ShadowPart(source, self)
+
+    def settle(self) -> None:
+        """Read and hash every byte appended since the last time."""
+        files, self.unsettled = self.unsettled, set()
+        for file in files:
+            file.settle()

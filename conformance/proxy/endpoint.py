@@ -408,6 +408,7 @@ class ProxyEndpoint:
             answer.body,
             exchange=exchange,
             headers=answer.headers,
+            after=self.shadow.settle,  # the shadow's hashing, once the client has its answer
         )
 
     def _lose(self, exchange: Exchange) -> Reply:

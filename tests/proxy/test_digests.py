@@ -29,7 +29,7 @@ from conformance.model import (
     Upload,
     UploadTokenModel,
 )
-from conformance.proxy.digests import DigestFile, InexactDigestError, ShadowPart
+from conformance.proxy.digests import DigestFile, InexactDigestError, ShadowParts
 
 CALLER = Caller(1)
 
@@ -72,7 +72,7 @@ class Pair:
     """Two models fed the same events: bytes, and digests with a tail of `window`."""
 
     def __init__(self, size: int, window: int) -> None:
-        self.window = window
+        self.parts = ShadowParts(window)
         self.plain = UploadTokenModel()
         self.digested = UploadTokenModel()
         add = AddToken(CALLER, 0.0, "f.bin", float(size))
@@ -84,7 +84,7 @@ class Pair:
         outcomes = []
         for model, wrap in ((self.plain, False), (self.digested, True)):
             blob = MemoryBlob(data)
-            file = FilePart(ShadowPart(blob, window=self.window) if wrap else blob)
+            file = FilePart(self.parts.wrap(blob) if wrap else blob)
             event = Upload(
                 CALLER, 1.0, self.token, file, part.resume, part.final, float(part.resume_at)
             )
@@ -173,7 +173,7 @@ def test_a_write_from_a_mark_into_the_tail_keeps_the_tail_after_it() -> None:
 
 def test_a_part_is_its_bytes_until_written_into() -> None:
     blob = MemoryBlob(b"0123456789")
-    part = ShadowPart(blob, window=2)
+    part = ShadowParts(window=2).wrap(blob)
     assert part.read(2, 4) == b"23"
     assert part.sha256() == hashlib.sha256(b"0123456789").hexdigest()
     part.write_at(10, b"ab")
