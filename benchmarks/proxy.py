@@ -23,39 +23,48 @@ process's CPU time per request (user + system, 10 ms ticks over the row):
 Figures, not assertions: the 30 % target of the issue is read from here. The machine's
 load moves them; run it on a quiet machine (`nice` shows it does not hurt others).
 
-Measured 2026-12-03, 2 shared cores, direct / proxy now / proxy before (main at 20a2726,
-store-and-forward on httpx): median round trip (overhead; proxy CPU per request).
+Measured 2026-12-03 (second round, issue 14's leftovers), 2 cores shared with four other
+jobs, five runs of the defaults, proxy now / proxy before (main at 27d89dc): overhead of
+the median round trip over direct, in the same run.
 
-  load 3.9   uploadToken.get  0.59 / 0.83 ms (+41 %; 0.30 ms) / 1.39 ms (+136 %; 0.78 ms)
-             1 MiB chunk      5.2 / 9.6 ms (+84 %; 5.0 ms) / 11.2 ms (+114 %; 6.0 ms)
-             10 MiB chunk     42 / 83 ms (+99 %; 37 ms) / 103 ms (+147 %; 53 ms)
-             256 MiB          0.49 / 2.28 s (+369 %; 1.03 s) / 3.38 s (+595 %; 1.83 s)
-  load 3.4   get +64 % (was +148 %), 1 MiB +88 % (+104 %), 10 MiB +140 % (+156 %),
-             256 MiB 0.67 / 2.18 / 3.52 s
-  load 1.6   (one round, before the baseline column existed) get 0.90 → 1.47 ms (+62 %),
-             1 MiB 7.6 → 13.9 ms (+82 %), 256 MiB 1.20 → 1.30 s (+8 %); the old proxy in
-             the same conditions: +120 %, +108 %, +196 %.
+  load   uploadToken.get    1 MiB chunk        10 MiB chunk       256 MiB
+  11.2   +43 % / +75 %      +51 % / +121 %     +87 % / +144 %     +61 % / +59 %
+   5.3   +57 % / +89 %      +33 % / +100 %     +61 % / +82 %      +180 % / +108 %
+   6.8   +51 % / +88 %      +97 % / +117 %     +43 % / +106 %     +43 % / +11 %
+   4.7   +77 % / +91 %      +40 % / +91 %      +147 % / +126 %    +83 % / +72 %
+   5.3   +63 % / +80 %      +79 % / +109 %     +77 % / +153 %     +47 % / +74 %
+  median +57 % / +88 %      +51 % / +109 %     +77 % / +126 %     +61 % / +72 %
 
-Memory: flat. The proxy's RSS does not grow during a 256 MiB upload (VmHWM +0.0 MiB; the
-old proxy +0-11 MiB), its Python allocations peak at 5.0 MiB (was 11.0): no spooled raw
-copy any more, the body goes upstream as it is read.
+Direct round trips in those runs: get 0.54-1.28 ms, 1 MiB 2.9-11.9 ms, 10 MiB 17-44 ms,
+256 MiB 0.8-2.5 s (the other jobs' load moves everything by 2-4x). The proxy's CPU per
+request (10 ms ticks: coarse) is about what it was: get 0.30-0.93 ms (before 0.38-0.95,
+lower in every run), 1 MiB 2.9-4.4 ms (before 2.7-7.5), 10 MiB 28-40 ms (before 23-45,
+higher in three runs of five: hashing a chunk into the file's digest replaced a copy
+inside the kernel). The gain is work taken off the request's critical path, not less
+work. The 30 % target is met by no row on this machine; the 1 MiB chunk came closest
+(+33 % at load 5.3). The 256 MiB row is one request the shadow only renames into
+its file: unchanged by this work, and dominated by the disk (three processes spool it).
+Memory: flat. RSS +0.0 MiB over a 256 MiB upload, Python allocations peak at 5.0 MiB.
+Earlier figures (first round, load 3.9): get +41 %, 1 MiB +84 %, 10 MiB +99 %, 256 MiB +369 %.
 
-Where the time goes now. A streamed body costs the proxy about what it costs the
-upstream, because the shadow model needs it parsed, digested and kept: for 128 MiB the
-proxy's CPU (yappi) is 207 ms writing the file part to its spooled blob (/tmp is a disk
-here), 78 ms SHA-256, 68 ms recv, 35 ms boundary search, 30 ms send. With a core of its
-own the proxy works alongside the upstream and the overhead is the last piece's work
-(+8 % for 256 MiB at load 1.6); when the two cores are shared by the client, the
-upstream, the proxy and other engineers' jobs, the proxy's 1.0 s of CPU per 256 MiB adds
-up with theirs (it is idle half of its 2.3 s, waiting for a core), and no Python-level
-change removes work the shadow needs: 30 % is not reached there. A chunk's round trip
-also holds, after the upstream's answer, the shadow's append of the chunk to the model's
-file (`copy_from`, ~2 ms CPU for 1 MiB). A small request: the proxy's handler takes
-343 µs (median, perf_counter_ns, load 3.4), 216 µs of it waiting for the upstream's
-answer (whose own work is in the direct figure too), decode 36 µs, shadow 16 µs, the
-rest trace, fault, answer read and relay; with one more client-to-server hop (~100 µs of
-wake-ups and syscalls on loopback) that is +0.25-0.4 ms on a 0.6 ms round trip: +40-65 %,
-not 30 %, for a Python thread-per-connection server in front of another.
+What changed, each profiled with py-spy (samples of the proxy process, 500 Hz) before and
+after: the shadow keeps files as a SHA-256 prefix state and a 4 MiB tail of pieces
+(`proxy/digests.py`; appending a chunk to the model's spooled file was 37 % of the proxy's
+samples on 1 MiB chunks, 50 % on 10 MiB ones, on the request's critical path), and hashes
+the appended bytes once the client has its answer (`Reply.after`); the query is parsed once
+(`wire/request.py`); an answer's head and body leave in one write.
+
+Where the time goes now. 1 MiB chunks: the shadow's follow is 4 % of the proxy's samples
+(its hashing, 21 %, runs after the answer); the critical path is the body read and parsed
+as it arrives (31 %: the payload's SHA-256 for the trace 10 %, spooling the part 3 %,
+multipart parsing 6 %), the copy to the upstream (12 %), the upstream's answer read (13 %,
+mostly waiting) and the answer's write to the client (14 %, one sendall that wakes the
+client). A get: 67 % of the samples are in socket calls (recv 40 %, the sendall to the
+upstream 14 %, the one to the client 14 %); decoding the call is 6 %, the shadow 2 %. What is
+left is the second hop itself: a thread-per-connection Python server reading a request,
+writing it to another socket and waking on the answer costs 0.2-0.4 ms on these loaded
+cores, and the chunks' per-byte work (parse, payload digest, file digest: ~3 ms CPU per
+MiB) competes for the same two cores as the upstream and the client.
 """
 
 from __future__ import annotations
