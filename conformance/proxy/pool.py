@@ -170,10 +170,13 @@ class Outgoing:
         self._given += len(data)
         if self._hold and self._given >= self._length:
             last = self._length - before - 1  # the index of the body's last byte in data
-            data, self._held = data[:last], data[last : last + 1]
+            self._held = data[last : last + 1]
+            with memoryview(data) as view:  # all but the last byte, not copied
+                self._write(view[:last])
+            return
         self._write(data)
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes | memoryview) -> None:
         if self._sock is None:
             return
         head, self._head = self._head, None
