@@ -51,12 +51,10 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Literal
 
 from conformance.endpoints.recording import answer_record
-from conformance.ks import KsError, crack_ks
 from conformance.model import (
     AbandonClose,
     AddToken,
@@ -73,6 +71,7 @@ from conformance.model import (
     Upload,
     UploadTokenModel,
 )
+from conformance.proxy.callers import UNREADABLE, Callers, Resolved
 from conformance.proxy.decoding import Decoded
 from conformance.proxy.digests import WINDOW, InexactDigestError, ShadowPart, ShadowParts
 from conformance.trace import Answered, Exchange
@@ -97,8 +96,6 @@ __all__ = [
     "describe_answer",
 ]
 
-UNREADABLE: Final = "unreadable"
-Resolved = Caller | None | Literal["unreadable"]
 DEFAULT_CLOSE_GRACE = 2.0  # seconds a close the server finished may wait for late answers
 _PASS = 0.02
 
@@ -141,42 +138,6 @@ def describe_answer(answer: Answered) -> str:
     if answer.status is None:
         return answer.kind
     return f"{answer.kind} (status {answer.status}, uploadedFileSize {answer.uploaded_file_size})"
-
-
-class Callers:
-    """Whose session each KS is. Never holds a KS in a repr or a message."""
-
-    def __init__(
-        self,
-        known: Mapping[str, Caller] | None = None,
-        secrets: Mapping[int, str] | None = None,
-    ) -> None:
-        self._known: dict[str, Caller] = dict(known or {})
-        self._secrets = dict(secrets or {})
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"Callers({len(self._known)} known, {len(self._secrets)} secrets)"
-
-    def learn(self, ks: str, caller: Caller) -> None:
-        with self._lock:
-            self._known[ks] = caller
-
-    def resolve(self, ks: object) -> Resolved:
-        """The caller; None for no KS at all (the model answers MISSING_KS); `UNREADABLE`
-        when the KS is one nobody here can read."""
-        if ks is None or ks == "":
-            return None
-        text = str(ks)
-        with self._lock:
-            caller = self._known.get(text)
-        if caller is not None:
-            return caller
-        try:
-            session = crack_ks(text, self._secrets).session
-        except (KsError, ValueError):
-            return UNREADABLE
-        return Caller(session.partner_id, session.user_id, session.is_admin)
 
 
 class ShadowModel:
