@@ -23,6 +23,7 @@ from reports.derive import counts_of, failing_cases_of, summary_of
 from reports.disagreements import disagreements_of
 from reports.paths import ROOT, item, key
 from reports.schema import SCHEMA_ID, ReportError, check, shape_problems
+from reports.timelines import drawn_cases
 from reports.verdicts import Verdict, aggregate_verdict, tally
 
 __all__ = ["MAX_MESSAGES", "ResultsBuilder", "merge_observations", "plain"]
@@ -124,7 +125,18 @@ def _indexed(cases: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         return (str(case.get("test")), str(case.get("description")), _canonical(case), seq)
 
     ordered = [case for _, case in sorted(enumerate(cases), key=order)]
-    return [_fields_in_order({**case, "index": i}) for i, case in enumerate(ordered)]
+    drawn = drawn_cases(ordered)
+    return [
+        _fields_in_order(_drawn_only({**case, "index": i}, i in drawn))
+        for i, case in enumerate(ordered)
+    ]
+
+
+def _drawn_only(case: dict[str, Any], drawn: bool) -> dict[str, Any]:
+    """The case without its timeline unless the reports draw it: results.json stays small."""
+    if not drawn:
+        case.pop("timeline", None)
+    return case
 
 
 def _fields_in_order(case: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from reports.derive import counts_of, failing_cases_of, summary_of
 from reports.paths import ROOT, item, key
+from reports.timelines import timeline_problems
 from reports.verdicts import aggregate_verdict, allowed_verdicts
 
 __all__ = ["consistency_problems"]
@@ -73,6 +74,8 @@ def _case_problems(doc: Mapping[str, Any]) -> list[str]:
                 for rid in case[name]
                 if rid not in case["verdicts"]
             ]
+        if "timeline" in case:
+            problems += timeline_problems(case, key(path, "timeline"))
     return problems
 
 

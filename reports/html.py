@@ -1,8 +1,12 @@
-"""results.html: one self-contained page (inline CSS, no scripts, no external assets).
+"""results.html: one self-contained page (inline CSS and SVG, no external assets).
 
-A header with the result and the run, the requirement table with coloured verdict badges,
-a collapsible `<details>` per requirement (rule, messages, failing cases with their replay
-commands) and the table of cases. Every piece of text from the document is escaped.
+A header with the result and the run; then what failed, first and open (`reports.failures`:
+each broken requirement's shrunk case with its request timeline, evidence, byte map and
+replay command); the requirement table with verdict badges (in words, coloured too); a
+collapsible `<details>` per requirement (rule, messages, failing cases with their replay
+commands; NOT-EXERCISED drawn dashed, never like a PASS) and the table of cases, the sampled
+passing ones with their timeline folded. The only script is the copy button's, and the
+page reads the same without it. Every piece of text from the document is escaped.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from reports.disagreements import INTRO as DISAGREED_INTRO
 from reports.disagreements import TITLE as DISAGREED
 from reports.disagreements import lines as disagreement_lines
 from reports.exercise import not_exercised_headline
+from reports.failures import COPY_SCRIPT, DRAWING_CSS, case_drawing, failure_section
 from reports.files import write_text
 from reports.schema import check
 from reports.verdicts import BROKEN, Verdict
@@ -74,6 +79,7 @@ blockquote{margin:.5em 0;padding-left:1em;border-left:4px solid #d0d7de;color:#4
 .badge.pass{background:#1a7f37}.badge.fail{background:#cf222e}
 .badge.nonstrict{background:#bc4c00}.badge.skipped{background:#6e7781}
 .badge.info{background:#0969da}.badge.harness{background:#8250df}
+details.skipped{border-style:dashed;background:#f6f8fa}
 """
 
 
@@ -82,14 +88,17 @@ def render_html(doc: Mapping[str, Any], *, strict: bool = False) -> str:
     valid = check(dict(doc))
     result = outcome(valid, strict)
     title = f"{TITLE}: {result.title}"
+    failures = failure_section(valid, _badge, _rich)
     body = [
         _header(valid, strict),
         "<main>",
+        failures,
         _section("Requirements", _requirement_table(valid["requirements"])),
         _section("Details", "\n".join(_details(valid, r) for r in valid["requirements"])),
         *_disagreements(valid),
         _section("Cases", _case_table(valid["cases"])),
         "</main>",
+        COPY_SCRIPT if failures else "",
     ]
     return "\n".join(
         [
@@ -98,7 +107,7 @@ def render_html(doc: Mapping[str, Any], *, strict: bool = False) -> str:
             '<head><meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{_text(title)}</title>",
-            f"<style>{_CSS}</style></head>",
+            f"<style>{_CSS}{DRAWING_CSS}</style></head>",
             "<body>",
             *body,
             "</body></html>",
@@ -125,11 +134,14 @@ def _header(doc: Mapping[str, Any], strict: bool) -> str:
     state = "failed" if result.exit_code else "unexercised" if result.unexercised else "passed"
     return (
         f'<header class="{state}">'
-        f"<h1>{result.emoji} {_text(TITLE)}: {_text(result.title)}{mode} "
+        # No emoji: a browser without an emoji font shows a box; the words say it all.
+        f"<h1>{_text(TITLE)}: {_text(result.title)}{mode} "
         f"(exit code {result.exit_code})</h1>"
         f"{_unexercised(result)}"
         f"<p>{_text(facts)}</p>"
-        f'<dl class="run">{rows}</dl></header>'
+        # Folded, so that what failed is above the fold.
+        f'<details class="run"><summary>the run</summary><dl class="run">{rows}</dl></details>'
+        "</header>"
     )
 
 
@@ -193,7 +205,7 @@ def _verdict(entry: Mapping[str, Any]) -> str:
 def _details(doc: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
     opened = " open" if entry["verdict"] in _OPEN or unexercised_must(entry) else ""
     parts = [
-        f'<details id="{_anchor("req", entry["id"])}"{opened}>',
+        f'<details id="{_anchor("req", entry["id"])}" class="{_CLASS[entry["verdict"]]}"{opened}>',
         f"<summary>{_verdict(entry)} {_text(entry['id'])} ({_text(entry['level'])}) "
         f"· {_text(counts_text(entry['counts']))}</summary>",
         f"<blockquote>{_rich(entry['rule'])}</blockquote>",
@@ -240,10 +252,22 @@ def _case_table(cases: list[Mapping[str, Any]]) -> str:
     rows = [
         f'<tr id="{_anchor("case", str(case["index"]))}"><td>{case["index"]}</td>'
         f"<td><code>{_text(case['test'])}</code></td><td>{_text(case['description'])}</td>"
-        f"<td>{_client(case['client'])}</td><td>{_case_verdicts(case)}</td></tr>"
+        f"<td>{_client(case['client'])}</td><td>{_case_verdicts(case)}{_drawing(case)}</td></tr>"
         for case in cases
     ]
     return _table(["#", "Test", "Description", "Client", "Verdicts"], rows, "cases")
+
+
+def _drawing(case: Mapping[str, Any]) -> str:
+    """A case's timeline, folded (the failing ones are drawn open at the top too)."""
+    timeline = case.get("timeline")
+    if timeline is None:
+        return ""
+    count = len(timeline["requests"]) + timeline["omitted"]
+    return (
+        f'<details class="drawing"><summary>timeline ({plural(count, "request")})</summary>'
+        f"{case_drawing(timeline)}</details>"
+    )
 
 
 def _client(client: Mapping[str, Any] | None) -> str:

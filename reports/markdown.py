@@ -18,6 +18,7 @@ from reports.disagreements import lines as disagreement_lines
 from reports.exercise import not_exercised_headline
 from reports.files import write_text
 from reports.schema import check
+from reports.timelines import text_timeline
 from reports.verdicts import BROKEN
 from reports.view import (
     EMOJI,
@@ -129,7 +130,19 @@ def _failure(doc: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
         lines += ["", _case_line(case)]
         if case["replay"]:
             lines += ["", *fenced(case["replay"], "sh")]
+        lines += _timeline(case, entry["id"])
     return "\n".join(lines)
+
+
+def _timeline(case: Mapping[str, Any], requirement_id: str) -> list[str]:
+    """The case's requests, one line each in the order sent (`<< evidence` marks those the
+    check names); nothing for a case recorded without a timeline."""
+    timeline = case.get("timeline")
+    if timeline is None or not timeline["requests"]:
+        return []
+    text = "\n".join(text_timeline(timeline, requirement_id))
+    header = "Its requests (seconds from the first, lane, request, answer):"
+    return ["", header, "", *fenced(text, "text")]
 
 
 def _harness_errors(doc: Mapping[str, Any]) -> list[str]:

@@ -25,7 +25,24 @@ numbers, booleans, null; no tuples, no enums, no lone surrogates):
   `trace` (an open object; `requests`, `data_requests`, `faults_fired`, `token_id` typed when
   present), `replay` (a command or null), optionally `shrink` (how the failing case was
   shrunk: `status` `shrunk` | `cut` | `not-shrunk` | `off`, `steps` >= 0, `seconds` >= 0,
-  `reason` text; or null). No other fields.
+  `reason` text; or null), optionally `timeline` (below). No other fields.
+- `cases[].timeline` (optional; kept for every case with a FAIL, NON-STRICT or
+  HARNESS-ERROR verdict and a sample of the others, `reports.timelines.drawn_cases`):
+  `requests`, one per request of the case in arrival order, at most 200 (`omitted` >= 0
+  counts the rest): `id` (the trace's exchange id >= 0, unique), `sent` and `answered`
+  (seconds >= 0 from the case's first request; `answered` null when no answer was sent, never
+  before `sent`), `connection` (text), `call` (`service.action`), `role` (`opening`,
+  `middle`, `close`, `whole` for a data request, else the action), `resume`, `final_chunk`
+  (bool or null: not sent), `resume_at` (a number or null), `length` (payload bytes or
+  null), `answer` (`ok` | `error`: a Kaltura error object | `http-error` | `reset` |
+  `dropped` | `none`), `code` (text or null), `http_status` (integer >= 0 or null), `fault`
+  (what fired on it, text or null), `params` (text to text: the request's parameters, cut
+  short, no credential), optionally `disagreed` (`server`, `model`: text, where a server
+  run's answer differed from the model's prediction); `evidence` ({ID: [exchange ids]}: the
+  requests each broken requirement's breaches name; each ID must have a verdict in the
+  case); `bytes` (or null): `size` (the file's bytes), `ranges` (`start`, `end`, `kind`:
+  `acknowledged` | `re-sent` | `overlapping` | `sent` | `never-sent`; consecutive, non-empty,
+  from 0 to `size`), `held` (the bytes the token finally holds, or null), `full` (bool).
 - `summary`: `cases`, `must_failed` (MUST requirements that FAIL), `should_failed` (SHOULD
   requirements that are NON-STRICT), `harness_errors` (cases with any HARNESS-ERROR
   verdict), `exit_code` (`exit_code(doc, run.strict, run.require_exercised)`: 0, 1 or 3);
@@ -58,6 +75,7 @@ from typing import Any, Final
 from reports import rules
 from reports.consistency import consistency_problems
 from reports.paths import ROOT, key, walk
+from reports.timelines import TIMELINE
 from reports.verdicts import (
     LEVELS,
     ORDER,
@@ -164,6 +182,7 @@ _CASE = {
             }
         )
     ),
+    "timeline": TIMELINE,
 }
 _SUMMARY = {
     "cases": rules.COUNT,
@@ -185,7 +204,7 @@ _DOCUMENT = {
     "schema": rules.STRING,
     "run": rules.obj(_RUN, optional=_RUN_OPTIONAL),
     "requirements": rules.list_of(rules.obj(_REQUIREMENT)),
-    "cases": rules.list_of(rules.obj(_CASE, optional=("shrink",))),
+    "cases": rules.list_of(rules.obj(_CASE, optional=("shrink", "timeline"))),
     "summary": rules.obj(_SUMMARY, optional=("must_not_exercised", "not_exercised_causes")),
     "disagreements": rules.list_of(rules.obj(_DISAGREEMENT)),
 }

@@ -11,6 +11,7 @@ from conformance.options import RunOptions
 from conformance.runner import CaseResult
 from conformance.scenario import UploadScenario
 from conformance.suite.shrinking import ShrinkReport
+from conformance.suite.timeline import case_timeline
 
 __all__ = ["case_record", "replay_command"]
 
@@ -33,6 +34,8 @@ def case_record(
     """Plain JSON data for the reports (it crosses xdist in the test reports)."""
     case = result.to_dict()
     case["replay"] = replay_command(options, result.scenario)
+    # Every case carries its timeline; the results builder keeps those the reports draw.
+    case["timeline"] = case_timeline(result.evidence, result.results)
     if shrink is not None:  # only the reported failing case of a shard has one
         case["shrink"] = shrink.to_dict()
     return case

@@ -1,0 +1,230 @@
+"""Inline SVG drawings of a case's `timeline`: the requests over time, and the byte map of
+the file. Readable without JavaScript; every piece of document text is escaped.
+
+Timeline: x is time from the case's first request, to scale (`Scale`); one row per lane
+(`reports.timelines.lanes`); each request a bar from sent to answered (`answered` null: to
+the end of the case, open-ended). Meaning is never carried by colour alone: each bar says
+its answer in words and draws its outline in a dash pattern of its own; a fault is a
+marker with the word `fault`; an evidence bar has a thick outline and the word `evidence`.
+A hover `<title>` gives the decoded parameters (the record holds no credential).
+
+Byte map: the file from byte 0 to its size, to scale, each range a segment of its kind
+(labelled in words where it is wide enough, and always in the title and the list under
+it), and a second row with what the token finally holds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Any, Final
+
+from reports.timelines import (
+    Lane,
+    answer_label,
+    end_of,
+    evidence_ids,
+    horizon_of,
+    lanes,
+    request_label,
+)
+from reports.view import printable
+
+__all__ = ["LANE_HEIGHT", "PLOT_LEFT", "PLOT_WIDTH", "Scale", "byte_map_svg", "timeline_svg"]
+
+PLOT_LEFT: Final = 64  # px for the lane names
+PLOT_WIDTH: Final = 820  # px of the time (or byte) axis
+LANE_HEIGHT: Final = 40  # px per lane: a fault label line above a bar
+_BAR_TOP: Final = 13  # px from a lane's top to its bar
+_BAR_HEIGHT: Final = 22
+_AXIS: Final = 24  # px for the axis and its tick labels
+_MIN_BAR: Final = 3.0  # px: an instant request stays visible
+_CHAR: Final = 6.2  # px per character of the 11 px label font, to decide what fits
+_TICKS: Final = 6
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Linear map from [0, span] (seconds or bytes) to [PLOT_LEFT, PLOT_LEFT + PLOT_WIDTH]."""
+
+    span: float
+
+    def x(self, value: float) -> float:
+        return PLOT_LEFT + PLOT_WIDTH * min(max(value, 0.0), self.span) / self.span
+
+    def ticks(self) -> list[float]:
+        """Round values from 0 to the span, about `_TICKS` of them (1, 2, 5 × 10^k apart)."""
+        raw = self.span / _TICKS
+        magnitude = 10 ** math.floor(math.log10(raw))
+        step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+        return [n * step for n in range(int(self.span / step) + 1)]
+
+
+def timeline_svg(timeline: Mapping[str, Any], requirement_id: str | None = None) -> str:
+    """The requests of the case; the evidence of `requirement_id` (of every broken
+    requirement when None) highlighted."""
+    requests = timeline["requests"]
+    rows = lanes(requests)
+    horizon = horizon_of(requests)
+    scale = Scale(horizon)
+    named = evidence_ids(timeline, requirement_id)
+    height = _AXIS + LANE_HEIGHT * max(1, len(rows))
+    width = PLOT_LEFT + PLOT_WIDTH + 8
+    parts = [
+        f'<svg class="timeline" role="img" xmlns="http://www.w3.org/2000/svg" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'data-horizon="{horizon:.6f}">',
+        f"<title>{_text(_summary(requests, rows, timeline['omitted']))}</title>",
+        _axis(scale, height, "s"),
+    ]
+    for number, lane in enumerate(rows):
+        parts.append(_lane(lane, number, scale, horizon, named))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _summary(requests: Sequence[Mapping[str, Any]], rows: list[Lane], omitted: int) -> str:
+    more = f", {omitted} more requests not drawn" if omitted else ""
+    return f"{len(requests)} requests in {len(rows)} lanes{more}"
+
+
+def _axis(scale: Scale, height: int, unit: str) -> str:
+    parts = [
+        f'<g class="axis"><line x1="{PLOT_LEFT}" y1="{_AXIS - 6}" '
+        f'x2="{PLOT_LEFT + PLOT_WIDTH}" y2="{_AXIS - 6}"/>'
+    ]
+    for tick in scale.ticks():
+        x = scale.x(tick)
+        parts.append(
+            f'<line class="grid" x1="{x:.1f}" y1="{_AXIS - 6}" x2="{x:.1f}" y2="{height}"/>'
+            f'<text x="{x:.1f}" y="{_AXIS - 10}" text-anchor="middle">'
+            f"{_text(_number(tick, unit))}</text>"
+        )
+    parts.append("</g>")
+    return "".join(parts)
+
+
+def _lane(lane: Lane, number: int, scale: Scale, horizon: float, named: set[int]) -> str:
+    top = _AXIS + number * LANE_HEIGHT
+    parts = [
+        f'<g class="lane" data-lane="{_text(lane.name)}">',
+        f'<text class="lane-name" x="4" y="{top + _BAR_TOP + 15}">{_text(lane.name)}</text>',
+    ]
+    parts += [_bar(r, top, scale, horizon, r["id"] in named) for r in lane.requests]
+    parts.append("</g>")
+    return "".join(parts)
+
+
+def _bar(request: Mapping[str, Any], top: int, scale: Scale, horizon: float, evidence: bool) -> str:
+    start = scale.x(request["sent"])
+    width = max(_MIN_BAR, scale.x(end_of(request, horizon)) - start)
+    answer = request["answer"]
+    classes = f"bar {answer}" + (" evidence" if evidence else "")
+    label = ("evidence " if evidence else "") + f"{request_label(request)} {answer_label(request)}"
+    y = top + _BAR_TOP
+    parts = [
+        f'<g class="{classes}" data-id="{request["id"]}" data-sent="{request["sent"]}" '
+        f'data-end="{end_of(request, horizon)}">',
+        f"<title>{_text(_hover(request, evidence))}</title>",
+        f'<rect x="{start:.2f}" y="{y}" width="{width:.2f}" height="{_BAR_HEIGHT}"/>',
+    ]
+    if width >= 4 * _CHAR:  # a label that would be cut to nothing is left to the title
+        shown = _fit(label, width)
+        parts.append(f'<text x="{start + 3:.2f}" y="{y + 15}">{_text(shown)}</text>')
+    if request["fault"]:
+        parts.append(
+            f'<path class="fault-mark" d="M{start:.2f} {y - 1} l-4 -6 h8 z"/>'
+            f'<text class="fault" x="{start + 6:.2f}" y="{y - 2}">'
+            f"{_text(_fit('fault: ' + request['fault'], PLOT_WIDTH / 3))}</text>"
+        )
+    parts.append("</g>")
+    return "".join(parts)
+
+
+def _hover(request: Mapping[str, Any], evidence: bool) -> str:
+    answered = request["answered"]
+    took = "" if answered is None else f", answered {answered:.4f} s"
+    lines = [
+        f"{request['call']} {request_label(request)}",
+        f"sent {request['sent']:.4f} s{took} on connection {request['connection']}",
+        f"answer: {answer_label(request)}",
+    ]
+    if request["fault"]:
+        lines.append(f"fault: {request['fault']}")
+    disagreed = request.get("disagreed")
+    if disagreed:
+        lines.append(
+            f"server answered {disagreed['server']}; the model predicted {disagreed['model']}"
+        )
+    if evidence:
+        lines.append("evidence: a failing check names this request")
+    lines += [f"{name}={value}" for name, value in request["params"].items()]
+    return "\n".join(lines)
+
+
+def byte_map_svg(byte_map: Mapping[str, Any]) -> str:
+    """The file's bytes by what became of them, and what the token holds, to scale."""
+    size = byte_map["size"]
+    scale = Scale(max(1, size))
+    width = PLOT_LEFT + PLOT_WIDTH + 8
+    height = _AXIS + 2 * LANE_HEIGHT
+    parts = [
+        f'<svg class="bytemap" role="img" xmlns="http://www.w3.org/2000/svg" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" data-size="{size}">',
+        f"<title>{_text(f'byte map of the {size}-byte file')}</title>",
+        _axis(scale, height, "B"),
+        f'<text class="lane-name" x="4" y="{_AXIS + _BAR_TOP + 15}">sent</text>',
+    ]
+    parts += [_segment(r, scale, _AXIS + _BAR_TOP) for r in byte_map["ranges"]]
+    parts.append(_held(byte_map, scale, _AXIS + LANE_HEIGHT + _BAR_TOP))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _segment(entry: Mapping[str, Any], scale: Scale, y: int) -> str:
+    start, end, kind = entry["start"], entry["end"], entry["kind"]
+    x = scale.x(start)
+    width = max(1.0, scale.x(end) - x)
+    title = f"{kind}: bytes {start} to {end} ({end - start} bytes)"
+    label = f'<text x="{x + 3:.2f}" y="{y + 15}">{_text(_fit(kind, width))}</text>'
+    return (
+        f'<g class="range {kind}" data-start="{start}" data-end="{end}">'
+        f"<title>{_text(title)}</title>"
+        f'<rect x="{x:.2f}" y="{y}" width="{width:.2f}" height="{_BAR_HEIGHT}"/>'
+        f"{label if width >= 4 * _CHAR else ''}</g>"
+    )
+
+
+def _held(byte_map: Mapping[str, Any], scale: Scale, y: int) -> str:
+    held, size = byte_map["held"], byte_map["size"]
+    name = f'<text class="lane-name" x="4" y="{y + 15}">token</text>'
+    if held is None:
+        return f'{name}<text x="{PLOT_LEFT + 3}" y="{y + 15}">no token state</text>'
+    full = "complete" if byte_map["full"] else "not complete"
+    words = f"token holds {held} of {size} bytes ({full})"
+    width = max(1.0, scale.x(held) - PLOT_LEFT) if held else 0.0
+    return (
+        f'{name}<g class="held" data-held="{held}"><title>{_text(words)}</title>'
+        f'<rect x="{PLOT_LEFT}" y="{y}" width="{width:.2f}" height="{_BAR_HEIGHT}"/>'
+        f'<text x="{PLOT_LEFT + 3}" y="{y + 15}">{_text(words)}</text></g>'
+    )
+
+
+def _fit(text: str, width: float) -> str:
+    room = max(0, int(width / _CHAR) - 1)
+    return text if len(text) <= room else text[: max(0, room - 1)] + "…"
+
+
+def _number(value: float, unit: str) -> str:
+    if unit == "B":
+        for factor, name in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+            if value >= factor:
+                return f"{value / factor:.3g} {name}"
+        return f"{value:g} B"
+    return f"{value:.3g} s"
+
+
+def _text(value: object) -> str:
+    return escape(printable(str(value)), quote=True)
