@@ -50,6 +50,7 @@ class Scale:
     """Linear map from [0, span] (seconds or bytes) to [PLOT_LEFT, PLOT_LEFT + PLOT_WIDTH]."""
 
     span: float
+    least_step: float = 0.0  # bytes: no tick between two whole bytes
 
     def x(self, value: float) -> float:
         return PLOT_LEFT + PLOT_WIDTH * min(max(value, 0.0), self.span) / self.span
@@ -59,6 +60,7 @@ class Scale:
         raw = self.span / _TICKS
         magnitude = 10 ** math.floor(math.log10(raw))
         step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+        step = max(step, self.least_step)
         return [n * step for n in range(int(self.span / step) + 1)]
 
 
@@ -112,12 +114,30 @@ def _lane(lane: Lane, number: int, scale: Scale, horizon: float, named: set[int]
         f'<g class="lane" data-lane="{_text(lane.name)}">',
         f'<text class="lane-name" x="4" y="{top + _BAR_TOP + 15}">{_text(lane.name)}</text>',
     ]
-    parts += [_bar(r, top, scale, horizon, r["id"] in named) for r in lane.requests]
+    starts = [scale.x(r["sent"]) for r in lane.requests]
+    ends = [scale.x(end_of(r, horizon)) for r in lane.requests]
+    after = [*starts[1:], float(PLOT_LEFT + PLOT_WIDTH + 8)]  # where the next bar begins
+    before = [float(PLOT_LEFT), *ends[:-1]]  # where the one before ended
+    parts += [
+        _bar(r, top, scale=scale, horizon=horizon, evidence=r["id"] in named, free=(since, until))
+        for r, since, until in zip(lane.requests, before, after, strict=True)
+    ]
     parts.append("</g>")
     return "".join(parts)
 
 
-def _bar(request: Mapping[str, Any], top: int, scale: Scale, horizon: float, evidence: bool) -> str:
+def _bar(
+    request: Mapping[str, Any],
+    top: int,
+    *,
+    scale: Scale,
+    horizon: float,
+    evidence: bool,
+    free: tuple[float, float],
+) -> str:
+    """One request; its label inside the bar, else after it, else before it, within the
+    `free` stretch of its lane (from where the bar before ends to where the next begins):
+    never over another bar."""
     start = scale.x(request["sent"])
     width = max(_MIN_BAR, scale.x(end_of(request, horizon)) - start)
     answer = request["answer"]
@@ -130,9 +150,7 @@ def _bar(request: Mapping[str, Any], top: int, scale: Scale, horizon: float, evi
         f"<title>{_text(_hover(request, evidence))}</title>",
         f'<rect x="{start:.2f}" y="{y}" width="{width:.2f}" height="{_BAR_HEIGHT}"/>',
     ]
-    if width >= 4 * _CHAR:  # a label that would be cut to nothing is left to the title
-        shown = _fit(label, width)
-        parts.append(f'<text x="{start + 3:.2f}" y="{y + 15}">{_text(shown)}</text>')
+    parts.append(_label(label, start, width, free, y + 15))
     if request["fault"]:
         parts.append(
             f'<path class="fault-mark" d="M{start:.2f} {y - 1} l-4 -6 h8 z"/>'
@@ -141,6 +159,23 @@ def _bar(request: Mapping[str, Any], top: int, scale: Scale, horizon: float, evi
         )
     parts.append("</g>")
     return "".join(parts)
+
+
+def _label(label: str, start: float, width: float, free: tuple[float, float], y: int) -> str:
+    """The bar's words where they fit; a label cut to nothing is left to the title."""
+    since, until = free
+    inside = (width - 4, start + 3, "start")
+    places = (
+        (inside, 12),
+        ((until - start - width - 5, start + width + 3, "start"), 4),  # after the bar
+        ((start - since - 5, start - 3, "end"), 4),  # before it
+        (inside, 4),
+    )
+    for (room, x, anchor), least in places:
+        if room >= least * _CHAR:
+            shown = _text(_fit(label, room))
+            return f'<text x="{x:.2f}" y="{y}" text-anchor="{anchor}">{shown}</text>'
+    return ""
 
 
 def _hover(request: Mapping[str, Any], evidence: bool) -> str:
@@ -167,7 +202,7 @@ def _hover(request: Mapping[str, Any], evidence: bool) -> str:
 def byte_map_svg(byte_map: Mapping[str, Any]) -> str:
     """The file's bytes by what became of them, and what the token holds, to scale."""
     size = byte_map["size"]
-    scale = Scale(max(1, size))
+    scale = Scale(max(1, size), least_step=1.0)
     width = PLOT_LEFT + PLOT_WIDTH + 8
     height = _AXIS + 2 * LANE_HEIGHT
     parts = [

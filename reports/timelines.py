@@ -186,8 +186,7 @@ def lanes(requests: Sequence[Mapping[str, Any]]) -> list[Lane]:
 
 def _sequential(group: Sequence[Mapping[str, Any]], horizon: float) -> bool:
     return all(
-        end_of(before, horizon) <= after["sent"]
-        for before, after in itertools.pairwise(group)
+        end_of(before, horizon) <= after["sent"] for before, after in itertools.pairwise(group)
     )
 
 
