@@ -23,7 +23,7 @@ from conformance.runner import CaseRunner
 from conformance.scenario import ClientParams, UploadScenario
 from conformance.suite.records import case_record
 
-__all__ = ["failing_document"]
+__all__ = ["failing_document", "mutants_module"]
 
 _MUTANTS = Path(__file__).resolve().parents[1] / "clients" / "mutants.py"
 CHUNK = 8192
@@ -32,7 +32,7 @@ SOURCE = SourceFile(5 * CHUNK + 3000, 20261203)
 BUG = "middles_off_by_one"
 
 
-def _mutants() -> ModuleType:
+def mutants_module() -> ModuleType:
     name = "tests_clients_mutants"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, _MUTANTS)
@@ -46,7 +46,7 @@ def _mutants() -> ModuleType:
 
 def failing_document(concurrency: int = 2) -> dict[str, Any]:
     """A client run's results: one failing case of `BUG` and one passing case."""
-    mutants = _mutants()
+    mutants = mutants_module()
     options = RunOptions(client_cmd="python3 my_uploader.py {file}")
     scenario = UploadScenario(SOURCE, ClientParams(CHUNK, concurrency))
     endpoint = KalturaEndpoint(EndpointConfig(final_wait=0.2))
