@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from html import escape
 from typing import Any, Final
 
-from reports.svg import byte_map_svg, timeline_svg
+from reports.svg import byte_map_svg, timeline_svg, zoom_window
 from reports.timelines import answer_label, evidence_ids, request_label
 from reports.verdicts import Verdict
 from reports.view import printable, shrink_text
@@ -24,7 +24,7 @@ MAX_EVIDENCE_LISTED: Final = 20
 MAX_RANGES_LISTED: Final = 30
 # Bars are told apart by words and dash patterns too; the colours only help.
 DRAWING_CSS = """
-svg.timeline,svg.bytemap{max-width:100%;height:auto;display:block;margin:.3em 0}
+svg.timeline,svg.timeline-zoom,svg.bytemap{max-width:100%;height:auto;display:block;margin:.3em 0}
 svg text{font:11px ui-monospace,SFMono-Regular,Menlo,monospace;fill:#1f2328}
 .axis line{stroke:#57606a}.axis line.grid{stroke:#d0d7de;stroke-dasharray:2 3}
 .bar rect,.range rect,.held rect{stroke:#1f2328;stroke-width:1}
@@ -41,6 +41,7 @@ svg text{font:11px ui-monospace,SFMono-Regular,Menlo,monospace;fill:#1f2328}
 .range.overlapping rect{fill:#ffb77c;stroke-dasharray:2 2}
 .range.sent rect{fill:#d8b9ff;stroke-dasharray:8 2 2 2}
 .range.never-sent rect{fill:#ffffff;stroke-dasharray:4 4}
+.range.thin rect{stroke:#a40e26;stroke-width:2}.thin-mark{fill:#a40e26}
 .held rect{fill:#b6e3ff}
 ul.legend{list-style:none;padding:0;margin:.2em 0;font-size:.85em}
 ul.legend li{display:inline-block;margin-right:1em}
@@ -160,6 +161,11 @@ def case_drawing(timeline: Mapping[str, Any], requirement_id: str | None = None)
     """Timeline, legend, evidence list and byte map of one case."""
     parts = [f"<h4>Timeline ({len(timeline['requests'])} requests)</h4>", _legend()]
     parts.append(timeline_svg(timeline, requirement_id))
+    window = zoom_window(timeline, requirement_id)
+    if window is not None:
+        start, end = window
+        parts.append(f"<h4>Zoomed to the evidence: {start:.4f} s to {end:.4f} s</h4>")
+        parts.append(timeline_svg(timeline, requirement_id, window))
     if timeline["omitted"]:
         parts.append(f'<p class="omitted">{timeline["omitted"]} more requests not drawn.</p>')
     parts.append(_evidence(timeline, requirement_id))

@@ -32,7 +32,15 @@ from reports.timelines import (
 )
 from reports.view import printable
 
-__all__ = ["LANE_HEIGHT", "PLOT_LEFT", "PLOT_WIDTH", "Scale", "byte_map_svg", "timeline_svg"]
+__all__ = [
+    "LANE_HEIGHT",
+    "PLOT_LEFT",
+    "PLOT_WIDTH",
+    "Scale",
+    "byte_map_svg",
+    "timeline_svg",
+    "zoom_window",
+]
 
 PLOT_LEFT: Final = 64  # px for the lane names
 PLOT_WIDTH: Final = 820  # px of the time (or byte) axis
@@ -51,33 +59,46 @@ class Scale:
 
     span: float
     least_step: float = 0.0  # bytes: no tick between two whole bytes
+    origin: float = 0.0  # a zoomed view starts later
 
     def x(self, value: float) -> float:
-        return PLOT_LEFT + PLOT_WIDTH * min(max(value, 0.0), self.span) / self.span
+        inside = min(max(value - self.origin, 0.0), self.span)
+        return PLOT_LEFT + PLOT_WIDTH * inside / self.span
 
     def ticks(self) -> list[float]:
-        """Round values from 0 to the span, about `_TICKS` of them (1, 2, 5 × 10^k apart)."""
+        """Round values over the span, about `_TICKS` of them (1, 2, 5 × 10^k apart)."""
         raw = self.span / _TICKS
         magnitude = 10 ** math.floor(math.log10(raw))
         step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
         step = max(step, self.least_step)
-        return [n * step for n in range(int(self.span / step) + 1)]
+        first = math.ceil(self.origin / step - 1e-9)
+        last = math.floor((self.origin + self.span) / step + 1e-9)
+        return [n * step for n in range(first, last + 1)]
 
 
-def timeline_svg(timeline: Mapping[str, Any], requirement_id: str | None = None) -> str:
+def timeline_svg(
+    timeline: Mapping[str, Any],
+    requirement_id: str | None = None,
+    window: tuple[float, float] | None = None,
+) -> str:
     """The requests of the case; the evidence of `requirement_id` (of every broken
-    requirement when None) highlighted."""
+    requirement when None) highlighted. With a `window` (seconds), only that stretch, to
+    its own scale (`svg.timeline-zoom`), in the same lanes."""
     requests = timeline["requests"]
     rows = lanes(requests)
     horizon = horizon_of(requests)
-    scale = Scale(horizon)
+    start, end = window or (0.0, horizon)
+    scale = Scale(end - start, origin=start)
+    if window is not None:
+        rows = [_within(lane, start, end, horizon) for lane in rows]
     named = evidence_ids(timeline, requirement_id)
     height = _AXIS + LANE_HEIGHT * max(1, len(rows))
     width = PLOT_LEFT + PLOT_WIDTH + 8
+    css = "timeline" if window is None else "timeline-zoom"
     parts = [
-        f'<svg class="timeline" role="img" xmlns="http://www.w3.org/2000/svg" '
+        f'<svg class="{css}" role="img" xmlns="http://www.w3.org/2000/svg" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'data-horizon="{horizon:.6f}">',
+        f'data-horizon="{horizon:.6f}" data-window="{start:.6f} {end:.6f}">',
         f"<title>{_text(_summary(requests, rows, timeline['omitted']))}</title>",
         _axis(scale, height, "s"),
     ]
@@ -85,6 +106,30 @@ def timeline_svg(timeline: Mapping[str, Any], requirement_id: str | None = None)
         parts.append(_lane(lane, number, scale, horizon, named))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def zoom_window(
+    timeline: Mapping[str, Any], requirement_id: str | None = None
+) -> tuple[float, float] | None:
+    """A stretch around the evidence when it is too short to tell apart on the whole
+    case's scale (under a tenth of it); None when the whole view shows it well enough."""
+    named = evidence_ids(timeline, requirement_id)
+    requests = timeline["requests"]
+    horizon = horizon_of(requests)
+    shown = [r for r in requests if r["id"] in named]
+    if not shown:
+        return None
+    first = min(r["sent"] for r in shown)
+    last = max(end_of(r, horizon) for r in shown)
+    if last - first >= horizon / 10:
+        return None
+    pad = max((last - first) / 10, 0.0005)
+    return (max(0.0, first - pad), min(horizon, last + pad))
+
+
+def _within(lane: Lane, start: float, end: float, horizon: float) -> Lane:
+    kept = tuple(r for r in lane.requests if r["sent"] <= end and end_of(r, horizon) >= start)
+    return Lane(lane.name, kept)
 
 
 def _summary(requests: Sequence[Mapping[str, Any]], rows: list[Lane], omitted: int) -> str:
@@ -142,7 +187,7 @@ def _bar(
     width = max(_MIN_BAR, scale.x(end_of(request, horizon)) - start)
     answer = request["answer"]
     classes = f"bar {answer}" + (" evidence" if evidence else "")
-    label = ("evidence " if evidence else "") + f"{request_label(request)} {answer_label(request)}"
+    label = ("evidence " if evidence else "") + _short_label(request)
     y = top + _BAR_TOP
     parts = [
         f'<g class="{classes}" data-id="{request["id"]}" data-sent="{request["sent"]}" '
@@ -176,6 +221,14 @@ def _label(label: str, start: float, width: float, free: tuple[float, float], y:
             shown = _text(_fit(label, room))
             return f'<text x="{x:.2f}" y="{y}" text-anchor="{anchor}">{shown}</text>'
     return ""
+
+
+def _short_label(request: Mapping[str, Any]) -> str:
+    """`#6 close: error CODE; resumeAt=40960 3000 B …`: what it was and got first, as a
+    narrow bar cuts the end."""
+    detail = request_label(request).split(" ", 2)[2:]  # after `#id role`
+    rest = f"; {detail[0]}" if detail else ""
+    return f"#{request['id']} {request['role']}: {answer_label(request)}{rest}"
 
 
 def _hover(request: Mapping[str, Any], evidence: bool) -> str:
@@ -219,16 +272,23 @@ def byte_map_svg(byte_map: Mapping[str, Any]) -> str:
 
 
 def _segment(entry: Mapping[str, Any], scale: Scale, y: int) -> str:
+    """One range; a trouble range too thin to see gets a marker and its words above."""
     start, end, kind = entry["start"], entry["end"], entry["kind"]
     x = scale.x(start)
     width = max(1.0, scale.x(end) - x)
     title = f"{kind}: bytes {start} to {end} ({end - start} bytes)"
     label = f'<text x="{x + 3:.2f}" y="{y + 15}">{_text(_fit(kind, width))}</text>'
+    thin = width < 4 and kind != "acknowledged"
+    mark = (
+        f'<path class="thin-mark" d="M{x + width / 2:.2f} {y - 1} l-4 -6 h8 z"/>'
+        f'<text class="thin-label" x="{x + width / 2 + 6:.2f}" y="{y - 2}">'
+        f"{_text(f'{kind} {end - start} B at {start}')}</text>"
+    )
     return (
-        f'<g class="range {kind}" data-start="{start}" data-end="{end}">'
+        f'<g class="range {kind}{" thin" if thin else ""}" data-start="{start}" data-end="{end}">'
         f"<title>{_text(title)}</title>"
         f'<rect x="{x:.2f}" y="{y}" width="{width:.2f}" height="{_BAR_HEIGHT}"/>'
-        f"{label if width >= 4 * _CHAR else ''}</g>"
+        f"{label if width >= 4 * _CHAR else ''}{mark if thin else ''}</g>"
     )
 
 

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reports import render_html, render_markdown, validate
-from reports.svg import PLOT_LEFT, PLOT_WIDTH, byte_map_svg, timeline_svg
+from reports.svg import PLOT_LEFT, PLOT_WIDTH, Scale, byte_map_svg, timeline_svg, zoom_window
 from reports.timelines import (
     MAX_TEXT_LINES,
     PASSING_DRAWN_PER_TEST,
@@ -226,7 +226,7 @@ def test_the_timeline_has_one_bar_per_request_to_scale_with_labels() -> None:
         assert title is not None
         assert "answer:" in (title.text or "")
     texts = " ".join(t.text or "" for t in svg.iter(f"{SVG}text"))
-    assert "#2 middle resumeAt=2048 1024 B" in texts
+    assert "#2 middle: ok; resumeAt=2048 1024 B" in texts
     assert "fault: reset before apply" in texts
     assert "reset" in " ".join(b.get("class", "") for b in bars)
 
@@ -336,3 +336,47 @@ def test_the_summary_shows_the_first_failing_case_timeline(sample: Sample) -> No
     assert block.startswith("❌ UT-C10")
     assert "```text\n" in block
     assert "#2 middle resumeAt=2048 1024 B resume=true finalChunk=false -> ok  << evidence" in block
+
+
+def test_a_short_burst_of_evidence_gets_a_zoomed_view_to_its_own_scale() -> None:
+    drawn = timeline()
+    drawn["requests"].append(request(4, 9.0, 10.0))  # the case goes on long after
+    drawn["evidence"] = {"UT-C10": [2]}  # 0.1 to 0.5 s of 10 s
+    window = zoom_window(drawn, "UT-C10")
+    assert window is not None
+    start, end = window
+    assert start < 0.1
+    assert 0.5 < end < 1.0
+    svg = _svg(timeline_svg(drawn, "UT-C10", window))
+    assert svg.get("class") == "timeline-zoom"
+    shown = sorted(int(b.get("data-id", "")) for b in _bars(svg))
+    assert shown == [1, 2, 3]  # #4 lies outside the window
+    bar = next(b for b in _bars(svg) if b.get("data-id") == "2")
+    rect = bar.find(f"{SVG}rect")
+    assert rect is not None
+    expected = PLOT_LEFT + PLOT_WIDTH * (0.1 - start) / (end - start)
+    assert float(rect.get("x", "")) == pytest.approx(expected, abs=0.01)
+    assert zoom_window(timeline(), "UT-C10") is None  # 0.4 s of 0.5 s: no zoom needed
+    assert zoom_window(timeline(), "UT-C18") is None  # no evidence
+
+
+def test_ticks_are_round_and_inside_the_span() -> None:
+    assert Scale(0.5).ticks() == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
+    assert Scale(0.01, origin=0.003).ticks() == pytest.approx([0.004, 0.006, 0.008, 0.01, 0.012])
+    assert Scale(3, least_step=1.0).ticks() == [0, 1, 2, 3]
+
+
+def test_a_thin_trouble_range_is_marked_in_words() -> None:
+    drawn = {
+        "size": 100000,
+        "ranges": [
+            {"start": 0, "end": 8192, "kind": "acknowledged"},
+            {"start": 8192, "end": 8193, "kind": "never-sent"},
+            {"start": 8193, "end": 100000, "kind": "acknowledged"},
+        ],
+        "held": 8192,
+        "full": False,
+    }
+    svg = byte_map_svg(drawn)
+    assert 'class="range never-sent thin"' in svg
+    assert "never-sent 1 B at 8192" in svg
