@@ -159,7 +159,8 @@ def _observed(case: Mapping[str, Any], rid: str) -> list[str]:
 
 def case_drawing(timeline: Mapping[str, Any], requirement_id: str | None = None) -> str:
     """Timeline, legend, evidence list and byte map of one case."""
-    parts = [f"<h4>Timeline ({len(timeline['requests'])} requests)</h4>", _legend()]
+    unit = "steps" if timeline.get("axis") == "steps" else "requests"
+    parts = [f"<h4>Timeline ({len(timeline['requests'])} {unit})</h4>", _legend()]
     parts.append(timeline_svg(timeline, requirement_id))
     window = zoom_window(timeline, requirement_id)
     if window is not None:
@@ -168,6 +169,7 @@ def case_drawing(timeline: Mapping[str, Any], requirement_id: str | None = None)
         parts.append(timeline_svg(timeline, requirement_id, window))
     if timeline["omitted"]:
         parts.append(f'<p class="omitted">{timeline["omitted"]} more requests not drawn.</p>')
+    parts.append(_disagreed(timeline))
     parts.append(_evidence(timeline, requirement_id))
     if timeline["bytes"] is not None:
         parts.append("<h4>Bytes of the file</h4>")
@@ -201,6 +203,24 @@ def _evidence(timeline: Mapping[str, Any], requirement_id: str | None) -> str:
     more = len(named) - MAX_EVIDENCE_LISTED
     tail = f"<li>{more} more</li>" if more > 0 else ""
     return f'<h4>Evidence</h4><ul class="evidence">{"".join(items)}{tail}</ul>'
+
+
+def _disagreed(timeline: Mapping[str, Any]) -> str:
+    """A server run: the steps where the server answered otherwise than the model predicted,
+    the two answers side by side."""
+    rows = [
+        f"<tr><td>{r['id']}</td><td><code>{_text(r['role'])}</code></td>"
+        f"<td>{_text(r['disagreed']['server'])}</td><td>{_text(r['disagreed']['model'])}</td></tr>"
+        for r in timeline["requests"]
+        if r.get("disagreed")
+    ]
+    if not rows:
+        return ""
+    head = "<tr><th>Step</th><th>Request</th><th>Server answered</th><th>Model predicted</th></tr>"
+    return (
+        f'<h4>Where the server and the model disagreed</h4><table class="disagreed">'
+        f"<thead>{head}</thead><tbody>{''.join(rows[:MAX_EVIDENCE_LISTED])}</tbody></table>"
+    )
 
 
 def _ranges(byte_map: Mapping[str, Any]) -> str:

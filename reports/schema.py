@@ -28,21 +28,24 @@ numbers, booleans, null; no tuples, no enums, no lone surrogates):
   `reason` text; or null), optionally `timeline` (below). No other fields.
 - `cases[].timeline` (optional; kept for every case with a FAIL, NON-STRICT or
   HARNESS-ERROR verdict and a sample of the others, `reports.timelines.drawn_cases`):
-  `requests`, one per request of the case in arrival order, at most 200 (`omitted` >= 0
-  counts the rest): `id` (the trace's exchange id >= 0, unique), `sent` and `answered`
-  (seconds >= 0 from the case's first request; `answered` null when no answer was sent, never
-  before `sent`), `connection` (text), `call` (`service.action`), `role` (`opening`,
-  `middle`, `close`, `whole` for a data request, else the action), `resume`, `final_chunk`
-  (bool or null: not sent), `resume_at` (a number or null), `length` (payload bytes or
-  null), `answer` (`ok` | `error`: a Kaltura error object | `http-error` | `reset` |
-  `dropped` | `none`), `code` (text or null), `http_status` (integer >= 0 or null), `fault`
-  (what fired on it, text or null), `params` (text to text: the request's parameters, cut
-  short, no credential), optionally `disagreed` (`server`, `model`: text, where a server
-  run's answer differed from the model's prediction); `evidence` ({ID: [exchange ids]}: the
-  requests each broken requirement's breaches name; each ID must have a verdict in the
-  case); `bytes` (or null): `size` (the file's bytes), `ranges` (`start`, `end`, `kind`:
-  `acknowledged` | `re-sent` | `overlapping` | `sent` | `never-sent`; consecutive, non-empty,
-  from 0 to `size`), `held` (the bytes the token finally holds, or null), `full` (bool).
+  optionally `axis` (`seconds`, the default, or `steps`: a server run's driver sends one
+  request at a time and `sent`/`answered` count steps); `requests`, one per request of the
+  case in arrival order, at most 200 (`omitted` >= 0 counts the rest): `id` (the trace's
+  exchange id >= 0, unique), `sent` and `answered` (seconds >= 0 from the case's first
+  request; `answered` null when no answer was sent, never before `sent`), `connection`
+  (text), `call` (`service.action`), `role` (`opening`, `middle`, `close`, `whole` for a
+  data request, else the action; a server run's step: the driver's request in words),
+  `resume`, `final_chunk` (bool or null: not sent), `resume_at` (a number or null),
+  `length` (payload bytes or null), `answer` (`ok` | `error`: a Kaltura error object |
+  `http-error` | `reset` | `dropped` | `none`), `code` (text or null), `http_status`
+  (integer >= 0 or null), `fault` (what fired on it, text or null), `params` (text to
+  text: the request's parameters, cut short, no credential), optionally `disagreed`
+  (`server`, `model`: text, where a server run's answer differed from the model's
+  prediction); `evidence` ({ID: [exchange ids]}: the requests each broken requirement's
+  breaches name; each ID must have a verdict in the case); `bytes` (or null): `size` (the
+  file's bytes), `ranges` (`start`, `end`, `kind`: `acknowledged` | `re-sent` |
+  `overlapping` | `sent` | `never-sent`; consecutive, non-empty, from 0 to `size`), `held`
+  (the bytes the token finally holds, or null), `full` (bool).
 - `summary`: `cases`, `must_failed` (MUST requirements that FAIL), `should_failed` (SHOULD
   requirements that are NON-STRICT), `harness_errors` (cases with any HARNESS-ERROR
   verdict), `exit_code` (`exit_code(doc, run.strict, run.require_exercised)`: 0, 1 or 3);

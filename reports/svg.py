@@ -88,7 +88,8 @@ def timeline_svg(
     rows = lanes(requests)
     horizon = horizon_of(requests)
     start, end = window or (0.0, horizon)
-    scale = Scale(end - start, origin=start)
+    steps = timeline.get("axis") == "steps"
+    scale = Scale(end - start, least_step=1.0 if steps else 0.0, origin=start)
     if window is not None:
         rows = [_within(lane, start, end, horizon) for lane in rows]
     named = evidence_ids(timeline, requirement_id)
@@ -100,10 +101,10 @@ def timeline_svg(
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'data-horizon="{horizon:.6f}" data-window="{start:.6f} {end:.6f}">',
         f"<title>{_text(_summary(requests, rows, timeline['omitted']))}</title>",
-        _axis(scale, height, "s"),
+        _axis(scale, height, "step" if steps else "s"),
     ]
     for number, lane in enumerate(rows):
-        parts.append(_lane(lane, number, scale, horizon, named))
+        parts.append(_lane(lane, number, scale, horizon, named, steps=steps))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -117,7 +118,7 @@ def zoom_window(
     requests = timeline["requests"]
     horizon = horizon_of(requests)
     shown = [r for r in requests if r["id"] in named]
-    if not shown:
+    if not shown or timeline.get("axis") == "steps":  # steps are all as wide
         return None
     first = min(r["sent"] for r in shown)
     last = max(end_of(r, horizon) for r in shown)
@@ -153,7 +154,9 @@ def _axis(scale: Scale, height: int, unit: str) -> str:
     return "".join(parts)
 
 
-def _lane(lane: Lane, number: int, scale: Scale, horizon: float, named: set[int]) -> str:
+def _lane(
+    lane: Lane, number: int, scale: Scale, horizon: float, named: set[int], *, steps: bool
+) -> str:
     top = _AXIS + number * LANE_HEIGHT
     parts = [
         f'<g class="lane" data-lane="{_text(lane.name)}">',
@@ -164,7 +167,15 @@ def _lane(lane: Lane, number: int, scale: Scale, horizon: float, named: set[int]
     after = [*starts[1:], float(PLOT_LEFT + PLOT_WIDTH + 8)]  # where the next bar begins
     before = [float(PLOT_LEFT), *ends[:-1]]  # where the one before ended
     parts += [
-        _bar(r, top, scale=scale, horizon=horizon, evidence=r["id"] in named, free=(since, until))
+        _bar(
+            r,
+            top,
+            scale=scale,
+            horizon=horizon,
+            evidence=r["id"] in named,
+            free=(since, until),
+            steps=steps,
+        )
         for r, since, until in zip(lane.requests, before, after, strict=True)
     ]
     parts.append("</g>")
@@ -179,6 +190,7 @@ def _bar(
     horizon: float,
     evidence: bool,
     free: tuple[float, float],
+    steps: bool,
 ) -> str:
     """One request; its label inside the bar, else after it, else before it, within the
     `free` stretch of its lane (from where the bar before ends to where the next begins):
@@ -192,7 +204,7 @@ def _bar(
     parts = [
         f'<g class="{classes}" data-id="{request["id"]}" data-sent="{request["sent"]}" '
         f'data-end="{end_of(request, horizon)}">',
-        f"<title>{_text(_hover(request, evidence))}</title>",
+        f"<title>{_text(_hover(request, evidence, steps))}</title>",
         f'<rect x="{start:.2f}" y="{y}" width="{width:.2f}" height="{_BAR_HEIGHT}"/>',
     ]
     parts.append(_label(label, start, width, free, y + 15))
@@ -231,12 +243,17 @@ def _short_label(request: Mapping[str, Any]) -> str:
     return f"#{request['id']} {request['role']}: {answer_label(request)}{rest}"
 
 
-def _hover(request: Mapping[str, Any], evidence: bool) -> str:
+def _hover(request: Mapping[str, Any], evidence: bool, steps: bool) -> str:
     answered = request["answered"]
     took = "" if answered is None else f", answered {answered:.4f} s"
+    when = (
+        f"step {request['id']}"
+        if steps
+        else f"sent {request['sent']:.4f} s{took} on connection {request['connection']}"
+    )
     lines = [
         f"{request['call']} {request_label(request)}",
-        f"sent {request['sent']:.4f} s{took} on connection {request['connection']}",
+        when,
         f"answer: {answer_label(request)}",
     ]
     if request["fault"]:
@@ -318,6 +335,8 @@ def _number(value: float, unit: str) -> str:
             if value >= factor:
                 return f"{value / factor:.3g} {name}"
         return f"{value:g} B"
+    if unit == "step":
+        return f"step {value:g}"
     return f"{value:.3g} s"
 
 

@@ -81,11 +81,13 @@ _BYTES = {
 _ID = rules.matching(r"UT-[CS]\d{2,}", "a requirement ID like UT-C01")
 TIMELINE: Final = rules.obj(
     {
+        "axis": rules.one_of("seconds", "steps"),
         "requests": rules.list_of(rules.obj(_REQUEST, optional=("disagreed",))),
         "omitted": rules.COUNT,
         "evidence": rules.map_of(_ID, rules.list_of(rules.COUNT)),
         "bytes": rules.nullable(rules.obj(_BYTES)),
-    }
+    },
+    optional=("axis",),
 )
 
 
@@ -235,20 +237,27 @@ def text_timeline(timeline: Mapping[str, Any], requirement_id: str | None = None
     lane_of = {r["id"]: lane.name for lane in lanes(requests) for r in lane.requests}
     named = evidence_ids(timeline, requirement_id)
     ordered = sorted(requests, key=lambda r: (r["sent"], r["id"]))
-    lines = [_text_line(r, lane_of[r["id"]], r["id"] in named) for r in ordered[:MAX_TEXT_LINES]]
+    steps = timeline.get("axis") == "steps"
+    lines = [
+        _text_line(r, lane_of[r["id"]], r["id"] in named, steps) for r in ordered[:MAX_TEXT_LINES]
+    ]
     left = len(ordered) - MAX_TEXT_LINES + timeline["omitted"]
     if left > 0:
         lines.append(f"... {left} more requests not listed")
     return lines
 
 
-def _text_line(request: Mapping[str, Any], lane: str, evidence: bool) -> str:
+def _text_line(request: Mapping[str, Any], lane: str, evidence: bool, steps: bool) -> str:
+    when = f"step {request['sent']:>3}" if steps else f"{request['sent']:8.3f}s"
     line = (
-        f"{request['sent']:8.3f}s  {_one_line(lane):<7} {_one_line(request['call']):<20} "
+        f"{when}  {_one_line(lane):<7} {_one_line(request['call']):<20} "
         f"{_one_line(request_label(request))} -> {_one_line(answer_label(request))}"
     )
     if request["fault"]:
         line += f"  [fault: {_one_line(request['fault'])}]"
+    disagreed = request.get("disagreed")
+    if disagreed:
+        line += f"  [model predicted: {_one_line(disagreed['model'])}]"
     return line + ("  << evidence" if evidence else "")
 
 

@@ -19,7 +19,7 @@ and statuses the server reports at each step (an append in arrival order shows u
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from conformance.clients.api import KalturaApi
 from conformance.content import SourceFile
@@ -27,6 +27,7 @@ from conformance.findings import Breach, CheckRegistry, CheckResult, Findings
 from conformance.model import ErrorCode, TokenStatus
 from conformance.requirements import Party
 from conformance.scenario import Partition, UploadSchedule
+from conformance.server.answers import Observation
 from conformance.server.concurrent import send_concurrently
 from conformance.server.driver import MISSING, ServerDriver, TokenPair
 from conformance.server.error_shape import json_error_problems, xml_error_problems
@@ -52,6 +53,8 @@ class ServerUnderTest:
 
     api: KalturaApi
     close_waits: bool = True
+    observed: list[Observation] = field(default_factory=list, compare=False)
+    """Every comparison the checks' drivers made, in order: the reports' step timeline."""
 
 
 CHECKS: CheckRegistry[ServerUnderTest] = CheckRegistry(Party.SERVER)
@@ -90,7 +93,10 @@ def _findings(problems: list[str], summary: str) -> Findings:
 def _with_driver(target: ServerUnderTest, plan: Callable[[ServerDriver], None]) -> Findings:
     """Run `plan` on a fresh driver; every answer the model did not predict is a breach."""
     with ServerDriver(target.api) as driver:
-        plan(driver)
+        try:
+            plan(driver)
+        finally:
+            target.observed.extend(driver.observations)
         failures = [observation.describe() for observation in driver.mismatches()]
         return _findings(failures, f"{len(driver.observations)} answer(s) as the model predicted")
 

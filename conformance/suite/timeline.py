@@ -20,9 +20,18 @@ from typing import Any, Final
 
 from conformance.checks import CaseEvidence, CheckResult
 from conformance.requirements import Verdict
+from conformance.server.answers import Observation, ServerAnswer
 from conformance.trace import Exchange
 
-__all__ = ["MAX_DRAWN", "MAX_PARAMS", "MAX_VALUE", "byte_map", "case_timeline", "request_record"]
+__all__ = [
+    "MAX_DRAWN",
+    "MAX_PARAMS",
+    "MAX_VALUE",
+    "byte_map",
+    "case_timeline",
+    "request_record",
+    "server_timeline",
+]
 
 MAX_DRAWN: Final = 200  # requests kept per case; the rest are counted in `omitted`
 MAX_PARAMS: Final = 12  # parameters kept per request for the hover title
@@ -45,6 +54,61 @@ def case_timeline(evidence: CaseEvidence, results: Iterable[CheckResult]) -> dic
         "evidence": _evidence(results),
         "bytes": byte_map(evidence),
     }
+
+
+def server_timeline(observed: Sequence[Observation], result: CheckResult) -> dict[str, Any]:
+    """A server check's comparisons as a step timeline (`axis: steps`: the driver sends one
+    request at a time; step n, from 1, runs from n to n + 1): each the driver's request in
+    words, the server's answer, and where the model predicted otherwise, both side by side;
+    the mismatches are the evidence of the requirements they exercise that broke."""
+    steps = [_step(n, observation) for n, observation in enumerate(observed[:MAX_DRAWN])]
+    broken = result.verdict in _BROKEN
+    named = [
+        n + 1
+        for n, observation in enumerate(observed[:MAX_DRAWN])
+        if not observation.ok and result.requirement_id in observation.requirements
+    ]
+    return {
+        "axis": "steps",
+        "requests": steps,
+        "omitted": max(0, len(observed) - MAX_DRAWN),
+        "evidence": {result.requirement_id: named} if broken else {},
+        "bytes": None,
+    }
+
+
+def _step(number: int, observation: Observation) -> dict[str, Any]:
+    actual = observation.actual
+    step = {
+        "id": number + 1,
+        "sent": number + 1,  # step n is drawn from n to n + 1
+        "answered": number + 2,
+        "connection": "driver",
+        "call": "uploadToken",
+        "role": _cut(observation.request),
+        "resume": None,
+        "final_chunk": None,
+        "resume_at": None,
+        "length": None,
+        "answer": _server_kind(actual),
+        "code": actual.code,
+        "http_status": None,
+        "fault": None,
+        "params": {"requirements": ", ".join(observation.requirements)},
+    }
+    if not observation.ok:
+        server, model = actual.describe(), observation.expected.describe()
+        step["disagreed"] = {"server": _cut(server), "model": _cut(model)}
+    return step
+
+
+def _server_kind(answer: ServerAnswer) -> str:
+    """`transport` (no usable answer) is drawn as no answer."""
+    return "none" if answer.kind == "transport" else answer.kind
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= 4 * MAX_VALUE else text[: 4 * MAX_VALUE] + "…"
 
 
 def request_record(exchange: Exchange, start: float, fault: str | None = None) -> dict[str, Any]:
