@@ -164,8 +164,9 @@ def _lane(
     ]
     starts = [scale.x(r["sent"]) for r in lane.requests]
     ends = [scale.x(end_of(r, horizon)) for r in lane.requests]
-    after = [*starts[1:], float(PLOT_LEFT + PLOT_WIDTH + 8)]  # where the next bar begins
-    before = [float(PLOT_LEFT), *ends[:-1]]  # where the one before ended
+    # Where the next bar begins and where the one before ended (an empty lane has neither).
+    after = [*starts[1:], float(PLOT_LEFT + PLOT_WIDTH + 8)][: len(starts)]
+    before = [float(PLOT_LEFT), *ends[:-1]][: len(starts)]
     parts += [
         _bar(
             r,

@@ -340,7 +340,8 @@ def test_the_summary_shows_the_first_failing_case_timeline(sample: Sample) -> No
 
 def test_a_short_burst_of_evidence_gets_a_zoomed_view_to_its_own_scale() -> None:
     drawn = timeline()
-    drawn["requests"].append(request(4, 9.0, 10.0))  # the case goes on long after
+    # The case goes on long after, on a connection of its own: a lane empty in the zoom.
+    drawn["requests"].append(request(4, 9.0, 10.0, connection="conn-3"))
     drawn["evidence"] = {"UT-C10": [2]}  # 0.1 to 0.5 s of 10 s
     window = zoom_window(drawn, "UT-C10")
     assert window is not None
@@ -380,3 +381,21 @@ def test_a_thin_trouble_range_is_marked_in_words() -> None:
     svg = byte_map_svg(drawn)
     assert 'class="range never-sent thin"' in svg
     assert "never-sent 1 B at 8192" in svg
+
+
+@given(intervals, st.sets(st.integers(0, 29), max_size=5))
+def test_any_timeline_draws_whole_and_zoomed(
+    drawn: list[tuple[float, float | None, str]], named: set[int]
+) -> None:
+    requests = [
+        request(i, sent, None if took is None else sent + took, connection=conn)
+        for i, (sent, took, conn) in enumerate(drawn)
+    ]
+    ids = sorted(i for i in named if i < len(requests))
+    some = timeline(requests=requests, evidence={"UT-C10": ids})
+    whole = _svg(timeline_svg(some, "UT-C10"))
+    assert len(_bars(whole)) == len(requests)
+    window = zoom_window(some, "UT-C10")
+    if window is not None:
+        zoomed = _svg(timeline_svg(some, "UT-C10", window))
+        assert {b.get("data-id") for b in _bars(zoomed)} >= {str(i) for i in ids}
