@@ -127,7 +127,7 @@ def test_server_requirement(
     except BudgetExceeded as error:
         pytest.skip(f"{rid} not exercised: {error}")
     case = _case(rid, result, kaltura_live.describe())
-    case["timeline"] = server_timeline(target.observed, result)
+    case["timeline"] = server_timeline(target.observed, [result])
     kaltura_record_server(case)
     _judge(result, kaltura_options.strict)
 
@@ -153,7 +153,11 @@ def test_server_token_lifecycle(
     with _harness_errors(judged, kaltura_live, api, kaltura_record_server):
         slow = _slow_closes(kaltura_options, kaltura_live)
         result = run_lifecycle(api, machine, allow_close_waits=slow)
-    kaltura_record_server(_lifecycle_case(result, kaltura_live.describe(), kaltura_options))
+    case = _lifecycle_case(result, kaltura_live.describe(), kaltura_options)
+    if result.observed:  # the smallest failing sequence, step by step
+        findings = [f for f in result.findings() if f.requirement_id in case["verdicts"]]
+        case["timeline"] = server_timeline(result.observed, findings)
+    kaltura_record_server(case)
     broken = (Verdict.FAIL, *((Verdict.NON_STRICT,) if kaltura_options.strict else ()))
     failed = [rid for rid, verdict in result.verdicts.items() if verdict in broken]
     if failed:

@@ -56,23 +56,23 @@ def case_timeline(evidence: CaseEvidence, results: Iterable[CheckResult]) -> dic
     }
 
 
-def server_timeline(observed: Sequence[Observation], result: CheckResult) -> dict[str, Any]:
+def server_timeline(
+    observed: Sequence[Observation], results: Iterable[CheckResult]
+) -> dict[str, Any]:
     """A server check's comparisons as a step timeline (`axis: steps`: the driver sends one
     request at a time; step n, from 1, runs from n to n + 1): each the driver's request in
     words, the server's answer, and where the model predicted otherwise, both side by side;
     the mismatches are the evidence of the requirements they exercise that broke."""
-    steps = [_step(n, observation) for n, observation in enumerate(observed[:MAX_DRAWN])]
-    broken = result.verdict in _BROKEN
-    named = [
-        n + 1
-        for n, observation in enumerate(observed[:MAX_DRAWN])
-        if not observation.ok and result.requirement_id in observation.requirements
-    ]
+    drawn = observed[:MAX_DRAWN]
+    broken = [r.requirement_id for r in results if r.verdict in _BROKEN]
     return {
         "axis": "steps",
-        "requests": steps,
+        "requests": [_step(n, observation) for n, observation in enumerate(drawn)],
         "omitted": max(0, len(observed) - MAX_DRAWN),
-        "evidence": {result.requirement_id: named} if broken else {},
+        "evidence": {
+            rid: [n + 1 for n, seen in enumerate(drawn) if not seen.ok and rid in seen.requirements]
+            for rid in broken
+        },
         "bytes": None,
     }
 

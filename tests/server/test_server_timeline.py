@@ -34,7 +34,7 @@ def test_a_failing_server_check_draws_its_steps_and_the_disagreement() -> None:
     finally:
         endpoint.close()
     assert result.verdict is Verdict.FAIL
-    timeline = server_timeline(target.observed, result)
+    timeline = server_timeline(target.observed, [result])
     steps = timeline["requests"]
     assert timeline["axis"] == "steps"
     assert [s["id"] for s in steps] == list(range(1, len(target.observed) + 1))
