@@ -21,7 +21,13 @@ from reports.disagreements import INTRO as DISAGREED_INTRO
 from reports.disagreements import TITLE as DISAGREED
 from reports.disagreements import lines as disagreement_lines
 from reports.exercise import not_exercised_headline
-from reports.failures import COPY_SCRIPT, DRAWING_CSS, case_drawing, failure_section
+from reports.failures import (
+    COPY_SCRIPT,
+    DRAWING_CSS,
+    case_drawing,
+    failure_section,
+    featured_case,
+)
 from reports.files import write_text
 from reports.schema import check
 from reports.verdicts import BROKEN, Verdict
@@ -38,10 +44,15 @@ from reports.view import (
     unexercised_must,
 )
 
-__all__ = ["MAX_LISTED_CASES", "render_html", "write_html"]
+__all__ = ["MAX_LISTED_CASES", "MAX_TABLE_DRAWINGS", "render_html", "write_html"]
 
 TITLE = "Kaltura upload conformance"
 MAX_LISTED_CASES = 20  # cases listed per requirement; the cases table has them all
+MAX_TABLE_DRAWINGS = 12  # timelines drawn in the cases table (a page of a few MiB at most)
+_NOT_DRAWN = (
+    f'<p class="omitted">Timeline not drawn here (this table draws {MAX_TABLE_DRAWINGS}); '
+    "results.json has it.</p>"
+)
 _HARNESS = Verdict.HARNESS_ERROR
 _OPEN = BROKEN | {_HARNESS}  # requirement details shown unfolded
 # CSS class per verdict: fixed names, never built from document text.
@@ -96,7 +107,7 @@ def render_html(doc: Mapping[str, Any], *, strict: bool = False) -> str:
         _section("Requirements", _requirement_table(valid["requirements"])),
         _section("Details", "\n".join(_details(valid, r) for r in valid["requirements"])),
         *_disagreements(valid),
-        _section("Cases", _case_table(valid["cases"])),
+        _section("Cases", _case_table(valid["cases"], _table_drawings(valid))),
         "</main>",
         COPY_SCRIPT if failures else "",
     ]
@@ -248,21 +259,42 @@ def _observations(observations: Mapping[str, Any]) -> str:
     return _table(["Observation", "Across cases"], rows, "observations")
 
 
-def _case_table(cases: list[Mapping[str, Any]]) -> str:
+def _case_table(cases: list[Mapping[str, Any]], drawn: Mapping[int, str]) -> str:
     rows = [
         f'<tr id="{_anchor("case", str(case["index"]))}"><td>{case["index"]}</td>'
         f"<td><code>{_text(case['test'])}</code></td><td>{_text(case['description'])}</td>"
-        f"<td>{_client(case['client'])}</td><td>{_case_verdicts(case)}{_drawing(case)}</td></tr>"
+        f"<td>{_client(case['client'])}</td>"
+        f"<td>{_case_verdicts(case)}{drawn.get(case['index'], '')}</td></tr>"
         for case in cases
     ]
     return _table(["#", "Test", "Description", "Client", "Verdicts"], rows, "cases")
 
 
+def _table_drawings(doc: Mapping[str, Any]) -> dict[int, str]:
+    """Per case index, what the cases table shows of its timeline: a pointer for a case
+    drawn under What failed, else its drawing, folded, for at most `MAX_TABLE_DRAWINGS`
+    cases (broken ones first), so that the page stays light; a note for the rest."""
+    featured = {
+        case["index"]: entry["id"]
+        for entry in doc["requirements"]
+        if entry["verdict"] in _OPEN
+        for case in [featured_case(doc, entry)]
+        if case is not None and "timeline" in case
+    }
+    with_timeline = [c for c in doc["cases"] if "timeline" in c and c["index"] not in featured]
+    with_timeline.sort(key=lambda c: not set(c["verdicts"].values()) & _OPEN)
+    shown: dict[int, str] = {}
+    for index, rid in featured.items():
+        link = f'<a href="#{_anchor("failure", rid)}">under What failed</a>'
+        shown[index] = f'<p class="drawn">Timeline: drawn {link}.</p>'
+    for number, case in enumerate(with_timeline):
+        shown[case["index"]] = _drawing(case) if number < MAX_TABLE_DRAWINGS else _NOT_DRAWN
+    return shown
+
+
 def _drawing(case: Mapping[str, Any]) -> str:
-    """A case's timeline, folded (the failing ones are drawn open at the top too)."""
-    timeline = case.get("timeline")
-    if timeline is None:
-        return ""
+    """A case's timeline, folded."""
+    timeline = case["timeline"]
     count = len(timeline["requests"]) + timeline["omitted"]
     return (
         f'<details class="drawing"><summary>timeline ({plural(count, "request")})</summary>'

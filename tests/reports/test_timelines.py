@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reports import render_html, render_markdown, validate
+from reports.html import MAX_TABLE_DRAWINGS
 from reports.svg import PLOT_LEFT, PLOT_WIDTH, Scale, byte_map_svg, timeline_svg, zoom_window
 from reports.timelines import (
     MAX_TEXT_LINES,
@@ -399,3 +400,19 @@ def test_any_timeline_draws_whole_and_zoomed(
     if window is not None:
         zoomed = _svg(timeline_svg(some, "UT-C10", window))
         assert {b.get("data-id") for b in _bars(zoomed)} >= {str(i) for i in ids}
+
+
+def test_the_page_stays_light_with_many_large_failing_cases(sample: Sample) -> None:
+    failing_case = sample.cases[1]
+    cases = []
+    for n in range(30):
+        case = copy.deepcopy(failing_case) | {"description": f"case {n}"}
+        requests = [request(i, i / 100, i / 100 + 0.02, connection=f"c{i % 4}") for i in range(200)]
+        case["timeline"] = timeline(requests=requests, evidence={"UT-C10": [7, 70]}, omitted=9)
+        cases.append(case)
+    doc = sample.build(cases)
+    page = render_html(doc)
+    assert page.count('<details class="drawing">') == MAX_TABLE_DRAWINGS
+    assert page.count("Timeline not drawn here") == 30 - 1 - MAX_TABLE_DRAWINGS  # 1 on top
+    assert page.count("Timeline: drawn <a href=") == 1
+    assert len(page.encode()) < 3 << 20  # a few MiB at most
