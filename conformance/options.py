@@ -27,7 +27,9 @@ from conformance.optiontable import (
     OptionError,
     Profile,
 )
+from conformance.requirements import CATALOGUE
 from conformance.scenario import UploadScenario
+from reports.baselines import Baseline, BaselineError, load_baseline
 
 __all__ = [
     "MAX_CLIENT_CHUNK_SIZE",
@@ -62,6 +64,9 @@ class RunOptions:
     shrink_time: float | None = DEFAULTS["shrink_time"]
     """Seconds a failing group may shrink; None: the profile's."""
     no_shrink: bool = DEFAULTS["no_shrink"]
+    baseline: str | None = DEFAULTS["baseline"]
+    """A baseline file of known failures (`reports.baselines`), checked before any case."""
+    strict_baseline: bool = DEFAULTS["strict_baseline"]
     client_chunk_size: int | None = DEFAULTS["client_chunk_size"]
     """The client's own chunk size: files are drawn around it, and jobs ask for it."""
     front: FrontEnd = field(default=PYTEST, repr=False, compare=False)
@@ -84,7 +89,9 @@ class RunOptions:
                 f"{flag('in_process')}: only for {flag('client')} callables that use httpx"
             )
         if self.replay is not None:
-            self.replay_scenario()
+            self.replay_scenarios()
+        if self.strict_baseline and not self.baseline:
+            raise OptionError(f"{flag('strict_baseline')}: needs {flag('baseline')} FILE")
 
     @property
     def profile_settings(self) -> Profile:
@@ -118,12 +125,28 @@ class RunOptions:
     def target(self) -> str:
         return target_of(self.client_cmd, self.client)
 
-    def replay_scenario(self) -> UploadScenario:
+    def replay_scenarios(self) -> list[UploadScenario]:
+        """The scenarios `replay` gives: one (a JSON object), or several in turn (a JSON
+        array, as `kaltura-conformance replay` runs the failing cases of a report)."""
         try:
-            return UploadScenario.from_dict(json.loads(self.replay or ""))
-        except (ValueError, TypeError, KeyError) as error:
+            given = json.loads(self.replay or "")
+            listed = given if isinstance(given, list) else [given]
+            if not listed:
+                raise ValueError("an empty list")
+            return [UploadScenario.from_dict(scenario) for scenario in listed]
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
             flag = self.front.flag("replay")
             raise OptionError(f"{flag}: not a scenario ({error})") from None
+
+    def baseline_file(self) -> Baseline | None:
+        """The run's baseline, read and checked; OptionError names the option, the file,
+        the line or entry and the problem."""
+        if not self.baseline:
+            return None
+        try:
+            return load_baseline(self.baseline, CATALOGUE.keys())
+        except BaselineError as error:
+            raise OptionError(f"{self.front.flag('baseline')}: {error}") from None
 
 
 def target_of(client_cmd: str | None, client: str | None) -> str:

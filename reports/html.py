@@ -23,6 +23,8 @@ from reports.verdicts import BROKEN, Verdict
 from reports.view import (
     NOT_A_PASS,
     Outcome,
+    baseline_lines,
+    baseline_mark,
     counts_text,
     outcome,
     plural,
@@ -48,6 +50,7 @@ _CLASS: Final[Mapping[str, str]] = {
     Verdict.INFORMATIONAL: "info",
     Verdict.HARNESS_ERROR: "harness",
 }
+_BASELINE_CLASS: Final[Mapping[str, str]] = {"KNOWN": "skipped", "FIXED": "pass", "EXPIRED": "fail"}
 _CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1f2328}
 header{padding:1.2em 2em;border-bottom:4px solid #1a7f37;background:#f6f8fa}
@@ -86,6 +89,7 @@ def render_html(doc: Mapping[str, Any], *, strict: bool = False) -> str:
         _header(valid, strict),
         "<main>",
         _section("Requirements", _requirement_table(valid["requirements"])),
+        *_baseline(valid),
         _section("Details", "\n".join(_details(valid, r) for r in valid["requirements"])),
         *_disagreements(valid),
         _section("Cases", _case_table(valid["cases"])),
@@ -154,6 +158,14 @@ def _unexercised(result: Outcome) -> str:
     return f'<div class="unexercised-note">{note}</div>'
 
 
+def _baseline(doc: Mapping[str, Any]) -> list[str]:
+    found = baseline_lines(doc)
+    if not found:
+        return []
+    items = "".join(f"<li>{_text(line)}</li>" for line in found)
+    return [_section("Baseline", f"<ul>{items}</ul>")]
+
+
 def _disagreements(doc: Mapping[str, Any]) -> list[str]:
     found = disagreement_lines(doc)
     if not found:
@@ -185,6 +197,9 @@ def _row_class(entry: Mapping[str, Any]) -> str:
 def _verdict(entry: Mapping[str, Any]) -> str:
     """The verdict badge; an unexercised MUST also says in words that it is not a pass."""
     badge = _badge(entry["verdict"])
+    mark = baseline_mark(entry)
+    if mark:
+        badge += f' <span class="badge {_BASELINE_CLASS[mark]}">{mark}</span>'
     if unexercised_must(entry):
         return f'{badge} <span class="notpass">{_text(NOT_A_PASS)}</span>'
     return badge

@@ -23,6 +23,8 @@ from reports.view import (
     EMOJI,
     NOT_A_PASS,
     Outcome,
+    baseline_lines,
+    baseline_mark,
     counts_text,
     first_failing_case,
     harness_error_cases,
@@ -49,6 +51,7 @@ def render_markdown(doc: Mapping[str, Any], *, strict: bool = False) -> str:
     blocks = [
         _headline(valid, result),
         _table(valid["requirements"]),
+        *_baseline(valid),
         *_failures(valid),
         *_harness_errors(valid),
         *_disagreements(valid),
@@ -102,9 +105,18 @@ def _table(requirements: list[Mapping[str, Any]]) -> str:
         verdict = f"{EMOJI[entry['verdict']]} {entry['verdict']}"
         if unexercised_must(entry):
             verdict += f" ({NOT_A_PASS})"
+        if baseline_mark(entry):
+            verdict += f" · **{baseline_mark(entry)}**"
         cells = [entry["id"], entry["level"], verdict, counts_text(entry["counts"])]
         rows.append("| " + " | ".join(cell(text) for text in cells) + " |")
     return "\n".join(rows)
+
+
+def _baseline(doc: Mapping[str, Any]) -> list[str]:
+    found = baseline_lines(doc)
+    if not found:
+        return []
+    return ["## Baseline", "\n".join(f"- {prose(line)}" for line in found)]
 
 
 def _failures(doc: Mapping[str, Any]) -> list[str]:
@@ -116,8 +128,9 @@ def _failures(doc: Mapping[str, Any]) -> list[str]:
 
 def _failure(doc: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
     verdict = entry["verdict"]
+    known = f" ({baseline_mark(entry)})" if baseline_mark(entry) else ""
     lines = [
-        f"### {EMOJI[verdict]} {entry['id']} ({entry['level']}): {verdict}",
+        f"### {EMOJI[verdict]} {entry['id']} ({entry['level']}): {verdict}{known}",
         "",
         f"> {prose(entry['rule'])}",
     ]

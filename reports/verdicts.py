@@ -10,9 +10,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 __all__ = [
+    "BASELINED",
     "BROKEN",
     "LEVELS",
     "ORDER",
+    "Baselined",
     "Level",
     "Verdict",
     "aggregate_verdict",
@@ -41,6 +43,16 @@ class Level:
     SHOULD: Final = "SHOULD"
     INFORMATIONAL: Final = "INFORMATIONAL"
 
+
+class Baselined:
+    """What a run's baseline says of a requirement it lists (`reports.known`)."""
+
+    KNOWN: Final = "known"  # broken, and accepted until its date
+    FIXED: Final = "fixed"  # listed, but it passes now: delete the entry
+    EXPIRED: Final = "expired"  # listed, not passing, and past its date: fails the run
+
+
+BASELINED: Final[tuple[str, ...]] = (Baselined.KNOWN, Baselined.FIXED, Baselined.EXPIRED)
 
 # The order of the requirements catalogue's verdict table: the order of every `counts` dict.
 ORDER: Final[tuple[str, ...]] = (
@@ -106,15 +118,23 @@ def exit_code(
     doc: Mapping[str, Any], strict: bool = False, require_exercised: bool | None = None
 ) -> int:
     """1 if a MUST failed, or (with `strict`) a SHOULD was NON-STRICT, or (with
-    `require_exercised`) a MUST was NOT-EXERCISED; else 3 if any case of any requirement
+    `require_exercised`) a MUST was NOT-EXERCISED, or a baseline entry expired (or, under
+    the baseline's `strict`, lists a requirement that is fixed); a failure the baseline
+    accepts (`known`) does not count; else 3 if any case of any requirement
     was a harness error; else 0. (2, a usage error, is the CLI's.)
 
     `require_exercised` left as None follows `strict`: a strict run also requires every MUST
     to be exercised. A document's own exit code passes the run's stored value instead."""
     requiring = strict if require_exercised is None else require_exercised
     requirements: list[Mapping[str, Any]] = doc["requirements"]
+    strict_baseline = bool((doc.get("run", {}).get("baseline") or {}).get("strict"))
     for entry in requirements:
         level, verdict = entry["level"], entry["verdict"]
+        baselined = (entry.get("baseline") or {}).get("status")
+        if baselined == Baselined.EXPIRED or (baselined == Baselined.FIXED and strict_baseline):
+            return 1
+        if baselined == Baselined.KNOWN:
+            continue  # accepted by the baseline until its date
         if level == Level.MUST and verdict == Verdict.FAIL:
             return 1
         if strict and level == Level.SHOULD and verdict == Verdict.NON_STRICT:

@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from reports.derive import requires_exercised
 from reports.exercise import must_not_exercised, not_exercised_causes, not_exercised_headline
+from reports.known import explain, word
 from reports.verdicts import ORDER, Level, Verdict, exit_code
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "LABELS",
     "NOT_A_PASS",
     "Outcome",
+    "baseline_lines",
+    "baseline_mark",
     "chunk_text",
     "counts_text",
     "first_case_with",
@@ -67,6 +70,7 @@ _RUN_FIELDS: Final = (
     ("require_exercised", "require exercised"),
     ("client_chunk", "client chunk"),
     ("requirements_selected", "requirements selected"),
+    ("baseline", "baseline"),
     ("started_at", "started at"),
     ("duration_s", "duration (s)"),
     ("workers", "workers"),
@@ -127,6 +131,21 @@ def unexercised_must(entry: Mapping[str, Any]) -> bool:
     return bool(entry["level"] == Level.MUST and entry["verdict"] == Verdict.NOT_EXERCISED)
 
 
+def baseline_mark(entry: Mapping[str, Any]) -> str:
+    """`KNOWN`, `FIXED` or `EXPIRED` when the run's baseline speaks of the requirement."""
+    judged = entry.get("baseline")
+    return word(judged["status"]) if judged else ""
+
+
+def baseline_lines(doc: Mapping[str, Any]) -> list[str]:
+    """The baseline's word on each requirement it speaks of, one line each (none without
+    a baseline); first what fails the run, then what is stale, then what is accepted."""
+    order = {"expired": 0, "fixed": 1, "known": 2}
+    judged = [entry for entry in doc["requirements"] if entry.get("baseline")]
+    judged.sort(key=lambda entry: order[entry["baseline"]["status"]])
+    return [explain(doc["run"], entry) for entry in judged]
+
+
 def counts_text(counts: Mapping[str, int]) -> str:
     """`3 pass / 1 fail / 2 not exercised` (zeros left out)."""
     parts = [f"{counts[v]} {LABELS[v]}" for v in ORDER if counts.get(v)]
@@ -167,10 +186,24 @@ def plural(count: int, word: str) -> str:
 def run_rows(run: Mapping[str, Any]) -> list[tuple[str, str]]:
     """`(label, value)` for the run metadata, values as text."""
     return [
-        (label, chunk_text(run[name]) if name == "client_chunk" else _text(run[name]))
+        (label, _special(name, run[name]) if name in _SPECIAL else _text(run[name]))
         for name, label in _RUN_FIELDS
         if name in run
     ]
+
+
+def _baseline_text(baseline: Mapping[str, Any]) -> str:
+    count = len(baseline["entries"])
+    entries = "1 entry" if count == 1 else f"{count} entries"
+    strict = ", strict" if baseline["strict"] else ""
+    return f"{baseline['path']} ({entries}{strict})"
+
+
+_SPECIAL = ("client_chunk", "baseline")
+
+
+def _special(name: str, value: Any) -> str:
+    return chunk_text(value) if name == "client_chunk" else _baseline_text(value)
 
 
 def chunk_text(chunk: Mapping[str, Any] | None) -> str:

@@ -65,6 +65,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
     given = _given(args)
     options = run_options(given, CLI)
     options.client_runner()  # a bad --client-cmd or --client fails here, in one line
+    options.baseline_file()  # so does a malformed --baseline, before any case runs
     writable_directory(CLI.flag("report_dir"), options.report_dir)
     live_target(given, front=CLI)
     if args.workers is not None and args.workers != "auto" and not args.workers.isdigit():
