@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.baselines import Baseline, BaselineError, load_baseline
 from conformance.clients.reference import run_job
 from conformance.clients.runners import CallableClient, CommandClient, load_callable
 from conformance.optiontable import (
@@ -29,7 +30,6 @@ from conformance.optiontable import (
 )
 from conformance.requirements import CATALOGUE
 from conformance.scenario import UploadScenario
-from reports.baselines import Baseline, BaselineError, load_baseline
 
 __all__ = [
     "MAX_CLIENT_CHUNK_SIZE",
@@ -65,7 +65,7 @@ class RunOptions:
     """Seconds a failing group may shrink; None: the profile's."""
     no_shrink: bool = DEFAULTS["no_shrink"]
     baseline: str | None = DEFAULTS["baseline"]
-    """A baseline file of known failures (`reports.baselines`), checked before any case."""
+    """A baseline file of known failures (`conformance.baselines`), checked before any case."""
     strict_baseline: bool = DEFAULTS["strict_baseline"]
     client_chunk_size: int | None = DEFAULTS["client_chunk_size"]
     """The client's own chunk size: files are drawn around it, and jobs ask for it."""

@@ -12,6 +12,7 @@ from typing import Any
 from reports.derive import counts_of, failing_cases_of, summary_of
 from reports.known import requirement_baseline
 from reports.paths import ROOT, item, key
+from reports.replay import replay_problems
 from reports.verdicts import aggregate_verdict, allowed_verdicts
 
 __all__ = ["consistency_problems"]
@@ -26,7 +27,7 @@ def consistency_problems(doc: Mapping[str, Any]) -> list[str]:
     problems += _case_problems(doc)
     if problems:
         return problems  # the derived fields below would disagree for the same reason
-    problems += _derived_problems(doc)
+    problems += _derived_problems(doc) + replay_problems(doc)
     if not problems:
         problems += _summary_problems(doc)
     return problems

@@ -29,6 +29,8 @@ from reports.view import (
     outcome,
     plural,
     printable,
+    replay_case_rows,
+    replay_requirement_rows,
     run_rows,
     shrink_text,
     split_code,
@@ -88,6 +90,7 @@ def render_html(doc: Mapping[str, Any], *, strict: bool = False) -> str:
     body = [
         _header(valid, strict),
         "<main>",
+        *_replay_section(valid),
         _section("Requirements", _requirement_table(valid["requirements"])),
         *_baseline(valid),
         _section("Details", "\n".join(_details(valid, r) for r in valid["requirements"])),
@@ -156,6 +159,30 @@ def _unexercised(result: Outcome) -> str:
     )
     note = f"<p>{lead} Likely causes:</p><ul>{causes}</ul>{hint}"
     return f'<div class="unexercised-note">{note}</div>'
+
+
+def _replay_section(doc: Mapping[str, Any]) -> list[str]:
+    """A replay run: each saved failing case and requirement, FIXED, FAILED or FLAKY."""
+    section = doc.get("replay")
+    if section is None:
+        return []
+    intro = (
+        f"<p>The failing cases of <code>{_text(section['from'])}</code>, each run "
+        f"{_text(plural(section['times'], 'time'))}: FIXED passed every time, FAILED failed "
+        "every time, FLAKY some of each.</p>"
+    )
+    cases = [
+        "<tr>" + "".join(f"<td>{_text(text)}</td>" for text in row) + "</tr>"
+        for row in replay_case_rows(doc)
+    ]
+    rules = [
+        "<tr>" + "".join(f"<td>{_text(text)}</td>" for text in row) + "</tr>"
+        for row in replay_requirement_rows(doc)
+    ]
+    tables = _table(["Saved cases", "Broke", "Runs", "Replay"], cases, "replay") + _table(
+        ["ID", "Runs", "Replay"], rules, "replay"
+    )
+    return [_section("Replay", intro + tables)]
 
 
 def _baseline(doc: Mapping[str, Any]) -> list[str]:

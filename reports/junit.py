@@ -25,7 +25,7 @@ from typing import Any
 from reports.files import write_text
 from reports.known import explain, word
 from reports.schema import check
-from reports.verdicts import Baselined, Verdict
+from reports.verdicts import Baselined, Replayed, Verdict
 from reports.view import (
     NOT_A_PASS,
     Outcome,
@@ -35,6 +35,7 @@ from reports.view import (
     outcome,
     party,
     printable,
+    replay_case_rows,
     shrink_text,
     unexercised_must,
 )
@@ -51,6 +52,7 @@ def render_junit(doc: Mapping[str, Any], *, strict: bool = False) -> str:
     valid = check(dict(doc))
     result = outcome(valid, strict)
     cases = [_testcase(valid, entry, result) for entry in valid["requirements"]]
+    cases += _replayed(valid)
     totals = {**_totals(cases), "time": f"{valid['run']['duration_s']:.3f}"}
     root = ET.Element("testsuites", {"name": SUITE, **totals})
     suite = ET.SubElement(root, "testsuite", {"name": SUITE, **totals})
@@ -98,6 +100,22 @@ def _testcase(doc: Mapping[str, Any], entry: Mapping[str, Any], result: Outcome)
             body = "NON-STRICT: a SHOULD was broken (a failure only in strict mode)\n" + body
         _child(case, "system-out", body)
     return case
+
+
+def _replayed(doc: Mapping[str, Any]) -> list[ET.Element]:
+    """A replay run: one test case per saved failing case, a failure unless FIXED."""
+    elements = []
+    for saved, broke, runs, status in replay_case_rows(doc):
+        case = ET.Element(
+            "testcase", {"classname": f"{CLASSNAME}.replay", "name": f"saved {saved}", "time": "0"}
+        )
+        line = f"saved case {saved} ({broke}) replayed: {runs}: {status}"
+        if status == Replayed.FIXED:
+            _child(case, "system-out", line)
+        else:
+            _child(case, "failure", line, message=line, type=status)
+        elements.append(case)
+    return elements
 
 
 def _baselined(

@@ -31,6 +31,8 @@ from reports.view import (
     outcome,
     plural,
     printable,
+    replay_case_rows,
+    replay_requirement_rows,
     run_rows,
     shrink_text,
     split_code,
@@ -50,6 +52,7 @@ def render_markdown(doc: Mapping[str, Any], *, strict: bool = False) -> str:
     result = outcome(valid, strict)
     blocks = [
         _headline(valid, result),
+        *_replay(valid),
         _table(valid["requirements"]),
         *_baseline(valid),
         *_failures(valid),
@@ -110,6 +113,24 @@ def _table(requirements: list[Mapping[str, Any]]) -> str:
         cells = [entry["id"], entry["level"], verdict, counts_text(entry["counts"])]
         rows.append("| " + " | ".join(cell(text) for text in cells) + " |")
     return "\n".join(rows)
+
+
+def _replay(doc: Mapping[str, Any]) -> list[str]:
+    """A replay run: each saved failing case and requirement, FIXED, FAILED or FLAKY."""
+    section = doc.get("replay")
+    if section is None:
+        return []
+    intro = (
+        f"The failing cases of {code(section['from'])}, each run {plural(section['times'], 'time')}"
+        ": FIXED passed every time, FAILED failed every time, FLAKY some of each."
+    )
+    cases = ["| Saved cases | Broke | Runs | Replay |", "| --- | --- | --- | --- |"]
+    cases += ["| " + " | ".join(cell(text) for text in row) + " |" for row in replay_case_rows(doc)]
+    rules = ["| ID | Runs | Replay |", "| --- | --- | --- |"]
+    rules += [
+        "| " + " | ".join(cell(text) for text in row) + " |" for row in replay_requirement_rows(doc)
+    ]
+    return ["## Replay", intro, "\n".join(cases), "\n".join(rules)]
 
 
 def _baseline(doc: Mapping[str, Any]) -> list[str]:

@@ -50,6 +50,16 @@ numbers, booleans, null; no tuples, no enums, no lone surrogates):
   one entry per request the server answered otherwise than the reference model predicted,
   `case` (a case index), `exchange_id` (>= 0), `request`, `server`, `model` (text); the
   same entries as the cases' `trace.disagreements` (`reports.disagreements`).
+- optionally `replay` (the run of `kaltura-conformance replay`: a saved run's failing cases
+  run again, `reports.replay`): `from` (the saved results file), `times` (>= 1), `cases`,
+  one per distinct failing scenario of the saved run: `saved_cases` (its indices there),
+  `requirements` (the IDs it broke there), `runs` (indices of this document's cases that
+  ran it again), `passed` and `failed` (how many of those runs had no FAIL, NON-STRICT or
+  HARNESS-ERROR verdict, and how many had one), `status` (`FIXED`: passed every time,
+  `FAILED`: failed every time, `FLAKY`: some of each); `requirements`, one per ID broken in
+  a saved case: `id`, `passed`, `failed` (runs of those cases where it did not break, did),
+  `status`. Counts and statuses must agree with the cases; `summary.exit_code` of such a
+  document is 0 when every case is FIXED, else 1.
 
 Documents written before the optional fields existed stay valid, and keep their exit code:
 without `run.require_exercised` an unexercised MUST does not fail the run.
@@ -75,6 +85,7 @@ from reports.verdicts import (
     BASELINED,
     LEVELS,
     ORDER,
+    REPLAYED,
     Level,
     Verdict,
     aggregate_verdict,
@@ -225,6 +236,26 @@ _DISAGREEMENT = {
     "server": rules.STRING,
     "model": rules.STRING,
 }
+_REPLAY_COUNTS = {
+    "passed": rules.COUNT,
+    "failed": rules.COUNT,
+    "status": rules.one_of(*REPLAYED),
+}
+_REPLAY = {
+    "from": rules.NONEMPTY,
+    "times": rules.POSITIVE,
+    "cases": rules.list_of(
+        rules.obj(
+            {
+                "saved_cases": rules.list_of(rules.COUNT),
+                "requirements": rules.list_of(_ID),
+                "runs": rules.list_of(rules.COUNT),
+                **_REPLAY_COUNTS,
+            }
+        )
+    ),
+    "requirements": rules.list_of(rules.obj({"id": _ID, **_REPLAY_COUNTS})),
+}
 _DOCUMENT = {
     "schema": rules.STRING,
     "run": rules.obj(_RUN, optional=_RUN_OPTIONAL),
@@ -232,9 +263,10 @@ _DOCUMENT = {
     "cases": rules.list_of(rules.obj(_CASE, optional=("shrink",))),
     "summary": rules.obj(_SUMMARY, optional=("must_not_exercised", "not_exercised_causes")),
     "disagreements": rules.list_of(rules.obj(_DISAGREEMENT)),
+    "replay": rules.obj(_REPLAY),
 }
 # Top-level fields added after the first documents were written: absent from those.
-_DOCUMENT_OPTIONAL = ("disagreements",)
+_DOCUMENT_OPTIONAL = ("disagreements", "replay")
 
 
 def validate(doc: object) -> list[str]:

@@ -14,8 +14,10 @@ __all__ = [
     "BROKEN",
     "LEVELS",
     "ORDER",
+    "REPLAYED",
     "Baselined",
     "Level",
+    "Replayed",
     "Verdict",
     "aggregate_verdict",
     "allowed_verdicts",
@@ -52,7 +54,16 @@ class Baselined:
     EXPIRED: Final = "expired"  # listed, not passing, and past its date: fails the run
 
 
+class Replayed:
+    """A saved failing case (or requirement) run again N times (`reports.replay`)."""
+
+    FIXED: Final = "FIXED"  # passed every time
+    FAILED: Final = "FAILED"  # failed every time
+    FLAKY: Final = "FLAKY"  # some of each
+
+
 BASELINED: Final[tuple[str, ...]] = (Baselined.KNOWN, Baselined.FIXED, Baselined.EXPIRED)
+REPLAYED: Final[tuple[str, ...]] = (Replayed.FIXED, Replayed.FAILED, Replayed.FLAKY)
 
 # The order of the requirements catalogue's verdict table: the order of every `counts` dict.
 ORDER: Final[tuple[str, ...]] = (
@@ -124,7 +135,11 @@ def exit_code(
     was a harness error; else 0. (2, a usage error, is the CLI's.)
 
     `require_exercised` left as None follows `strict`: a strict run also requires every MUST
-    to be exercised. A document's own exit code passes the run's stored value instead."""
+    to be exercised. A document's own exit code passes the run's stored value instead.
+    A replay run's document (with `replay`) is 0 when every case replayed is FIXED, else 1."""
+    replay = doc.get("replay")
+    if replay is not None:  # a replay run: judged by its cases run again, nothing else
+        return 0 if all(c["status"] == Replayed.FIXED for c in replay["cases"]) else 1
     requiring = strict if require_exercised is None else require_exercised
     requirements: list[Mapping[str, Any]] = doc["requirements"]
     strict_baseline = bool((doc.get("run", {}).get("baseline") or {}).get("strict"))

@@ -29,6 +29,8 @@ __all__ = [
     "party",
     "plural",
     "printable",
+    "replay_case_rows",
+    "replay_requirement_rows",
     "run_rows",
     "shrink_text",
     "split_code",
@@ -117,7 +119,24 @@ def outcome(doc: Mapping[str, Any], strict: bool = False) -> Outcome:
         emoji = EMOJI[Verdict.NOT_EXERCISED] if code == 0 else emoji
         title = not_exercised_headline(len(missing))
     causes = tuple(_causes(doc))
+    if doc.get("replay") is not None:
+        return Outcome(code, strict, *_replay_title(doc["replay"]), require, missing, causes)
+    known = sum(1 for entry in doc["requirements"] if baseline_mark(entry) == "KNOWN")
+    if known and not titled:
+        title += f" ({known} known {'failure' if known == 1 else 'failures'}, baselined)"
     return Outcome(code, strict, emoji, title, require, missing, causes, titled)
+
+
+def _replay_title(section: Mapping[str, Any]) -> tuple[str, str]:
+    """`replay: 3 of 3 cases FIXED` or `replay: 1 FAILED, 1 FLAKY of 3 cases`."""
+    statuses = [entry["status"] for entry in section["cases"]]
+    total = plural(len(statuses), "case")
+    if all(status == "FIXED" for status in statuses):
+        return "✅", f"replay: {len(statuses)} of {total} FIXED"
+    counts = ", ".join(
+        f"{statuses.count(status)} {status}" for status in ("FAILED", "FLAKY") if status in statuses
+    )
+    return "❌", f"replay: {counts} of {total}"
 
 
 def _causes(doc: Mapping[str, Any]) -> list[str]:
@@ -144,6 +163,29 @@ def baseline_lines(doc: Mapping[str, Any]) -> list[str]:
     judged = [entry for entry in doc["requirements"] if entry.get("baseline")]
     judged.sort(key=lambda entry: order[entry["baseline"]["status"]])
     return [explain(doc["run"], entry) for entry in judged]
+
+
+def replay_case_rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(saved cases, what they broke, passed/failed of the runs, status) per case replayed."""
+    section = doc.get("replay") or {"cases": []}
+    return [
+        (
+            ", ".join(f"#{index}" for index in entry["saved_cases"]),
+            ", ".join(entry["requirements"]),
+            f"{entry['passed']} passed / {entry['failed']} failed",
+            entry["status"],
+        )
+        for entry in section["cases"]
+    ]
+
+
+def replay_requirement_rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(ID, passed/failed of the runs of the cases it broke, status) per requirement."""
+    section = doc.get("replay") or {"requirements": []}
+    return [
+        (entry["id"], f"{entry['passed']} passed / {entry['failed']} failed", entry["status"])
+        for entry in section["requirements"]
+    ]
 
 
 def counts_text(counts: Mapping[str, int]) -> str:

@@ -12,7 +12,8 @@ file), `reason` (non-empty text) and `expires` (a TOML date, or a `"YYYY-MM-DD"`
 No other keys. See docs/baseline.md.
 
 Read with the standard library's `tomllib` (Python 3.11+; `tomli`, the same parser as a
-package, on 3.10); written here, since the format is small: strings are escaped as TOML
+package, on 3.10: that is why this lives here and not in `reports`, which must run on the
+standard library alone); written here, since the format is small: strings are escaped as TOML
 basic strings, so whatever `write_baseline` writes, `parse_baseline` reads back the same.
 Every problem is one `BaselineError` naming the file, the line or entry, and the problem.
 """
