@@ -14,6 +14,9 @@ The replay run writes the usual reports, whose results document carries a `repla
 section: each case FIXED (passed every time), FAILED (every time) or FLAKY (with the
 counts), and each requirement likewise (`reports.replay`). Exit 0 when every case is
 FIXED, 1 when any is FAILED or FLAKY, 2 a usage error, 3 a harness error.
+
+A case of a run through the proxy on a live account is replayed on the suite's own
+endpoint (and the replay says so): the live account's answers are not part of a scenario.
 """
 
 from __future__ import annotations
@@ -74,6 +77,9 @@ def execute(args: argparse.Namespace, prog: str) -> int:
     if report.exists():
         report.unlink()  # a stale report must never speak for this replay
     print(f"replaying {len(scenarios)} failing case(s) of {args.results}, {times} time(s) each")
+    if saved["run"]["endpoint"].startswith("proxy "):
+        print(f"note: that run was on {saved['run']['endpoint']}; this replay is on the suite's")
+        print("own endpoint (a live account's answers are not replayed)")
     status = int(pytest.main(_argv(options)))
     if status == pytest.ExitCode.USAGE_ERROR:
         return _USAGE

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from conformance.cli import main
+from conformance.commands.run import suite_argv
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "clients" / "scripts"
 MUTANT = f"sh {SCRIPTS / 'mutant_omits_final_chunk.sh'}"
@@ -68,6 +69,16 @@ def test_a_failing_client_with_its_baseline_passes(saved: Path, tmp_path: Path) 
     assert row["baseline"]["status"] == "known"
     assert "**KNOWN**" in (tmp_path / "summary.md").read_text()
     assert '<skipped message="UT-C03 KNOWN' in (tmp_path / "junit.xml").read_text()
+
+
+def test_pytest_exits_as_the_baseline_judges(saved: Path, tmp_path: Path) -> None:
+    """The pytest front end: the mutant's failed test is accepted, so pytest exits 0."""
+    baseline = saved.parent.parent / "baseline.toml"
+    argv = [*suite_argv(), "--client-cmd", MUTANT, "--kaltura-profile", "quick"]
+    argv += ["--kaltura-requirements", "UT-C03", "--hypothesis-seed", "1"]
+    argv += ["--kaltura-report-dir", str(tmp_path), "--kaltura-baseline", str(baseline)]
+    assert pytest.main(argv) == 0
+    assert _row(tmp_path)["baseline"]["status"] == "known"
 
 
 def test_one_expired_entry_fails_the_run(saved: Path, tmp_path: Path) -> None:
