@@ -138,6 +138,11 @@ class RunOptions:
             flag = self.front.flag("replay")
             raise OptionError(f"{flag}: not a scenario ({error})") from None
 
+    def baseline_record(self) -> dict[str, Any] | None:
+        """The results document's `run.baseline`, or None without a baseline."""
+        baseline = self.baseline_file()
+        return None if baseline is None else baseline.to_dict(strict=self.strict_baseline)
+
     def baseline_file(self) -> Baseline | None:
         """The run's baseline, read and checked; OptionError names the option, the file,
         the line or entry and the problem."""

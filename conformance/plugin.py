@@ -377,7 +377,7 @@ class _Collector:
             workers=_workers(self.config),
             client_chunk=self.client_chunk if direction == "client" else None,
             interrupted=exit_status() is not None,
-            baseline=_baseline_of(options),
+            baseline=options.baseline_record(),
             options=case_options(options) if direction == "client" else None,
         )
 
@@ -406,11 +406,6 @@ def _groups_left_out(config: pytest.Config) -> list[str]:
         for group in GROUPS
         if (reason := skip_reason(group, requirements=options.requirements, live=live))
     ]
-
-
-def _baseline_of(options: RunOptions) -> dict[str, Any] | None:
-    baseline = options.baseline_file()
-    return None if baseline is None else baseline.to_dict(strict=options.strict_baseline)
 
 
 def _baseline_status(

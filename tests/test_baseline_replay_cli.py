@@ -13,6 +13,7 @@ import pytest
 
 from conformance.baselines import PLACEHOLDER_REASON, load_baseline
 from conformance.cli import main
+from conformance.options import OptionError, RunOptions
 from conformance.requirements import CATALOGUE
 from reports import ResultsBuilder
 
@@ -142,3 +143,16 @@ def test_replay_of_a_run_without_failures_has_nothing_to_do(
     assert main(["replay", str(saved), "--report-dir", str(tmp_path / "out")]) == 0
     _one_line(capsys, f"{saved}: no failing case to replay")
     assert not (tmp_path / "out").exists()
+
+
+def test_replay_takes_one_scenario_or_an_array_of_them() -> None:
+    scenario = {"source": {"size": 3, "seed": 1}, "params": {"chunk_size": 2, "concurrency": 1}}
+    one = RunOptions(replay=json.dumps(scenario))
+    (only,) = one.replay_scenarios()
+    assert (only.source.size, only.params.chunk_size) == (3, 2)
+    several = RunOptions(replay=json.dumps([scenario, scenario, scenario]))
+    assert len(several.replay_scenarios()) == 3
+    assert several.replay_scenarios()[0] == one.replay_scenarios()[0]
+    for bad in ("[]", "[1]", "{not json"):
+        with pytest.raises(OptionError, match=r"^--kaltura-replay: not a scenario"):
+            RunOptions(replay=bad)
