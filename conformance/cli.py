@@ -5,6 +5,10 @@
 * `serve`: the reference server on loopback, as a process, for clients in any language
   (`commands/serve.py`);
 * `upload FILE`: the reference client as a tool of its own (`commands/upload.py`);
+* `baseline`: a saved run's failures as a baseline file of known failures
+  (`commands/baseline.py`, docs/baseline.md);
+* `replay RESULTS_JSON`: the failing cases of a saved run, run again N times, each FIXED,
+  FAILED or FLAKY (`commands/replay.py`);
 * `simulate`: a three-stage upload applied to the reference model, showing what Kaltura's
   server answers at every step;
 * `requirements`: the requirement catalogue, as a table or JSON.
@@ -23,6 +27,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from conformance import __version__
+from conformance.commands import baseline as baseline_command
+from conformance.commands import replay as replay_command
 from conformance.commands import run as run_command
 from conformance.commands import serve as serve_command
 from conformance.commands import upload as upload_command
@@ -76,6 +82,12 @@ def _build_parser() -> _Parser:
     upload_command.add_arguments(
         commands.add_parser("upload", help="upload with the reference client")
     )
+    baseline_command.add_arguments(
+        commands.add_parser("baseline", help="write a saved run's failures as a baseline")
+    )
+    replay_command.add_arguments(
+        commands.add_parser("replay", help="run a saved run's failing cases again")
+    )
     return parser
 
 
@@ -116,6 +128,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return run_command.execute(args, parser.prog)
     if args.command == "upload":
         return upload_command.execute(args, parser.prog)
+    if args.command == "baseline":
+        return baseline_command.execute(args, parser.prog)
+    if args.command == "replay":
+        return replay_command.execute(args, parser.prog)
     try:
         schedule, source = _schedule(args)
     except ValueError as error:
