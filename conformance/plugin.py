@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from conformance.clients.api import KalturaApi
     from conformance.live import LiveTarget
     from conformance.options import RunOptions
-    from conformance.runner import CaseRunner, ProxyCaseRunner
+    from conformance.proxycase import ProxyCaseRunner
+    from conformance.runner import CaseRunner
 
 __all__ = ["CASE_PROPERTY", "REQUIREMENT_MARKER", "SERVER_CASE_PROPERTY"]
 
