@@ -298,7 +298,7 @@ class _Collector:
         if configured.direction(self.config) == "server":
             return
         options = configured.options_of(self.config)
-        live = configured.live_of(self.config) is not None
+        live = configured.live_of(self.config)
 
         def record(case: dict[str, Any]) -> None:
             self.cases["client"].append({**case, "test": "chunk-probe"})
