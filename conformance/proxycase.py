@@ -56,11 +56,17 @@ class ProxyCaseRunner:
     plan is attached to both, and its trace is their exchanges (`case_exchanges`). The
     token's end state is read from the account (`uploadToken.get`, through the run's
     budget); the bytes it should hold come from the shadow model
-    (`ProxyEndpoint.file_digest`), the account giving none back. Every judged check of a
-    case in which the server and the model disagreed, a request the proxy could not
-    forward, or one on a token the model did not follow, is NOT-EXERCISED with the reason
-    (each check reads the case's whole trace): that is news about the server or the
-    model, never the client's fault (the disagreements go to the reports)."""
+    (`ProxyEndpoint.file_digest`), the account giving none back.
+
+    Where the server and the model disagreed on a request, or the proxy answered one in
+    the server's place (it could not forward it), the checks that read that answer (as
+    each declared, `Reads`) read NOT-EXERCISED with the reason, and the others stay
+    judged; a request the model did not follow sets aside every check of the case (it
+    may hide the client's own requests: a multirequest), and parts written in an order
+    the proxy cannot see set aside the content (`conformance.checks.doubts`). That is news
+    about the server or the model, never the client's fault (the disagreements go to the
+    reports). Without the admin secret (one KS for every case), a token the client makes
+    is its case's when made while no other case ran (`CaseWindows`)."""
 
     def __init__(
         self,
