@@ -111,10 +111,16 @@ def _probing(options: RunOptions, live: LiveTarget | None) -> Iterator[RunProbe]
             runner: Any = stack.enter_context(embedded_runner(options))
         else:
             api, transport = stack.enter_context(connect(live))
-            client = options.client_runner()
-            limit = options.case_time_limit
             runner = stack.enter_context(
-                proxy_runner(live, api, transport, client, prefix=RUN_PREFIX, time_limit=limit)
+                proxy_runner(
+                    live,
+                    api,
+                    transport,
+                    options.client_runner(),
+                    prefix=RUN_PREFIX,
+                    time_limit=options.case_time_limit,
+                    requirement_ids=list(options.requirements) if options.requirements else None,
+                )
             )
         yield lambda scenario, limit: runner.run(scenario, time_limit=limit)
 

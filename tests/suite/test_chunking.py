@@ -117,8 +117,9 @@ def test_with_a_client_chunk_every_groups_first_case_is_cut_by_the_client(group:
 
 def test_on_a_live_account_the_probe_runs_through_the_proxy() -> None:
     recorded: list[dict[str, object]] = []
+    options = RunOptions(requirements=("UT-C07", "UT-C08"))
     with served_account() as account:
-        choice = choose_chunk(RunOptions(), live=account.target, record=recorded.append)
+        choice = choose_chunk(options, live=account.target, record=recorded.append)
         left = account.token_ids()
     assert choice is not None
     assert "follows {chunk_size}" in choice.how
@@ -127,6 +128,7 @@ def test_on_a_live_account_the_probe_runs_through_the_proxy() -> None:
     assert isinstance(trace, dict)
     assert str(trace["endpoint"]).startswith("proxy http://127.0.0.1:")
     assert trace["data_requests"] == 4  # three asked chunks and a byte
+    assert recorded[0]["verdicts"] == {"UT-C07": "PASS", "UT-C08": "PASS"}  # the run's only
     assert left == set()  # the probe's token is swept
 
 
