@@ -15,8 +15,8 @@ leaves the others judged: a request's shape is the client's whatever the server 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import combinations
 
 from conformance.checks.base import CHECKS
 from conformance.checks.evidence import CaseEvidence
@@ -65,8 +65,8 @@ def content_order_doubt(evidence: CaseEvidence) -> Doubt | None:
     the file (§4 step 6), a part at resumeAt < 0 lands wherever the file ends (§5). Unless
     both carry the source's own bytes at their offsets over a range they share, the bytes
     the model assembled in answer order are a guess: the content is in doubt."""
-    for first, second in combinations(evidence.uploads, 2):
-        if _together(first, second) and _order_matters(evidence, first, second):
+    for first, second in _in_flight_together(evidence.uploads):
+        if _order_matters(evidence, first, second):
             return Doubt(
                 f"requests #{first.id} and #{second.id} were in flight together and the "
                 "file depends on which the server wrote last, which the proxy cannot see",
@@ -91,11 +91,18 @@ def _unjudged(result: CheckResult, doubts: list[Doubt]) -> CheckResult:
     return CheckResult(result.requirement_id, Verdict.NOT_EXERCISED, (), observations)
 
 
-def _together(first: Exchange, second: Exchange) -> bool:
-    """Both were in flight at once (arrival to answer; an unanswered one, ever after)."""
-    first_end = math.inf if first.answered_at is None else first.answered_at
-    second_end = math.inf if second.answered_at is None else second.answered_at
-    return first.arrival < second_end and second.arrival < first_end
+def _in_flight_together(uploads: tuple[Exchange, ...]) -> Iterator[tuple[Exchange, Exchange]]:
+    """Each pair in flight at once (arrival to answer; an unanswered one, ever after), in
+    one sweep by arrival: a long upload has thousands of parts, but few at once."""
+    flying: list[Exchange] = []
+    for exchange in sorted(uploads, key=lambda e: e.arrival):
+        flying = [e for e in flying if _end(e) > exchange.arrival]
+        yield from ((earlier, exchange) for earlier in flying)
+        flying.append(exchange)
+
+
+def _end(exchange: Exchange) -> float:
+    return math.inf if exchange.answered_at is None else exchange.answered_at
 
 
 def _order_matters(evidence: CaseEvidence, first: Exchange, second: Exchange) -> bool:
