@@ -194,9 +194,8 @@ class ProxyCaseRunner:
     def _session(self, name: str) -> tuple[str | None, str]:
         """A session of the case's own (an admin KS whose user id names the case), so that
         its exchanges, and the tokens its client makes, are told from those of the cases
-        running at once; the run's KS when only a KS was given (then a token the client
-        makes is its case's only when the case's given token is not the one it uploads to
-        — see `ProxyEndpoint.case_exchanges`)."""
+        running at once; the run's KS when only a KS was given (then the case's window
+        tells the tokens its client makes, `CaseWindows`)."""
         if not self.admin_secret:
             return None, self.api.ks or ""
         user = name.removesuffix(".bin")
