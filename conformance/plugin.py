@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from conformance.clients.api import KalturaApi
     from conformance.live import LiveTarget
     from conformance.options import RunOptions
-    from conformance.runner import CaseRunner, ProxyCaseRunner
+    from conformance.proxycase import ProxyCaseRunner
+    from conformance.runner import CaseRunner
 
 __all__ = ["CASE_PROPERTY", "REQUIREMENT_MARKER", "SERVER_CASE_PROPERTY"]
 
@@ -297,7 +298,7 @@ class _Collector:
         if configured.direction(self.config) == "server":
             return
         options = configured.options_of(self.config)
-        live = configured.live_of(self.config) is not None
+        live = configured.live_of(self.config)
 
         def record(case: dict[str, Any]) -> None:
             self.cases["client"].append({**case, "test": "chunk-probe"})

@@ -20,8 +20,9 @@ from hypothesis.control import current_build_context
 from conformance.checks import Violation
 from conformance.interrupts import interrupted
 from conformance.options import RunOptions
+from conformance.proxycase import ProxyCaseRunner
 from conformance.requirements import Verdict
-from conformance.runner import CaseResult, CaseRunner, ProxyCaseRunner
+from conformance.runner import CaseResult, CaseRunner
 from conformance.scenario import UploadScenario
 from conformance.suite.groups import GROUPS, Group, Limits, skip_reason
 from conformance.suite.records import case_record
