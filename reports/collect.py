@@ -21,6 +21,7 @@ from typing import Any
 
 from reports.derive import counts_of, failing_cases_of, summary_of
 from reports.disagreements import disagreements_of
+from reports.known import requirement_baseline
 from reports.paths import ROOT, item, key
 from reports.schema import SCHEMA_ID, ReportError, check, shape_problems
 from reports.timelines import drawn_cases
@@ -98,7 +99,7 @@ class ResultsBuilder:
         doc["cases"] = cases
         doc["summary"] = dict.fromkeys(_SUMMARY_FIELDS, 0)
         _raise_first(shape_problems(doc))
-        doc["requirements"] = [_requirement(entry, cases) for entry in metadata]
+        doc["requirements"] = [_requirement(entry, cases, run) for entry in metadata]
         doc["summary"] = summary_of(doc)
         disagreed = disagreements_of(cases)
         if disagreed:
@@ -155,18 +156,23 @@ def _placeholder(entry: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def _requirement(entry: Mapping[str, str], cases: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def _requirement(
+    entry: Mapping[str, str], cases: Sequence[Mapping[str, Any]], run: Mapping[str, Any]
+) -> dict[str, Any]:
     rid = entry["id"]
     counts = counts_of(cases, rid)
+    verdict = aggregate_verdict(counts, entry["level"])
+    judged = requirement_baseline(run, rid, verdict)
     return {
         **entry,
-        "verdict": aggregate_verdict(counts, entry["level"]),
+        "verdict": verdict,
         "counts": counts,
         "failing_cases": failing_cases_of(cases, rid),
         "messages": _messages(cases, rid),
         "observations": merge_observations(
             case["observations"][rid] for case in cases if rid in case["observations"]
         ),
+        **({} if judged is None else {"baseline": judged}),
     }
 
 

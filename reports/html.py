@@ -34,10 +34,14 @@ from reports.verdicts import BROKEN, Verdict
 from reports.view import (
     NOT_A_PASS,
     Outcome,
+    baseline_lines,
+    baseline_mark,
     counts_text,
     outcome,
     plural,
     printable,
+    replay_case_rows,
+    replay_requirement_rows,
     run_rows,
     shrink_text,
     split_code,
@@ -64,6 +68,7 @@ _CLASS: Final[Mapping[str, str]] = {
     Verdict.INFORMATIONAL: "info",
     Verdict.HARNESS_ERROR: "harness",
 }
+_BASELINE_CLASS: Final[Mapping[str, str]] = {"KNOWN": "skipped", "FIXED": "pass", "EXPIRED": "fail"}
 _CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1f2328}
 header{padding:1.2em 2em;border-bottom:4px solid #1a7f37;background:#f6f8fa}
@@ -104,7 +109,9 @@ def render_html(doc: Mapping[str, Any], *, strict: bool = False) -> str:
         _header(valid, strict),
         "<main>",
         failures,
+        *_replay_section(valid),
         _section("Requirements", _requirement_table(valid["requirements"])),
+        *_baseline(valid),
         _section("Details", "\n".join(_details(valid, r) for r in valid["requirements"])),
         *_disagreements(valid),
         _section("Cases", _case_table(valid["cases"], _table_drawings(valid))),
@@ -177,6 +184,38 @@ def _unexercised(result: Outcome) -> str:
     return f'<div class="unexercised-note">{note}</div>'
 
 
+def _replay_section(doc: Mapping[str, Any]) -> list[str]:
+    """A replay run: each saved failing case and requirement, FIXED, FAILED or FLAKY."""
+    section = doc.get("replay")
+    if section is None:
+        return []
+    intro = (
+        f"<p>The failing cases of <code>{_text(section['from'])}</code>, each run "
+        f"{_text(plural(section['times'], 'time'))}: FIXED passed every time, FAILED failed "
+        "every time, FLAKY some of each.</p>"
+    )
+    cases = [
+        "<tr>" + "".join(f"<td>{_text(text)}</td>" for text in row) + "</tr>"
+        for row in replay_case_rows(doc)
+    ]
+    rules = [
+        "<tr>" + "".join(f"<td>{_text(text)}</td>" for text in row) + "</tr>"
+        for row in replay_requirement_rows(doc)
+    ]
+    tables = _table(["Saved cases", "Broke", "Runs", "Replay"], cases, "replay") + _table(
+        ["ID", "Runs", "Replay"], rules, "replay"
+    )
+    return [_section("Replay", intro + tables)]
+
+
+def _baseline(doc: Mapping[str, Any]) -> list[str]:
+    found = baseline_lines(doc)
+    if not found:
+        return []
+    items = "".join(f"<li>{_text(line)}</li>" for line in found)
+    return [_section("Baseline", f"<ul>{items}</ul>")]
+
+
 def _disagreements(doc: Mapping[str, Any]) -> list[str]:
     found = disagreement_lines(doc)
     if not found:
@@ -208,6 +247,9 @@ def _row_class(entry: Mapping[str, Any]) -> str:
 def _verdict(entry: Mapping[str, Any]) -> str:
     """The verdict badge; an unexercised MUST also says in words that it is not a pass."""
     badge = _badge(entry["verdict"])
+    mark = baseline_mark(entry)
+    if mark:
+        badge += f' <span class="badge {_BASELINE_CLASS[mark]}">{mark}</span>'
     if unexercised_must(entry):
         return f'{badge} <span class="notpass">{_text(NOT_A_PASS)}</span>'
     return badge

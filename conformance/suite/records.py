@@ -1,5 +1,6 @@
 """A case as the reports record it: its result, the command that replays it exactly, and,
-for the failing case a shard reports, how its shrink went."""
+for the failing case a shard reports, how its shrink went; and the run's options a case
+needs to be run again (`case_options`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from conformance.scenario import UploadScenario
 from conformance.suite.shrinking import ShrinkReport
 from conformance.suite.timeline import case_timeline
 
-__all__ = ["case_record", "replay_command"]
+__all__ = ["case_options", "case_record", "replay_command"]
 
 
 def replay_command(options: RunOptions, scenario: UploadScenario) -> str:
@@ -26,6 +27,19 @@ def replay_command(options: RunOptions, scenario: UploadScenario) -> str:
     )
     scenario_json = shlex.quote(json.dumps(scenario.to_dict(), separators=(",", ":")))
     return f"kaltura-conformance run {target} --replay {scenario_json}".replace("  ", " ")
+
+
+def case_options(options: RunOptions) -> dict[str, Any]:
+    """How a case ran, beyond its scenario: the results' `run.options`, from which
+    `kaltura-conformance replay` runs a saved case again exactly."""
+    return {
+        "client_cmd": options.client_cmd,
+        "client": options.client,
+        "time_limit": options.case_time_limit,
+        "final_wait": options.final_wait,
+        "client_chunk_size": options.client_chunk_size,
+        "in_process": options.in_process,
+    }
 
 
 def case_record(

@@ -162,7 +162,7 @@ def test_running_out_of_request_budget_ends_the_run_cleanly(mutant: str | None) 
         left = _tokens_on(endpoint, api)
     assert result.stopped is not None
     assert "request budget used up" in result.stopped
-    assert "--kaltura-max-requests=400" in result.stopped
+    assert "raise --max-requests, --kaltura-max-requests in pytest: now 400" in result.stopped
     assert f"stopped early: {result.stopped}" in result.summary()
     assert result.failed == ([] if mutant is None else ["UT-S09"])
     assert Verdict.PASS in result.verdicts.values()
