@@ -1,9 +1,10 @@
-"""The top of results.html: what failed, and when. One open `<details>` per broken
+"""The drawings of results.html: what failed, and when, at the top. One open `<details>` per broken
 requirement (FAIL, NON-STRICT, HARNESS-ERROR) with its shrunk case (else its first): the
 check's message, the request timeline with the evidence highlighted, the evidence
 requests in words, the byte map, and the `--replay` command in a read-only text box (a copy
-button where scripts run; select-all works without). Also a case's drawing on its own, for
-the sampled passing cases in the cases table, and the page's drawing styles.
+button where scripts run; select-all works without). Also what the cases table shows of each
+timeline (at most `MAX_TABLE_DRAWINGS` drawings, so the page stays light), and the page's
+drawing styles.
 """
 
 from __future__ import annotations
@@ -15,13 +16,26 @@ from typing import Any, Final
 from reports.svg import byte_map_svg, timeline_svg, zoom_window
 from reports.timelines import answer_label, evidence_ids, request_label
 from reports.verdicts import Verdict
-from reports.view import printable, shrink_text
+from reports.view import plural, printable, shrink_text
 
-__all__ = ["COPY_SCRIPT", "DRAWING_CSS", "case_drawing", "failure_section", "featured_case"]
+__all__ = [
+    "COPY_SCRIPT",
+    "DRAWING_CSS",
+    "MAX_TABLE_DRAWINGS",
+    "case_drawing",
+    "failure_section",
+    "featured_case",
+    "table_drawings",
+]
 
 _BROKEN = (Verdict.FAIL, Verdict.NON_STRICT, Verdict.HARNESS_ERROR)
 MAX_EVIDENCE_LISTED: Final = 20
 MAX_RANGES_LISTED: Final = 30
+MAX_TABLE_DRAWINGS: Final = 12  # timelines drawn in the cases table (a page of a few MiB)
+_NOT_DRAWN = (
+    f'<p class="omitted">Timeline not drawn here (this table draws {MAX_TABLE_DRAWINGS}); '
+    "results.json has it.</p>"
+)
 # Bars are told apart by words and dash patterns too; the colours only help.
 DRAWING_CSS = """
 svg.timeline,svg.timeline-zoom,svg.bytemap{max-width:100%;height:auto;display:block;margin:.3em 0}
@@ -244,6 +258,38 @@ def _replay(case: Mapping[str, Any]) -> str:
         f'<div class="replay"><h4>Replay</h4><textarea id="{box}" readonly rows="2">'
         f"{_text(case['replay'])}</textarea>"
         f'<button type="button" class="copy" data-for="{box}" hidden>copy</button></div>'
+    )
+
+
+def table_drawings(doc: Mapping[str, Any]) -> dict[int, str]:
+    """Per case index, what the cases table shows of its timeline: a pointer for a case
+    drawn under What failed, else its drawing, folded, for at most `MAX_TABLE_DRAWINGS`
+    cases (broken ones first), so that the page stays light; a note for the rest."""
+    featured = {
+        case["index"]: entry["id"]
+        for entry in doc["requirements"]
+        if entry["verdict"] in _BROKEN
+        for case in [featured_case(doc, entry)]
+        if case is not None and "timeline" in case
+    }
+    with_timeline = [c for c in doc["cases"] if "timeline" in c and c["index"] not in featured]
+    with_timeline.sort(key=lambda c: not set(c["verdicts"].values()) & set(_BROKEN))
+    shown: dict[int, str] = {}
+    for index, rid in featured.items():
+        link = f'<a href="#{_attr("failure-" + rid)}">under What failed</a>'
+        shown[index] = f'<p class="drawn">Timeline: drawn {link}.</p>'
+    for number, case in enumerate(with_timeline):
+        shown[case["index"]] = _drawing(case) if number < MAX_TABLE_DRAWINGS else _NOT_DRAWN
+    return shown
+
+
+def _drawing(case: Mapping[str, Any]) -> str:
+    """A case's timeline, folded."""
+    timeline = case["timeline"]
+    count = len(timeline["requests"]) + timeline["omitted"]
+    return (
+        f'<details class="drawing"><summary>timeline ({plural(count, "request")})</summary>'
+        f"{case_drawing(timeline)}</details>"
     )
 
 

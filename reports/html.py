@@ -21,13 +21,7 @@ from reports.disagreements import INTRO as DISAGREED_INTRO
 from reports.disagreements import TITLE as DISAGREED
 from reports.disagreements import lines as disagreement_lines
 from reports.exercise import not_exercised_headline
-from reports.failures import (
-    COPY_SCRIPT,
-    DRAWING_CSS,
-    case_drawing,
-    failure_section,
-    featured_case,
-)
+from reports.failures import COPY_SCRIPT, DRAWING_CSS, failure_section, table_drawings
 from reports.files import write_text
 from reports.schema import check
 from reports.verdicts import BROKEN, Verdict
@@ -48,15 +42,10 @@ from reports.view import (
     unexercised_must,
 )
 
-__all__ = ["MAX_LISTED_CASES", "MAX_TABLE_DRAWINGS", "render_html", "write_html"]
+__all__ = ["MAX_LISTED_CASES", "render_html", "write_html"]
 
 TITLE = "Kaltura upload conformance"
 MAX_LISTED_CASES = 20  # cases listed per requirement; the cases table has them all
-MAX_TABLE_DRAWINGS = 12  # timelines drawn in the cases table (a page of a few MiB at most)
-_NOT_DRAWN = (
-    f'<p class="omitted">Timeline not drawn here (this table draws {MAX_TABLE_DRAWINGS}); '
-    "results.json has it.</p>"
-)
 _HARNESS = Verdict.HARNESS_ERROR
 _OPEN = BROKEN | {_HARNESS}  # requirement details shown unfolded
 # CSS class per verdict: fixed names, never built from document text.
@@ -114,7 +103,7 @@ def render_html(doc: Mapping[str, Any], *, strict: bool = False) -> str:
         *_baseline(valid),
         _section("Details", "\n".join(_details(valid, r) for r in valid["requirements"])),
         *_disagreements(valid),
-        _section("Cases", _case_table(valid["cases"], _table_drawings(valid))),
+        _section("Cases", _case_table(valid["cases"], table_drawings(valid))),
         "</main>",
         COPY_SCRIPT if failures else "",
     ]
@@ -310,38 +299,6 @@ def _case_table(cases: list[Mapping[str, Any]], drawn: Mapping[int, str]) -> str
         for case in cases
     ]
     return _table(["#", "Test", "Description", "Client", "Verdicts"], rows, "cases")
-
-
-def _table_drawings(doc: Mapping[str, Any]) -> dict[int, str]:
-    """Per case index, what the cases table shows of its timeline: a pointer for a case
-    drawn under What failed, else its drawing, folded, for at most `MAX_TABLE_DRAWINGS`
-    cases (broken ones first), so that the page stays light; a note for the rest."""
-    featured = {
-        case["index"]: entry["id"]
-        for entry in doc["requirements"]
-        if entry["verdict"] in _OPEN
-        for case in [featured_case(doc, entry)]
-        if case is not None and "timeline" in case
-    }
-    with_timeline = [c for c in doc["cases"] if "timeline" in c and c["index"] not in featured]
-    with_timeline.sort(key=lambda c: not set(c["verdicts"].values()) & _OPEN)
-    shown: dict[int, str] = {}
-    for index, rid in featured.items():
-        link = f'<a href="#{_anchor("failure", rid)}">under What failed</a>'
-        shown[index] = f'<p class="drawn">Timeline: drawn {link}.</p>'
-    for number, case in enumerate(with_timeline):
-        shown[case["index"]] = _drawing(case) if number < MAX_TABLE_DRAWINGS else _NOT_DRAWN
-    return shown
-
-
-def _drawing(case: Mapping[str, Any]) -> str:
-    """A case's timeline, folded."""
-    timeline = case["timeline"]
-    count = len(timeline["requests"]) + timeline["omitted"]
-    return (
-        f'<details class="drawing"><summary>timeline ({plural(count, "request")})</summary>'
-        f"{case_drawing(timeline)}</details>"
-    )
 
 
 def _client(client: Mapping[str, Any] | None) -> str:

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reports import render_html, render_markdown, validate
-from reports.html import MAX_TABLE_DRAWINGS
+from reports.failures import MAX_TABLE_DRAWINGS
 from reports.svg import PLOT_LEFT, PLOT_WIDTH, Scale, byte_map_svg, timeline_svg, zoom_window
 from reports.timelines import (
     MAX_TEXT_LINES,
