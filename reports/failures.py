@@ -1,10 +1,9 @@
-"""The drawings of results.html: what failed, and when, at the top. One open `<details>` per broken
-requirement (FAIL, NON-STRICT, HARNESS-ERROR) with its shrunk case (else its first): the
-check's message, the request timeline with the evidence highlighted, the evidence
+"""The drawings of results.html. At the top, what failed and when: one open `<details>` per
+broken requirement (FAIL, NON-STRICT, HARNESS-ERROR) with its shrunk case (else its first):
+the check's message, the request timeline with the evidence highlighted, the evidence
 requests in words, the byte map, and the `--replay` command in a read-only text box (a copy
-button where scripts run; select-all works without). Also what the cases table shows of each
-timeline (at most `MAX_TABLE_DRAWINGS` drawings, so the page stays light), and the page's
-drawing styles.
+button where scripts run; select-all works without). In the cases table, each timeline once
+(at most `MAX_TABLE_DRAWINGS` of them, so that the page stays light). And the drawing styles.
 """
 
 from __future__ import annotations
