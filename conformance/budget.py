@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from conformance.optiontable import DEFAULTS, OPTION, PYTEST
+from conformance.optiontable import CLI, DEFAULTS, OPTION, PYTEST
 
 __all__ = ["Budget", "BudgetExceeded", "BudgetUse", "BudgetedTransport"]
 
@@ -117,12 +117,12 @@ class BudgetedTransport(httpx.BaseTransport):
             if capped and self._requests + 1 > budget.max_requests:
                 raise BudgetExceeded(
                     f"request budget used up: {self._requests} requests sent "
-                    f"(raise --kaltura-max-requests={budget.max_requests})"
+                    f"({_raise('max_requests', budget.max_requests)})"
                 )
             if capped and self._bytes + size > budget.max_bytes:
                 raise BudgetExceeded(
                     f"byte budget used up: {self._bytes} bytes sent, the next request has "
-                    f"{size} (raise --kaltura-max-bytes={budget.max_bytes})"
+                    f"{size} ({_raise('max_bytes', budget.max_bytes)})"
                 )
             self._requests += 1
             self._bytes += size
@@ -130,6 +130,12 @@ class BudgetedTransport(httpx.BaseTransport):
             start = max(now, self._next_start)
             self._next_start = start + 1.0 / budget.max_rps
             return start - now
+
+
+def _raise(option: str, now: int) -> str:
+    """How to raise a limit, in both front ends: the run's own code cannot tell which one
+    the user typed (`kaltura-conformance run` forwards to pytest)."""
+    return f"raise {CLI.flag(option)}, {PYTEST.flag(option)} in pytest: now {now}"
 
 
 def _request_size(request: httpx.Request) -> int:

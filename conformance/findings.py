@@ -6,6 +6,11 @@ test). A check returns `Findings` — whether the situation arose at all (`exerc
 every breach; `judge` turns them into a `CheckResult` by the requirement's level, so that
 NOT-EXERCISED, FAIL and NON-STRICT mean the same thing on both sides.
 
+Each check also declares what of the evidence it reads (`Reads`), once, where it is
+registered: a judge that cannot vouch for part of the evidence (the proxy, when the real
+server and the model disagreed on a request) sets aside only the checks that read that
+part. A check that declares nothing reads everything.
+
 A pure layer (the requirement catalogue and the standard library): either side imports
 it without loading the other's code.
 """
@@ -14,13 +19,36 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Generic, TypeVar
 
 from conformance.requirements import Level, Party, Verdict, requirement, verdict_for_broken
 
-__all__ = ["Breach", "CheckRegistry", "CheckResult", "Findings", "judge"]
+__all__ = ["Breach", "CheckRegistry", "CheckResult", "Findings", "Reads", "judge"]
 
 E = TypeVar("E")  # what the checks of one registry look at
+
+
+class Reads(Enum):
+    """What of a case's evidence a check's verdict rests on, narrowest first.
+
+    * `REQUESTS`: what the client sent (flags, offsets, payloads, times), its own claim of
+      success and the source: nothing a server answered.
+    * `CLOSE_ANSWERS`: that, and the answers to the closes (`finalChunk=true` data
+      requests) and to `uploadToken.get`.
+    * `DATA_ANSWERS`: that, and the answers to every data request.
+    * `END_STATE`: the token's end state (status, size) and so every answer in the case.
+    * `CONTENT`: the bytes the token should hold, which the model assembles: every answer,
+      and the order the server wrote overlapping parts in.
+    * `EVERYTHING`: anything at all; the default of a check that declares nothing.
+    """
+
+    REQUESTS = "requests only"
+    CLOSE_ANSWERS = "close answers"
+    DATA_ANSWERS = "data answers"
+    END_STATE = "end state"
+    CONTENT = "content"
+    EVERYTHING = "everything"
 
 
 @dataclass(frozen=True)
@@ -80,11 +108,13 @@ class CheckRegistry(Mapping[str, Callable[[E], Findings]], Generic[E]):
     def __init__(self, party: Party) -> None:
         self.party = party
         self._checks: dict[str, Callable[[E], Findings]] = {}
+        self._reads: dict[str, Reads] = {}
 
     def register(
-        self, requirement_id: str
+        self, requirement_id: str, *, reads: Reads = Reads.EVERYTHING
     ) -> Callable[[Callable[[E], Findings]], Callable[[E], Findings]]:
-        """Register the decorated function as the check of `requirement_id`."""
+        """Register the decorated function as the check of `requirement_id`, whose verdict
+        rests on `reads` of the evidence (everything, unless it says less)."""
         party = requirement(requirement_id).party  # an unknown ID fails at import time
         if party is not self.party:
             raise ValueError(f"{requirement_id} is a {party.value} requirement")
@@ -93,6 +123,7 @@ class CheckRegistry(Mapping[str, Callable[[E], Findings]], Generic[E]):
             if requirement_id in self._checks:
                 raise ValueError(f"{requirement_id} already has a check")
             self._checks[requirement_id] = function
+            self._reads[requirement_id] = reads
             return function
 
         return register
@@ -100,6 +131,10 @@ class CheckRegistry(Mapping[str, Callable[[E], Findings]], Generic[E]):
     def run(self, requirement_id: str, evidence: E) -> CheckResult:
         """Run one registered check and turn its findings into a verdict."""
         return judge(requirement_id, self._checks[requirement_id](evidence))
+
+    def reads(self, requirement_id: str) -> Reads:
+        """What the check of `requirement_id` declared it reads."""
+        return self._reads[requirement_id]
 
     def __getitem__(self, requirement_id: str) -> Callable[[E], Findings]:
         return self._checks[requirement_id]

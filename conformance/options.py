@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.baselines import Baseline, BaselineError, load_baseline
 from conformance.clients.reference import run_job
 from conformance.clients.runners import CallableClient, CommandClient, load_callable
 from conformance.optiontable import (
@@ -27,6 +28,7 @@ from conformance.optiontable import (
     OptionError,
     Profile,
 )
+from conformance.requirements import CATALOGUE
 from conformance.scenario import UploadScenario
 
 __all__ = [
@@ -62,6 +64,9 @@ class RunOptions:
     shrink_time: float | None = DEFAULTS["shrink_time"]
     """Seconds a failing group may shrink; None: the profile's."""
     no_shrink: bool = DEFAULTS["no_shrink"]
+    baseline: str | None = DEFAULTS["baseline"]
+    """A baseline file of known failures (`conformance.baselines`), checked before any case."""
+    strict_baseline: bool = DEFAULTS["strict_baseline"]
     client_chunk_size: int | None = DEFAULTS["client_chunk_size"]
     """The client's own chunk size: files are drawn around it, and jobs ask for it."""
     front: FrontEnd = field(default=PYTEST, repr=False, compare=False)
@@ -84,7 +89,9 @@ class RunOptions:
                 f"{flag('in_process')}: only for {flag('client')} callables that use httpx"
             )
         if self.replay is not None:
-            self.replay_scenario()
+            self.replay_scenarios()
+        if self.strict_baseline and not self.baseline:
+            raise OptionError(f"{flag('strict_baseline')}: needs {flag('baseline')} FILE")
 
     @property
     def profile_settings(self) -> Profile:
@@ -118,12 +125,33 @@ class RunOptions:
     def target(self) -> str:
         return target_of(self.client_cmd, self.client)
 
-    def replay_scenario(self) -> UploadScenario:
+    def replay_scenarios(self) -> list[UploadScenario]:
+        """The scenarios `replay` gives: one (a JSON object), or several in turn (a JSON
+        array, as `kaltura-conformance replay` runs the failing cases of a report)."""
         try:
-            return UploadScenario.from_dict(json.loads(self.replay or ""))
-        except (ValueError, TypeError, KeyError) as error:
+            given = json.loads(self.replay or "")
+            listed = given if isinstance(given, list) else [given]
+            if not listed:
+                raise ValueError("an empty list")
+            return [UploadScenario.from_dict(scenario) for scenario in listed]
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
             flag = self.front.flag("replay")
             raise OptionError(f"{flag}: not a scenario ({error})") from None
+
+    def baseline_record(self) -> dict[str, Any] | None:
+        """The results document's `run.baseline`, or None without a baseline."""
+        baseline = self.baseline_file()
+        return None if baseline is None else baseline.to_dict(strict=self.strict_baseline)
+
+    def baseline_file(self) -> Baseline | None:
+        """The run's baseline, read and checked; OptionError names the option, the file,
+        the line or entry and the problem."""
+        if not self.baseline:
+            return None
+        try:
+            return load_baseline(self.baseline, CATALOGUE.keys())
+        except BaselineError as error:
+            raise OptionError(f"{self.front.flag('baseline')}: {error}") from None
 
 
 def target_of(client_cmd: str | None, client: str | None) -> str:

@@ -21,7 +21,7 @@ from conformance.requirements import CATALOGUE, Party, Verdict
 from reports import ResultsBuilder, not_exercised_headline, write_reports
 from reports.disagreements import TITLE as DISAGREED
 from reports.disagreements import lines as disagreement_lines
-from reports.view import chunk_text
+from reports.view import baseline_lines, baseline_mark, chunk_text
 
 __all__ = ["build_results", "summary_lines", "write_results"]
 
@@ -49,12 +49,16 @@ def build_results(
     require_exercised: bool = False,
     client_chunk: dict[str, Any] | None = None,
     interrupted: bool = False,
+    baseline: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The results document (schema v1) of one run.
 
     `require_exercised` (implied by `strict`) makes a MUST that no case exercised fail the
     run; `client_chunk` (`{"bytes": int | None, "how": str}`), when known, is the chunk size
-    the cases were drawn around and how it was chosen."""
+    the cases were drawn around and how it was chosen; `baseline` (`Baseline.to_dict`) the
+    known failures the run is judged with; `options` how a case was run (`run.options`),
+    what `kaltura-conformance replay` needs to run a case again exactly."""
     party = Party.CLIENT if direction == "client" else Party.SERVER
     builder = ResultsBuilder(
         run={
@@ -74,6 +78,8 @@ def build_results(
             "workers": max(1, workers),
             **({} if client_chunk is None else {"client_chunk": client_chunk}),
             **({"interrupted": True} if interrupted else {}),
+            **({} if baseline is None else {"baseline": baseline}),
+            **({} if options is None else {"options": options}),
         }
     )
     for requirement in CATALOGUE.values():
@@ -114,6 +120,10 @@ def summary_lines(document: dict[str, Any], directory: str) -> list[str]:
         f"{summary['should_failed']} SHOULD non-strict; exit code {summary['exit_code']}"
     )
     lines += _not_exercised(document)
+    baselined = baseline_lines(document)
+    if baselined:
+        lines.append(f"baseline {document['run']['baseline']['path']}:")
+        lines += [f"  - {line}" for line in baselined]
     disagreed = disagreement_lines(document)
     if disagreed:
         lines.append(f"{DISAGREED} ({len(disagreed)}; not the client's fault, see summary.md):")
@@ -137,6 +147,8 @@ def _row(row: dict[str, Any]) -> str:
     mark = _MARK[row["verdict"]]
     if row["level"] == "MUST" and row["verdict"] == Verdict.NOT_EXERCISED.value:
         mark, seen = "NOT-EXERCISED", f"{seen}: not a pass"
+    if baseline_mark(row):
+        seen = f"{seen} [{baseline_mark(row)}]"
     return f"  {row['id']:<7} {row['level']:<13} {mark:<14} {seen}"
 
 

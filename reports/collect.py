@@ -21,8 +21,10 @@ from typing import Any
 
 from reports.derive import counts_of, failing_cases_of, summary_of
 from reports.disagreements import disagreements_of
+from reports.known import requirement_baseline
 from reports.paths import ROOT, item, key
 from reports.schema import SCHEMA_ID, ReportError, check, shape_problems
+from reports.timelines import drawn_cases
 from reports.verdicts import Verdict, aggregate_verdict, tally
 
 __all__ = ["MAX_MESSAGES", "ResultsBuilder", "merge_observations", "plain"]
@@ -97,7 +99,7 @@ class ResultsBuilder:
         doc["cases"] = cases
         doc["summary"] = dict.fromkeys(_SUMMARY_FIELDS, 0)
         _raise_first(shape_problems(doc))
-        doc["requirements"] = [_requirement(entry, cases) for entry in metadata]
+        doc["requirements"] = [_requirement(entry, cases, run) for entry in metadata]
         doc["summary"] = summary_of(doc)
         disagreed = disagreements_of(cases)
         if disagreed:
@@ -124,7 +126,18 @@ def _indexed(cases: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         return (str(case.get("test")), str(case.get("description")), _canonical(case), seq)
 
     ordered = [case for _, case in sorted(enumerate(cases), key=order)]
-    return [_fields_in_order({**case, "index": i}) for i, case in enumerate(ordered)]
+    drawn = drawn_cases(ordered)
+    return [
+        _fields_in_order(_drawn_only({**case, "index": i}, i in drawn))
+        for i, case in enumerate(ordered)
+    ]
+
+
+def _drawn_only(case: dict[str, Any], drawn: bool) -> dict[str, Any]:
+    """The case without its timeline unless the reports draw it: results.json stays small."""
+    if not drawn:
+        case.pop("timeline", None)
+    return case
 
 
 def _fields_in_order(case: dict[str, Any]) -> dict[str, Any]:
@@ -143,18 +156,23 @@ def _placeholder(entry: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def _requirement(entry: Mapping[str, str], cases: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def _requirement(
+    entry: Mapping[str, str], cases: Sequence[Mapping[str, Any]], run: Mapping[str, Any]
+) -> dict[str, Any]:
     rid = entry["id"]
     counts = counts_of(cases, rid)
+    verdict = aggregate_verdict(counts, entry["level"])
+    judged = requirement_baseline(run, rid, verdict)
     return {
         **entry,
-        "verdict": aggregate_verdict(counts, entry["level"]),
+        "verdict": verdict,
         "counts": counts,
         "failing_cases": failing_cases_of(cases, rid),
         "messages": _messages(cases, rid),
         "observations": merge_observations(
             case["observations"][rid] for case in cases if rid in case["observations"]
         ),
+        **({} if judged is None else {"baseline": judged}),
     }
 
 

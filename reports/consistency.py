@@ -10,7 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from reports.derive import counts_of, failing_cases_of, summary_of
+from reports.known import requirement_baseline
 from reports.paths import ROOT, item, key
+from reports.replay import replay_problems
+from reports.timelines import timeline_problems
 from reports.verdicts import aggregate_verdict, allowed_verdicts
 
 __all__ = ["consistency_problems"]
@@ -21,10 +24,11 @@ _PREFIX = {"client": "UT-C", "server": "UT-S"}
 def consistency_problems(doc: Mapping[str, Any]) -> list[str]:
     problems = _requirement_problems(doc)
     problems += _run_problems(doc["run"])
+    problems += _baseline_entry_problems(doc["run"])
     problems += _case_problems(doc)
     if problems:
         return problems  # the derived fields below would disagree for the same reason
-    problems += _derived_problems(doc)
+    problems += _derived_problems(doc) + replay_problems(doc)
     if not problems:
         problems += _summary_problems(doc)
     return problems
@@ -57,6 +61,18 @@ def _run_problems(run: Mapping[str, Any]) -> list[str]:
     return []
 
 
+def _baseline_entry_problems(run: Mapping[str, Any]) -> list[str]:
+    entries = (run.get("baseline") or {}).get("entries", [])
+    path = key(key(key(ROOT, "run"), "baseline"), "entries")
+    problems: list[str] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        if entry["id"] in seen:
+            problems.append(f"{key(item(path, i), 'id')}: {entry['id']} is listed twice")
+        seen.add(entry["id"])
+    return problems
+
+
 def _case_problems(doc: Mapping[str, Any]) -> list[str]:
     levels = {entry["id"]: entry["level"] for entry in doc["requirements"]}
     problems: list[str] = []
@@ -73,6 +89,8 @@ def _case_problems(doc: Mapping[str, Any]) -> list[str]:
                 for rid in case[name]
                 if rid not in case["verdicts"]
             ]
+        if "timeline" in case:
+            problems += timeline_problems(case, key(path, "timeline"))
     return problems
 
 
@@ -94,9 +112,10 @@ def _derived_problems(doc: Mapping[str, Any]) -> list[str]:
     for i, entry in enumerate(doc["requirements"]):
         path, rid = item(key(ROOT, "requirements"), i), entry["id"]
         counts = counts_of(cases, rid)
+        verdict = aggregate_verdict(counts, entry["level"])
         expected = {
             "counts": counts,
-            "verdict": aggregate_verdict(counts, entry["level"]),
+            "verdict": verdict,
             "failing_cases": failing_cases_of(cases, rid),
         }
         problems += [
@@ -104,6 +123,12 @@ def _derived_problems(doc: Mapping[str, Any]) -> list[str]:
             for name, value in expected.items()
             if entry[name] != value
         ]
+        judged = requirement_baseline(doc["run"], rid, verdict)
+        if entry.get("baseline") != judged:
+            problems.append(
+                f"{key(path, 'baseline')}: expected {_shown(judged)} from run.baseline and "
+                f"the verdict, got {_shown(entry.get('baseline'))}"
+            )
     return problems
 
 

@@ -63,13 +63,15 @@ def not_exercised_causes(doc: Doc) -> list[str]:
 
 
 def _disagreed(doc: Doc, missing: Sequence[str]) -> str | None:
-    """Through the proxy: the server and the model disagreed, so those cases judge nothing."""
+    """Through the proxy: the server and the model disagreed, so those cases do not judge
+    the checks that read the disagreed answers."""
     cases = {d.get("case") for d in doc.get("disagreements") or ()}
     if not cases:
         return None
     return (
-        f"the server and the reference model disagreed in {_cases(len(cases))}: their checks "
-        "are not judged (see 'Server and model disagreed'; not the client's fault)"
+        f"the server and the reference model disagreed in {_cases(len(cases))}: the checks "
+        "that read those answers are not judged there (see 'Server and model disagreed'; "
+        "not the client's fault)"
     )
 
 

@@ -1,8 +1,12 @@
-"""results.html: one self-contained page (inline CSS, no scripts, no external assets).
+"""results.html: one self-contained page (inline CSS and SVG, no external assets).
 
-A header with the result and the run, the requirement table with coloured verdict badges,
-a collapsible `<details>` per requirement (rule, messages, failing cases with their replay
-commands) and the table of cases. Every piece of text from the document is escaped.
+A header with the result and the run; then what failed, first and open (`reports.failures`:
+each broken requirement's shrunk case with its request timeline, evidence, byte map and
+replay command); the requirement table with verdict badges (in words, coloured too); a
+collapsible `<details>` per requirement (rule, messages, failing cases with their replay
+commands; NOT-EXERCISED drawn dashed, never like a PASS) and the table of cases, the sampled
+passing ones with their timeline folded. The only script is the copy button's, and the
+page reads the same without it. Every piece of text from the document is escaped.
 """
 
 from __future__ import annotations
@@ -17,16 +21,21 @@ from reports.disagreements import INTRO as DISAGREED_INTRO
 from reports.disagreements import TITLE as DISAGREED
 from reports.disagreements import lines as disagreement_lines
 from reports.exercise import not_exercised_headline
+from reports.failures import COPY_SCRIPT, DRAWING_CSS, failure_section, table_drawings
 from reports.files import write_text
 from reports.schema import check
 from reports.verdicts import BROKEN, Verdict
 from reports.view import (
     NOT_A_PASS,
     Outcome,
+    baseline_lines,
+    baseline_mark,
     counts_text,
     outcome,
     plural,
     printable,
+    replay_case_rows,
+    replay_requirement_rows,
     run_rows,
     shrink_text,
     split_code,
@@ -48,6 +57,7 @@ _CLASS: Final[Mapping[str, str]] = {
     Verdict.INFORMATIONAL: "info",
     Verdict.HARNESS_ERROR: "harness",
 }
+_BASELINE_CLASS: Final[Mapping[str, str]] = {"KNOWN": "skipped", "FIXED": "pass", "EXPIRED": "fail"}
 _CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1f2328}
 header{padding:1.2em 2em;border-bottom:4px solid #1a7f37;background:#f6f8fa}
@@ -74,6 +84,7 @@ blockquote{margin:.5em 0;padding-left:1em;border-left:4px solid #d0d7de;color:#4
 .badge.pass{background:#1a7f37}.badge.fail{background:#cf222e}
 .badge.nonstrict{background:#bc4c00}.badge.skipped{background:#6e7781}
 .badge.info{background:#0969da}.badge.harness{background:#8250df}
+details.skipped{border-style:dashed;background:#f6f8fa}
 """
 
 
@@ -82,14 +93,19 @@ def render_html(doc: Mapping[str, Any], *, strict: bool = False) -> str:
     valid = check(dict(doc))
     result = outcome(valid, strict)
     title = f"{TITLE}: {result.title}"
+    failures = failure_section(valid, _badge, _rich)
     body = [
         _header(valid, strict),
         "<main>",
+        failures,
+        *_replay_section(valid),
         _section("Requirements", _requirement_table(valid["requirements"])),
+        *_baseline(valid),
         _section("Details", "\n".join(_details(valid, r) for r in valid["requirements"])),
         *_disagreements(valid),
-        _section("Cases", _case_table(valid["cases"])),
+        _section("Cases", _case_table(valid["cases"], table_drawings(valid))),
         "</main>",
+        COPY_SCRIPT if failures else "",
     ]
     return "\n".join(
         [
@@ -98,7 +114,7 @@ def render_html(doc: Mapping[str, Any], *, strict: bool = False) -> str:
             '<head><meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{_text(title)}</title>",
-            f"<style>{_CSS}</style></head>",
+            f"<style>{_CSS}{DRAWING_CSS}</style></head>",
             "<body>",
             *body,
             "</body></html>",
@@ -125,11 +141,14 @@ def _header(doc: Mapping[str, Any], strict: bool) -> str:
     state = "failed" if result.exit_code else "unexercised" if result.unexercised else "passed"
     return (
         f'<header class="{state}">'
-        f"<h1>{result.emoji} {_text(TITLE)}: {_text(result.title)}{mode} "
+        # No emoji: a browser without an emoji font shows a box; the words say it all.
+        f"<h1>{_text(TITLE)}: {_text(result.title)}{mode} "
         f"(exit code {result.exit_code})</h1>"
         f"{_unexercised(result)}"
         f"<p>{_text(facts)}</p>"
-        f'<dl class="run">{rows}</dl></header>'
+        # Folded, so that what failed is above the fold.
+        f'<details class="run"><summary>the run</summary><dl class="run">{rows}</dl></details>'
+        "</header>"
     )
 
 
@@ -152,6 +171,38 @@ def _unexercised(result: Outcome) -> str:
     )
     note = f"<p>{lead} Likely causes:</p><ul>{causes}</ul>{hint}"
     return f'<div class="unexercised-note">{note}</div>'
+
+
+def _replay_section(doc: Mapping[str, Any]) -> list[str]:
+    """A replay run: each saved failing case and requirement, FIXED, FAILED or FLAKY."""
+    section = doc.get("replay")
+    if section is None:
+        return []
+    intro = (
+        f"<p>The failing cases of <code>{_text(section['from'])}</code>, each run "
+        f"{_text(plural(section['times'], 'time'))}: FIXED passed every time, FAILED failed "
+        "every time, FLAKY some of each.</p>"
+    )
+    cases = [
+        "<tr>" + "".join(f"<td>{_text(text)}</td>" for text in row) + "</tr>"
+        for row in replay_case_rows(doc)
+    ]
+    rules = [
+        "<tr>" + "".join(f"<td>{_text(text)}</td>" for text in row) + "</tr>"
+        for row in replay_requirement_rows(doc)
+    ]
+    tables = _table(["Saved cases", "Broke", "Runs", "Replay"], cases, "replay") + _table(
+        ["ID", "Runs", "Replay"], rules, "replay"
+    )
+    return [_section("Replay", intro + tables)]
+
+
+def _baseline(doc: Mapping[str, Any]) -> list[str]:
+    found = baseline_lines(doc)
+    if not found:
+        return []
+    items = "".join(f"<li>{_text(line)}</li>" for line in found)
+    return [_section("Baseline", f"<ul>{items}</ul>")]
 
 
 def _disagreements(doc: Mapping[str, Any]) -> list[str]:
@@ -185,6 +236,9 @@ def _row_class(entry: Mapping[str, Any]) -> str:
 def _verdict(entry: Mapping[str, Any]) -> str:
     """The verdict badge; an unexercised MUST also says in words that it is not a pass."""
     badge = _badge(entry["verdict"])
+    mark = baseline_mark(entry)
+    if mark:
+        badge += f' <span class="badge {_BASELINE_CLASS[mark]}">{mark}</span>'
     if unexercised_must(entry):
         return f'{badge} <span class="notpass">{_text(NOT_A_PASS)}</span>'
     return badge
@@ -193,7 +247,7 @@ def _verdict(entry: Mapping[str, Any]) -> str:
 def _details(doc: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
     opened = " open" if entry["verdict"] in _OPEN or unexercised_must(entry) else ""
     parts = [
-        f'<details id="{_anchor("req", entry["id"])}"{opened}>',
+        f'<details id="{_anchor("req", entry["id"])}" class="{_CLASS[entry["verdict"]]}"{opened}>',
         f"<summary>{_verdict(entry)} {_text(entry['id'])} ({_text(entry['level'])}) "
         f"· {_text(counts_text(entry['counts']))}</summary>",
         f"<blockquote>{_rich(entry['rule'])}</blockquote>",
@@ -236,11 +290,12 @@ def _observations(observations: Mapping[str, Any]) -> str:
     return _table(["Observation", "Across cases"], rows, "observations")
 
 
-def _case_table(cases: list[Mapping[str, Any]]) -> str:
+def _case_table(cases: list[Mapping[str, Any]], drawn: Mapping[int, str]) -> str:
     rows = [
         f'<tr id="{_anchor("case", str(case["index"]))}"><td>{case["index"]}</td>'
         f"<td><code>{_text(case['test'])}</code></td><td>{_text(case['description'])}</td>"
-        f"<td>{_client(case['client'])}</td><td>{_case_verdicts(case)}</td></tr>"
+        f"<td>{_client(case['client'])}</td>"
+        f"<td>{_case_verdicts(case)}{drawn.get(case['index'], '')}</td></tr>"
         for case in cases
     ]
     return _table(["#", "Test", "Description", "Client", "Verdicts"], rows, "cases")

@@ -3,7 +3,10 @@
     <testsuites> / <testsuite name="kaltura-upload-conformance">
       <testcase classname="kaltura_conformance.client" name="UT-C10">
 
-FAIL is a `<failure>`; NON-STRICT a `<failure>` only in strict mode, otherwise a passing
+A requirement the run's baseline speaks of: KNOWN is `<skipped>` with the baseline's
+reason, EXPIRED a `<failure>` with its date, FIXED a pass saying which lines of the
+baseline to delete (a `<failure>` under `--strict-baseline`). Otherwise FAIL is a
+`<failure>`; NON-STRICT a `<failure>` only in strict mode, otherwise a passing
 case with a note in `<system-out>`; NOT-EXERCISED is `<skipped>` (never a pass), and for a
 MUST its message says so with the likely causes, or it is a `<failure>` when the run requires
 every MUST to be exercised (`--require-exercised`, `--strict`): then it fails the run, and a
@@ -20,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from reports.files import write_text
+from reports.known import explain, word
 from reports.schema import check
-from reports.verdicts import Verdict
+from reports.verdicts import Baselined, Replayed, Verdict
 from reports.view import (
     NOT_A_PASS,
     Outcome,
@@ -31,6 +35,7 @@ from reports.view import (
     outcome,
     party,
     printable,
+    replay_case_rows,
     shrink_text,
     unexercised_must,
 )
@@ -47,6 +52,7 @@ def render_junit(doc: Mapping[str, Any], *, strict: bool = False) -> str:
     valid = check(dict(doc))
     result = outcome(valid, strict)
     cases = [_testcase(valid, entry, result) for entry in valid["requirements"]]
+    cases += _replayed(valid)
     totals = {**_totals(cases), "time": f"{valid['run']['duration_s']:.3f}"}
     root = ET.Element("testsuites", {"name": SUITE, **totals})
     suite = ET.SubElement(root, "testsuite", {"name": SUITE, **totals})
@@ -78,7 +84,10 @@ def _testcase(doc: Mapping[str, Any], entry: Mapping[str, Any], result: Outcome)
     )
     headline = _one_line(f"{rid} {verdict} ({counts_text(entry['counts'])}): {entry['rule']}")
     body = _body(doc, entry)
-    if unexercised_must(entry):
+    judged = entry.get("baseline")
+    if judged:
+        _baselined(case, doc, entry, body)
+    elif unexercised_must(entry):
         _unexercised(case, entry, result)
     elif verdict == Verdict.FAIL or (verdict == Verdict.NON_STRICT and result.strict):
         _child(case, "failure", body, message=headline, type=verdict)
@@ -91,6 +100,38 @@ def _testcase(doc: Mapping[str, Any], entry: Mapping[str, Any], result: Outcome)
             body = "NON-STRICT: a SHOULD was broken (a failure only in strict mode)\n" + body
         _child(case, "system-out", body)
     return case
+
+
+def _replayed(doc: Mapping[str, Any]) -> list[ET.Element]:
+    """A replay run: one test case per saved failing case, a failure unless FIXED."""
+    elements = []
+    for saved, broke, runs, status in replay_case_rows(doc):
+        case = ET.Element(
+            "testcase", {"classname": f"{CLASSNAME}.replay", "name": f"saved {saved}", "time": "0"}
+        )
+        line = f"saved case {saved} ({broke}) replayed: {runs}: {status}"
+        if status == Replayed.FIXED:
+            _child(case, "system-out", line)
+        else:
+            _child(case, "failure", line, message=line, type=status)
+        elements.append(case)
+    return elements
+
+
+def _baselined(
+    case: ET.Element, doc: Mapping[str, Any], entry: Mapping[str, Any], body: str
+) -> None:
+    """A requirement the baseline speaks of: KNOWN is skipped with its reason (accepted,
+    not a pass), EXPIRED a failure, FIXED a pass (a failure under a strict baseline) that
+    says which lines to delete."""
+    status, line = entry["baseline"]["status"], explain(doc["run"], entry)
+    strict = bool(doc["run"]["baseline"]["strict"])
+    if status == Baselined.KNOWN:
+        _child(case, "skipped", None, message=_one_line(line))
+    elif status == Baselined.EXPIRED or strict:
+        _child(case, "failure", body, message=_one_line(line), type=word(status))
+        return
+    _child(case, "system-out", f"{line}\n{body}")
 
 
 def _unexercised(case: ET.Element, entry: Mapping[str, Any], result: Outcome) -> None:

@@ -18,17 +18,22 @@ from reports.disagreements import lines as disagreement_lines
 from reports.exercise import not_exercised_headline
 from reports.files import write_text
 from reports.schema import check
+from reports.timelines import text_timeline
 from reports.verdicts import BROKEN
 from reports.view import (
     EMOJI,
     NOT_A_PASS,
     Outcome,
+    baseline_lines,
+    baseline_mark,
     counts_text,
     first_failing_case,
     harness_error_cases,
     outcome,
     plural,
     printable,
+    replay_case_rows,
+    replay_requirement_rows,
     run_rows,
     shrink_text,
     split_code,
@@ -48,7 +53,9 @@ def render_markdown(doc: Mapping[str, Any], *, strict: bool = False) -> str:
     result = outcome(valid, strict)
     blocks = [
         _headline(valid, result),
+        *_replay(valid),
         _table(valid["requirements"]),
+        *_baseline(valid),
         *_failures(valid),
         *_harness_errors(valid),
         *_disagreements(valid),
@@ -102,9 +109,36 @@ def _table(requirements: list[Mapping[str, Any]]) -> str:
         verdict = f"{EMOJI[entry['verdict']]} {entry['verdict']}"
         if unexercised_must(entry):
             verdict += f" ({NOT_A_PASS})"
+        if baseline_mark(entry):
+            verdict += f" · **{baseline_mark(entry)}**"
         cells = [entry["id"], entry["level"], verdict, counts_text(entry["counts"])]
         rows.append("| " + " | ".join(cell(text) for text in cells) + " |")
     return "\n".join(rows)
+
+
+def _replay(doc: Mapping[str, Any]) -> list[str]:
+    """A replay run: each saved failing case and requirement, FIXED, FAILED or FLAKY."""
+    section = doc.get("replay")
+    if section is None:
+        return []
+    intro = (
+        f"The failing cases of {code(section['from'])}, each run {plural(section['times'], 'time')}"
+        ": FIXED passed every time, FAILED failed every time, FLAKY some of each."
+    )
+    cases = ["| Saved cases | Broke | Runs | Replay |", "| --- | --- | --- | --- |"]
+    cases += ["| " + " | ".join(cell(text) for text in row) + " |" for row in replay_case_rows(doc)]
+    rules = ["| ID | Runs | Replay |", "| --- | --- | --- |"]
+    rules += [
+        "| " + " | ".join(cell(text) for text in row) + " |" for row in replay_requirement_rows(doc)
+    ]
+    return ["## Replay", intro, "\n".join(cases), "\n".join(rules)]
+
+
+def _baseline(doc: Mapping[str, Any]) -> list[str]:
+    found = baseline_lines(doc)
+    if not found:
+        return []
+    return ["## Baseline", "\n".join(f"- {prose(line)}" for line in found)]
 
 
 def _failures(doc: Mapping[str, Any]) -> list[str]:
@@ -116,8 +150,9 @@ def _failures(doc: Mapping[str, Any]) -> list[str]:
 
 def _failure(doc: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
     verdict = entry["verdict"]
+    known = f" ({baseline_mark(entry)})" if baseline_mark(entry) else ""
     lines = [
-        f"### {EMOJI[verdict]} {entry['id']} ({entry['level']}): {verdict}",
+        f"### {EMOJI[verdict]} {entry['id']} ({entry['level']}): {verdict}{known}",
         "",
         f"> {prose(entry['rule'])}",
     ]
@@ -129,7 +164,19 @@ def _failure(doc: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
         lines += ["", _case_line(case)]
         if case["replay"]:
             lines += ["", *fenced(case["replay"], "sh")]
+        lines += _timeline(case, entry["id"])
     return "\n".join(lines)
+
+
+def _timeline(case: Mapping[str, Any], requirement_id: str) -> list[str]:
+    """The case's requests, one line each in the order sent (`<< evidence` marks those the
+    check names); nothing for a case recorded without a timeline."""
+    timeline = case.get("timeline")
+    if timeline is None or not timeline["requests"]:
+        return []
+    text = "\n".join(text_timeline(timeline, requirement_id))
+    header = "Its requests (seconds from the first, lane, request, answer):"
+    return ["", header, "", *fenced(text, "text")]
 
 
 def _harness_errors(doc: Mapping[str, Any]) -> list[str]:

@@ -18,6 +18,7 @@ from reports.paths import item, key
 __all__ = [
     "BOOL",
     "COUNT",
+    "DATE",
     "DURATION",
     "NONEMPTY",
     "OBJECT",
@@ -88,6 +89,16 @@ def _is_timestamp(value: object) -> bool:
     return True
 
 
+def _is_date(value: object) -> bool:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return False
+    try:
+        datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True
+
+
 STRING = _check(lambda v: isinstance(v, str), "a string")
 NONEMPTY = _check(lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string")
 BOOL = _check(lambda v: isinstance(v, bool), "true or false")
@@ -96,6 +107,7 @@ POSITIVE = _check(lambda v: _is_int(v) and v >= 1, "an integer >= 1")
 DURATION = _check(lambda v: _is_number(v) and v >= 0, "a number >= 0")
 OBJECT = _check(lambda v: isinstance(v, dict), "an object")
 TIMESTAMP = _check(_is_timestamp, "an ISO 8601 time with a time zone (RFC 3339)")
+DATE = _check(_is_date, "a date YYYY-MM-DD")
 
 
 def one_of(*choices: object) -> Rule:

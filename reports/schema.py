@@ -12,12 +12,23 @@ numbers, booleans, null; no tuples, no enums, no lone surrogates):
   `require_exercised` (bool: a MUST that no case exercised fails the run; true whenever
   `strict` is) and `client_chunk` (`{bytes: integer >= 1 or null, how: text}`, the chunk
   size the cases were drawn around and how it was chosen; or null) and `interrupted` (bool:
-  SIGINT or SIGTERM stopped the run; the cases are those that finished before).
+  SIGINT or SIGTERM stopped the run; the cases are those that finished before) and
+  `options` (how a client run's cases ran, beyond their scenarios, so that `replay` runs
+  one again exactly: `client_cmd` and `client` (text or null: the client under test; both
+  null for the reference client), `time_limit` and `final_wait` (seconds >= 0),
+  `client_chunk_size` (bytes >= 1 or null), `in_process` (bool)) and
+  `baseline` (the known failures the run was judged with, `--baseline`: `path` text,
+  `strict` bool (`--strict-baseline`: a listed requirement that passes fails the run),
+  `entries`, each `id`, `reason` (non-empty), `expires` (`YYYY-MM-DD`) and optionally
+  `lines` (first and last line of its table in the file); IDs unique).
 - `requirements`: one entry per requirement of the run's direction (UT-C… for `client`,
   UT-S… for `server`), IDs unique: `id`, `level`, `rule`, `verdict`, `counts` (all six
   verdicts), `failing_cases` (ascending indices of the cases where it was FAIL or
-  NON-STRICT), `messages` (at most 5), `observations` (an object). `counts`, `verdict` and
-  `failing_cases` must agree with the cases (`aggregate_verdict`).
+  NON-STRICT), `messages` (at most 5), `observations` (an object); optionally `baseline`
+  (what `run.baseline` says of it: `status` `known` | `fixed` | `expired`, `reason`,
+  `expires`; present exactly when `reports.known.requirement_baseline` gives one, from its
+  verdict and the day of `run.started_at`). `counts`, `verdict` and `failing_cases` must
+  agree with the cases (`aggregate_verdict`).
 - `cases`: `index` (= its position in the list), `test`, `description`, `scenario`
   (an object), `client` (`succeeded`, `timed_out`, `duration`, `detail`; or null),
   `verdicts` ({ID: verdict}, each ID in `requirements`, each verdict possible for the
@@ -25,10 +36,32 @@ numbers, booleans, null; no tuples, no enums, no lone surrogates):
   `trace` (an open object; `requests`, `data_requests`, `faults_fired`, `token_id` typed when
   present), `replay` (a command or null), optionally `shrink` (how the failing case was
   shrunk: `status` `shrunk` | `cut` | `not-shrunk` | `off`, `steps` >= 0, `seconds` >= 0,
-  `reason` text; or null). No other fields.
+  `reason` text; or null), optionally `timeline` (below). No other fields.
+- `cases[].timeline` (optional; kept for every case with a FAIL, NON-STRICT or
+  HARNESS-ERROR verdict and a sample of the others, `reports.timelines.drawn_cases`):
+  optionally `axis` (`seconds`, the default, or `steps`: a server run's driver sends one
+  request at a time and `sent`/`answered` count steps); `requests`, one per request of the
+  case in arrival order, at most 200 (`omitted` >= 0 counts the rest): `id` (the trace's
+  exchange id >= 0, unique), `sent` and `answered` (seconds >= 0 from the case's first
+  request; `answered` null when no answer was sent, never before `sent`), `connection`
+  (text), `call` (`service.action`), `role` (`opening`, `middle`, `close`, `whole` for a
+  data request, else the action; a server run's step: the driver's request in words),
+  `resume`, `final_chunk` (bool or null: not sent), `resume_at` (a number or null),
+  `length` (payload bytes or null), `answer` (`ok` | `error`: a Kaltura error object |
+  `http-error` | `reset` | `dropped` | `none`), `code` (text or null), `http_status`
+  (integer >= 0 or null), `fault` (what fired on it, text or null), `params` (text to
+  text: the request's parameters, cut short, no credential), optionally `disagreed`
+  (`server`, `model`: text, where a server run's answer differed from the model's
+  prediction); `evidence` ({ID: [exchange ids]}: the requests each broken requirement's
+  breaches name; each ID must have a verdict in the case); `bytes` (or null): `size` (the
+  file's bytes), `ranges` (`start`, `end`, `kind`: `acknowledged` | `re-sent` |
+  `overlapping` | `sent` | `never-sent`; consecutive, non-empty, from 0 to `size`), `held`
+  (the bytes the token finally holds, or null), `full` (bool).
 - `summary`: `cases`, `must_failed` (MUST requirements that FAIL), `should_failed` (SHOULD
   requirements that are NON-STRICT), `harness_errors` (cases with any HARNESS-ERROR
-  verdict), `exit_code` (`exit_code(doc, run.strict, run.require_exercised)`: 0, 1 or 3);
+  verdict), `exit_code` (`exit_code(doc, run.strict, run.require_exercised)`: 0, 1 or 3;
+  a `known` requirement does not count, an `expired` one, or a `fixed` one under a strict
+  baseline, is 1);
   optionally `must_not_exercised` (IDs of the MUST requirements that are NOT-EXERCISED,
   in requirement order) and `not_exercised_causes` (their likely causes, as text: at least
   one when any MUST was not exercised, none otherwise; the wording is not checked, so a
@@ -37,6 +70,16 @@ numbers, booleans, null; no tuples, no enums, no lone surrogates):
   one entry per request the server answered otherwise than the reference model predicted,
   `case` (a case index), `exchange_id` (>= 0), `request`, `server`, `model` (text); the
   same entries as the cases' `trace.disagreements` (`reports.disagreements`).
+- optionally `replay` (the run of `kaltura-conformance replay`: a saved run's failing cases
+  run again, `reports.replay`): `from` (the saved results file), `times` (>= 1), `cases`,
+  one per distinct failing scenario of the saved run: `saved_cases` (its indices there),
+  `requirements` (the IDs it broke there), `runs` (indices of this document's cases that
+  ran it again), `passed` and `failed` (how many of those runs had no FAIL, NON-STRICT or
+  HARNESS-ERROR verdict, and how many had one), `status` (`FIXED`: passed every time,
+  `FAILED`: failed every time, `FLAKY`: some of each); `requirements`, one per ID broken in
+  a saved case: `id`, `passed`, `failed` (runs of those cases where it did not break, did),
+  `status`. Counts and statuses must agree with the cases; `summary.exit_code` of such a
+  document is 0 when every case is FIXED, else 1.
 
 Documents written before the optional fields existed stay valid, and keep their exit code:
 without `run.require_exercised` an unexercised MUST does not fail the run.
@@ -58,9 +101,12 @@ from typing import Any, Final
 from reports import rules
 from reports.consistency import consistency_problems
 from reports.paths import ROOT, key, walk
+from reports.timelines import TIMELINE
 from reports.verdicts import (
+    BASELINED,
     LEVELS,
     ORDER,
+    REPLAYED,
     Level,
     Verdict,
     aggregate_verdict,
@@ -117,9 +163,36 @@ _RUN = {
         rules.obj({"bytes": rules.nullable(rules.POSITIVE), "how": rules.NONEMPTY})
     ),
     "interrupted": rules.BOOL,
+    "options": rules.obj(
+        {
+            "client_cmd": rules.nullable(rules.NONEMPTY),
+            "client": rules.nullable(rules.NONEMPTY),
+            "time_limit": rules.DURATION,
+            "final_wait": rules.DURATION,
+            "client_chunk_size": rules.nullable(rules.POSITIVE),
+            "in_process": rules.BOOL,
+        }
+    ),
+    "baseline": rules.obj(
+        {
+            "path": rules.NONEMPTY,
+            "strict": rules.BOOL,
+            "entries": rules.list_of(
+                rules.obj(
+                    {
+                        "id": _ID,
+                        "reason": rules.NONEMPTY,
+                        "expires": rules.DATE,
+                        "lines": rules.list_of(rules.POSITIVE, most=2),
+                    },
+                    optional=("lines",),
+                )
+            ),
+        }
+    ),
 }
 # Fields added after the first documents were written: absent from those.
-_RUN_OPTIONAL = ("require_exercised", "client_chunk", "interrupted")
+_RUN_OPTIONAL = ("require_exercised", "client_chunk", "interrupted", "options", "baseline")
 _REQUIREMENT = {
     "id": _ID,
     "level": rules.one_of(*LEVELS),
@@ -129,6 +202,9 @@ _REQUIREMENT = {
     "failing_cases": rules.list_of(rules.COUNT),
     "messages": rules.list_of(rules.STRING, most=5),
     "observations": rules.OBJECT,
+    "baseline": rules.obj(
+        {"status": rules.one_of(*BASELINED), "reason": rules.NONEMPTY, "expires": rules.DATE}
+    ),
 }
 _CLIENT = {
     "succeeded": rules.BOOL,
@@ -164,6 +240,7 @@ _CASE = {
             }
         )
     ),
+    "timeline": TIMELINE,
 }
 _SUMMARY = {
     "cases": rules.COUNT,
@@ -181,16 +258,37 @@ _DISAGREEMENT = {
     "server": rules.STRING,
     "model": rules.STRING,
 }
+_REPLAY_COUNTS = {
+    "passed": rules.COUNT,
+    "failed": rules.COUNT,
+    "status": rules.one_of(*REPLAYED),
+}
+_REPLAY = {
+    "from": rules.NONEMPTY,
+    "times": rules.POSITIVE,
+    "cases": rules.list_of(
+        rules.obj(
+            {
+                "saved_cases": rules.list_of(rules.COUNT),
+                "requirements": rules.list_of(_ID),
+                "runs": rules.list_of(rules.COUNT),
+                **_REPLAY_COUNTS,
+            }
+        )
+    ),
+    "requirements": rules.list_of(rules.obj({"id": _ID, **_REPLAY_COUNTS})),
+}
 _DOCUMENT = {
     "schema": rules.STRING,
     "run": rules.obj(_RUN, optional=_RUN_OPTIONAL),
-    "requirements": rules.list_of(rules.obj(_REQUIREMENT)),
-    "cases": rules.list_of(rules.obj(_CASE, optional=("shrink",))),
+    "requirements": rules.list_of(rules.obj(_REQUIREMENT, optional=("baseline",))),
+    "cases": rules.list_of(rules.obj(_CASE, optional=("shrink", "timeline"))),
     "summary": rules.obj(_SUMMARY, optional=("must_not_exercised", "not_exercised_causes")),
     "disagreements": rules.list_of(rules.obj(_DISAGREEMENT)),
+    "replay": rules.obj(_REPLAY),
 }
 # Top-level fields added after the first documents were written: absent from those.
-_DOCUMENT_OPTIONAL = ("disagreements",)
+_DOCUMENT_OPTIONAL = ("disagreements", "replay")
 
 
 def validate(doc: object) -> list[str]:

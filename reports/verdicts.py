@@ -10,10 +10,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 __all__ = [
+    "BASELINED",
     "BROKEN",
     "LEVELS",
     "ORDER",
+    "REPLAYED",
+    "Baselined",
     "Level",
+    "Replayed",
     "Verdict",
     "aggregate_verdict",
     "allowed_verdicts",
@@ -41,6 +45,25 @@ class Level:
     SHOULD: Final = "SHOULD"
     INFORMATIONAL: Final = "INFORMATIONAL"
 
+
+class Baselined:
+    """What a run's baseline says of a requirement it lists (`reports.known`)."""
+
+    KNOWN: Final = "known"  # broken, and accepted until its date
+    FIXED: Final = "fixed"  # listed, but it passes now: delete the entry
+    EXPIRED: Final = "expired"  # listed, not passing, and past its date: fails the run
+
+
+class Replayed:
+    """A saved failing case (or requirement) run again N times (`reports.replay`)."""
+
+    FIXED: Final = "FIXED"  # passed every time
+    FAILED: Final = "FAILED"  # failed every time
+    FLAKY: Final = "FLAKY"  # some of each
+
+
+BASELINED: Final[tuple[str, ...]] = (Baselined.KNOWN, Baselined.FIXED, Baselined.EXPIRED)
+REPLAYED: Final[tuple[str, ...]] = (Replayed.FIXED, Replayed.FAILED, Replayed.FLAKY)
 
 # The order of the requirements catalogue's verdict table: the order of every `counts` dict.
 ORDER: Final[tuple[str, ...]] = (
@@ -106,15 +129,27 @@ def exit_code(
     doc: Mapping[str, Any], strict: bool = False, require_exercised: bool | None = None
 ) -> int:
     """1 if a MUST failed, or (with `strict`) a SHOULD was NON-STRICT, or (with
-    `require_exercised`) a MUST was NOT-EXERCISED; else 3 if any case of any requirement
+    `require_exercised`) a MUST was NOT-EXERCISED, or a baseline entry expired (or, under
+    the baseline's `strict`, lists a requirement that is fixed); a failure the baseline
+    accepts (`known`) does not count; else 3 if any case of any requirement
     was a harness error; else 0. (2, a usage error, is the CLI's.)
 
     `require_exercised` left as None follows `strict`: a strict run also requires every MUST
-    to be exercised. A document's own exit code passes the run's stored value instead."""
+    to be exercised. A document's own exit code passes the run's stored value instead.
+    A replay run's document (with `replay`) is 0 when every case replayed is FIXED, else 1."""
+    replay = doc.get("replay")
+    if replay is not None:  # a replay run: judged by its cases run again, nothing else
+        return 0 if all(c["status"] == Replayed.FIXED for c in replay["cases"]) else 1
     requiring = strict if require_exercised is None else require_exercised
     requirements: list[Mapping[str, Any]] = doc["requirements"]
+    strict_baseline = bool((doc.get("run", {}).get("baseline") or {}).get("strict"))
     for entry in requirements:
         level, verdict = entry["level"], entry["verdict"]
+        baselined = (entry.get("baseline") or {}).get("status")
+        if baselined == Baselined.EXPIRED or (baselined == Baselined.FIXED and strict_baseline):
+            return 1
+        if baselined == Baselined.KNOWN:
+            continue  # accepted by the baseline until its date
         if level == Level.MUST and verdict == Verdict.FAIL:
             return 1
         if strict and level == Level.SHOULD and verdict == Verdict.NON_STRICT:

@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from reports.derive import requires_exercised
 from reports.exercise import must_not_exercised, not_exercised_causes, not_exercised_headline
+from reports.known import explain, word
 from reports.verdicts import ORDER, Level, Verdict, exit_code
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "LABELS",
     "NOT_A_PASS",
     "Outcome",
+    "baseline_lines",
+    "baseline_mark",
     "chunk_text",
     "counts_text",
     "first_case_with",
@@ -26,6 +29,8 @@ __all__ = [
     "party",
     "plural",
     "printable",
+    "replay_case_rows",
+    "replay_requirement_rows",
     "run_rows",
     "shrink_text",
     "split_code",
@@ -67,6 +72,7 @@ _RUN_FIELDS: Final = (
     ("require_exercised", "require exercised"),
     ("client_chunk", "client chunk"),
     ("requirements_selected", "requirements selected"),
+    ("baseline", "baseline"),
     ("started_at", "started at"),
     ("duration_s", "duration (s)"),
     ("workers", "workers"),
@@ -113,7 +119,24 @@ def outcome(doc: Mapping[str, Any], strict: bool = False) -> Outcome:
         emoji = EMOJI[Verdict.NOT_EXERCISED] if code == 0 else emoji
         title = not_exercised_headline(len(missing))
     causes = tuple(_causes(doc))
+    if doc.get("replay") is not None:
+        return Outcome(code, strict, *_replay_title(doc["replay"]), require, missing, causes)
+    known = sum(1 for entry in doc["requirements"] if baseline_mark(entry) == "KNOWN")
+    if known and not titled:
+        title += f" ({known} known {'failure' if known == 1 else 'failures'}, baselined)"
     return Outcome(code, strict, emoji, title, require, missing, causes, titled)
+
+
+def _replay_title(section: Mapping[str, Any]) -> tuple[str, str]:
+    """`replay: 3 of 3 cases FIXED` or `replay: 1 FAILED, 1 FLAKY of 3 cases`."""
+    statuses = [entry["status"] for entry in section["cases"]]
+    total = plural(len(statuses), "case")
+    if all(status == "FIXED" for status in statuses):
+        return "✅", f"replay: {len(statuses)} of {total} FIXED"
+    counts = ", ".join(
+        f"{statuses.count(status)} {status}" for status in ("FAILED", "FLAKY") if status in statuses
+    )
+    return "❌", f"replay: {counts} of {total}"
 
 
 def _causes(doc: Mapping[str, Any]) -> list[str]:
@@ -125,6 +148,44 @@ def _causes(doc: Mapping[str, Any]) -> list[str]:
 def unexercised_must(entry: Mapping[str, Any]) -> bool:
     """Whether a requirement row is a MUST that no case exercised."""
     return bool(entry["level"] == Level.MUST and entry["verdict"] == Verdict.NOT_EXERCISED)
+
+
+def baseline_mark(entry: Mapping[str, Any]) -> str:
+    """`KNOWN`, `FIXED` or `EXPIRED` when the run's baseline speaks of the requirement."""
+    judged = entry.get("baseline")
+    return word(judged["status"]) if judged else ""
+
+
+def baseline_lines(doc: Mapping[str, Any]) -> list[str]:
+    """The baseline's word on each requirement it speaks of, one line each (none without
+    a baseline); first what fails the run, then what is stale, then what is accepted."""
+    order = {"expired": 0, "fixed": 1, "known": 2}
+    judged = [entry for entry in doc["requirements"] if entry.get("baseline")]
+    judged.sort(key=lambda entry: order[entry["baseline"]["status"]])
+    return [explain(doc["run"], entry) for entry in judged]
+
+
+def replay_case_rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(saved cases, what they broke, passed/failed of the runs, status) per case replayed."""
+    section = doc.get("replay") or {"cases": []}
+    return [
+        (
+            ", ".join(f"#{index}" for index in entry["saved_cases"]),
+            ", ".join(entry["requirements"]),
+            f"{entry['passed']} passed / {entry['failed']} failed",
+            entry["status"],
+        )
+        for entry in section["cases"]
+    ]
+
+
+def replay_requirement_rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(ID, passed/failed of the runs of the cases it broke, status) per requirement."""
+    section = doc.get("replay") or {"requirements": []}
+    return [
+        (entry["id"], f"{entry['passed']} passed / {entry['failed']} failed", entry["status"])
+        for entry in section["requirements"]
+    ]
 
 
 def counts_text(counts: Mapping[str, int]) -> str:
@@ -167,10 +228,24 @@ def plural(count: int, word: str) -> str:
 def run_rows(run: Mapping[str, Any]) -> list[tuple[str, str]]:
     """`(label, value)` for the run metadata, values as text."""
     return [
-        (label, chunk_text(run[name]) if name == "client_chunk" else _text(run[name]))
+        (label, _special(name, run[name]) if name in _SPECIAL else _text(run[name]))
         for name, label in _RUN_FIELDS
         if name in run
     ]
+
+
+def _baseline_text(baseline: Mapping[str, Any]) -> str:
+    count = len(baseline["entries"])
+    entries = "1 entry" if count == 1 else f"{count} entries"
+    strict = ", strict" if baseline["strict"] else ""
+    return f"{baseline['path']} ({entries}{strict})"
+
+
+_SPECIAL = ("client_chunk", "baseline")
+
+
+def _special(name: str, value: Any) -> str:
+    return chunk_text(value) if name == "client_chunk" else _baseline_text(value)
 
 
 def chunk_text(chunk: Mapping[str, Any] | None) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from conformance.checks.evidence import CaseEvidence
-from conformance.findings import Breach, CheckRegistry, CheckResult, Findings
+from conformance.findings import Breach, CheckRegistry, CheckResult, Findings, Reads
 from conformance.requirements import Party
 from conformance.trace import Exchange
 
@@ -21,6 +21,7 @@ __all__ = [
     "Breach",
     "CheckResult",
     "Findings",
+    "Reads",
     "Violation",
     "check",
     "describe_request",
@@ -41,9 +42,12 @@ CheckFunction = Callable[[CaseEvidence], Findings]
 CHECKS: CheckRegistry[CaseEvidence] = CheckRegistry(Party.CLIENT)
 
 
-def check(requirement_id: str) -> Callable[[CheckFunction], CheckFunction]:
-    """Register `function` as the check of `requirement_id` (one check per ID)."""
-    return CHECKS.register(requirement_id)
+def check(
+    requirement_id: str, *, reads: Reads = Reads.EVERYTHING
+) -> Callable[[CheckFunction], CheckFunction]:
+    """Register `function` as the check of `requirement_id` (one check per ID), whose
+    verdict rests on `reads` of the evidence (`Reads`; everything unless it says less)."""
+    return CHECKS.register(requirement_id, reads=reads)
 
 
 def run_check(requirement_id: str, evidence: CaseEvidence) -> CheckResult:

@@ -8,7 +8,7 @@ other data request. A request is *acknowledged* when the client received a succe
 
 from __future__ import annotations
 
-from conformance.checks.base import Breach, Findings, check, describe_request
+from conformance.checks.base import Breach, Findings, Reads, check, describe_request
 from conformance.checks.evidence import CaseEvidence
 from conformance.trace import Exchange
 
@@ -37,7 +37,7 @@ def _before(first: Exchange, second: Exchange) -> bool:
     return first.answered_at is not None and first.answered_at <= second.arrival
 
 
-@check("UT-C01")
+@check("UT-C01")  # reads the answers to uploadToken.add too: everything, by default
 def token_exists(evidence: CaseEvidence) -> Findings:
     breaches = [
         _breach(e, f"names token {e.token_id!r}", "a token created with uploadToken.add")
@@ -47,7 +47,7 @@ def token_exists(evidence: CaseEvidence) -> Findings:
     return Findings(tuple(breaches), exercised=bool(evidence.data))
 
 
-@check("UT-C02")
+@check("UT-C02", reads=Reads.REQUESTS)
 def opening_sends_resume_false(evidence: CaseEvidence) -> Findings:
     if not evidence.uploads:
         return Findings(exercised=False)
@@ -57,7 +57,7 @@ def opening_sends_resume_false(evidence: CaseEvidence) -> Findings:
     return Findings((_breach(opening, "the opening request sends resume=true", "resume=false"),))
 
 
-@check("UT-C03")
+@check("UT-C03", reads=Reads.REQUESTS)
 def opening_says_not_final(evidence: CaseEvidence) -> Findings:
     """With more than one stage, every `resume=false` request must say finalChunk=false:
     the server's default is true, and would finalise a partial file. An opening that
@@ -85,7 +85,7 @@ def _final_problem(exchange: Exchange) -> str:
     return "finalChunk=true on the opening of a multi-request upload"
 
 
-@check("UT-C04")
+@check("UT-C04", reads=Reads.DATA_ANSWERS)
 def no_resume_before_the_opening_is_acknowledged(evidence: CaseEvidence) -> Findings:
     opening = _first_ack_opening(evidence)
     resumed = [e for e in evidence.uploads if e.resume]
@@ -99,7 +99,7 @@ def no_resume_before_the_opening_is_acknowledged(evidence: CaseEvidence) -> Find
     return Findings(tuple(breaches))
 
 
-@check("UT-C05")
+@check("UT-C05", reads=Reads.DATA_ANSWERS)
 def no_second_opening(evidence: CaseEvidence) -> Findings:
     opening = _first_ack_opening(evidence)
     if opening is None:
@@ -128,7 +128,7 @@ def _middles(evidence: CaseEvidence) -> list[Exchange]:
     ]
 
 
-@check("UT-C06")
+@check("UT-C06", reads=Reads.REQUESTS)
 def middles_say_resume_and_not_final(evidence: CaseEvidence) -> Findings:
     middles = _middles(evidence)
     breaches = [
@@ -151,7 +151,7 @@ def _middle_problem(exchange: Exchange) -> str:
     return "a middle chunk with finalChunk=true"
 
 
-@check("UT-C07")
+@check("UT-C07", reads=Reads.REQUESTS)
 def resume_at_is_the_payload_offset(evidence: CaseEvidence) -> Findings:
     resumed = [e for e in evidence.uploads if e.resume]
     breaches = [b for e in resumed if (b := _offset_breach(evidence, e)) is not None]
@@ -176,7 +176,7 @@ def _offset_breach(evidence: CaseEvidence, exchange: Exchange) -> Breach | None:
     return None  # not the source's bytes anywhere we can tell: UT-C08's business
 
 
-@check("UT-C08")
+@check("UT-C08", reads=Reads.REQUESTS)
 def payloads_are_the_source_bytes(evidence: CaseEvidence) -> Findings:
     breaches = [b for e in evidence.uploads if (b := _payload_breach(evidence, e)) is not None]
     return Findings(tuple(breaches), exercised=bool(evidence.uploads))
@@ -211,7 +211,7 @@ def _n(value: float) -> str:
     return str(int(value)) if value == int(value) else str(value)
 
 
-@check("UT-C09")
+@check("UT-C09", reads=Reads.REQUESTS)
 def the_close_is_verifiable(evidence: CaseEvidence) -> Findings:
     closes = [e for e in evidence.uploads if _is_close(e)]
     if not closes:
@@ -240,7 +240,7 @@ def _close_breach(evidence: CaseEvidence, close: Exchange) -> Breach | None:
     return None
 
 
-@check("UT-C10")
+@check("UT-C10", reads=Reads.DATA_ANSWERS)
 def the_close_comes_last(evidence: CaseEvidence) -> Findings:
     closes = [e for e in evidence.uploads if _is_close(e) and e.resume]
     breaches: list[Breach] = []
@@ -300,7 +300,7 @@ def _range(evidence: CaseEvidence, exchange: Exchange) -> tuple[int, int] | None
     return None if origin is None else (origin, origin + size)
 
 
-@check("UT-C11")
+@check("UT-C11", reads=Reads.DATA_ANSWERS)
 def acknowledged_payloads_cover_the_file(evidence: CaseEvidence) -> Findings:
     """A payload sent at resumeAt < 0 covers the source range its bytes come from (see
     `_range`): appending the right chunk in the right order does cover the file."""
@@ -313,7 +313,7 @@ def acknowledged_payloads_cover_the_file(evidence: CaseEvidence) -> Findings:
     return Findings((Breach(f"no acknowledged payload covers bytes [{gap})"),))
 
 
-@check("UT-C12")
+@check("UT-C12", reads=Reads.REQUESTS)
 def file_data_is_a_named_file_part(evidence: CaseEvidence) -> Findings:
     breaches = [
         _breach(e, _file_problem(e), "fileData as a file part with a file name")
@@ -331,7 +331,7 @@ def _file_problem(exchange: Exchange) -> str:
     return "fileData is a plain form value, not a file part"
 
 
-@check("UT-C16")
+@check("UT-C16", reads=Reads.CLOSE_ANSWERS)
 def nothing_after_the_close_succeeded(evidence: CaseEvidence) -> Findings:
     done = next((e for e in evidence.uploads if _is_close(e) and e.acknowledged), None)
     if done is None:
@@ -341,7 +341,7 @@ def nothing_after_the_close_succeeded(evidence: CaseEvidence) -> Findings:
     return Findings(tuple(breaches))
 
 
-@check("UT-C21")
+@check("UT-C21", reads=Reads.REQUESTS)
 def payloads_do_not_overlap(evidence: CaseEvidence) -> Findings:
     """Distinct payload ranges must not overlap; a re-send of the same range is fine."""
     ranges = sorted({r for r in _ranges(evidence, list(evidence.uploads)) if r[1] > r[0]})

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from conformance.checks.base import Breach, Findings, check, describe_request
+from conformance.checks.base import Breach, Findings, Reads, check, describe_request
 from conformance.checks.evidence import CaseEvidence
 from conformance.faults import FaultKind
 from conformance.model import ErrorCode
@@ -40,7 +40,7 @@ def _later(evidence: CaseEvidence, exchange: Exchange) -> list[Exchange]:
     return [e for e in evidence.uploads if e.arrival > exchange.arrival]
 
 
-@check("UT-C13")
+@check("UT-C13", reads=Reads.DATA_ANSWERS)
 def error_objects_are_failures(evidence: CaseEvidence) -> Findings:
     """An error object is not an acknowledgement: the client re-sends that request (or a
     request covering its bytes is acknowledged later), or it reports failure. Sending the
@@ -92,7 +92,7 @@ def _closed_by_another(evidence: CaseEvidence, exchange: Exchange) -> bool:
     )
 
 
-@check("UT-C14")
+@check("UT-C14", reads=Reads.END_STATE)
 def honest_outcome(evidence: CaseEvidence) -> Findings:
     outcome = evidence.outcome
     if outcome.timed_out:
@@ -116,7 +116,7 @@ def honest_outcome(evidence: CaseEvidence) -> Findings:
     return Findings()
 
 
-@check("UT-C15")
+@check("UT-C15", reads=Reads.CONTENT)
 def identical_bytes(evidence: CaseEvidence) -> Findings:
     final = evidence.final
     if not evidence.outcome.succeeded or final is None or final.file_digest is None:
@@ -138,7 +138,7 @@ def _faulted(evidence: CaseEvidence, kinds: tuple[FaultKind, ...]) -> list[Excha
     return [e for e in evidence.uploads if e.id in ids]
 
 
-@check("UT-C17")
+@check("UT-C17", reads=Reads.DATA_ANSWERS)
 def transient_failures_are_re_sent(evidence: CaseEvidence) -> Findings:
     hit = [
         e
@@ -165,7 +165,7 @@ def _transient_fault(evidence: CaseEvidence, exchange: Exchange) -> bool:
     return firing is not None and firing.fault.is_transient
 
 
-@check("UT-C18")
+@check("UT-C18", reads=Reads.CLOSE_ANSWERS)
 def the_close_is_retried_on_cannot_match(evidence: CaseEvidence) -> Findings:
     refused = [
         e
@@ -202,7 +202,7 @@ def _close_retry_breach(evidence: CaseEvidence, refused: Exchange) -> Breach | N
     return None
 
 
-@check("UT-C19")
+@check("UT-C19", reads=Reads.END_STATE)
 def a_lost_close_is_resolved(evidence: CaseEvidence) -> Findings:
     """Only a token FULL with the whole file is a success to report (UT-C14): failure is
     the honest answer when a close whose answer was lost finalised a partial file."""
@@ -227,7 +227,7 @@ def a_lost_close_is_resolved(evidence: CaseEvidence) -> Findings:
     return Findings()
 
 
-@check("UT-C20")
+@check("UT-C20", reads=Reads.DATA_ANSWERS)
 def retries_are_bounded_and_spaced(evidence: CaseEvidence) -> Findings:
     breaches: list[Breach] = []
     burst = _tightest_loop(evidence)

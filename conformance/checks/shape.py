@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import statistics
 
-from conformance.checks.base import Findings, check
+from conformance.checks.base import Findings, Reads, check
 from conformance.checks.evidence import CaseEvidence
 from conformance.trace import Exchange
 
 __all__: list[str] = []
 
 
-@check("UT-C22")
+@check("UT-C22", reads=Reads.REQUESTS)
 def upload_shape(evidence: CaseEvidence) -> Findings:
     uploads = evidence.uploads
     sizes = [e.payload.size for e in uploads if e.payload is not None]

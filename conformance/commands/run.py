@@ -24,7 +24,7 @@ from conformance.optiontable import CLI, OPTIONS, OptionError, pytest_argv
 from conformance.suite.groups import runnable
 from reports import exit_code
 
-__all__ = ["add_arguments", "execute"]
+__all__ = ["add_arguments", "execute", "suite_argv"]
 
 _USAGE = 2
 _HARNESS = 3
@@ -65,6 +65,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
     given = _given(args)
     options = run_options(given, CLI)
     options.client_runner()  # a bad --client-cmd or --client fails here, in one line
+    options.baseline_file()  # so does a malformed --baseline, before any case runs
     writable_directory(CLI.flag("report_dir"), options.report_dir)
     live_target(given, front=CLI)
     if args.workers is not None and args.workers != "auto" and not args.workers.isdigit():
@@ -72,14 +73,20 @@ def _options(args: argparse.Namespace) -> RunOptions:
     return options
 
 
-def _pytest_args(args: argparse.Namespace, options: RunOptions) -> list[str]:
-    """The suite's own pytest run, independent of any pytest config in the cwd."""
+def suite_argv() -> list[str]:
+    """The suite's own pytest run, independent of any pytest config in the cwd (the run's
+    options are added to it)."""
     argv = ["--pyargs", "conformance.suite", "-c", os.devnull, "-q", "--tb=short"]
     # Plugins a conformance run never uses: each xdist worker would import them (~1 s).
     argv += ["-p", "no:cacheprovider", "-p", "no:anyio", "-p", "no:respx", "-p", "no:cov"]
     argv += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]  # we imported conformance first
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         argv += ["-p", "conformance.plugin", "-p", "xdist.plugin", "-p", "hypothesis"]
+    return argv
+
+
+def _pytest_args(args: argparse.Namespace, options: RunOptions) -> list[str]:
+    argv = suite_argv()
     # The run's options as checked (the chunk size in bytes, --strict's implication), the
     # live account's as typed (the environment's are read there again).
     given = _given(args)

@@ -18,8 +18,9 @@ and statuses the server reports at each step (an append in arrival order shows u
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from conformance.clients.api import KalturaApi
 from conformance.content import SourceFile
@@ -27,6 +28,7 @@ from conformance.findings import Breach, CheckRegistry, CheckResult, Findings
 from conformance.model import ErrorCode, TokenStatus
 from conformance.requirements import Party
 from conformance.scenario import Partition, UploadSchedule
+from conformance.server.answers import Observation
 from conformance.server.concurrent import send_concurrently
 from conformance.server.driver import MISSING, ServerDriver, TokenPair
 from conformance.server.error_shape import json_error_problems, xml_error_problems
@@ -48,10 +50,15 @@ _DELETED = TokenStatus.DELETED.value
 class ServerUnderTest:
     """What a server check runs against: an API session on the endpoint, and whether a
     close a faithful server holds for its whole close wait (§7: 45 s on Kaltura) may be
-    sent where a check has the choice (UT-S03's concurrent close)."""
+    sent where a check has the choice (UT-S03's concurrent close), and how a check lets
+    the server's clock move on: a real server's by sleeping, a test server's by advancing
+    its clock (UT-S14 waits for a later `createdAt`)."""
 
     api: KalturaApi
     close_waits: bool = True
+    sleep: Callable[[float], None] = time.sleep
+    observed: list[Observation] = field(default_factory=list, compare=False)
+    """Every comparison the checks' drivers made, in order: the reports' step timeline."""
 
 
 CHECKS: CheckRegistry[ServerUnderTest] = CheckRegistry(Party.SERVER)
@@ -89,8 +96,11 @@ def _findings(problems: list[str], summary: str) -> Findings:
 
 def _with_driver(target: ServerUnderTest, plan: Callable[[ServerDriver], None]) -> Findings:
     """Run `plan` on a fresh driver; every answer the model did not predict is a breach."""
-    with ServerDriver(target.api) as driver:
-        plan(driver)
+    with ServerDriver(target.api, sleep=target.sleep) as driver:
+        try:
+            plan(driver)
+        finally:
+            target.observed.extend(driver.observations)
         failures = [observation.describe() for observation in driver.mismatches()]
         return _findings(failures, f"{len(driver.observations)} answer(s) as the model predicted")
 

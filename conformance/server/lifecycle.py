@@ -101,10 +101,11 @@ class Disagreement(AssertionError):  # noqa: N818 - reads as what happened
 
 @dataclass(frozen=True)
 class Failure:
-    """A disagreement and the requests of the sequence that led to it."""
+    """A disagreement, the requests of the sequence that led to it and their comparisons."""
 
     disagreement: Disagreement
     requests: tuple[str, ...]
+    observed: tuple[Observation, ...] = ()
 
 
 @dataclass
@@ -352,7 +353,7 @@ class TokenLifecycle(RuleBasedStateMachine):
         if run.smallest is None:
             run.api.allowance = run.shrink_requests
         if run.smallest is None or len(requests) < len(run.smallest.requests):
-            run.smallest = Failure(disagreement, requests)
+            run.smallest = Failure(disagreement, requests, tuple(self.driver.observations))
         raise disagreement
 
     def teardown(self) -> None:

@@ -26,6 +26,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from conformance.clients.api import KalturaApi
 from conformance.findings import Breach, CheckResult, Findings, judge
 from conformance.requirements import Verdict
+from conformance.server.answers import Observation
 from conformance.server.lifecycle import EXERCISED, Disagreement, Exploration, machine_factory
 from conformance.server.metering import MeteredApi, OutOfRequests
 
@@ -51,6 +52,8 @@ class LifecycleResult:
     settings: MachineSettings
     tally: Counter[str] = field(default_factory=Counter[str])
     stopped: str | None = None  # why the run ended early (a budget), if it did
+    observed: tuple[Observation, ...] = ()
+    """The comparisons of the smallest failing sequence found (none without a failure)."""
 
     @property
     def failed(self) -> list[str]:
@@ -155,4 +158,7 @@ def _failed(
     message = "\n".join([str(failure), *steps])
     messages = {rid: [message] for rid in failure.observation.requirements}
     verdicts = _verdicts(exploration.exercised, messages)
-    return LifecycleResult(verdicts, messages, machine_settings, exploration.tally, stopped)
+    smallest = exploration.smallest
+    observed = () if smallest is None else smallest.observed
+    tally = exploration.tally
+    return LifecycleResult(verdicts, messages, machine_settings, tally, stopped, observed)

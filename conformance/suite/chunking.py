@@ -13,7 +13,11 @@ cases are drawn (so that every case, and its replay, stays deterministic):
 3. a client that sent the whole file in one request gets one larger file
    (`LARGE_PROBE`), which a chunking client must cut.
 
-The probes are real cases, judged and reported like any other. A probe that does not end
+The probes are real cases, judged and reported like any other: on the embedded server,
+or on a live account through the proxy (`suite.proxied`, the same runner as the cases,
+under a budget of its own: the run's first process makes it before any worker starts).
+There the probe costs the account three asked chunks and a byte, and 32 MiB more for a
+client that sent the small file whole; `--client-chunk-size` skips it. A probe that does not end
 within its time limit (`PROBE_TIME_LIMITS`: short for the small file, so that a hung client
 costs little before its cases start) says nothing, and the run goes on with the suite's
 own sizes; so does a client that sent no data or never cut a file.
@@ -21,15 +25,19 @@ own sizes; so does a client that sent no data or never cut a file.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from conformance.content import SourceFile
+from conformance.live import LiveError, LiveTarget, connect
 from conformance.options import RunOptions
 from conformance.runner import CaseResult
 from conformance.scenario import ClientParams, UploadScenario
+from conformance.server.driver import RUN_PREFIX
 from conformance.suite.embedded import embedded_runner
+from conformance.suite.proxied import proxy_runner
 from conformance.suite.records import case_record
 
 __all__ = [
@@ -68,26 +76,53 @@ RunProbe = Callable[[UploadScenario, float], CaseResult]
 
 
 def choose_chunk(
-    options: RunOptions, *, live: bool, record: Callable[[dict[str, Any]], None]
+    options: RunOptions, *, live: LiveTarget | None, record: Callable[[dict[str, Any]], None]
 ) -> ChunkChoice | None:
-    """The run's client chunk: given, learned on the suite's own endpoint (the probe cases
-    go to `record`), or None where there is nothing to choose (a replay runs its scenario
-    as it is; a live account shows the suite no requests to learn from)."""
+    """The run's client chunk: given, or learned on the suite's own endpoint or through
+    the proxy in front of the `live` account (the probe cases go to `record`); None where
+    there is nothing to choose (a replay runs its scenario as it is)."""
     if options.replay is not None:
         return None
     if options.client_chunk_size is not None:
         return given_chunk(options.client_chunk_size)
-    if live:
-        return None
-    with embedded_runner(options) as runner:
-        choice, cases = learn_chunk(
-            lambda scenario, limit: runner.run(scenario, time_limit=limit),
-            asked=options.profile_settings.max_chunk_size,
-            time_limit=options.case_time_limit,
+    if live is not None and live.partner_id is None:
+        return ChunkChoice(
+            None, "not learned: no --partner-id to probe the client on; the suite's sizes"
         )
+    try:
+        with _probing(options, live) as run:
+            choice, cases = learn_chunk(
+                run,
+                asked=options.profile_settings.max_chunk_size,
+                time_limit=options.case_time_limit,
+            )
+    except LiveError as error:  # the cases' session fails the same way, and says so
+        return ChunkChoice(None, f"not learned: {error}; the suite's sizes")
     for case in cases:
         record(case_record(case, options))
     return choice
+
+
+@contextmanager
+def _probing(options: RunOptions, live: LiveTarget | None) -> Iterator[RunProbe]:
+    """The probe's cases run as the run's own will: embedded, or through the proxy."""
+    with ExitStack() as stack:
+        if live is None:
+            runner: Any = stack.enter_context(embedded_runner(options))
+        else:
+            api, transport = stack.enter_context(connect(live))
+            runner = stack.enter_context(
+                proxy_runner(
+                    live,
+                    api,
+                    transport,
+                    options.client_runner(),
+                    prefix=RUN_PREFIX,
+                    time_limit=options.case_time_limit,
+                    requirement_ids=list(options.requirements) if options.requirements else None,
+                )
+            )
+        yield lambda scenario, limit: runner.run(scenario, time_limit=limit)
 
 
 def learn_chunk(

@@ -48,13 +48,15 @@ def live_of(config: pytest.Config) -> LiveTarget | None:
 
 
 def check(config: pytest.Config) -> None:
-    """The run's options, the client and (on the controller) the report directory."""
+    """The run's options, the client, the baseline file and (on the controller) the report
+    directory."""
     from conformance.options import writable_directory
 
     live_of(config)
     options = options_of(config)
     try:
         options.client_runner()
+        options.baseline_file()  # a malformed baseline: one line, before any case
         if not hasattr(config, "workerinput"):  # the controller writes the reports
             writable_directory(PYTEST.flag("report_dir"), options.report_dir)
     except OptionError as error:

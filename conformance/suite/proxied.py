@@ -22,7 +22,8 @@ from conformance.endpoints.server import LoopbackServer
 from conformance.live import LiveTarget, sweep
 from conformance.model import Caller
 from conformance.proxy import Callers, ProxyConfig, ProxyEndpoint, Upstream
-from conformance.runner import ClientRunner, ProxyCaseRunner
+from conformance.proxycase import ProxyCaseRunner
+from conformance.runner import ClientRunner
 
 # Seconds the end of a run waits for requests the proxy was still forwarding before it
 # sweeps: bounded, so that a hung upstream cannot hold a stopped run for long.

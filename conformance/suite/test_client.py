@@ -20,8 +20,9 @@ from hypothesis.control import current_build_context
 from conformance.checks import Violation
 from conformance.interrupts import interrupted
 from conformance.options import RunOptions
+from conformance.proxycase import ProxyCaseRunner
 from conformance.requirements import Verdict
-from conformance.runner import CaseResult, CaseRunner, ProxyCaseRunner
+from conformance.runner import CaseResult, CaseRunner
 from conformance.scenario import UploadScenario
 from conformance.suite.groups import GROUPS, Group, Limits, skip_reason
 from conformance.suite.records import case_record
@@ -232,8 +233,17 @@ def test_replay(
     kaltura_case_runner: CaseRunner | ProxyCaseRunner,
     kaltura_record: Any,
 ) -> None:
-    """`--kaltura-replay SCENARIO_JSON`: run that one case, exactly."""
+    """`--kaltura-replay SCENARIO_JSON`: run that case (or each of a JSON array of them,
+    in turn), exactly; every case is recorded, the first broken one fails the test."""
     if kaltura_options.replay is None:
         pytest.skip("no --kaltura-replay given")
-    scenario = kaltura_options.replay_scenario()
-    _run_case(kaltura_case_runner, kaltura_options, kaltura_record, scenario)
+    first: BaseException | None = None
+    for scenario in kaltura_options.replay_scenarios():
+        try:
+            _run_case(kaltura_case_runner, kaltura_options, kaltura_record, scenario)
+        except (AssertionError, HarnessError) as error:
+            first = first or error
+        if interrupted() is not None:
+            break
+    if first is not None:
+        raise first

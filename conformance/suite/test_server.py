@@ -26,6 +26,7 @@ from conformance.requirements import Verdict
 from conformance.requirements import requirement as catalogue_entry
 from conformance.server import CHECKS, ServerUnderTest, run_check
 from conformance.server.machine import EXERCISED, LifecycleResult, MachineSettings, run_lifecycle
+from conformance.suite.timeline import server_timeline
 
 # Checks whose plan makes a faithful server hold a close for its whole close wait (§7).
 SLOW_CLOSE_CHECKS = frozenset({"UT-S05", "UT-S06", "UT-S08"})
@@ -121,10 +122,13 @@ def test_server_requirement(
     try:
         with _harness_errors((rid,), kaltura_live, api, kaltura_record_server):
             slow = _slow_closes(kaltura_options, kaltura_live)
-            result = run_check(rid, ServerUnderTest(api, close_waits=slow))
+            target = ServerUnderTest(api, close_waits=slow)
+            result = run_check(rid, target)
     except BudgetExceeded as error:
         pytest.skip(f"{rid} not exercised: {error}")
-    kaltura_record_server(_case(rid, result, kaltura_live.describe()))
+    case = _case(rid, result, kaltura_live.describe())
+    case["timeline"] = server_timeline(target.observed, [result])
+    kaltura_record_server(case)
     _judge(result, kaltura_options.strict)
 
 
@@ -149,7 +153,11 @@ def test_server_token_lifecycle(
     with _harness_errors(judged, kaltura_live, api, kaltura_record_server):
         slow = _slow_closes(kaltura_options, kaltura_live)
         result = run_lifecycle(api, machine, allow_close_waits=slow)
-    kaltura_record_server(_lifecycle_case(result, kaltura_live.describe(), kaltura_options))
+    case = _lifecycle_case(result, kaltura_live.describe(), kaltura_options)
+    if result.observed:  # the smallest failing sequence, step by step
+        findings = [f for f in result.findings() if f.requirement_id in case["verdicts"]]
+        case["timeline"] = server_timeline(result.observed, findings)
+    kaltura_record_server(case)
     broken = (Verdict.FAIL, *((Verdict.NON_STRICT,) if kaltura_options.strict else ()))
     failed = [rid for rid, verdict in result.verdicts.items() if verdict in broken]
     if failed:

@@ -9,28 +9,35 @@ boundary is missing (tests/suite/test_live_mode.py has that, marked e2e).
 * Each mutant client of tests/clients is caught with the same requirement IDs through the
   proxy as against the embedded server (`MUTANTS` there lists them).
 * A mutant server is reported as a disagreement of the server and the model, and the
-  correct client is not blamed: the case's checks read NOT-EXERCISED with the reason.
+  correct client is not blamed: the checks that rest on the disagreed answers read
+  NOT-EXERCISED with the reason, those on the request shape stay judged
+  (test_judged_per_check.py has each kind of dependence).
 * Every token the run made, or the client made through the proxy, is gone at the end.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 from mutant_servers import MUTANTS as MUTANT_SERVERS
+from proxied_account import (
+    FINAL_WAIT,
+    TESTS,
+    TIME_LIMIT,
+    broken,
+    load,
+    served_account,
+    show,
+    table,
+    through_proxy,
+)
 
-from conformance.budget import Budget
 from conformance.clients import FileSource, UploadOptions, upload_file
 from conformance.clients.api import KalturaApi
 from conformance.clients.runners import CallableClient
@@ -38,79 +45,13 @@ from conformance.content import SourceFile
 from conformance.endpoints import EndpointConfig, KalturaEndpoint
 from conformance.endpoints.server import LoopbackServer
 from conformance.faults import CloseAttempt, Fault, FaultKind, FaultPlan, NthMiddleRequest
-from conformance.live import LiveTarget, connect
 from conformance.requirements import Verdict
-from conformance.runner import CaseResult, CaseRunner, ClientRunner, ProxyCaseRunner
+from conformance.runner import CaseResult, CaseRunner, ClientRunner
 from conformance.scenario import ClientParams, UploadScenario
 from conformance.suite.groups import GROUPS, skip_reason
-from conformance.suite.proxied import proxy_runner
 
-TESTS = Path(__file__).resolve().parent.parent
-FINAL_WAIT = 0.2
-TIME_LIMIT = 30.0
-PREFIX = "kuc-proxytest"
-
-
-def _load(path: Path, name: str) -> ModuleType:
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-mutants = _load(TESTS / "clients" / "mutants.py", "tests_clients_mutants.py")
-client_cases = _load(TESTS / "clients" / "test_mutants.py", "tests_clients_test_mutants.py")
-
-
-class Account:
-    """An upstream server with one partner, as a live account looks from outside."""
-
-    def __init__(self, endpoint: KalturaEndpoint, url: str, max_requests: int = 5000) -> None:
-        self.endpoint = endpoint
-        self.partner = endpoint.add_partner()
-        self.target = LiveTarget(
-            url,
-            self.partner.partner_id,
-            admin_secret=self.partner.admin_secret,
-            budget=Budget(max_requests=max_requests, max_rps=1000.0),
-            close_wait=FINAL_WAIT,
-        )
-
-    def token_ids(self) -> set[str]:
-        """Every token on the account (read with its own API, as a user would)."""
-        with httpx.Client(timeout=10, trust_env=False) as http:
-            api = KalturaApi(http, self.target.service_url)
-            api.start_session(self.partner.partner_id, self.partner.admin_secret)
-            listed = api.call("uploadToken", "list", {"pager:pageSize": 500})
-        return {str(token.get("id")) for token in listed.get("objects") or ()}
-
-
-@contextmanager
-def _account(
-    upstream: type[KalturaEndpoint] = KalturaEndpoint, max_requests: int = 5000
-) -> Iterator[Account]:
-    endpoint = upstream(EndpointConfig(final_wait=FINAL_WAIT))
-    try:
-        with LoopbackServer(endpoint) as server:
-            yield Account(endpoint, server.url, max_requests)
-    finally:
-        endpoint.close()
-
-
-@contextmanager
-def _through_proxy(account: Account, client: ClientRunner) -> Iterator[ProxyCaseRunner]:
-    with ExitStack() as stack:
-        api, transport = stack.enter_context(connect(account.target))
-        runner = stack.enter_context(
-            proxy_runner(
-                account.target, api, transport, client, prefix=PREFIX, time_limit=TIME_LIMIT
-            )
-        )
-        yield runner
+mutants = load(TESTS / "clients" / "mutants.py", "tests_clients_mutants.py")
+client_cases = load(TESTS / "clients" / "test_mutants.py", "tests_clients_test_mutants.py")
 
 
 def _embedded(client: ClientRunner, scenario: UploadScenario, time_limit: float) -> CaseResult:
@@ -122,14 +63,9 @@ def _embedded(client: ClientRunner, scenario: UploadScenario, time_limit: float)
         endpoint.close()
 
 
-def _table(result: CaseResult) -> dict[str, str]:
-    return {r.requirement_id: r.verdict.value for r in result.results}
-
-
-def _broken(result: CaseResult) -> set[str]:
-    return {r.requirement_id for r in result.failed}
-
-
+# The checks that read only what the client sent (`Reads.REQUESTS`) and that every case of
+# SCENARIOS exercises.
+REQUEST_SHAPE = ("UT-C02", "UT-C03", "UT-C06", "UT-C07", "UT-C08", "UT-C09", "UT-C12")
 CHUNK = 8192
 SOURCE = SourceFile(4 * CHUNK + 3000, 20261203)
 SCENARIOS = {
@@ -157,15 +93,15 @@ SCENARIOS = {
 def test_the_reference_client_gets_the_embedded_verdicts_through_the_proxy(name: str) -> None:
     scenario = SCENARIOS[name]
     client = CallableClient(mutants.reference_client)
-    with _account() as account:
-        with _through_proxy(account, client) as runner:
+    with served_account() as account:
+        with through_proxy(account, client) as runner:
             proxied = runner.run(scenario)
             assert not runner.proxy.shadow.disagreements(), runner.proxy.shadow.disagreements()
         left = account.token_ids()
     embedded = _embedded(client, scenario, TIME_LIMIT)
-    assert _table(proxied) == _table(embedded)
-    assert not _broken(proxied)
-    assert Verdict.PASS.value in _table(proxied).values()
+    assert table(proxied) == table(embedded)
+    assert not broken(proxied)
+    assert Verdict.PASS.value in table(proxied).values()
     assert proxied.evidence.final is not None
     assert proxied.evidence.final.full
     assert proxied.evidence.final.file_digest == SOURCE.digest()
@@ -176,13 +112,13 @@ def test_the_reference_client_gets_the_embedded_verdicts_through_the_proxy(name:
 def test_each_mutant_client_is_caught_with_the_same_ids_through_the_proxy(
     case: Any, release_hung: None
 ) -> None:
-    with _account() as account:
+    with served_account() as account:
         client = CallableClient(mutants.mutant(case.bug))
-        with _through_proxy(account, client) as runner:
+        with through_proxy(account, client) as runner:
             result = runner.run(case.scenario, time_limit=case.time_limit)
             disagreed = runner.proxy.shadow.disagreements()
     assert not disagreed, [d.describe() for d in disagreed]
-    assert _broken(result) == {case.target, *case.extras}, _show(result)
+    assert broken(result) == {case.target, *case.extras}, show(result)
 
 
 @pytest.fixture
@@ -191,29 +127,29 @@ def release_hung() -> Iterator[None]:
     mutants.release_hung_clients()
 
 
-def _show(result: CaseResult) -> str:
-    lines = [result.scenario.describe(), f"client: {result.client.detail}"]
-    return "\n".join(lines + [r.message() for r in result.failed])
-
-
 def test_a_mutant_server_is_a_disagreement_and_the_client_is_not_blamed() -> None:
     scenario = SCENARIOS["lost-middle"]  # the client re-sends the middle; it is appended again
     client = CallableClient(mutants.reference_client)
-    with _account(MUTANT_SERVERS["resend-appended"].endpoint) as account:
-        with _through_proxy(account, client) as runner:
+    with served_account(MUTANT_SERVERS["resend-appended"].endpoint) as account:
+        with through_proxy(account, client) as runner:
             result = runner.run(scenario)
         left = account.token_ids()
-    assert result.disagreements, _table(result)
+    assert result.disagreements, table(result)
     first = result.disagreements[0]
     assert first["request"].startswith("uploadtoken.upload request #")
     assert first["server"] != first["model"]
     assert "uploaded_file_size" in first["fields"]
-    assert not _broken(result)
-    judged = {r.verdict for r in result.results} - {Verdict.INFORMATIONAL}
-    assert judged == {Verdict.NOT_EXERCISED}
-    reasons = result.results[0].observations["not judged"]
-    assert isinstance(reasons, list)
-    assert first["described"] in reasons
+    assert not broken(result)
+    # The request shape is the client's whatever the server answered: still judged.
+    shaped = {rid: result.verdict(rid) for rid in REQUEST_SHAPE}
+    assert shaped == dict.fromkeys(REQUEST_SHAPE, Verdict.PASS), table(result)
+    # What rests on the server's answers (here the end state and content) is set aside.
+    for rid in ("UT-C14", "UT-C15"):
+        found = next(r for r in result.results if r.requirement_id == rid)
+        assert found.verdict is Verdict.NOT_EXERCISED, table(result)
+        reasons = found.observations["not judged"]
+        assert isinstance(reasons, list)
+        assert first["described"] in reasons
     record = result.to_dict()["trace"]["disagreements"]
     assert record[0]["exchange_id"] == first["exchange_id"]
     assert left == set()
@@ -226,8 +162,8 @@ def test_tokens_the_client_made_through_the_proxy_are_deleted_at_the_end() -> No
             api = KalturaApi(http, job.service_url, ks=job.ks)
             api.call("uploadToken", "add", {"uploadToken:fileName": "not-ours.bin"})
 
-    with _account() as account:
-        with _through_proxy(account, CallableClient(adds_its_own)) as runner:
+    with served_account() as account:
+        with through_proxy(account, CallableClient(adds_its_own)) as runner:
             runner.run(SCENARIOS["plain"])
             made = [t.token_id for t in runner.proxy.created_tokens()]
             assert made
@@ -246,8 +182,8 @@ def _own_token(job: Any) -> None:
 @pytest.mark.parametrize("name", ["concurrent", "lost-middle"])
 def test_a_client_that_adds_its_own_token_is_judged_on_it(name: str) -> None:
     scenario = SCENARIOS[name]
-    with _account() as account:
-        with _through_proxy(account, CallableClient(_own_token)) as runner:
+    with served_account() as account:
+        with through_proxy(account, CallableClient(_own_token)) as runner:
             # Two cases at once share the account: each is judged on its own token.
             with ThreadPoolExecutor(2) as pool:
                 results = list(pool.map(runner.run, [scenario, scenario]))
@@ -257,7 +193,7 @@ def test_a_client_that_adds_its_own_token_is_judged_on_it(name: str) -> None:
     assert {r.evidence.token_id for r in results} == made
     for result in results:
         assert result.evidence.token_id != result.evidence.given_token
-        assert not _broken(result), _show(result)
+        assert not broken(result), show(result)
         assert result.verdict("UT-C08") is Verdict.PASS
         assert len(result.evidence.fired()) == len(scenario.faults.faults)
     assert left == set()
@@ -265,15 +201,15 @@ def test_a_client_that_adds_its_own_token_is_judged_on_it(name: str) -> None:
 
 def test_the_run_budget_counts_forwarded_requests_and_a_refusal_blames_no_client() -> None:
     # session.start, the case's token and session, then 3 of the client's 5 requests.
-    with _account(max_requests=6) as account:
-        with _through_proxy(account, CallableClient(mutants.reference_client)) as runner:
+    with served_account(max_requests=6) as account:
+        with through_proxy(account, CallableClient(mutants.reference_client)) as runner:
             result = runner.run(SCENARIOS["plain"])
             notes = runner.proxy.notes()
         left = account.token_ids()
         forwarded = [e for e in account.endpoint.trace.exchanges() if e.is_data_request]
     assert len(forwarded) == 3
     assert any("request budget used up" in note for note in notes.values())
-    assert not _broken(result)
+    assert not broken(result)
     reasons = next(r.observations["not judged"] for r in result.results if r.observations)
     assert isinstance(reasons, list)
     assert any("was not forwarded: request budget used up" in reason for reason in reasons)
@@ -283,13 +219,13 @@ def test_the_run_budget_counts_forwarded_requests_and_a_refusal_blames_no_client
 @pytest.mark.parametrize("name", ["lost-middle", "refused-close", "error-object"])
 def test_with_a_ks_instead_of_the_admin_secret_the_cases_share_it(name: str) -> None:
     scenario = SCENARIOS[name]
-    with _account() as account:
+    with served_account() as account:
         ks = account.endpoint.start_session(account.partner)
         account.target = dataclasses.replace(account.target, admin_secret=None, ks=ks)
-        with _through_proxy(account, CallableClient(mutants.reference_client)) as runner:
+        with through_proxy(account, CallableClient(mutants.reference_client)) as runner:
             result = runner.run(scenario)
         left = account.token_ids()
-    assert not _broken(result), _show(result)
+    assert not broken(result), show(result)
     assert result.verdict("UT-C08") is Verdict.PASS
     # The case's fault applies by its token (the KS is every case's): refusals included.
     assert len(result.evidence.fired()) == len(scenario.faults.faults)

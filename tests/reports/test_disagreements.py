@@ -76,6 +76,6 @@ def test_they_are_the_first_likely_cause_of_an_unexercised_must(sample: Sample) 
         case["trace"]["disagreements"] = [ENTRY]
     causes = not_exercised_causes(sample.build(cases))
     assert causes[0].startswith(
-        f"the server and the reference model disagreed in {len(cases)} cases: their checks "
-        "are not judged"
+        f"the server and the reference model disagreed in {len(cases)} cases: the checks "
+        "that read those answers are not judged there"
     )

@@ -17,6 +17,7 @@ from conformance.endpoints import EndpointConfig, KalturaEndpoint
 from conformance.endpoints.inprocess import mock_transport
 from conformance.requirements import Verdict
 from conformance.server.machine import EXERCISED, MachineSettings, run_lifecycle
+from conformance.suite.timeline import server_timeline
 
 SETTINGS = MachineSettings(examples=30, steps=25, seed=3)
 IN_PROCESS_URL = "http://kaltura.invalid"
@@ -103,6 +104,17 @@ def test_the_machine_catches_a_mutant_server(name: str) -> None:
     assert broken.verdict in (Verdict.FAIL, Verdict.NON_STRICT)  # UT-S13 is a SHOULD
     assert [breach.message for breach in broken.breaches] == [message]
     assert message.startswith(f"{broken.requirement_id}: ")  # the failure names the requirement
+    # The smallest failing sequence, step by step, for the reports' timeline: its
+    # disagreements are the evidence of the broken requirement.
+    timeline = server_timeline(result.observed, result.findings())
+    named = timeline["evidence"][broken.requirement_id]
+    assert named
+    assert named == [
+        n
+        for n, seen in enumerate(result.observed, 1)
+        if not seen.ok and broken.requirement_id in seen.requirements
+    ]
+    assert all("disagreed" in timeline["requests"][n - 1] for n in named)
 
 
 def test_without_close_waits_no_close_the_model_would_hold_is_sent() -> None:
@@ -150,7 +162,7 @@ def test_running_out_of_request_budget_ends_the_run_cleanly(mutant: str | None) 
         left = _tokens_on(endpoint, api)
     assert result.stopped is not None
     assert "request budget used up" in result.stopped
-    assert "--kaltura-max-requests=400" in result.stopped
+    assert "raise --max-requests, --kaltura-max-requests in pytest: now 400" in result.stopped
     assert f"stopped early: {result.stopped}" in result.summary()
     assert result.failed == ([] if mutant is None else ["UT-S09"])
     assert Verdict.PASS in result.verdicts.values()

@@ -1,6 +1,7 @@
 """Learning the client's chunk size (`conformance.suite.chunking`) with real uploads to a
 loopback server: a client that follows `{chunk_size}`, one with a fixed chunk, one that
-never cuts a file, one that sends nothing, and one that hangs."""
+never cuts a file, one that sends nothing, and one that hangs; on a live account (a served
+reference server), the same probe through the proxy."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ from dataclasses import replace
 
 import pytest
 from hypothesis import Phase, given, settings
+from proxied_account import served_account
 
 from conformance.clients.reference import run_job
 from conformance.clients.runners import CallableClient, Job
 from conformance.endpoints import EndpointConfig, KalturaEndpoint
 from conformance.endpoints.server import LoopbackServer
-from conformance.options import PROFILES
+from conformance.options import PROFILES, RunOptions
 from conformance.runner import CaseRunner, ClientRunner
 from conformance.scenario import UploadScenario
-from conformance.suite.chunking import LARGE_PROBE, learn_chunk
+from conformance.suite.chunking import LARGE_PROBE, choose_chunk, learn_chunk
 from conformance.suite.groups import GROUPS, Group, Limits
 
 ASKED = 16 * 1024
@@ -111,3 +113,30 @@ def test_with_a_client_chunk_every_groups_first_case_is_cut_by_the_client(group:
     first()
     assert drawn[0].params.chunk_size == FIXED
     assert drawn[0].source.size > FIXED
+
+
+def test_on_a_live_account_the_probe_runs_through_the_proxy() -> None:
+    recorded: list[dict[str, object]] = []
+    options = RunOptions(requirements=("UT-C07", "UT-C08"))
+    with served_account() as account:
+        choice = choose_chunk(options, live=account.target, record=recorded.append)
+        left = account.token_ids()
+    assert choice is not None
+    assert "follows {chunk_size}" in choice.how
+    assert len(recorded) == 1
+    trace = recorded[0]["trace"]
+    assert isinstance(trace, dict)
+    assert str(trace["endpoint"]).startswith("proxy http://127.0.0.1:")
+    assert trace["data_requests"] == 4  # three asked chunks and a byte
+    assert recorded[0]["verdicts"] == {"UT-C07": "PASS", "UT-C08": "PASS"}  # the run's only
+    assert left == set()  # the probe's token is swept
+
+
+def test_a_live_account_that_refuses_the_session_leaves_the_suites_sizes() -> None:
+    with served_account() as account:
+        target = replace(account.target, admin_secret="not-the-secret")
+        choice = choose_chunk(RunOptions(), live=target, record=lambda case: None)
+    assert choice is not None
+    assert choice.size is None
+    assert choice.how.startswith("not learned: session.start on ")
+    assert "not-the-secret" not in choice.how

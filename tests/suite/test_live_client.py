@@ -147,3 +147,41 @@ def test_a_stopped_client_run_leaves_no_token_behind(stop: signal.Signals, tmp_p
         left = served.token_names()
     assert process.returncode == 128 + stop, out[-3000:]
     assert left == [], f"tokens left on the account: {left}"
+
+
+def test_a_spent_budget_ends_the_cases_as_not_exercised_and_the_run_reports(
+    tmp_path: Path,
+) -> None:
+    # Each process's budget pays for its session and a case or so; then the cases' own
+    # uploadToken.add is refused, and those cases are not run rather than errors.
+    with serving(reference_server()) as served:
+        done = _cli(
+            "--client",
+            REFERENCE,
+            *_live(served),
+            "--max-rps",
+            "1000",
+            "--max-requests",
+            "12",
+            "--profile",
+            "quick",
+            "--client-chunk-size",
+            "8KiB",
+            "-n",
+            "2",
+            "--report-dir",
+            str(tmp_path),
+        )
+        left = served.token_names()
+    assert "Traceback" not in done.stdout + done.stderr, done.stdout[-3000:]
+    document = _document(tmp_path)  # the reports are written and valid
+    details = [case["client"]["detail"] for case in document["cases"]]
+    unpaid = [d for d in details if d.startswith("not run: the case's uploadToken.add")]
+    assert unpaid, details
+    assert "request budget" in unpaid[0]
+    for case in document["cases"]:
+        if case["client"]["detail"] in unpaid:
+            judged = set(case["verdicts"].values()) - {"INFORMATIONAL"}
+            assert judged == {"NOT-EXERCISED"}, case["verdicts"]
+    assert "FAIL" not in {row["verdict"] for row in document["requirements"]}
+    assert left == [], f"tokens left on the account: {left}"

@@ -1,0 +1,129 @@
+"""What a judge cannot vouch for in a case's evidence, and the checks it sets aside.
+
+Through the proxy (`conformance.proxycase.ProxyCaseRunner`) the server is a real one: where it
+and the reference model answered a request differently, or the proxy answered in its place
+(a request it could not forward), the client met a server that does not follow the rules
+the checks assume. That is never the client's fault. A `Doubt` names what is in doubt and
+how far it reaches (`Reads`, narrowest first): the answer to one close or `uploadToken.get`
+reaches the checks that read close answers and beyond, the answer to another data request
+those that read data answers and beyond, any other answer the end state and beyond. Each
+check declared what it reads where it was registered (`check(..., reads=...)`); `set_aside`
+turns the verdict of every check a doubt reaches into NOT-EXERCISED with the reasons, and
+leaves the others judged: a request's shape is the client's whatever the server answered.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from conformance.checks.base import CHECKS
+from conformance.checks.evidence import CaseEvidence
+from conformance.findings import CheckResult, Reads
+from conformance.requirements import Verdict
+from conformance.trace import Exchange
+
+__all__ = ["Doubt", "answer_doubt", "case_doubt", "content_order_doubt", "set_aside"]
+
+_NARROWEST_FIRST = tuple(Reads)
+_JUDGED = (Verdict.PASS, Verdict.FAIL, Verdict.NON_STRICT)
+MAX_REASONS = 5  # per verdict: the reports list every disagreement in their own section
+
+
+@dataclass(frozen=True)
+class Doubt:
+    """Part of a case's evidence that cannot be vouched for: every check that reads
+    `reaches` or more of the evidence loses its verdict, with `reason`."""
+
+    reason: str
+    reaches: Reads
+
+    def spoils(self, reads: Reads) -> bool:
+        return _NARROWEST_FIRST.index(self.reaches) <= _NARROWEST_FIRST.index(reads)
+
+
+def answer_doubt(exchange: Exchange, reason: str) -> Doubt:
+    """The answer to `exchange` is in doubt: the checks that read it, and those that read
+    what follows from it (the end state, the content), are set aside."""
+    if exchange.action == "get" or (exchange.is_data_request and exchange.final_chunk):
+        return Doubt(reason, Reads.CLOSE_ANSWERS)
+    if exchange.is_data_request:
+        return Doubt(reason, Reads.DATA_ANSWERS)
+    return Doubt(reason, Reads.END_STATE)
+
+
+def case_doubt(reason: str) -> Doubt:
+    """The whole case is in doubt, the client's requests included."""
+    return Doubt(reason, Reads.REQUESTS)
+
+
+def content_order_doubt(evidence: CaseEvidence) -> Doubt | None:
+    """Two data requests on the token were in flight together (the server may have written
+    them in either order, which no one outside it sees) and the file they leave depends on
+    that order: last writer wins over overlapping bytes (§9), a resume=false part replaces
+    the file (§4 step 6), a part at resumeAt < 0 lands wherever the file ends (§5). Unless
+    both carry the source's own bytes at their offsets over a range they share, the bytes
+    the model assembled in answer order are a guess: the content is in doubt."""
+    for first, second in _in_flight_together(evidence.uploads):
+        if _order_matters(evidence, first, second):
+            return Doubt(
+                f"requests #{first.id} and #{second.id} were in flight together and the "
+                "file depends on which the server wrote last, which the proxy cannot see",
+                Reads.CONTENT,
+            )
+    return None
+
+
+def set_aside(results: tuple[CheckResult, ...], doubts: list[Doubt]) -> tuple[CheckResult, ...]:
+    """Each judged verdict a doubt reaches becomes NOT-EXERCISED, its reasons observed."""
+    return tuple(_unjudged(result, doubts) for result in results)
+
+
+def _unjudged(result: CheckResult, doubts: list[Doubt]) -> CheckResult:
+    if result.verdict not in _JUDGED:
+        return result
+    reads = CHECKS.reads(result.requirement_id)
+    reasons = [doubt.reason for doubt in doubts if doubt.spoils(reads)]
+    if not reasons:
+        return result
+    observations = {**result.observations, "not judged": reasons[:MAX_REASONS]}
+    return CheckResult(result.requirement_id, Verdict.NOT_EXERCISED, (), observations)
+
+
+def _in_flight_together(uploads: tuple[Exchange, ...]) -> Iterator[tuple[Exchange, Exchange]]:
+    """Each pair in flight at once (arrival to answer; an unanswered one, ever after), in
+    one sweep by arrival: a long upload has thousands of parts, but few at once."""
+    flying: list[Exchange] = []
+    for exchange in sorted(uploads, key=lambda e: e.arrival):
+        flying = [e for e in flying if _end(e) > exchange.arrival]
+        yield from ((earlier, exchange) for earlier in flying)
+        flying.append(exchange)
+
+
+def _end(exchange: Exchange) -> float:
+    return math.inf if exchange.answered_at is None else exchange.answered_at
+
+
+def _order_matters(evidence: CaseEvidence, first: Exchange, second: Exchange) -> bool:
+    one, other = _span(first), _span(second)
+    if one is None or other is None:
+        return True  # resume=false or resumeAt < 0: where it lands is the order's
+    if max(one[0], other[0]) >= min(one[1], other[1]):
+        return False  # no byte in common
+    return not (_from_source(evidence, first) and _from_source(evidence, second))
+
+
+def _span(exchange: Exchange) -> tuple[float, float] | None:
+    """The bytes a resume=true part at resumeAt >= 0 writes; None for any other part."""
+    at = exchange.resume_at
+    if not exchange.resume or at is None or at < 0:
+        return None
+    return at, at + (exchange.payload.size if exchange.payload else 0)
+
+
+def _from_source(evidence: CaseEvidence, exchange: Exchange) -> bool:
+    payload = exchange.payload
+    if payload is None or payload.sha256 is None or exchange.resume_at is None:
+        return False
+    return evidence.expected_digest(exchange.resume_at, payload.size) == payload.sha256

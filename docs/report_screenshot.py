@@ -1,0 +1,65 @@
+"""Make docs/report-failing.png: the top of results.html for a failing client, as headless
+Chromium shows it. The document comes from real cases (`tests/support/failing_report.py`).
+
+    .venv/bin/python docs/report_screenshot.py [--out docs/report-failing.png]
+
+Needs Debian's chromium (`/usr/bin/chromium`) and the dev extra (Playwright).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+
+from failing_report import failing_document  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from reports import write_html  # noqa: E402
+
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "docs" / "report-failing.png"))
+    out = Path(parser.parse_args().out)
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        print("--out: no chromium on this machine", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as work:
+        page_file = write_html(failing_document(), Path(work) / "results.html")
+        with sync_playwright() as playwright:
+            context = playwright.chromium.launch_persistent_context(
+                str(Path(work) / "profile"),
+                executable_path=chromium,
+                headless=True,
+                args=FLAGS,
+                viewport={"width": 1000, "height": 1100},
+            )
+            try:
+                page = context.new_page()
+                page.goto(page_file.resolve().as_uri(), wait_until="load")
+                page.screenshot(path=str(out))
+            finally:
+                context.close()
+    print(f"wrote {out} ({out.stat().st_size} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
