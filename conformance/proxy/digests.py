@@ -7,8 +7,12 @@ The first time the model writes into it (it became a token's file: §4's rename,
 later part goes after it) it turns into a `DigestFile`.
 
 A `DigestFile` keeps the SHA-256 state of its bytes `[0, w)` and the bytes `[w, size)` (the
-*tail*, about `window` bytes: the newest ones, where the model's writes land). Bytes
-leave the tail, front first, by being hashed into the state. Every write is exact:
+*tail*, between `window` and twice that: the newest ones, where the model's writes land),
+as the pieces it was given. Bytes leave the tail, front first, by being hashed into the
+state, as a write's pieces arrive (a large part is never held whole). A part appended at
+EOF is handed over unread (`append_later`) and read and hashed by `settle`, which the
+proxy runs once the client has its answer (`Reply.after`); any read or other write
+settles first. Every write is exact:
 
 * at or after `w` (an append at EOF, a part overlapping the tail): on the tail's bytes;
 * before `w`, at an offset where a write started or ended (a *mark*, the state of the
