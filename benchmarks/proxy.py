@@ -24,7 +24,7 @@ Figures, not assertions: the 30 % target of the issue is read from here. The mac
 load moves them; run it on a quiet machine (`nice` shows it does not hurt others).
 
 Measured 2026-12-03 (second round, issue 14's leftovers), 2 cores shared with four other
-jobs, five runs of the defaults, proxy now / proxy before (main at 27d89dc): overhead of
+jobs, eight runs of the defaults, proxy now / proxy before (main at 27d89dc): overhead of
 the median round trip over direct, in the same run.
 
   load   uploadToken.get    1 MiB chunk        10 MiB chunk       256 MiB
@@ -33,17 +33,22 @@ the median round trip over direct, in the same run.
    6.8   +51 % / +88 %      +97 % / +117 %     +43 % / +106 %     +43 % / +11 %
    4.7   +77 % / +91 %      +40 % / +91 %      +147 % / +126 %    +83 % / +72 %
    5.3   +63 % / +80 %      +79 % / +109 %     +77 % / +153 %     +47 % / +74 %
-  median +57 % / +88 %      +51 % / +109 %     +77 % / +126 %     +61 % / +72 %
+   7.1   +35 % / +74 %      +39 % / +152 %     +18 % / +17 %      +25 % / +25 %
+   7.5   +49 % / +66 %      +76 % / +109 %     +81 % / +108 %     +157 % / +84 %
+   6.5   +54 % / +71 %      +50 % / +78 %      +36 % / +103 %     +105 % / +180 %
+  median +53 % / +77 %      +50 % / +109 %     +69 % / +107 %     +72 % / +73 %
 
-Direct round trips in those runs: get 0.54-1.28 ms, 1 MiB 2.9-11.9 ms, 10 MiB 17-44 ms,
-256 MiB 0.8-2.5 s (the other jobs' load moves everything by 2-4x). The proxy's CPU per
-request (10 ms ticks: coarse) is about what it was: get 0.30-0.93 ms (before 0.38-0.95,
-lower in every run), 1 MiB 2.9-4.4 ms (before 2.7-7.5), 10 MiB 28-40 ms (before 23-45,
-higher in three runs of five: hashing a chunk into the file's digest replaced a copy
+Direct round trips in those runs: get 0.41-1.28 ms, 1 MiB 2.0-11.9 ms, 10 MiB 15-70 ms,
+256 MiB 0.3-2.5 s (the other jobs' load moves everything by 2-4x). The proxy's CPU per
+request (10 ms ticks: coarse) is about what it was: get 0.20-0.93 ms (before 0.30-0.95,
+lower in every run), 1 MiB 2.3-4.4 ms (before 2.1-7.5), 10 MiB 23-40 ms (before 18-45,
+higher in six runs of eight: hashing a chunk into the file's digest replaced a copy
 inside the kernel). The gain is work taken off the request's critical path, not less
-work. The 30 % target is met by no row on this machine; the 1 MiB chunk came closest
-(+33 % at load 5.3). The 256 MiB row is one request the shadow only renames into
-its file: unchanged by this work, and dominated by the disk (three processes spool it).
+work. The 30 % target is met by no row in the median; single runs met it for 10 MiB
+(+18 %) and 256 MiB (+25 %), with the old proxy as close in the same run. The 256 MiB
+row is one request the shadow only renames into its file: unchanged by this work, and
+dominated by the disk (three processes spool it).
+
 Memory: flat. RSS +0.0 MiB over a 256 MiB upload, Python allocations peak at 5.0 MiB.
 Earlier figures (first round, load 3.9): get +41 %, 1 MiB +84 %, 10 MiB +99 %, 256 MiB +369 %.
 
