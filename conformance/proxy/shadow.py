@@ -37,7 +37,10 @@ news about one or the other, never a client's fault).
   resumeAt other than -1, that the server accepted (a non-empty part or a close: §5 rows
   2–5, §7), which appends every held chunk at EOF on the server as the model did (the
   drain's limit of 10 aside), so both orders meet again; its own answer is compared.
-  (The order-free facts are: kind, code, status, always compared.)
+  (The order-free facts are: kind, code, status, always compared.) A `get` changes
+  nothing, so it moves no other request's order, but a `get` whose flight overlapped a
+  request on its token may have read the token before or after it: its status and size
+  are not compared (kind and code are).
 * **Comparison.** kind ("ok"/"error"), error code, token status and `uploadedFileSize`.
   An HTTP error from the server is a disagreement and is not applied (the model cannot
   tell whether the server applied it). A `Disagreement` holds both answers (`Answered`:
@@ -163,6 +166,7 @@ class ShadowModel:
         self._disagreements: list[Disagreement] = []
         self._unmodelled: list[Unmodelled] = []
         self._flights: dict[str, set[int]] = {}  # token id -> exchanges in flight
+        self._reads: dict[str, set[int]] = {}  # token id -> gets in flight (change nothing)
         self._overlapped: set[int] = set()
         self._unsettled: set[str] = set()  # token ids: overlapped since their last drain
 
@@ -214,6 +218,13 @@ class ShadowModel:
             return
         with self._activity:
             flying = self._flights.setdefault(exchange.token_id, set())
+            reading = self._reads.setdefault(exchange.token_id, set())
+            if _reads_only(exchange):  # changes nothing: no other request's order moves
+                if flying:
+                    self._overlapped.add(exchange.id)
+                reading.add(exchange.id)
+                return
+            self._overlapped.update(reading)  # each may see the token before or after
             if flying:
                 self._overlapped.update(flying)
                 self._overlapped.add(exchange.id)
@@ -225,10 +236,11 @@ class ShadowModel:
         if exchange.token_id is None:
             return
         with self._activity:
-            flying = self._flights.get(exchange.token_id, set())
-            flying.discard(exchange.id)
-            if not flying:
-                self._flights.pop(exchange.token_id, None)
+            for flights in (self._flights, self._reads):
+                flying = flights.get(exchange.token_id, set())
+                flying.discard(exchange.id)
+                if not flying:
+                    flights.pop(exchange.token_id, None)
             self._overlapped.discard(exchange.id)
 
     def caller_of(self, call: ApiCall) -> Resolved:
@@ -344,6 +356,8 @@ class ShadowModel:
                 self._unsettled.discard(token_id or "")  # drained: both orders met again
             if not alone or token_id in self._unsettled:
                 differing = tuple(name for name in differing if name != "uploaded_file_size")
+            if not alone and _reads_only(exchange):  # read before or after the other
+                differing = tuple(name for name in differing if name != "status")
         if differing:
             self._note(
                 Disagreement(
@@ -402,6 +416,11 @@ def _drains(event: Event) -> bool:
         return False
     empty = isinstance(event.file, FilePart) and event.file.size == 0
     return not (empty and not event.final_chunk and event.resume_at > 0)
+
+
+def _reads_only(exchange: Exchange) -> bool:
+    """`uploadToken.get`: its answer is the token as the server saw it at one moment."""
+    return exchange.service == "uploadtoken" and exchange.action == "get"
 
 
 def _differences(model: Answered, server: Answered) -> tuple[str, ...]:

@@ -3,6 +3,7 @@ is compared with the model's prediction; disagreements are data, never a client 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from conformance.content import SourceFile
 from conformance.endpoints import KalturaEndpoint
 from conformance.endpoints.core import ApiResult, HttpError
 from conformance.ks import ADMIN, Session, issue_ks
-from conformance.model import Caller, TokenResult
+from conformance.model import Caller, TokenResult, TokenStatus
 from conformance.model.blobs import MemoryBlob
 from conformance.proxy.shadow import Callers, Disagreement
 from conformance.trace import Answered
@@ -241,3 +242,59 @@ def test_concurrent_parts_under_load_never_disagree_with_the_reference_server(
         for burner in burners:
             burner.join()
     assert site.proxy.shadow.disagreements() == ()
+
+
+class _LateOpeningAnswer(KalturaEndpoint):
+    """The reference server, but the opening's answer leaves 0.6 s late: a get sent
+    meanwhile reads the opened token while the proxy has not yet followed the opening."""
+
+    def rewrite_answer(self, answer: ApiResult, call: ApiCall) -> ApiResult | HttpError:
+        if call.action == "upload" and str(call.param("resume")) in ("0", "False", "false"):
+            time.sleep(0.6)
+        return answer
+
+
+class _GetMisstatesStatus(KalturaEndpoint):
+    """Every get answers FULL_UPLOAD, whatever the token holds."""
+
+    def rewrite_answer(self, answer: ApiResult, call: ApiCall) -> ApiResult | HttpError:
+        if call.action == "get" and isinstance(answer, TokenResult):
+            token = dataclasses.replace(answer.token, status=TokenStatus.FULL_UPLOAD)
+            return dataclasses.replace(answer, token=token)
+        return answer
+
+
+def test_a_get_during_a_request_on_its_token_may_see_either_side(
+    make_site: SiteFactory,
+) -> None:
+    """The server applied the opening (PARTIAL_UPLOAD) and answered the get before the
+    opening's answer reached the proxy; the model, following in answer order, still has the
+    token PENDING. Either state is right for a get whose flight overlapped: no disagreement
+    (the mutant client that gets before the opening's answer flaked on this)."""
+    site = make_site(_LateOpeningAnswer)
+    api = site.api()
+    data = SourceFile(size=2 * _N, seed=5).read(0, 2 * _N)
+    token = api.call("uploadToken", "add", {"uploadToken:fileName": "g"})["id"]
+    opening = threading.Thread(
+        target=_chunk,
+        args=(site.api(), token, data[:_N]),
+        kwargs={"resume": False, "finalChunk": False, "resumeAt": 0},
+    )
+    opening.start()
+    time.sleep(0.2)  # the opening is applied upstream, its answer still late
+    got = site.api().call("uploadToken", "get", {"uploadTokenId": token})
+    opening.join(5)
+    assert int(got["status"]) == TokenStatus.PARTIAL_UPLOAD.value  # the server's side
+    _chunk(api, token, data[_N:], resume=True, finalChunk=True, resumeAt=_N)
+    assert site.proxy.shadow.disagreements() == ()
+
+
+def test_a_get_alone_on_its_token_is_compared_status_and_all(make_site: SiteFactory) -> None:
+    site = make_site(_GetMisstatesStatus)
+    api = site.api()
+    token = api.call("uploadToken", "add", {"uploadToken:fileName": "m"})["id"]
+    _chunk(api, token, b"abc", resume=False, finalChunk=False, resumeAt=0)
+    api.call("uploadToken", "get", {"uploadTokenId": token})
+    (disagreement,) = site.proxy.shadow.disagreements()
+    assert disagreement.action == "get"
+    assert disagreement.fields == ("status",)
