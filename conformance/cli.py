@@ -5,6 +5,8 @@
 * `serve`: the reference server on loopback, as a process, for clients in any language
   (`commands/serve.py`);
 * `upload FILE`: the reference client as a tool of its own (`commands/upload.py`);
+* `merge DIR…`: the CI jobs of a sharded run (`run --shard I/N`) as one run's reports
+  (`commands/merge.py`);
 * `simulate`: a three-stage upload applied to the reference model, showing what Kaltura's
   server answers at every step;
 * `requirements`: the requirement catalogue, as a table or JSON.
@@ -24,6 +26,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from conformance import __version__
+from conformance.commands import merge as merge_command
 from conformance.commands import run as run_command
 from conformance.commands import serve as serve_command
 from conformance.commands import upload as upload_command
@@ -71,6 +74,9 @@ def _build_parser() -> _Parser:
     upload_command.add_arguments(
         commands.add_parser("upload", help="upload with the reference client")
     )
+    merge_command.add_arguments(
+        commands.add_parser("merge", help="join the reports of a sharded run's CI jobs")
+    )
     return parser
 
 
@@ -111,6 +117,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return run_command.execute(args, parser.prog)
     if args.command == "upload":
         return upload_command.execute(args, parser.prog)
+    if args.command == "merge":
+        return merge_command.execute(args, parser.prog)
     try:
         schedule, source = _schedule(args)
     except ValueError as error:

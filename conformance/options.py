@@ -26,6 +26,7 @@ from conformance.optiontable import (
     FrontEnd,
     OptionError,
     Profile,
+    ShardSpec,
 )
 from conformance.scenario import UploadScenario
 
@@ -64,6 +65,8 @@ class RunOptions:
     no_shrink: bool = DEFAULTS["no_shrink"]
     client_chunk_size: int | None = DEFAULTS["client_chunk_size"]
     """The client's own chunk size: files are drawn around it, and jobs ask for it."""
+    shard: ShardSpec | None = DEFAULTS["shard"]
+    """This run's share of the cases (`--shard I/N`); None: all of them."""
     front: FrontEnd = field(default=PYTEST, repr=False, compare=False)
     """Where the options were typed: a refusal names them as typed there."""
 
@@ -85,6 +88,8 @@ class RunOptions:
             )
         if self.replay is not None:
             self.replay_scenario()
+            if self.shard is not None:
+                raise OptionError(f"{flag('shard')} and {flag('replay')}: a replay is one case")
 
     @property
     def profile_settings(self) -> Profile:

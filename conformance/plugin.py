@@ -58,7 +58,9 @@ def pytest_configure(config: pytest.Config) -> None:
     shared = getattr(config, "workerinput", {}).get(_SHARED)
     if shared is not None:  # an xdist worker: the controller's seed and chunk, not its own
         config.option.hypothesis_seed = shared["seed"]
-        setattr(config.option, configured.dest("client_chunk_size"), shared["client_chunk_size"])
+        for name in _SHARED_OPTIONS:
+            setattr(config.option, configured.dest(name), shared[name])
+        setattr(config.option, _HUNG_PROBE, shared[_HUNG_PROBE])
     elif (
         configured.is_conformance_run(config) and config.getoption("hypothesis_seed", None) is None
     ):
@@ -68,6 +70,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 _SHARED = "kaltura_conformance"
+# What the controller's probe decides for every worker: the chunk, and (a hung probe) the
+# cases' time limit (`suite.chunking`); and whether the probe hung.
+_SHARED_OPTIONS = ("client_chunk_size", "time_limit")
+_HUNG_PROBE = "kaltura_hung_probe"
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -77,7 +83,8 @@ def pytest_configure_node(node: Any) -> None:
     option = node.config.option
     node.workerinput[_SHARED] = {
         "seed": getattr(option, "hypothesis_seed", None),
-        "client_chunk_size": getattr(option, configured.dest("client_chunk_size"), None),
+        **{name: getattr(option, configured.dest(name), None) for name in _SHARED_OPTIONS},
+        _HUNG_PROBE: getattr(option, _HUNG_PROBE, False),
     }
 
 
@@ -112,6 +119,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     options = configured.options_of(config)
     live = configured.live_of(config) is not None
     server_run = configured.direction(config) == "server"
+    dealt = configured.shard_lanes_of(options, live=live)
 
     def wanted(item: pytest.Item) -> bool:
         module = getattr(getattr(item, "module", None), "__name__", "")
@@ -126,6 +134,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         group = item.callspec.params["group"] if hasattr(item, "callspec") else None
         if options.replay is not None or group is None:
             return False
+        if dealt is not None and not dealt.get(group.name):
+            return False  # its lanes are other CI jobs' (--kaltura-shard)
         return skip_reason(group, requirements=options.requirements, live=live) is None
 
     kept = [item for item in items if wanted(item)]
@@ -154,6 +164,13 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 @pytest.fixture(scope="session")
 def kaltura_options(pytestconfig: pytest.Config) -> RunOptions:
     return configured.options_of(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def kaltura_hung_probe(pytestconfig: pytest.Config) -> bool:
+    """Whether the small chunk-size probe hung (`suite.chunking`): the cases then have a
+    shorter time limit, and a hang is known without shrinking one."""
+    return bool(getattr(pytestconfig.option, _HUNG_PROBE, False))
 
 
 @pytest.fixture(scope="session")
@@ -299,8 +316,13 @@ class _Collector:
         options = configured.options_of(self.config)
         live = configured.live_of(self.config) is not None
 
+        # Every CI job probes (the chunk decides its cases); the first reports the probes,
+        # so that merged jobs hold them once, as the unsharded run does.
+        reports_probes = options.shard is None or options.shard.index == 1
+
         def record(case: dict[str, Any]) -> None:
-            self.cases["client"].append({**case, "test": "chunk-probe"})
+            if reports_probes:
+                self.cases["client"].append({**case, "test": "chunk-probe"})
 
         choice = choose_chunk(options, live=live, record=record)
         if choice is None:
@@ -308,6 +330,16 @@ class _Collector:
         self.client_chunk = choice.to_dict()
         if choice.size is not None and options.client_chunk_size is None:
             setattr(self.config.option, configured.dest("client_chunk_size"), str(choice.size))
+        if choice.hung_after is not None:
+            self._after_hung_probe(options, choice.hung_after)
+
+    def _after_hung_probe(self, options: RunOptions, waited: float) -> None:
+        """The cases' time limit, shortened by the probe's wait (`suite.chunking`)."""
+        from conformance.suite.chunking import hung_probe_time_limit
+
+        limit = hung_probe_time_limit(options.case_time_limit, waited)
+        setattr(self.config.option, configured.dest("time_limit"), repr(limit))
+        setattr(self.config.option, _HUNG_PROBE, True)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
@@ -333,7 +365,9 @@ class _Collector:
         both = all(self.cases.values())
         # An interrupted run leaves its reports even when no finished case reached this
         # process (a worker still starting when the signal came takes its cases with it).
-        always = configured.direction(self.config) if exit_status() is not None else None
+        # A CI job's share may hold no case: its (empty) results still join the merge.
+        wanted = exit_status() is not None or options.shard is not None
+        always = configured.direction(self.config) if wanted else None
         for direction, cases in self.cases.items():
             if not cases and direction != always:
                 continue
@@ -374,6 +408,7 @@ class _Collector:
             workers=_workers(self.config),
             client_chunk=self.client_chunk if direction == "client" else None,
             interrupted=exit_status() is not None,
+            shard=options.shard.to_dict() if options.shard and direction == "client" else None,
         )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

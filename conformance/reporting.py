@@ -49,12 +49,14 @@ def build_results(
     require_exercised: bool = False,
     client_chunk: dict[str, Any] | None = None,
     interrupted: bool = False,
+    shard: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """The results document (schema v1) of one run.
 
     `require_exercised` (implied by `strict`) makes a MUST that no case exercised fail the
     run; `client_chunk` (`{"bytes": int | None, "how": str}`), when known, is the chunk size
-    the cases were drawn around and how it was chosen."""
+    the cases were drawn around and how it was chosen; `shard` (`{"index", "count"}`) the CI
+    job's share this run ran (`--shard I/N`)."""
     party = Party.CLIENT if direction == "client" else Party.SERVER
     builder = ResultsBuilder(
         run={
@@ -74,6 +76,7 @@ def build_results(
             "workers": max(1, workers),
             **({} if client_chunk is None else {"client_chunk": client_chunk}),
             **({"interrupted": True} if interrupted else {}),
+            **({} if shard is None else {"shard": shard}),
         }
     )
     for requirement in CATALOGUE.values():

@@ -12,7 +12,13 @@ numbers, booleans, null; no tuples, no enums, no lone surrogates):
   `require_exercised` (bool: a MUST that no case exercised fails the run; true whenever
   `strict` is) and `client_chunk` (`{bytes: integer >= 1 or null, how: text}`, the chunk
   size the cases were drawn around and how it was chosen; or null) and `interrupted` (bool:
-  SIGINT or SIGTERM stopped the run; the cases are those that finished before).
+  SIGINT or SIGTERM stopped the run; the cases are those that finished before) and `shard`
+  (`{index, count}`, integers with 1 <= index <= count: the run was CI job `index` of
+  `count`, `--shard I/N`, and holds that job's share of the cases only) and `merged`
+  (`{count, shards, missing}`: the document joins the results of CI jobs of one sharded
+  run, `kaltura-conformance merge`; `count` the jobs of the run, `shards` the job indices
+  joined, `missing` those absent (`--allow-partial`), both ascending, together exactly 1 to
+  `count`; a document has `shard` or `merged`, not both).
 - `requirements`: one entry per requirement of the run's direction (UT-C… for `client`,
   UT-S… for `server`), IDs unique: `id`, `level`, `rule`, `verdict`, `counts` (all six
   verdicts), `failing_cases` (ascending indices of the cases where it was FAIL or
@@ -117,9 +123,17 @@ _RUN = {
         rules.obj({"bytes": rules.nullable(rules.POSITIVE), "how": rules.NONEMPTY})
     ),
     "interrupted": rules.BOOL,
+    "shard": rules.obj({"index": rules.POSITIVE, "count": rules.POSITIVE}),
+    "merged": rules.obj(
+        {
+            "count": rules.POSITIVE,
+            "shards": rules.list_of(rules.POSITIVE),
+            "missing": rules.list_of(rules.POSITIVE),
+        }
+    ),
 }
 # Fields added after the first documents were written: absent from those.
-_RUN_OPTIONAL = ("require_exercised", "client_chunk", "interrupted")
+_RUN_OPTIONAL = ("require_exercised", "client_chunk", "interrupted", "shard", "merged")
 _REQUIREMENT = {
     "id": _ID,
     "level": rules.one_of(*LEVELS),

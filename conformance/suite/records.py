@@ -1,5 +1,5 @@
 """A case as the reports record it: its result, the command that replays it exactly, and,
-for the failing case a shard reports, how its shrink went."""
+for the failing case a lane reports, how its shrink went."""
 
 from __future__ import annotations
 
@@ -33,6 +33,6 @@ def case_record(
     """Plain JSON data for the reports (it crosses xdist in the test reports)."""
     case = result.to_dict()
     case["replay"] = replay_command(options, result.scenario)
-    if shrink is not None:  # only the reported failing case of a shard has one
+    if shrink is not None:  # only the reported failing case of a lane has one
         case["shrink"] = shrink.to_dict()
     return case

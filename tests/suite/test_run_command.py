@@ -304,7 +304,7 @@ def test_workers_draw_from_the_seed_the_run_prints(tmp_path: Path) -> None:
 
 @E2E
 def test_in_process_cases_run_at_once_over_respx(tmp_path: Path) -> None:
-    """--in-process serves httpx clients over respx, while a group's shards run at once."""
+    """--in-process serves httpx clients over respx, while a group's lanes run at once."""
     done = run("--in-process", "--requirements", "UT-C10,UT-C17", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:]
     document = results(tmp_path / REPORTS)

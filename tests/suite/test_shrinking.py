@@ -1,5 +1,5 @@
-"""The shrink budget (`conformance.suite.shrinking`) and running shards at once
-(`conformance.suite.shards`), on a fake clock and fake cases: no client runs here."""
+"""The shrink budget (`conformance.suite.shrinking`) and running lanes at once
+(`conformance.suite.lanes`), on a fake clock and fake cases: no client runs here."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from conformance.content import SourceFile
 from conformance.scenario import ClientParams, UploadScenario
-from conformance.suite.shards import run_all, worst_first
+from conformance.suite.lanes import run_all, worst_first
 from conformance.suite.shrinking import CaseExplorer, ShrinkStatus
 
 TIME_LIMIT = 10.0
@@ -158,17 +158,17 @@ def test_a_stopped_explorer_runs_nothing_new() -> None:
     assert len(cases.runs) == 1
 
 
-def test_shards_run_at_once_and_report_their_errors_in_order() -> None:
+def test_lanes_run_at_once_and_report_their_errors_in_order() -> None:
     barrier = threading.Barrier(3, timeout=60)  # passes only if all three run at once
 
-    def shard(error: BaseException | None) -> None:
+    def lane(error: BaseException | None) -> None:
         barrier.wait()
         if error is not None:
             raise error
 
     first, second = ValueError("one"), KeyError("two")
     errors = run_all(
-        [lambda: shard(first), lambda: shard(None), lambda: shard(second)],
+        [lambda: lane(first), lambda: lane(None), lambda: lane(second)],
         on_interrupt=lambda: None,
     )
     assert errors == [first, None, second]
@@ -182,5 +182,5 @@ def test_the_group_raises_a_fatal_error_first_with_the_others_as_notes() -> None
     ordinary, fatal = AssertionError("broken"), Fatal("cannot run")
     chosen = worst_first([None, ordinary, fatal], fatal=Fatal)
     assert chosen is fatal
-    assert chosen.__notes__ == ["another shard also failed: AssertionError: broken"]
+    assert chosen.__notes__ == ["another lane also failed: AssertionError: broken"]
     assert worst_first([None, None], fatal=Fatal) is None
