@@ -133,6 +133,7 @@ LEFT_OUT = {
     "require_exercised": "--strict implies it",
     "no_shrink": "--shrink-time is given",
     "ks": "the admin secret is given",
+    "shard": "a replay is one case: --replay is given",
 }
 
 
@@ -190,6 +191,7 @@ BAD = {
     "replay": "{not json",
     "shrink_time": "nan",
     "client_chunk_size": "0.5B",
+    "shard": "3/2",
     "service_url": "ftp://x",
     "partner_id": "x1",
     "max_requests": "many",
