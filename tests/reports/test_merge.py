@@ -78,7 +78,7 @@ def test_jobs_of_different_runs_are_refused_naming_the_field_and_the_job(
 
 
 def test_a_job_given_twice_or_missing_is_refused(sample: Any) -> None:
-    one, two, three = sample_shards(sample, 3)
+    one, _, three = sample_shards(sample, 3)
     with pytest.raises(MergeError, match=r"^b: job 1 given twice \(also a\)$"):
         merge_shards([("a", one), ("b", copy.deepcopy(one)), ("c", three)])
     with pytest.raises(MergeError, match=r"^job\(s\) 2/3 missing: their cases were not run"):
