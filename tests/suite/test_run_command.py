@@ -355,3 +355,33 @@ def test_no_run_of_a_secret_reaches_any_file_or_the_console(tmp_path: Path) -> N
         for view in (text, html.unescape(text)):
             flat = view.replace("\r", "").replace("\n", "").replace("\\n", "")
             assert not [r for r in runs if r in flat], name
+
+
+def _case_keys(directory: Path) -> list[str]:
+    """Each case's group, scenario and verdicts: what the same seed must reproduce."""
+    cases = results(directory)["cases"]
+    assert isinstance(cases, list)
+    keys = [{k: case[k] for k in ("test", "scenario", "verdicts")} for case in cases]
+    return sorted(json.dumps(key, sort_keys=True) for key in keys)
+
+
+@E2E
+def test_three_shards_merged_equal_the_unsharded_run_case_for_case(tmp_path: Path) -> None:
+    """Issue 15: `--shard 1/3`, `2/3`, `3/3` with one seed, merged, are the whole run."""
+    seed = ("--seed", "20261203", "-n", "2")
+    whole = run(*seed, "--report-dir", "whole", cwd=tmp_path)
+    assert whole.returncode == 0, whole.stdout[-3000:]
+    jobs = []
+    for index in (1, 2, 3):
+        job = run(*seed, "--shard", f"{index}/3", "--report-dir", f"job{index}", cwd=tmp_path)
+        assert job.returncode == 0, job.stdout[-3000:]
+        assert results(tmp_path / f"job{index}")["run"]["shard"] == {"index": index, "count": 3}  # type: ignore[index]
+        jobs.append(str(tmp_path / f"job{index}"))
+    shares = [_case_keys(Path(job)) for job in jobs]
+    assert all(shares), "every job of a quick run of six groups has cases"
+    merged = tmp_path / "merged"
+    assert main(["merge", *jobs, "--report-dir", str(merged)]) == 0
+    assert _case_keys(merged) == _case_keys(tmp_path / "whole")
+    assert sorted(key for share in shares for key in share) == _case_keys(tmp_path / "whole")
+    assert verdicts(merged) == verdicts(tmp_path / "whole")
+    assert results(merged)["run"]["merged"] == {"count": 3, "shards": [1, 2, 3], "missing": []}  # type: ignore[index]
