@@ -44,13 +44,16 @@ class FakeCases:
         self.now += min(self.seconds, limit)
         return Result(failed, hung=self.seconds > limit)
 
-    def explorer(self, shrink_seconds: float | None) -> CaseExplorer[Result]:
+    def explorer(
+        self, shrink_seconds: float | None, *, hang_known: bool = False
+    ) -> CaseExplorer[Result]:
         return CaseExplorer(
             self.run,
             fails=lambda r: r.failed,
             hung=lambda r: r.hung,
             time_limit=TIME_LIMIT,
             shrink_seconds=shrink_seconds,
+            hang_known=hang_known,
             clock=lambda: self.now,
         )
 
@@ -67,6 +70,23 @@ def test_each_scenario_runs_once_and_the_final_replay_reuses_it() -> None:
     assert not again.fresh
     assert again.result is first.result
     assert cases.runs == [(7, TIME_LIMIT)]
+
+
+def test_a_hang_the_probe_showed_already_is_not_shrunk_whatever_the_budget() -> None:
+    cases = FakeCases(failing_from=0, hang=True)
+    explorer = cases.explorer(1000, hang_known=True)
+    assert explorer.explore(scenario(7)) is not None
+    assert explorer.explore(scenario(3)) is None  # no step: it would only wait again
+    assert cases.runs == [(7, TIME_LIMIT)]
+    report = explorer.shrink_report()
+    assert report.status == ShrinkStatus.NOT_SHRUNK
+    assert "hung on the chunk-size probe already" in report.reason
+    # a failure that is not a hang still shrinks as ever
+    failing = FakeCases(failing_from=2)
+    other = failing.explorer(1000, hang_known=True)
+    assert other.explore(scenario(7)) is not None
+    assert other.explore(scenario(3)) is not None
+    assert len(failing.runs) == 2
 
 
 def test_cases_before_the_first_failure_get_the_whole_time_limit() -> None:
