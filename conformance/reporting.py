@@ -21,7 +21,7 @@ from conformance.requirements import CATALOGUE, Party, Verdict
 from reports import ResultsBuilder, not_exercised_headline, write_reports
 from reports.disagreements import TITLE as DISAGREED
 from reports.disagreements import lines as disagreement_lines
-from reports.view import chunk_text
+from reports.view import chunk_text, merged_text
 
 __all__ = ["build_results", "summary_lines", "write_results"]
 
@@ -108,6 +108,7 @@ def summary_lines(document: dict[str, Any], directory: str) -> list[str]:
     lines = ["", f"Kaltura upload conformance, {judged}: requirements x verdicts"]
     if run.get("interrupted"):
         lines.append("INTERRUPTED: only the cases that finished before are reported")
+    lines += _sharding(run)
     for row in document["requirements"]:
         lines.append(_row(row))
     summary = document["summary"]
@@ -131,6 +132,17 @@ def summary_lines(document: dict[str, Any], directory: str) -> list[str]:
         lines.append(f"hypothesis seed {seed} (replay the run with --seed {seed})")
     lines.append(f"reports: {Path(directory).resolve()}")
     return lines
+
+
+def _sharding(run: dict[str, Any]) -> list[str]:
+    """A CI job's share, or a merge of the jobs (partial ones first, in capitals)."""
+    shard, merged = run.get("shard"), run.get("merged")
+    if shard is not None:
+        return [
+            f"CI job {shard['index']} of {shard['count']} (--shard): its share of the cases "
+            "only; `kaltura-conformance merge` joins the jobs"
+        ]
+    return [] if merged is None else [f"merged: {merged_text(merged)}"]
 
 
 def _row(row: dict[str, Any]) -> str:

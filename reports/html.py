@@ -25,6 +25,7 @@ from reports.view import (
     Outcome,
     counts_text,
     outcome,
+    partial_text,
     plural,
     printable,
     run_rows,
@@ -127,10 +128,17 @@ def _header(doc: Mapping[str, Any], strict: bool) -> str:
         f'<header class="{state}">'
         f"<h1>{result.emoji} {_text(TITLE)}: {_text(result.title)}{mode} "
         f"(exit code {result.exit_code})</h1>"
+        f"{_partial(doc)}"
         f"{_unexercised(result)}"
         f"<p>{_text(facts)}</p>"
         f'<dl class="run">{rows}</dl></header>'
     )
+
+
+def _partial(doc: Mapping[str, Any]) -> str:
+    """A merge of some CI jobs only says so under the headline."""
+    partial = partial_text(doc["run"])
+    return "" if partial is None else f"<p><strong>{_text(partial)}</strong></p>"
 
 
 def _unexercised(result: Outcome) -> str:

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from conformance.cli import main
-from reports import render_markdown, validate, write_reports
+from conformance.reporting import summary_lines
+from reports import render_html, render_markdown, validate, write_reports
 from reports.merge import MergeError, merge_shards
 
 
@@ -94,6 +95,9 @@ def test_a_partial_merge_is_marked_in_the_document_and_the_headline(sample: Any)
     assert len(merged["cases"]) == len(one["cases"]) + len(three["cases"])
     headline = render_markdown(merged).split("\n\n")[1]
     assert headline.startswith("**PARTIAL: job(s) 2 missing, their cases not run")
+    assert "<p><strong>PARTIAL: job(s) 2 missing" in render_html(merged)
+    lines = summary_lines(merged, "out")
+    assert "merged: PARTIAL: job(s) 2 missing, their cases not run; jobs 1, 3 of 3" in lines
 
 
 def test_a_whole_runs_results_are_not_a_job(sample: Any) -> None:
