@@ -385,3 +385,19 @@ def test_three_shards_merged_equal_the_unsharded_run_case_for_case(tmp_path: Pat
     assert sorted(key for share in shares for key in share) == _case_keys(tmp_path / "whole")
     assert verdicts(merged) == verdicts(tmp_path / "whole")
     assert results(merged)["run"]["merged"] == {"count": 3, "shards": [1, 2, 3], "missing": []}  # type: ignore[index]
+
+
+@E2E
+def test_a_job_dealt_no_lane_still_writes_its_results(tmp_path: Path) -> None:
+    """One group of one lane (quick, one requirement) in two jobs: job 2 runs no case,
+    yet its results (the share it ran: nothing) join the merge."""
+    options = ("--requirements", "UT-C12", "--seed", "5")
+    for index in (1, 2):
+        done = run(*options, "--shard", f"{index}/2", "--report-dir", f"job{index}", cwd=tmp_path)
+        assert done.returncode == 0, done.stdout[-3000:]
+    empty = results(tmp_path / "job2")
+    assert empty["cases"] == []
+    assert empty["run"]["shard"] == {"index": 2, "count": 2}  # type: ignore[index]
+    jobs = [str(tmp_path / "job1"), str(tmp_path / "job2")]
+    assert main(["merge", *jobs, "--report-dir", str(tmp_path / "merged")]) == 0
+    assert _case_keys(tmp_path / "merged") == _case_keys(tmp_path / "job1")
