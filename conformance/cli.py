@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import random
-import re
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -35,13 +34,11 @@ from conformance.model import UploadTokenModel
 from conformance.requirements import CATALOGUE, Party, Requirement
 from conformance.scenario import Partition, UploadSchedule
 from conformance.simulation import Simulation, simulate
+from conformance.sizes import parse_size
 from conformance.stores import TempFileBlobFactory
 
 __all__ = ["main"]
 
-_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2}
-_UNITS |= {"mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3}
-_SIZE = re.compile(r"^\s*(\d+)\s*([a-zA-Z]*)\s*$")
 _MAX_STEPS_SHOWN = 40
 
 
@@ -52,13 +49,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def byte_size(text: str) -> int:
-    """`4096`, `64KiB`, `10MiB`, `1GB` → bytes (argparse type)."""
-    match = _SIZE.match(text)
-    unit = match.group(2).lower() if match else ""
-    if match is None or unit not in _UNITS:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 4096, 64KiB or 10MiB")
-    return int(match.group(1)) * _UNITS[unit]
+def file_size(text: str) -> int:
+    """`4096`, `64KiB`, `10MiB`, `1GB`, `0` → bytes (argparse type; `conformance.sizes`)."""
+    return _size(text, minimum=0)
+
+
+def chunk_size(text: str) -> int:
+    """As `file_size`, at least 1 byte."""
+    return _size(text, minimum=1)
+
+
+def _size(text: str, *, minimum: int) -> int:
+    try:
+        return parse_size(text, minimum=minimum)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _build_parser() -> _Parser:
@@ -81,8 +86,8 @@ def _build_parser() -> _Parser:
 
 
 def _add_simulate(sub: _Parser) -> None:
-    sub.add_argument("--size", type=byte_size, default=byte_size("10MiB"), help="file size")
-    sub.add_argument("--chunk-size", type=byte_size, default=byte_size("1MiB"))
+    sub.add_argument("--size", type=file_size, default=file_size("10MiB"), help="file size")
+    sub.add_argument("--chunk-size", type=chunk_size, default=chunk_size("1MiB"))
     sub.add_argument("--seed", type=int, default=1, help="content and order seed")
     sub.add_argument("--order", choices=("in-order", "reverse", "shuffled"), default="shuffled")
     sub.add_argument("--resend", type=int, default=0, metavar="N", help="re-send N middles")

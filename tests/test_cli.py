@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conformance.cli import _build_parser, byte_size, main
+from conformance.cli import _build_parser, chunk_size, file_size, main
 from conformance.commands import run as run_command
 from conformance.options import RunOptions
 from conformance.reporting import build_results
@@ -93,7 +93,18 @@ def test_requirements_as_json(capsys: pytest.CaptureFixture[str]) -> None:
     ("text", "size"), [("4096", 4096), ("64KiB", 65536), ("10 MiB", 10 << 20), ("1GB", 10**9)]
 )
 def test_byte_sizes(text: str, size: int) -> None:
-    assert byte_size(text) == size
+    assert file_size(text) == size
+    assert chunk_size(text) == size
+
+
+def test_a_file_may_be_empty_a_chunk_may_not(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--size", "0", "--chunk-size", "1", "--json"]) == 0
+    with pytest.raises(SystemExit) as exit_info:
+        main(["simulate", "--chunk-size", "0"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("kaltura-conformance simulate: error: argument --chunk-size:")
+    assert "at least 1 byte" in error
 
 
 def test_the_console_script_survives_a_closed_pipe() -> None:

@@ -17,7 +17,8 @@ Where the real source says more than §11.3, the source wins (kaltura/server c44
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
 from conformance.model.config import ModelConfig
 from conformance.model.errors import ErrorCode, api_error
@@ -25,6 +26,8 @@ from conformance.model.events import Caller, Pager, TokenFilter
 from conformance.model.outcomes import Failed
 from conformance.model.status import TokenStatus
 from conformance.model.token import TokenRecord
+
+Paged = TypeVar("Paged")  # records in the model, views in a test server's own ordering
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -160,7 +163,7 @@ def _mysql_number(text: str) -> float:
     return float(number) if number else 0.0
 
 
-def page(records: list[TokenRecord], pager: Pager) -> list[TokenRecord]:
+def page(records: Sequence[Paged], pager: Pager) -> list[Paged]:
     """`KalturaFilterPager`: size 30 by default, at most 500, index ≥ 1
     (KalturaPager.php:52-65, KalturaFilterPager.php:20-30). A size of 0 or less is no LIMIT:
     every match, from the first (offset (index − 1) × 0; BasePeer.php:1023)."""
@@ -170,4 +173,4 @@ def page(records: list[TokenRecord], pager: Pager) -> list[TokenRecord]:
         return list(records)
     index = max(pager.page_index or 1, 1)
     start = (index - 1) * size
-    return records[start : start + size]
+    return list(records[start : start + size])

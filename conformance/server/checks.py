@@ -18,6 +18,7 @@ and statuses the server reports at each step (an append in arrival order shows u
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -48,10 +49,13 @@ _DELETED = TokenStatus.DELETED.value
 class ServerUnderTest:
     """What a server check runs against: an API session on the endpoint, and whether a
     close a faithful server holds for its whole close wait (§7: 45 s on Kaltura) may be
-    sent where a check has the choice (UT-S03's concurrent close)."""
+    sent where a check has the choice (UT-S03's concurrent close), and how a check lets
+    the server's clock move on: a real server's by sleeping, a test server's by advancing
+    its clock (UT-S14 waits for a later `createdAt`)."""
 
     api: KalturaApi
     close_waits: bool = True
+    sleep: Callable[[float], None] = time.sleep
 
 
 CHECKS: CheckRegistry[ServerUnderTest] = CheckRegistry(Party.SERVER)
@@ -89,7 +93,7 @@ def _findings(problems: list[str], summary: str) -> Findings:
 
 def _with_driver(target: ServerUnderTest, plan: Callable[[ServerDriver], None]) -> Findings:
     """Run `plan` on a fresh driver; every answer the model did not predict is a breach."""
-    with ServerDriver(target.api) as driver:
+    with ServerDriver(target.api, sleep=target.sleep) as driver:
         plan(driver)
         failures = [observation.describe() for observation in driver.mismatches()]
         return _findings(failures, f"{len(driver.observations)} answer(s) as the model predicted")

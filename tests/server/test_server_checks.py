@@ -8,6 +8,7 @@ that a check that starts to over- or under-report shows up here.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -40,6 +41,29 @@ from conformance.wire import ApiCall
 from conformance.wire import ApiResult as WireAnswer
 
 
+class MovableClock:
+    """The test server's time, which a check's sleep moves on instead of waiting it out:
+    UT-S14 waits for a later `createdAt` (whole seconds) once per run."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+        self.slept: list[float] = []
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.offset += seconds
+
+
+CLOCK = MovableClock()
+
+
+def _target(api: KalturaApi) -> ServerUnderTest:
+    return ServerUnderTest(api, sleep=CLOCK.sleep)
+
+
 @contextmanager
 def _served(endpoint: KalturaEndpoint) -> Iterator[tuple[KalturaApi, int]]:
     """An API session on a fresh partner of `endpoint`, over a loopback server."""
@@ -59,7 +83,7 @@ def _config() -> EndpointConfig:
 
 @pytest.fixture(scope="module")
 def reference() -> Iterator[tuple[KalturaEndpoint, KalturaApi, int]]:
-    endpoint = KalturaEndpoint(_config())
+    endpoint = KalturaEndpoint(_config(), clock=CLOCK.now)
     with _served(endpoint) as (api, partner_id):
         yield endpoint, api, partner_id
 
@@ -73,7 +97,7 @@ def test_reference_server_passes(
     reference: tuple[KalturaEndpoint, KalturaApi, int], requirement: str
 ) -> None:
     _, api, _ = reference
-    result = run_check(requirement, ServerUnderTest(api))
+    result = run_check(requirement, _target(api))
     assert result.requirement_id == requirement
     assert result.passed, _report([result])
 
@@ -81,10 +105,10 @@ def test_reference_server_passes(
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_mutant_server_is_caught(name: str) -> None:
     mutant = MUTANTS[name]
-    endpoint = mutant.endpoint(_config())
+    endpoint = mutant.endpoint(_config(), clock=CLOCK.now)
     calls = counting_hooks(endpoint)
     with _served(endpoint) as (api, _):
-        findings = run_checks(ServerUnderTest(api))
+        findings = run_checks(_target(api))
     failing = {finding.requirement_id for finding in findings if not finding.passed}
     assert all(f.verdict in (Verdict.PASS, Verdict.FAIL, Verdict.NON_STRICT) for f in findings)
     assert mutant.target in failing, _report(findings)
@@ -117,8 +141,8 @@ def test_a_mutant_explains_its_consequences_and_timing_ones_only() -> None:
 
 def test_a_failure_names_the_request_and_both_answers() -> None:
     mutant = MUTANTS["resume-on-pending"]
-    with _served(mutant.endpoint(_config())) as (api, _):
-        finding = run_check("UT-S02", ServerUnderTest(api))
+    with _served(mutant.endpoint(_config(), clock=CLOCK.now)) as (api, _):
+        finding = run_check("UT-S02", _target(api))
     assert finding.verdict is Verdict.FAIL
     message = finding.breaches[0].message
     assert "upload 10000 B chunk_0 resume=True" in message
@@ -254,9 +278,21 @@ class ReversedTies(KalturaEndpoint):
 
 def test_ut_s14_leaves_open_what_section_11_leaves_open() -> None:
     """Another tie-break (a live server's database) is no failure."""
-    endpoint = ReversedTies(_config())
+    endpoint = ReversedTies(_config(), clock=CLOCK.now)
     calls = counting_hooks(endpoint)
     with _served(endpoint) as (api, _):
-        finding = run_check("UT-S14", ServerUnderTest(api))
+        finding = run_check("UT-S14", _target(api))
     assert finding.passed, _report([finding])
     assert calls["apply_event"] > 0
+
+
+def test_the_driver_lets_the_server_clock_move_on_through_the_targets_sleep() -> None:
+    """UT-S14's wait for a later `createdAt` goes through `ServerUnderTest.sleep` (a live
+    server's is `time.sleep`; the tests here advance their server's clock instead)."""
+    slept: list[float] = []
+    driver = ServerDriver(KalturaApi(httpx.Client(), "http://127.0.0.1:9"), sleep=slept.append)
+    driver._last_add = time.monotonic() + 5  # an add answered "in 5 s": 6 s to wait at most
+    driver.await_new_created_at()
+    assert len(slept) == 1
+    assert 5 < slept[0] <= 6
+    assert ServerUnderTest(driver.api).sleep is time.sleep
