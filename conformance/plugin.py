@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.suite import configured
+from conformance.suite import configured, handoff
 
 if TYPE_CHECKING:
     from conformance.budget import BudgetedTransport
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from conformance.live import LiveTarget
     from conformance.options import RunOptions
     from conformance.runner import CaseRunner, ProxyCaseRunner
+    from conformance.suite.handoff import ProbeOutcome
 
 __all__ = ["CASE_PROPERTY", "REQUIREMENT_MARKER", "SERVER_CASE_PROPERTY"]
 
@@ -35,6 +36,7 @@ REQUIREMENT_MARKER = "requirement"
 CASE_PROPERTY = "kaltura_case"
 SERVER_CASE_PROPERTY = "kaltura_server_case"
 _DIRECTIONS = {CASE_PROPERTY: "client", SERVER_CASE_PROPERTY: "server"}
+_COLLECTOR = "kaltura-conformance-collector"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,16 +53,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{REQUIREMENT_MARKER}(*ids): the UT-C/UT-S requirement IDs a test checks"
     )
-    config.pluginmanager.register(_Collector(config), "kaltura-conformance-collector")
+    config.pluginmanager.register(_Collector(config), _COLLECTOR)
     if configured.is_conformance_run(config):
         configured.check(config)  # every wrong option, in one line, before any case runs
         _cleanup_on_sigterm()
     shared = getattr(config, "workerinput", {}).get(_SHARED)
-    if shared is not None:  # an xdist worker: the controller's seed and chunk, not its own
+    if shared is not None:  # an xdist worker: the controller's seed and probe, not its own
         config.option.hypothesis_seed = shared["seed"]
-        for name in _SHARED_OPTIONS:
-            setattr(config.option, configured.dest(name), shared[name])
-        setattr(config.option, _HUNG_PROBE, shared[_HUNG_PROBE])
+        setattr(config.option, handoff.PROBE_FILE, shared["probe"])
     elif (
         configured.is_conformance_run(config) and config.getoption("hypothesis_seed", None) is None
     ):
@@ -70,34 +70,35 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 _SHARED = "kaltura_conformance"
-# What the controller's probe decides for every worker: the chunk, and (a hung probe) the
-# cases' time limit (`suite.chunking`); and whether the probe hung.
-_SHARED_OPTIONS = ("client_chunk_size", "time_limit")
-_HUNG_PROBE = "kaltura_hung_probe"
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """xdist, on the controller: what every worker must draw its cases from (workers parse
-    the command line anew, so a seed chosen or a chunk size learned here would be lost)."""
-    option = node.config.option
+    the command line anew, so a seed chosen here would be lost): the seed, and the file
+    the probe's outcome will be in (`suite.handoff`: the probe runs while workers start)."""
+    collector = node.config.pluginmanager.get_plugin(_COLLECTOR)
+    given = collector.handoff if isinstance(collector, _Collector) else None
     node.workerinput[_SHARED] = {
-        "seed": getattr(option, "hypothesis_seed", None),
-        **{name: getattr(option, configured.dest(name), None) for name in _SHARED_OPTIONS},
-        _HUNG_PROBE: getattr(option, _HUNG_PROBE, False),
+        "seed": getattr(node.config.option, "hypothesis_seed", None),
+        "probe": None if given is None else str(given.path),
     }
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Before any case (and before xdist starts its workers): the client chunk size the
-    cases are drawn around, given or learned by probing the client (`suite.chunking`)."""
+    """Before any case: the client chunk size the cases are drawn around, given or learned
+    by probing the client (`suite.chunking`); with xdist, while its workers start."""
     config = session.config
     probing = not (hasattr(config, "workerinput") or config.getoption("collectonly", False))
     if configured.is_conformance_run(config) and probing:
-        collector = config.pluginmanager.get_plugin("kaltura-conformance-collector")
-        if isinstance(collector, _Collector):
-            collector.choose_client_chunk()
+        collector = config.pluginmanager.get_plugin(_COLLECTOR)
+        if not isinstance(collector, _Collector):
+            return
+        if config.pluginmanager.has_plugin("dsession"):  # xdist's controller
+            collector.probe_while_workers_start()
+        else:
+            handoff.apply(config, collector.choose_client_chunk())
 
 
 def _cleanup_on_sigterm() -> None:
@@ -163,14 +164,15 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 @pytest.fixture(scope="session")
 def kaltura_options(pytestconfig: pytest.Config) -> RunOptions:
+    handoff.await_outcome(pytestconfig)
     return configured.options_of(pytestconfig)
 
 
 @pytest.fixture(scope="session")
-def kaltura_hung_probe(pytestconfig: pytest.Config) -> bool:
+def kaltura_hung_probe(pytestconfig: pytest.Config, kaltura_options: RunOptions) -> bool:
     """Whether the small chunk-size probe hung (`suite.chunking`): the cases then have a
     shorter time limit, and a hang is known without shrinking one."""
-    return bool(getattr(pytestconfig.option, _HUNG_PROBE, False))
+    return bool(getattr(pytestconfig.option, handoff.HUNG_PROBE, False))
 
 
 @pytest.fixture(scope="session")
@@ -305,14 +307,26 @@ class _Collector:
         self.documents: list[tuple[dict[str, Any], str]] = []
         self.started_at = time.time()
         self.client_chunk: dict[str, Any] | None = None
+        self.handoff: handoff.Handoff | None = None
 
-    def choose_client_chunk(self) -> None:
+    def probe_while_workers_start(self) -> None:
+        """xdist: probe in a thread, the outcome for this process and for the workers."""
+        self.handoff = handoff.Handoff()
+
+        def probe() -> ProbeOutcome:
+            outcome = self.choose_client_chunk()
+            handoff.apply(self.config, outcome)
+            return outcome
+
+        self.handoff.start(probe)
+
+    def choose_client_chunk(self) -> ProbeOutcome:
         """Given, or learned from probe cases (recorded like any case); a learned size
         becomes the run's --kaltura-client-chunk-size, for every worker too."""
-        from conformance.suite.chunking import choose_chunk
+        from conformance.suite.chunking import choose_chunk, probe_outcome
 
         if configured.direction(self.config) == "server":
-            return
+            return handoff.ProbeOutcome()
         options = configured.options_of(self.config)
         live = configured.live_of(self.config) is not None
 
@@ -325,21 +339,8 @@ class _Collector:
                 self.cases["client"].append({**case, "test": "chunk-probe"})
 
         choice = choose_chunk(options, live=live, record=record)
-        if choice is None:
-            return
-        self.client_chunk = choice.to_dict()
-        if choice.size is not None and options.client_chunk_size is None:
-            setattr(self.config.option, configured.dest("client_chunk_size"), str(choice.size))
-        if choice.hung_after is not None:
-            self._after_hung_probe(options, choice.hung_after)
-
-    def _after_hung_probe(self, options: RunOptions, waited: float) -> None:
-        """The cases' time limit, shortened by the probe's wait (`suite.chunking`)."""
-        from conformance.suite.chunking import hung_probe_time_limit
-
-        limit = hung_probe_time_limit(options.case_time_limit, waited)
-        setattr(self.config.option, configured.dest("time_limit"), repr(limit))
-        setattr(self.config.option, _HUNG_PROBE, True)
+        self.client_chunk = None if choice is None else choice.to_dict()
+        return probe_outcome(choice, options)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
@@ -354,6 +355,8 @@ class _Collector:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if hasattr(self.config, "workerinput"):
             return  # an xdist worker: the controller writes once
+        if self.handoff is not None:
+            self.handoff.finish()  # the probe's cases and chunk belong to the reports
         from conformance.interrupts import exit_status
         from conformance.reporting import write_results
 

@@ -37,6 +37,7 @@ from conformance.options import RunOptions
 from conformance.runner import CaseResult
 from conformance.scenario import ClientParams, UploadScenario
 from conformance.suite.embedded import embedded_runner
+from conformance.suite.handoff import ProbeOutcome
 from conformance.suite.records import case_record
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "given_chunk",
     "hung_probe_time_limit",
     "learn_chunk",
+    "probe_outcome",
 ]
 
 LARGE_PROBE = 32 * 1024 * 1024 + 1
@@ -104,6 +106,18 @@ def choose_chunk(
     for case in cases:
         record(case_record(case, options))
     return choice
+
+
+def probe_outcome(choice: ChunkChoice | None, options: RunOptions) -> ProbeOutcome:
+    """What a choice changes in the run's options: a learned chunk, or (the small probe
+    hung) the cases' shortened time limit."""
+    if choice is None:
+        return ProbeOutcome()
+    if choice.hung_after is not None:
+        limit = hung_probe_time_limit(options.case_time_limit, choice.hung_after)
+        return ProbeOutcome(time_limit=repr(limit), hung=True)
+    learned = choice.size is not None and options.client_chunk_size is None
+    return ProbeOutcome(client_chunk_size=str(choice.size) if learned else None)
 
 
 def learn_chunk(
