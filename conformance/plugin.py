@@ -309,8 +309,25 @@ class _Collector:
         self.client_chunk: dict[str, Any] | None = None
         self.handoff: handoff.Handoff | None = None
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodeready(self, node: Any) -> None:
+        """xdist: a worker is up; after a signal meanwhile the session ends (`interrupts`)."""
+        if self.handoff is not None:
+            from conformance.interrupts import worker_ready
+
+            io = getattr(getattr(node, "gateway", None), "_io", None)  # execnet's popen IO
+            pid = getattr(getattr(io, "popen", None), "pid", None)
+            signum = worker_ready(pid if isinstance(pid, int) else None)
+            dsession = self.config.pluginmanager.get_plugin("dsession")
+            if signum is not None and dsession is not None:  # xdist shuts the workers down
+                dsession.shouldstop = f"interrupted by signal {signum}"
+
     def probe_while_workers_start(self) -> None:
-        """xdist: probe in a thread, the outcome for this process and for the workers."""
+        """xdist: probe in a thread, the outcome for this process and for the workers; a
+        signal meanwhile is held back from the workers until they are up (`interrupts`)."""
+        from conformance.interrupts import workers_starting
+
+        workers_starting()  # each worker is sent a signal once it is up
         self.handoff = handoff.Handoff()
 
         def probe() -> ProbeOutcome:
@@ -335,7 +352,10 @@ class _Collector:
         reports_probes = options.shard is None or options.shard.index == 1
 
         def record(case: dict[str, Any]) -> None:
-            if reports_probes:
+            from conformance.interrupts import interrupted
+
+            # After a signal the probe's client was stopped, not judged (as any case's).
+            if reports_probes and interrupted() is None:
                 self.cases["client"].append({**case, "test": "chunk-probe"})
 
         choice = choose_chunk(options, live=live, record=record)
