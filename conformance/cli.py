@@ -9,6 +9,8 @@
   (`commands/baseline.py`, docs/baseline.md);
 * `replay RESULTS_JSON`: the failing cases of a saved run, run again N times, each FIXED,
   FAILED or FLAKY (`commands/replay.py`);
+* `merge DIR…`: the CI jobs of a sharded run (`run --shard I/N`) as one run's reports
+  (`commands/merge.py`);
 * `simulate`: a three-stage upload applied to the reference model, showing what Kaltura's
   server answers at every step;
 * `requirements`: the requirement catalogue, as a table or JSON.
@@ -28,6 +30,7 @@ from typing import NoReturn
 
 from conformance import __version__
 from conformance.commands import baseline as baseline_command
+from conformance.commands import merge as merge_command
 from conformance.commands import replay as replay_command
 from conformance.commands import run as run_command
 from conformance.commands import serve as serve_command
@@ -88,6 +91,9 @@ def _build_parser() -> _Parser:
     replay_command.add_arguments(
         commands.add_parser("replay", help="run a saved run's failing cases again")
     )
+    merge_command.add_arguments(
+        commands.add_parser("merge", help="join the reports of a sharded run's CI jobs")
+    )
     return parser
 
 
@@ -132,6 +138,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return baseline_command.execute(args, parser.prog)
     if args.command == "replay":
         return replay_command.execute(args, parser.prog)
+    if args.command == "merge":
+        return merge_command.execute(args, parser.prog)
     try:
         schedule, source = _schedule(args)
     except ValueError as error:

@@ -10,10 +10,18 @@ workers raises KeyboardInterrupt, which the suite turns into the same orderly st
 
 A second signal to the controller stops it at once (KeyboardInterrupt), and every client
 of the run (found by the run's marker, in whichever process).
+
+While xdist starts its workers (from `workers_starting`), a signal reaches only those
+that said they are ready (`worker_ready`): a worker still being bootstrapped dies of it (and
+xdist's start-up with it: an internal error, no reports) or is replaced by a fresh one that
+never heard of it. The controller's own clients (the chunk-size probe's) stop at once, and
+the session ends as soon as a worker is up (the plugin asks xdist to shut its workers down),
+with the reports of the cases that finished.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from types import FrameType
@@ -22,9 +30,34 @@ import psutil
 
 from conformance.clients import processes
 
-__all__ = ["exit_status", "install", "interrupted"]
+__all__ = ["exit_status", "install", "interrupted", "worker_ready", "workers_starting"]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_held: list[int] = []  # the first signal, once it came while workers were starting
+_starting: list[bool] = []  # non-empty from `workers_starting` (a list: no `global`)
+_ready: list[int] = []  # the pids of the workers that can take a signal
+
+
+def workers_starting() -> None:
+    """xdist starts its workers: a signal goes to each only once it is ready."""
+    _starting.append(True)
+
+
+def worker_ready(pid: int | None) -> int | None:
+    """A worker is up (its handlers installed); later signals reach it. Returns the signal
+    that came while it was starting, if any: the caller ends the session instead (xdist
+    shuts its workers down), since one still collecting would die of the signal. None as
+    the pid (unknown): every later signal goes to every worker, as without start-up."""
+    if pid is None:
+        _starting.clear()
+    else:
+        _ready.append(pid)
+    return _held[0] if _held else None
+
+
+def _send(pid: int, signum: int) -> None:
+    with contextlib.suppress(psutil.Error):  # it ended meanwhile
+        psutil.Process(pid).send_signal(signum)
 
 
 def install() -> None:
@@ -48,6 +81,12 @@ def exit_status() -> int | None:
 
 def _handle(signum: int, frame: FrameType | None) -> None:
     first = interrupted() is None
+    if _starting and first:  # the workers that are up hear of it now, the others when up
+        processes.stop_run(signum, everywhere=False)
+        _held.append(signum)
+        for pid in list(_ready):
+            _send(pid, signum)
+        return
     has_workers = _pass_on(signum)
     # A worker stops its own clients, having marked the run stopping first, so that none
     # of its cases is judged on a client killed under it; a second signal stops them all.

@@ -27,6 +27,7 @@ from conformance.optiontable import (
     FrontEnd,
     OptionError,
     Profile,
+    ShardSpec,
 )
 from conformance.requirements import CATALOGUE
 from conformance.scenario import UploadScenario
@@ -69,6 +70,8 @@ class RunOptions:
     strict_baseline: bool = DEFAULTS["strict_baseline"]
     client_chunk_size: int | None = DEFAULTS["client_chunk_size"]
     """The client's own chunk size: files are drawn around it, and jobs ask for it."""
+    shard: ShardSpec | None = DEFAULTS["shard"]
+    """This run's share of the cases (`--shard I/N`); None: all of them."""
     front: FrontEnd = field(default=PYTEST, repr=False, compare=False)
     """Where the options were typed: a refusal names them as typed there."""
 
@@ -90,6 +93,10 @@ class RunOptions:
             )
         if self.replay is not None:
             self.replay_scenarios()
+            if self.shard is not None:
+                raise OptionError(
+                    f"{flag('shard')} and {flag('replay')}: a replay is not shared out"
+                )
         if self.strict_baseline and not self.baseline:
             raise OptionError(f"{flag('strict_baseline')}: needs {flag('baseline')} FILE")
 

@@ -44,6 +44,7 @@ __all__ = [
     "Option",
     "OptionError",
     "Profile",
+    "ShardSpec",
     "pytest_argv",
 ]
 
@@ -163,6 +164,31 @@ class Option:
         return repr(value) if isinstance(value, float) else str(value)
 
 
+@dataclass(frozen=True)
+class ShardSpec:
+    """`--shard I/N`: this run is CI job I (from 1) of N, each running its share of the
+    cases (`conformance.suite.sharding`)."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> ShardSpec:
+        index, slash, count = text.strip().partition("/")
+        if not (slash and index.isdigit() and count.isdigit()):
+            raise ValueError(f"{text!r} is not I/N, e.g. 2/3 (job 2 of 3)")
+        spec = cls(int(index), int(count))
+        if not 1 <= spec.index <= spec.count:
+            raise ValueError(f"{text!r}: I must be 1 to N, e.g. 2/3")
+        return spec
+
+    def __str__(self) -> str:  # what `run` forwards to pytest, and `parse` reads back
+        return f"{self.index}/{self.count}"
+
+    def to_dict(self) -> dict[str, int]:
+        return {"index": self.index, "count": self.count}
+
+
 def _switch(name: str, pytest: str, cli: str, help: str, *, live: bool = False) -> Option:
     return Option(name, pytest, cli, help, parse=None, default=False, live=live)
 
@@ -278,6 +304,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("client_chunk_size", "--kaltura-client-chunk-size", "--client-chunk-size",
            "the client's own chunk size (e.g. 10MB, 2MiB): files are drawn around it",
            parse_size, check=_chunk_size, metavar="SIZE"),
+    Option("shard", "--kaltura-shard", "--shard",
+           "run only CI job I of N's share of the cases (merge them with "
+           "`kaltura-conformance merge`)", ShardSpec.parse, metavar="I/N"),
     # The live account: server conformance, or a client uploading to that account.
     Option("service_url", "--kaltura-service-url", "--service-url", "the endpoint under test",
            check=_http_url, metavar="URL", env="KALTURA_SERVICE_URL", live=True),

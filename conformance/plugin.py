@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.suite import configured
+from conformance.suite import configured, handoff
 
 if TYPE_CHECKING:
     from conformance.budget import BudgetedTransport
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from conformance.options import RunOptions
     from conformance.proxycase import ProxyCaseRunner
     from conformance.runner import CaseRunner
+    from conformance.suite.handoff import ProbeOutcome
 
 __all__ = ["CASE_PROPERTY", "REQUIREMENT_MARKER", "SERVER_CASE_PROPERTY"]
 
@@ -36,6 +37,7 @@ REQUIREMENT_MARKER = "requirement"
 CASE_PROPERTY = "kaltura_case"
 SERVER_CASE_PROPERTY = "kaltura_server_case"
 _DIRECTIONS = {CASE_PROPERTY: "client", SERVER_CASE_PROPERTY: "server"}
+_COLLECTOR = "kaltura-conformance-collector"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,14 +54,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{REQUIREMENT_MARKER}(*ids): the UT-C/UT-S requirement IDs a test checks"
     )
-    config.pluginmanager.register(_Collector(config), "kaltura-conformance-collector")
+    config.pluginmanager.register(_Collector(config), _COLLECTOR)
     if configured.is_conformance_run(config):
         configured.check(config)  # every wrong option, in one line, before any case runs
         _cleanup_on_sigterm()
     shared = getattr(config, "workerinput", {}).get(_SHARED)
-    if shared is not None:  # an xdist worker: the controller's seed and chunk, not its own
+    if shared is not None:  # an xdist worker: the controller's seed and probe, not its own
         config.option.hypothesis_seed = shared["seed"]
-        setattr(config.option, configured.dest("client_chunk_size"), shared["client_chunk_size"])
+        setattr(config.option, handoff.PROBE_FILE, shared["probe"])
     elif (
         configured.is_conformance_run(config) and config.getoption("hypothesis_seed", None) is None
     ):
@@ -74,24 +76,30 @@ _SHARED = "kaltura_conformance"
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """xdist, on the controller: what every worker must draw its cases from (workers parse
-    the command line anew, so a seed chosen or a chunk size learned here would be lost)."""
-    option = node.config.option
+    the command line anew, so a seed chosen here would be lost): the seed, and the file
+    the probe's outcome will be in (`suite.handoff`: the probe runs while workers start)."""
+    collector = node.config.pluginmanager.get_plugin(_COLLECTOR)
+    given = collector.handoff if isinstance(collector, _Collector) else None
     node.workerinput[_SHARED] = {
-        "seed": getattr(option, "hypothesis_seed", None),
-        "client_chunk_size": getattr(option, configured.dest("client_chunk_size"), None),
+        "seed": getattr(node.config.option, "hypothesis_seed", None),
+        "probe": None if given is None else str(given.path),
     }
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Before any case (and before xdist starts its workers): the client chunk size the
-    cases are drawn around, given or learned by probing the client (`suite.chunking`)."""
+    """Before any case: the client chunk size the cases are drawn around, given or learned
+    by probing the client (`suite.chunking`); with xdist, while its workers start."""
     config = session.config
     probing = not (hasattr(config, "workerinput") or config.getoption("collectonly", False))
     if configured.is_conformance_run(config) and probing:
-        collector = config.pluginmanager.get_plugin("kaltura-conformance-collector")
-        if isinstance(collector, _Collector):
-            collector.choose_client_chunk()
+        collector = config.pluginmanager.get_plugin(_COLLECTOR)
+        if not isinstance(collector, _Collector):
+            return
+        if config.pluginmanager.has_plugin("dsession"):  # xdist's controller
+            collector.probe_while_workers_start()
+        else:
+            handoff.apply(config, collector.choose_client_chunk())
 
 
 def _cleanup_on_sigterm() -> None:
@@ -113,6 +121,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     options = configured.options_of(config)
     live = configured.live_of(config) is not None
     server_run = configured.direction(config) == "server"
+    dealt = configured.shard_lanes_of(options, live=live)
 
     def wanted(item: pytest.Item) -> bool:
         module = getattr(getattr(item, "module", None), "__name__", "")
@@ -127,6 +136,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         group = item.callspec.params["group"] if hasattr(item, "callspec") else None
         if options.replay is not None or group is None:
             return False
+        if dealt is not None and not dealt.get(group.name):
+            return False  # its lanes are other CI jobs' (--kaltura-shard)
         return skip_reason(group, requirements=options.requirements, live=live) is None
 
     kept = [item for item in items if wanted(item)]
@@ -154,7 +165,15 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 @pytest.fixture(scope="session")
 def kaltura_options(pytestconfig: pytest.Config) -> RunOptions:
+    handoff.await_outcome(pytestconfig)
     return configured.options_of(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def kaltura_hung_probe(pytestconfig: pytest.Config, kaltura_options: RunOptions) -> bool:
+    """Whether the small chunk-size probe hung (`suite.chunking`): the cases then have a
+    shorter time limit, and a hang is known without shrinking one."""
+    return bool(getattr(pytestconfig.option, handoff.HUNG_PROBE, False))
 
 
 @pytest.fixture(scope="session")
@@ -289,26 +308,60 @@ class _Collector:
         self.documents: list[tuple[dict[str, Any], str]] = []
         self.started_at = time.time()
         self.client_chunk: dict[str, Any] | None = None
+        self.handoff: handoff.Handoff | None = None
 
-    def choose_client_chunk(self) -> None:
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodeready(self, node: Any) -> None:
+        """xdist: a worker is up; after a signal meanwhile the session ends (`interrupts`)."""
+        if self.handoff is not None:
+            from conformance.interrupts import worker_ready
+
+            io = getattr(getattr(node, "gateway", None), "_io", None)  # execnet's popen IO
+            pid = getattr(getattr(io, "popen", None), "pid", None)
+            signum = worker_ready(pid if isinstance(pid, int) else None)
+            dsession = self.config.pluginmanager.get_plugin("dsession")
+            if signum is not None and dsession is not None:  # xdist shuts the workers down
+                dsession.shouldstop = f"interrupted by signal {signum}"
+
+    def probe_while_workers_start(self) -> None:
+        """xdist: probe in a thread, the outcome for this process and for the workers; a
+        signal meanwhile is held back from the workers until they are up (`interrupts`)."""
+        from conformance.interrupts import workers_starting
+
+        workers_starting()  # each worker is sent a signal once it is up
+        self.handoff = handoff.Handoff()
+
+        def probe() -> ProbeOutcome:
+            outcome = self.choose_client_chunk()
+            handoff.apply(self.config, outcome)
+            return outcome
+
+        self.handoff.start(probe)
+
+    def choose_client_chunk(self) -> ProbeOutcome:
         """Given, or learned from probe cases (recorded like any case); a learned size
         becomes the run's --kaltura-client-chunk-size, for every worker too."""
-        from conformance.suite.chunking import choose_chunk
+        from conformance.suite.chunking import choose_chunk, probe_outcome
 
         if configured.direction(self.config) == "server":
-            return
+            return handoff.ProbeOutcome()
         options = configured.options_of(self.config)
         live = configured.live_of(self.config)
 
+        # Every CI job probes (the chunk decides its cases); the first reports the probes,
+        # so that merged jobs hold them once, as the unsharded run does.
+        reports_probes = options.shard is None or options.shard.index == 1
+
         def record(case: dict[str, Any]) -> None:
-            self.cases["client"].append({**case, "test": "chunk-probe"})
+            from conformance.interrupts import interrupted
+
+            # After a signal the probe's client was stopped, not judged (as any case's).
+            if reports_probes and interrupted() is None:
+                self.cases["client"].append({**case, "test": "chunk-probe"})
 
         choice = choose_chunk(options, live=live, record=record)
-        if choice is None:
-            return
-        self.client_chunk = choice.to_dict()
-        if choice.size is not None and options.client_chunk_size is None:
-            setattr(self.config.option, configured.dest("client_chunk_size"), str(choice.size))
+        self.client_chunk = None if choice is None else choice.to_dict()
+        return probe_outcome(choice, options)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
@@ -323,6 +376,8 @@ class _Collector:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if hasattr(self.config, "workerinput"):
             return  # an xdist worker: the controller writes once
+        if self.handoff is not None:
+            self.handoff.finish()  # the probe's cases and chunk belong to the reports
         from conformance.interrupts import exit_status
         from conformance.reporting import write_results
 
@@ -334,7 +389,9 @@ class _Collector:
         both = all(self.cases.values())
         # An interrupted run leaves its reports even when no finished case reached this
         # process (a worker still starting when the signal came takes its cases with it).
-        always = configured.direction(self.config) if exit_status() is not None else None
+        # A CI job's share may hold no case: its (empty) results still join the merge.
+        wanted = exit_status() is not None or options.shard is not None
+        always = configured.direction(self.config) if wanted else None
         for direction, cases in self.cases.items():
             if not cases and direction != always:
                 continue
@@ -380,6 +437,7 @@ class _Collector:
             interrupted=exit_status() is not None,
             baseline=options.baseline_record(),
             options=case_options(options) if direction == "client" else None,
+            shard=options.shard.to_dict() if options.shard and direction == "client" else None,
         )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

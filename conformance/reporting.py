@@ -21,7 +21,7 @@ from conformance.requirements import CATALOGUE, Party, Verdict
 from reports import ResultsBuilder, not_exercised_headline, write_reports
 from reports.disagreements import TITLE as DISAGREED
 from reports.disagreements import lines as disagreement_lines
-from reports.view import baseline_lines, baseline_mark, chunk_text
+from reports.view import baseline_lines, baseline_mark, chunk_text, merged_text
 
 __all__ = ["build_results", "summary_lines", "write_results"]
 
@@ -51,6 +51,7 @@ def build_results(
     interrupted: bool = False,
     baseline: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
+    shard: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """The results document (schema v1) of one run.
 
@@ -58,7 +59,8 @@ def build_results(
     run; `client_chunk` (`{"bytes": int | None, "how": str}`), when known, is the chunk size
     the cases were drawn around and how it was chosen; `baseline` (`Baseline.to_dict`) the
     known failures the run is judged with; `options` how a case was run (`run.options`),
-    what `kaltura-conformance replay` needs to run a case again exactly."""
+    what `kaltura-conformance replay` needs to run a case again exactly; `shard`
+    (`{"index", "count"}`) the CI job's share this run ran (`--shard I/N`)."""
     party = Party.CLIENT if direction == "client" else Party.SERVER
     builder = ResultsBuilder(
         run={
@@ -80,6 +82,7 @@ def build_results(
             **({"interrupted": True} if interrupted else {}),
             **({} if baseline is None else {"baseline": baseline}),
             **({} if options is None else {"options": options}),
+            **({} if shard is None else {"shard": shard}),
         }
     )
     for requirement in CATALOGUE.values():
@@ -111,6 +114,7 @@ def summary_lines(document: dict[str, Any], directory: str) -> list[str]:
     lines = ["", f"Kaltura upload conformance, {judged}: requirements x verdicts"]
     if run.get("interrupted"):
         lines.append("INTERRUPTED: only the cases that finished before are reported")
+    lines += _sharding(run)
     for row in document["requirements"]:
         lines.append(_row(row))
     summary = document["summary"]
@@ -138,6 +142,17 @@ def summary_lines(document: dict[str, Any], directory: str) -> list[str]:
         lines.append(f"hypothesis seed {seed} (replay the run with --seed {seed})")
     lines.append(f"reports: {Path(directory).resolve()}")
     return lines
+
+
+def _sharding(run: dict[str, Any]) -> list[str]:
+    """A CI job's share, or a merge of the jobs (partial ones first, in capitals)."""
+    shard, merged = run.get("shard"), run.get("merged")
+    if shard is not None:
+        return [
+            f"CI job {shard['index']} of {shard['count']} (--shard): its share of the cases "
+            "only; `kaltura-conformance merge` joins the jobs"
+        ]
+    return [] if merged is None else [f"merged: {merged_text(merged)}"]
 
 
 def _row(row: dict[str, Any]) -> str:

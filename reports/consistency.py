@@ -55,9 +55,29 @@ def _requirement_problems(doc: Mapping[str, Any]) -> list[str]:
 
 
 def _run_problems(run: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
     if run["strict"] and run.get("require_exercised") is False:
         path = key(key(ROOT, "run"), "require_exercised")
-        return [f"{path}: expected true (strict implies it), got false"]
+        problems.append(f"{path}: expected true (strict implies it), got false")
+    return problems + _shard_problems(run)
+
+
+def _shard_problems(run: Mapping[str, Any]) -> list[str]:
+    """A CI job's index within its count; a merge's jobs, joined and missing, exactly 1..N."""
+    shard, merged = run.get("shard"), run.get("merged")
+    if shard is not None and merged is not None:
+        return [f"{key(ROOT, 'run')}: a shard's results or a merge of shards, not both"]
+    if shard is not None and shard["index"] > shard["count"]:
+        path = key(key(key(ROOT, "run"), "shard"), "index")
+        return [f"{path}: {shard['index']} is above the count, {shard['count']}"]
+    if merged is None:
+        return []
+    listed = [*merged["shards"], *merged["missing"]]
+    every = list(range(1, merged["count"] + 1))
+    ascending = all(merged[name] == sorted(set(merged[name])) for name in ("shards", "missing"))
+    if sorted(listed) != every or not ascending:
+        path = key(key(ROOT, "run"), "merged")
+        return [f"{path}: shards and missing must list 1 to {merged['count']} once each, ascending"]
     return []
 
 

@@ -32,6 +32,7 @@ from reports.view import (
     baseline_mark,
     counts_text,
     outcome,
+    partial_text,
     plural,
     printable,
     replay_case_rows,
@@ -144,12 +145,19 @@ def _header(doc: Mapping[str, Any], strict: bool) -> str:
         # No emoji: a browser without an emoji font shows a box; the words say it all.
         f"<h1>{_text(TITLE)}: {_text(result.title)}{mode} "
         f"(exit code {result.exit_code})</h1>"
+        f"{_partial(doc)}"
         f"{_unexercised(result)}"
         f"<p>{_text(facts)}</p>"
         # Folded, so that what failed is above the fold.
         f'<details class="run"><summary>the run</summary><dl class="run">{rows}</dl></details>'
         "</header>"
     )
+
+
+def _partial(doc: Mapping[str, Any]) -> str:
+    """A merge of some CI jobs only says so under the headline."""
+    partial = partial_text(doc["run"])
+    return "" if partial is None else f"<p><strong>{_text(partial)}</strong></p>"
 
 
 def _unexercised(result: Outcome) -> str:

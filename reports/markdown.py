@@ -30,6 +30,7 @@ from reports.view import (
     first_failing_case,
     harness_error_cases,
     outcome,
+    partial_text,
     plural,
     printable,
     replay_case_rows,
@@ -81,7 +82,10 @@ def _headline(doc: Mapping[str, Any], result: Outcome) -> str:
         f"{plural(summary['harness_errors'], 'case')} with harness errors",
     ]
     title = f"# {result.emoji} {TITLE}: {result.title}{mode} (exit code {result.exit_code})"
-    return "\n\n".join(part for part in (title, _unexercised(result), " · ".join(facts)) if part)
+    partial = partial_text(doc["run"])
+    warning = f"**{prose(partial)}**" if partial else ""
+    parts = (title, warning, _unexercised(result), " · ".join(facts))
+    return "\n\n".join(part for part in parts if part)
 
 
 def _unexercised(result: Outcome) -> str:

@@ -20,7 +20,13 @@ numbers, booleans, null; no tuples, no enums, no lone surrogates):
   `baseline` (the known failures the run was judged with, `--baseline`: `path` text,
   `strict` bool (`--strict-baseline`: a listed requirement that passes fails the run),
   `entries`, each `id`, `reason` (non-empty), `expires` (`YYYY-MM-DD`) and optionally
-  `lines` (first and last line of its table in the file); IDs unique).
+  `lines` (first and last line of its table in the file); IDs unique) and `shard`
+  (`{index, count}`, integers with 1 <= index <= count: the run was CI job `index` of
+  `count`, `--shard I/N`, and holds that job's share of the cases only) and `merged`
+  (`{count, shards, missing}`: the document joins the results of CI jobs of one sharded
+  run, `kaltura-conformance merge`; `count` the jobs of the run, `shards` the job indices
+  joined, `missing` those absent (`--allow-partial`), both ascending, together exactly 1 to
+  `count`; a document has `shard` or `merged`, not both).
 - `requirements`: one entry per requirement of the run's direction (UT-C… for `client`,
   UT-S… for `server`), IDs unique: `id`, `level`, `rule`, `verdict`, `counts` (all six
   verdicts), `failing_cases` (ascending indices of the cases where it was FAIL or
@@ -190,9 +196,25 @@ _RUN = {
             ),
         }
     ),
+    "shard": rules.obj({"index": rules.POSITIVE, "count": rules.POSITIVE}),
+    "merged": rules.obj(
+        {
+            "count": rules.POSITIVE,
+            "shards": rules.list_of(rules.POSITIVE),
+            "missing": rules.list_of(rules.POSITIVE),
+        }
+    ),
 }
 # Fields added after the first documents were written: absent from those.
-_RUN_OPTIONAL = ("require_exercised", "client_chunk", "interrupted", "options", "baseline")
+_RUN_OPTIONAL = (
+    "require_exercised",
+    "client_chunk",
+    "interrupted",
+    "options",
+    "baseline",
+    "shard",
+    "merged",
+)
 _REQUIREMENT = {
     "id": _ID,
     "level": rules.one_of(*LEVELS),

@@ -25,7 +25,9 @@ __all__ = [
     "first_case_with",
     "first_failing_case",
     "harness_error_cases",
+    "merged_text",
     "outcome",
+    "partial_text",
     "party",
     "plural",
     "printable",
@@ -63,6 +65,8 @@ NOT_A_PASS: Final = "not a pass"
 # (field, label) in display order; every writer shows the same run metadata.
 _RUN_FIELDS: Final = (
     ("interrupted", "interrupted (only the cases finished before are reported)"),
+    ("merged", "merged from CI jobs"),
+    ("shard", "CI job (shard)"),
     ("direction", "direction"),
     ("target", "target"),
     ("endpoint", "endpoint"),
@@ -227,11 +231,35 @@ def plural(count: int, word: str) -> str:
 
 def run_rows(run: Mapping[str, Any]) -> list[tuple[str, str]]:
     """`(label, value)` for the run metadata, values as text."""
+    shown = {
+        "client_chunk": chunk_text,
+        "baseline": _baseline_text,
+        "shard": _shard_text,
+        "merged": merged_text,
+    }
     return [
-        (label, _special(name, run[name]) if name in _SPECIAL else _text(run[name]))
-        for name, label in _RUN_FIELDS
-        if name in run
+        (label, shown.get(name, _text)(run[name])) for name, label in _RUN_FIELDS if name in run
     ]
+
+
+def _shard_text(shard: Mapping[str, int]) -> str:
+    return f"{shard['index']} of {shard['count']}: its share of the cases only"
+
+
+def merged_text(merged: Mapping[str, Any]) -> str:
+    """`jobs 1, 2, 3 of 3`; a partial merge says which jobs are missing, first."""
+    joined = f"jobs {_text(merged['shards']) or 'none'} of {merged['count']}"
+    if not merged["missing"]:
+        return joined
+    return f"PARTIAL: job(s) {_text(merged['missing'])} missing, their cases not run; {joined}"
+
+
+def partial_text(run: Mapping[str, Any]) -> str | None:
+    """The warning a merge of some CI jobs only carries in every headline, or None."""
+    merged = run.get("merged")
+    if merged is None or not merged["missing"]:
+        return None
+    return merged_text(merged)
 
 
 def _baseline_text(baseline: Mapping[str, Any]) -> str:
@@ -239,13 +267,6 @@ def _baseline_text(baseline: Mapping[str, Any]) -> str:
     entries = "1 entry" if count == 1 else f"{count} entries"
     strict = ", strict" if baseline["strict"] else ""
     return f"{baseline['path']} ({entries}{strict})"
-
-
-_SPECIAL = ("client_chunk", "baseline")
-
-
-def _special(name: str, value: Any) -> str:
-    return chunk_text(value) if name == "client_chunk" else _baseline_text(value)
 
 
 def chunk_text(chunk: Mapping[str, Any] | None) -> str:

@@ -135,6 +135,7 @@ LEFT_OUT = {
     "require_exercised": "--strict implies it",
     "no_shrink": "--shrink-time is given",
     "ks": "the admin secret is given",
+    "shard": "a replay is not shared out: --replay is given",
 }
 
 
@@ -193,6 +194,7 @@ BAD = {
     "shrink_time": "nan",
     "client_chunk_size": "0.5B",
     "baseline": "no-such-baseline.toml",
+    "shard": "3/2",
     "service_url": "ftp://x",
     "partner_id": "x1",
     "max_requests": "many",

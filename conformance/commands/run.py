@@ -21,6 +21,7 @@ import pytest
 from conformance.live import live_target
 from conformance.options import RunOptions, run_options, writable_directory
 from conformance.optiontable import CLI, OPTIONS, OptionError, pytest_argv
+from conformance.suite.configured import shard_lanes_of
 from conformance.suite.groups import runnable
 from reports import exit_code
 
@@ -68,6 +69,9 @@ def _options(args: argparse.Namespace) -> RunOptions:
     options.baseline_file()  # so does a malformed --baseline, before any case runs
     writable_directory(CLI.flag("report_dir"), options.report_dir)
     live_target(given, front=CLI)
+    if options.shard is not None and _server_run(args, options):
+        flag = CLI.flag("shard")
+        raise OptionError(f"{flag}: shards split a client's cases; a server run is whole")
     if args.workers is not None and args.workers != "auto" and not args.workers.isdigit():
         raise OptionError(f"-n={args.workers!r}: a number of workers, or auto")
     return options
@@ -94,7 +98,7 @@ def _pytest_args(args: argparse.Namespace, options: RunOptions) -> list[str]:
     run = {o.name: getattr(options, o.name) for o in OPTIONS if not o.live}
     argv += pytest_argv({**live, **run})
     argv += [] if args.seed is None else ["--hypothesis-seed", str(args.seed)]
-    # load: the suite orders its longest shards first, and load hands them out in order
+    # load: the suite orders its longest groups (most lanes) first, and load hands them out in order
     workers = _workers(args, options)
     argv += ["-n", workers, "--dist", "load"] if workers != "0" else []
     return argv
@@ -107,11 +111,19 @@ def _workers(args: argparse.Namespace, options: RunOptions) -> str:
     verdict comes after one budget, not one per group. A server run and a replay: one."""
     if args.workers is not None:
         return str(args.workers)
-    server_run = live_target(_given(args), front=CLI) is not None
-    if options.replay is not None or (server_run and not (options.client_cmd or options.client)):
+    live = live_target(_given(args), front=CLI) is not None
+    if options.replay is not None or _server_run(args, options):
         return "0"
-    count = len(runnable(requirements=options.requirements, live=server_run))
+    groups = runnable(requirements=options.requirements, live=live)
+    dealt = shard_lanes_of(options, live=live)  # a CI job runs the groups dealt to it
+    count = len([g for g in groups if dealt is None or dealt.get(g.name)])
     return "0" if count <= 1 else str(count)
+
+
+def _server_run(args: argparse.Namespace, options: RunOptions) -> bool:
+    """A live URL and no client: the run judges the server."""
+    live = live_target(_given(args), front=CLI) is not None
+    return live and not (options.client_cmd or options.client)
 
 
 def _exit_code(

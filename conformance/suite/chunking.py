@@ -15,12 +15,19 @@ cases are drawn (so that every case, and its replay, stays deterministic):
 
 The probes are real cases, judged and reported like any other: on the embedded server,
 or on a live account through the proxy (`suite.proxied`, the same runner as the cases,
-under a budget of its own: the run's first process makes it before any worker starts).
+under a budget of its own: the run's first process makes it, while the workers start).
 There the probe costs the account three asked chunks and a byte, and 32 MiB more for a
-client that sent the small file whole; `--client-chunk-size` skips it. A probe that does not end
-within its time limit (`PROBE_TIME_LIMITS`: short for the small file, so that a hung client
-costs little before its cases start) says nothing, and the run goes on with the suite's
-own sizes; so does a client that sent no data or never cut a file.
+client that sent the small file whole; `--client-chunk-size` skips it. A probe that does
+not end within its time limit (`PROBE_TIME_LIMITS`: short for the small file, so that a hung client
+costs little before its cases start) says nothing of the chunk, and the run goes on with
+the suite's own sizes; so does a client that sent no data or never cut a file.
+
+A small probe that did not end has shown the run something else: this client hangs (or
+crawls) on a plain upload of a few small chunks. Its cases are then all files of the
+suite's own sizes, and `hung_probe_time_limit` shortens their time limit by twice the
+probe's wait (once for the probe, once for the run's start and end), so that a hung
+client has its verdict in about one time limit, not a probe's wait and a time limit one
+after the other. A client that answers the small probe keeps its whole time limit.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from conformance.runner import CaseResult
 from conformance.scenario import ClientParams, UploadScenario
 from conformance.server.driver import RUN_PREFIX
 from conformance.suite.embedded import embedded_runner
+from conformance.suite.handoff import ProbeOutcome
 from conformance.suite.proxied import proxy_runner
 from conformance.suite.records import case_record
 
@@ -46,7 +54,9 @@ __all__ = [
     "ChunkChoice",
     "choose_chunk",
     "given_chunk",
+    "hung_probe_time_limit",
     "learn_chunk",
+    "probe_outcome",
 ]
 
 LARGE_PROBE = 32 * 1024 * 1024 + 1
@@ -63,9 +73,17 @@ class ChunkChoice:
 
     size: int | None
     how: str
+    hung_after: float | None = None
+    """Seconds the small probe waited for a client that never finished it (None: it did)."""
 
     def to_dict(self) -> dict[str, object]:
         return {"bytes": self.size, "how": self.how}
+
+
+def hung_probe_time_limit(time_limit: float, probe_wait: float) -> float:
+    """A case's time limit after the small probe hung for `probe_wait` seconds: the run's
+    less twice that wait, never below the wait itself (60 s, 10 s: 40 s)."""
+    return max(probe_wait, time_limit - 2 * probe_wait)
 
 
 def given_chunk(size: int) -> ChunkChoice:
@@ -125,6 +143,18 @@ def _probing(options: RunOptions, live: LiveTarget | None) -> Iterator[RunProbe]
         yield lambda scenario, limit: runner.run(scenario, time_limit=limit)
 
 
+def probe_outcome(choice: ChunkChoice | None, options: RunOptions) -> ProbeOutcome:
+    """What a choice changes in the run's options: a learned chunk, or (the small probe
+    hung) the cases' shortened time limit."""
+    if choice is None:
+        return ProbeOutcome()
+    if choice.hung_after is not None:
+        limit = hung_probe_time_limit(options.case_time_limit, choice.hung_after)
+        return ProbeOutcome(time_limit=repr(limit), hung=True)
+    learned = choice.size is not None and options.client_chunk_size is None
+    return ProbeOutcome(client_chunk_size=str(choice.size) if learned else None)
+
+
 def learn_chunk(
     run: RunProbe, *, asked: int, time_limit: float
 ) -> tuple[ChunkChoice, list[CaseResult]]:
@@ -135,7 +165,7 @@ def learn_chunk(
         limit = min(time_limit, most)
         result = run(UploadScenario(SourceFile(size, _PROBE_SEED), ClientParams(asked, 1)), limit)
         if result.client.timed_out:
-            return _no_answer(limit), cases
+            return _no_answer(limit, time_limit, small=not cases), cases
         cases.append(result)
         choice = _judge_probe(result, asked)
         if choice is not None:
@@ -167,12 +197,18 @@ def _judge_probe(result: CaseResult, asked: int) -> ChunkChoice | None:
     return None
 
 
-def _no_answer(limit: float) -> ChunkChoice:
-    return ChunkChoice(
-        None,
-        f"not learned: the client did not finish the probe upload within {limit:g} s; "
-        "the suite's sizes",
-    )
+def _no_answer(limit: float, time_limit: float, *, small: bool) -> ChunkChoice:
+    how = f"not learned: the client did not finish the probe upload within {limit:g} s"
+    if not small:  # it finished the small one: it runs, and keeps its time limit
+        return ChunkChoice(None, f"{how}; the suite's sizes")
+    cases_limit = hung_probe_time_limit(time_limit, limit)
+    if cases_limit < time_limit:
+        how += (
+            f"; the suite's sizes, each case {cases_limit:g} s ({time_limit:g} s less twice that)"
+        )
+    else:
+        how += "; the suite's sizes"
+    return ChunkChoice(None, how, hung_after=limit)
 
 
 def _never_cut() -> ChunkChoice:

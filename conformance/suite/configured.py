@@ -17,10 +17,20 @@ import pytest
 from conformance.optiontable import PYTEST, OptionError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from conformance.live import LiveTarget
     from conformance.options import RunOptions
 
-__all__ = ["check", "dest", "direction", "is_conformance_run", "live_of", "options_of"]
+__all__ = [
+    "check",
+    "dest",
+    "direction",
+    "is_conformance_run",
+    "live_of",
+    "options_of",
+    "shard_lanes_of",
+]
 
 
 def dest(name: str) -> str:
@@ -54,6 +64,9 @@ def check(config: pytest.Config) -> None:
 
     live_of(config)
     options = options_of(config)
+    if options.shard is not None and direction(config) == "server":
+        flag = PYTEST.flag("shard")
+        raise pytest.UsageError(f"{flag}: shards split a client's cases; a server run is whole")
     try:
         options.client_runner()
         options.baseline_file()  # a malformed baseline: one line, before any case
@@ -78,3 +91,14 @@ def direction(config: pytest.Config) -> str:
     """What a run judges: a server (a live URL and no client), else a client."""
     client = config.getoption(dest("client_cmd")) or config.getoption(dest("client"))
     return "server" if live_of(config) is not None and not client else "client"
+
+
+def shard_lanes_of(options: RunOptions, *, live: bool) -> Mapping[str, tuple[int, ...]] | None:
+    """Group name -> the lanes this CI job runs (`--kaltura-shard`); None: not sharded."""
+    if options.shard is None:
+        return None
+    from conformance.suite.groups import runnable
+    from conformance.suite.sharding import shard_lanes
+
+    groups = runnable(requirements=options.requirements, live=live)
+    return shard_lanes(groups, options.profile_settings.examples, options.shard)

@@ -35,8 +35,9 @@ from conformance.proxy import EMBEDDED_ONLY
 from conformance.scenario import ClientParams, UploadScenario
 from strategies import DEFAULT_MAX_MULTIPLE, client_params, file_sizes, seeds
 
-__all__ = ["GROUPS", "Group", "Limits", "runnable", "skip_reason"]
+__all__ = ["GROUPS", "MIN_EXAMPLES_PER_LANE", "Group", "Limits", "runnable", "skip_reason"]
 
+MIN_EXAMPLES_PER_LANE = 3
 _PROTOCOL = tuple(f"UT-C{n:02d}" for n in (*range(1, 13), 14, 15, 16, 21, 22))
 
 
@@ -86,9 +87,22 @@ class Group:
     kinds: frozenset[FaultKind] = frozenset()
     """The fault kinds its cases may inject. On a live account the proxy injects them,
     except those only the suite's own server can apply (`proxy.EMBEDDED_ONLY`)."""
-    shards: int = 2
-    """How many pieces (own seed, a share of the examples) the group is cut into, so that
-    pytest-xdist can balance a run: more for the groups whose cases wait longest."""
+    lanes: int = 2
+    """How many lanes (own seed, a share of the examples, run at once: `lanes`) the group
+    is cut into, so that pytest-xdist can balance a run: more for the groups whose cases
+    wait longest."""
+    case_seconds: float = 0.1
+    """What one of its cases costs, about (seconds of a correct client): how `--shard`
+    balances CI jobs (`sharding`)."""
+
+    def lane_count(self, examples: int) -> int:
+        """Its lanes in a run of `examples` cases a group: fewer than
+        `MIN_EXAMPLES_PER_LANE` examples a lane are not worth a lane of their own."""
+        return max(1, min(self.lanes, examples // MIN_EXAMPLES_PER_LANE))
+
+    def lane_examples(self, examples: int) -> int:
+        """The examples each of its lanes draws (the run's share, rounded up)."""
+        return max(1, -(-examples // self.lane_count(examples)))
 
 
 def _params(limits: Limits) -> st.SearchStrategy[ClientParams]:
@@ -187,9 +201,9 @@ def _persistent_error(limits: Limits) -> st.SearchStrategy[UploadScenario]:
     return _with_fault(limits, st.builds(Fault, _early_requests(), kinds, times=st.none()))
 
 
-# Shards follow the wall time of a default run (2 cores, reference client): a persistent
-# error makes a correct client back off until it gives up (~1 s a case), a held chunk makes
-# it retry its close (~0.3 s); the other groups take 20-120 ms a case.
+# Lanes and case costs follow the wall time of a default run (2 cores, reference client): a
+# persistent error makes a correct client back off until it gives up (~1 s a case), a held
+# chunk makes it retry its close (~0.3 s); the other groups take 20-120 ms a case.
 _K = FaultKind
 GROUPS: tuple[Group, ...] = (
     Group("plain", _PROTOCOL, _plain),
@@ -205,7 +219,8 @@ GROUPS: tuple[Group, ...] = (
         ("UT-C18",),
         _slow_close,
         frozenset({_K.HOLD_CHUNK, _K.CLOSE_CANNOT_MATCH}),
-        shards=3,
+        lanes=3,
+        case_seconds=0.3,
     ),
     Group(
         "lost-close",
@@ -218,7 +233,8 @@ GROUPS: tuple[Group, ...] = (
         ("UT-C14", "UT-C20"),
         _persistent_error,
         frozenset({_K.HTTP_ERROR, _K.KALTURA_ERROR, _K.RESET_BEFORE_APPLY}),
-        shards=8,
+        lanes=8,
+        case_seconds=1.0,
     ),
 )
 

@@ -1,5 +1,5 @@
 """A case as the reports record it: its result, the command that replays it exactly, and,
-for the failing case a shard reports, how its shrink went; and the run's options a case
+for the failing case a lane reports, how its shrink went; and the run's options a case
 needs to be run again (`case_options`)."""
 
 from __future__ import annotations
@@ -50,6 +50,6 @@ def case_record(
     case["replay"] = replay_command(options, result.scenario)
     # Every case carries its timeline; the results builder keeps those the reports draw.
     case["timeline"] = case_timeline(result.evidence, result.results)
-    if shrink is not None:  # only the reported failing case of a shard has one
+    if shrink is not None:  # only the reported failing case of a lane has one
         case["shrink"] = shrink.to_dict()
     return case

@@ -2,7 +2,7 @@
 
 Every shrink step of a client-conformance case is a whole client upload, so Hypothesis's
 own limit (five minutes of shrinking per failure) is far too long for a person waiting for
-a verdict. A `CaseExplorer` stands between Hypothesis and the case runner for one shard:
+a verdict. A `CaseExplorer` stands between Hypothesis and the case runner for one lane:
 
 - each distinct scenario runs once: Hypothesis's final replay of the shrunk example, and
   any scenario drawn twice, reuse the recorded result instead of uploading again;
@@ -11,7 +11,9 @@ a verdict. A `CaseExplorer` stands between Hypothesis and the case runner for on
   budget cannot pay for answers "not a failure" without running, so Hypothesis ends its
   shrink at once with the smallest failing case found so far;
 - a hang (the failing client hit its time limit) can only be confirmed by waiting out the
-  whole time limit again, so its shrink steps run only while the budget left covers one.
+  whole time limit again, so its shrink steps run only while the budget left covers one,
+  and not at all when the run already saw the client hang on the simplest upload (the
+  chunk-size probe: `hang_known`).
 
 `shrink_report()` says how it went, for the reported case: fully shrunk, cut by the
 budget, not shrunk at all (and why), or shrinking off.
@@ -66,12 +68,13 @@ class Explored(Generic[ResultT]):
 
 
 class CaseExplorer(Generic[ResultT]):
-    """Runs one shard's cases for Hypothesis: each scenario once, shrinking on a budget.
+    """Runs one lane's cases for Hypothesis: each scenario once, shrinking on a budget.
 
     `run(scenario, time_limit)` runs a case; `fails(result)` says whether it is a failure
     to shrink, `hung(result)` whether the client hit the time limit it was given.
     `shrink_seconds=None` means shrinking is off (Hypothesis then runs without its shrink
-    phase, and nothing new runs after the first failure)."""
+    phase, and nothing new runs after the first failure). `hang_known`: the run saw the
+    client hang already, on a simpler upload than any case; no step is spent on a hang."""
 
     def __init__(
         self,
@@ -81,6 +84,7 @@ class CaseExplorer(Generic[ResultT]):
         hung: Callable[[ResultT], bool],
         time_limit: float,
         shrink_seconds: float | None,
+        hang_known: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._run = run
@@ -88,6 +92,7 @@ class CaseExplorer(Generic[ResultT]):
         self._hung = hung
         self.time_limit = time_limit
         self.shrink_seconds = shrink_seconds
+        self._hang_known = hang_known
         self._clock = clock
         self._seen: dict[UploadScenario, ResultT] = {}
         self._failed_at: float | None = None
@@ -138,6 +143,12 @@ class CaseExplorer(Generic[ResultT]):
         if self.shrink_seconds is None:
             return None
         left = self.shrink_seconds - (self._clock() - self._failed_at)
+        if self._hang and self._hang_known:
+            self._refused = self._refused or (
+                "the client hung on the chunk-size probe already, a plain upload simpler "
+                "than any case: waiting out a time limit again would show nothing new"
+            )
+            return None
         if self._hang and left < self.time_limit:
             self._refused = self._refused or (
                 f"the client hit its {self.time_limit:g} s time limit, and only waiting "
@@ -153,7 +164,7 @@ class CaseExplorer(Generic[ResultT]):
         return min(self.time_limit, left)
 
     def shrink_report(self) -> ShrinkReport:
-        """How the shrink of this shard's failure went (call after Hypothesis is done)."""
+        """How the shrink of this lane's failure went (call after Hypothesis is done)."""
         seconds = 0.0 if self._failed_at is None else self._clock() - self._failed_at
         if self.shrink_seconds is None:
             return ShrinkReport(ShrinkStatus.OFF, 0, 0.0, "shrinking is off (--no-shrink)")

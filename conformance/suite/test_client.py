@@ -5,8 +5,9 @@ A MUST broken (or, with --kaltura-strict, a SHOULD) fails the example; Hypothesi
 shrinks it towards the simplest scenario that still breaks the rule, for at most the
 shrink budget (`--kaltura-shrink-time`, per profile by default; `shrinking.py`), and prints
 it with the command that replays it. Every case's verdicts go to the reports, broken or
-not, and the reported failing case says how its shrink went. The shards of a group run at
-once (`shards.py`): cases mostly wait.
+not, and the reported failing case says how its shrink went. The lanes of a group run at
+once (`lanes.py`): cases mostly wait. With `--kaltura-shard I/N` a group runs only the lanes
+dealt to this job (`sharding.py`).
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from conformance.proxycase import ProxyCaseRunner
 from conformance.requirements import Verdict
 from conformance.runner import CaseResult, CaseRunner
 from conformance.scenario import UploadScenario
-from conformance.suite.groups import GROUPS, Group, Limits, skip_reason
+from conformance.suite.groups import GROUPS, Group, Limits, runnable, skip_reason
+from conformance.suite.lanes import run_all, worst_first
 from conformance.suite.records import case_record
-from conformance.suite.shards import run_all, worst_first
+from conformance.suite.sharding import shard_lanes
 from conformance.suite.shrinking import CaseExplorer
 
 
@@ -72,11 +74,9 @@ def _fails(result: CaseResult, options: RunOptions) -> bool:
     return any(r.verdict in _broken(options) for r in result.results)
 
 
-# Groups with the most shards first: xdist's load scheduling hands out the longest pieces
+# Groups with the most lanes first: xdist's load scheduling hands out the longest pieces
 # first and the short ones fill the gaps (longest-processing-time-first).
-_ORDERED = sorted(GROUPS, key=lambda g: -g.shards)
-# Fewer than this many examples per shard is not worth a shard of its own.
-_MIN_EXAMPLES_PER_SHARD = 3
+_ORDERED = sorted(GROUPS, key=lambda g: -g.lanes)
 
 
 @pytest.mark.parametrize("group", _ORDERED, ids=[g.name for g in _ORDERED])
@@ -87,9 +87,10 @@ def test_client_conformance(
     kaltura_case_runner: CaseRunner | ProxyCaseRunner,
     kaltura_record: Any,
     kaltura_seed: int,
+    kaltura_hung_probe: bool,
     request: pytest.FixtureRequest,
 ) -> None:
-    """One group: its shards run at once (threads), each a Hypothesis run of its own."""
+    """One group: its lanes run at once (threads), each a Hypothesis run of its own."""
     options = kaltura_options
     live = isinstance(kaltura_case_runner, ProxyCaseRunner)
     reason = skip_reason(group, requirements=options.requirements, live=live)
@@ -97,26 +98,26 @@ def test_client_conformance(
         pytest.skip(reason)
     if options.replay is not None:
         pytest.skip("--kaltura-replay runs test_replay only")
-    profile = options.profile_settings
-    count = max(1, min(group.shards, profile.examples // _MIN_EXAMPLES_PER_SHARD))
-    shards = [
-        _Shard(
+    lanes = [
+        _Lane(
             group,
             index=n,
-            count=count,
             options=options,
             runner=kaltura_case_runner,
             record=kaltura_record,
             base_seed=kaltura_seed,
+            hang_known=kaltura_hung_probe,
         )
-        for n in range(count)
+        for n in _my_lanes(group, options, live=live)
     ]
+    if not lanes:
+        pytest.skip(f"--kaltura-shard {options.shard}: this job runs none of its lanes")
     try:
-        errors = run_all([shard.run for shard in shards], on_interrupt=lambda: _stop(shards))
+        errors = run_all([lane.run for lane in lanes], on_interrupt=lambda: _stop(lanes))
     except KeyboardInterrupt:
         _stop_if_interrupted(request.session)
         raise  # not a signal the run handles
-    _stop_if_interrupted(request.session)  # a single shard ran here: the error is in errors
+    _stop_if_interrupted(request.session)  # a single lane ran here: the error is in errors
     error = worst_first(errors, fatal=HarnessError)
     if error is not None:
         raise error
@@ -133,12 +134,21 @@ def _stop_if_interrupted(session: pytest.Session) -> None:
     pytest.skip(f"interrupted by signal {signum}: its finished cases are reported")
 
 
-def _stop(shards: list[_Shard]) -> None:
-    for shard in shards:
-        shard.explorer.stop()
+def _my_lanes(group: Group, options: RunOptions, *, live: bool) -> tuple[int, ...]:
+    """The lane numbers of `group` this run runs: all, or this job's deal (`sharding`)."""
+    examples = options.profile_settings.examples
+    if options.shard is None:
+        return tuple(range(group.lane_count(examples)))
+    groups = runnable(requirements=options.requirements, live=live)
+    return shard_lanes(groups, examples, options.shard).get(group.name, ())
 
 
-class _Shard:
+def _stop(lanes: list[_Lane]) -> None:
+    for lane in lanes:
+        lane.explorer.stop()
+
+
+class _Lane:
     """One Hypothesis run over a share of a group's examples, with its own seed.
 
     Reports count the cases Hypothesis generated and the one it shrank a failure to, with
@@ -149,13 +159,13 @@ class _Shard:
         group: Group,
         *,
         index: int,
-        count: int,
         options: RunOptions,
         runner: CaseRunner | ProxyCaseRunner,
         record: Any,
         base_seed: int,
+        hang_known: bool = False,
     ) -> None:
-        self.group, self.index, self.count = group, index, count
+        self.group, self.index = group, index
         self.options, self.record, self.seed = options, record, base_seed + index
         self.explorer: CaseExplorer[CaseResult] = CaseExplorer(
             lambda scenario, limit: runner.run(scenario, time_limit=limit),
@@ -163,6 +173,7 @@ class _Shard:
             hung=lambda result: result.client.timed_out,
             time_limit=options.case_time_limit,
             shrink_seconds=options.shrink_seconds,
+            hang_known=hang_known,
         )
         self.first_failure: CaseResult | None = None
 
@@ -181,11 +192,11 @@ class _Shard:
 
         @seed(self.seed)
         @settings(
-            max_examples=max(1, -(-profile.examples // self.count)),
+            max_examples=self.group.lane_examples(profile.examples),
             deadline=None,
             database=None,
             phases=phases,
-            report_multiple_bugs=False,  # one failure per shard, shrunk at once
+            report_multiple_bugs=False,  # one failure per lane, shrunk at once
             suppress_health_check=list(HealthCheck),
             print_blob=True,
         )

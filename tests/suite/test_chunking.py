@@ -20,7 +20,12 @@ from conformance.endpoints.server import LoopbackServer
 from conformance.options import PROFILES, RunOptions
 from conformance.runner import CaseRunner, ClientRunner
 from conformance.scenario import UploadScenario
-from conformance.suite.chunking import LARGE_PROBE, choose_chunk, learn_chunk
+from conformance.suite.chunking import (
+    LARGE_PROBE,
+    choose_chunk,
+    hung_probe_time_limit,
+    learn_chunk,
+)
 from conformance.suite.groups import GROUPS, Group, Limits
 
 ASKED = 16 * 1024
@@ -96,6 +101,26 @@ def test_a_hung_probe_is_not_reported_and_teaches_nothing(server: LoopbackServer
     assert choice.size is None
     assert "did not finish the probe upload within 0.3 s" in choice.how
     assert cases == []
+
+
+def test_a_hung_small_probe_shortens_the_cases_time_limit(server: LoopbackServer) -> None:
+    """The probe waited min(time limit, 10 s); the cases get the time limit less twice
+    that, so that a hung client's verdict comes within about one time limit."""
+    choice, cases = learn(server, CallableClient(lambda job: time.sleep(5), "hangs"), 1.5)
+    assert choice.hung_after == 1.5
+    assert cases == []
+    assert hung_probe_time_limit(60.0, 10.0) == 40.0  # the default profile
+    assert hung_probe_time_limit(30.0, 10.0) == 10.0  # quick: never below the probe's wait
+    assert hung_probe_time_limit(120.0, 10.0) == 100.0  # thorough
+    assert hung_probe_time_limit(1.0, 1.0) == 1.0
+
+
+def test_a_client_that_answers_the_small_probe_keeps_its_time_limit(
+    server: LoopbackServer,
+) -> None:
+    """Slow but working: a client that finished the small probe is never cut short."""
+    choice, _ = learn(server, CallableClient(run_job, "reference"))
+    assert choice.hung_after is None
 
 
 @pytest.mark.parametrize("group", GROUPS, ids=[g.name for g in GROUPS])

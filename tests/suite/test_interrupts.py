@@ -107,3 +107,38 @@ def test_a_run_interrupted_before_any_case_finished_still_reports(tmp_path: Path
     document = json.loads((tmp_path / "out" / "results.json").read_text())
     assert document["run"]["interrupted"] is True
     assert document["cases"] == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_a_signal_during_the_probe_while_workers_start_still_reports(
+    tmp_path: Path, signum: int
+) -> None:
+    """The chunk-size probe runs while xdist starts its workers (`suite.handoff`): a
+    signal then stops the probe's client at once and reaches the workers once they are up
+    (one sent to a worker still starting would kill xdist's start-up: no reports)."""
+    script = tmp_path / "client.sh"
+    script.write_text('echo $$ >> "$PIDS"\nexec sleep 97\n')
+    env = {**os.environ, "PIDS": str(tmp_path / "pids")}
+    command = [sys.executable, "-m", "conformance.cli", "run", "--profile", "quick"]
+    command += ["--client-cmd", f"sh {script}", "--report-dir", "out"]
+    run = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not pids(tmp_path / "pids"):  # the probe's client: workers are starting
+            assert run.poll() is None, run.communicate()[0].decode()[-3000:]
+            assert time.monotonic() < deadline, "the probe never started the client"
+            time.sleep(0.05)
+        run.send_signal(signum)
+        output, _ = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    text = output.decode()
+    assert run.returncode == 128 + signum, text[-3000:]
+    assert "INTERNALERROR" not in text
+    assert not [pid for pid in pids(tmp_path / "pids") if alive(pid)]
+    document = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert document["run"]["interrupted"] is True
+    assert document["cases"] == []  # the probe's client was stopped, not judged

@@ -200,6 +200,8 @@ def test_a_hang_is_not_shrunk_past_the_budget(tmp_path: Path) -> None:
     """Each step of a hang's shrink would wait out the time limit again: with a budget
     shorter than that limit, the hang is reported as found, in about one time limit."""
     options = ("--time-limit", "1", "--shrink-time", "0.5", "--requirements", "UT-C14")
+    # A given chunk: no probe, whose hang would already make shrinking pointless.
+    options += ("--client-chunk-size", "1000")
     done = run("--client-cmd", "sleep 30", *options, cwd=tmp_path)
     assert done.returncode == 1, done.stdout[-3000:]
     found = shrinks(tmp_path / REPORTS)
@@ -304,7 +306,7 @@ def test_workers_draw_from_the_seed_the_run_prints(tmp_path: Path) -> None:
 
 @E2E
 def test_in_process_cases_run_at_once_over_respx(tmp_path: Path) -> None:
-    """--in-process serves httpx clients over respx, while a group's shards run at once."""
+    """--in-process serves httpx clients over respx, while a group's lanes run at once."""
     done = run("--in-process", "--requirements", "UT-C10,UT-C17", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:]
     document = results(tmp_path / REPORTS)
@@ -355,3 +357,49 @@ def test_no_run_of_a_secret_reaches_any_file_or_the_console(tmp_path: Path) -> N
         for view in (text, html.unescape(text)):
             flat = view.replace("\r", "").replace("\n", "").replace("\\n", "")
             assert not [r for r in runs if r in flat], name
+
+
+def _case_keys(directory: Path) -> list[str]:
+    """Each case's group, scenario and verdicts: what the same seed must reproduce."""
+    cases = results(directory)["cases"]
+    assert isinstance(cases, list)
+    keys = [{k: case[k] for k in ("test", "scenario", "verdicts")} for case in cases]
+    return sorted(json.dumps(key, sort_keys=True) for key in keys)
+
+
+@E2E
+def test_three_shards_merged_equal_the_unsharded_run_case_for_case(tmp_path: Path) -> None:
+    """Issue 15: `--shard 1/3`, `2/3`, `3/3` with one seed, merged, are the whole run."""
+    seed = ("--seed", "20261203", "-n", "2")
+    whole = run(*seed, "--report-dir", "whole", cwd=tmp_path)
+    assert whole.returncode == 0, whole.stdout[-3000:]
+    jobs = []
+    for index in (1, 2, 3):
+        job = run(*seed, "--shard", f"{index}/3", "--report-dir", f"job{index}", cwd=tmp_path)
+        assert job.returncode == 0, job.stdout[-3000:]
+        assert results(tmp_path / f"job{index}")["run"]["shard"] == {"index": index, "count": 3}  # type: ignore[index]
+        jobs.append(str(tmp_path / f"job{index}"))
+    shares = [_case_keys(Path(job)) for job in jobs]
+    assert all(shares), "every job of a quick run of six groups has cases"
+    merged = tmp_path / "merged"
+    assert main(["merge", *jobs, "--report-dir", str(merged)]) == 0
+    assert _case_keys(merged) == _case_keys(tmp_path / "whole")
+    assert sorted(key for share in shares for key in share) == _case_keys(tmp_path / "whole")
+    assert verdicts(merged) == verdicts(tmp_path / "whole")
+    assert results(merged)["run"]["merged"] == {"count": 3, "shards": [1, 2, 3], "missing": []}  # type: ignore[index]
+
+
+@E2E
+def test_a_job_dealt_no_lane_still_writes_its_results(tmp_path: Path) -> None:
+    """One group of one lane (quick, one requirement) in two jobs: job 2 runs no case,
+    yet its results (the share it ran: nothing) join the merge."""
+    options = ("--requirements", "UT-C12", "--seed", "5")
+    for index in (1, 2):
+        done = run(*options, "--shard", f"{index}/2", "--report-dir", f"job{index}", cwd=tmp_path)
+        assert done.returncode == 0, done.stdout[-3000:]
+    empty = results(tmp_path / "job2")
+    assert empty["cases"] == []
+    assert empty["run"]["shard"] == {"index": 2, "count": 2}  # type: ignore[index]
+    jobs = [str(tmp_path / "job1"), str(tmp_path / "job2")]
+    assert main(["merge", *jobs, "--report-dir", str(tmp_path / "merged")]) == 0
+    assert _case_keys(tmp_path / "merged") == _case_keys(tmp_path / "job1")

@@ -1,5 +1,5 @@
-"""The shrink budget (`conformance.suite.shrinking`) and running shards at once
-(`conformance.suite.shards`), on a fake clock and fake cases: no client runs here."""
+"""The shrink budget (`conformance.suite.shrinking`) and running lanes at once
+(`conformance.suite.lanes`), on a fake clock and fake cases: no client runs here."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from conformance.content import SourceFile
 from conformance.scenario import ClientParams, UploadScenario
-from conformance.suite.shards import run_all, worst_first
+from conformance.suite.lanes import run_all, worst_first
 from conformance.suite.shrinking import CaseExplorer, ShrinkStatus
 
 TIME_LIMIT = 10.0
@@ -44,13 +44,16 @@ class FakeCases:
         self.now += min(self.seconds, limit)
         return Result(failed, hung=self.seconds > limit)
 
-    def explorer(self, shrink_seconds: float | None) -> CaseExplorer[Result]:
+    def explorer(
+        self, shrink_seconds: float | None, *, hang_known: bool = False
+    ) -> CaseExplorer[Result]:
         return CaseExplorer(
             self.run,
             fails=lambda r: r.failed,
             hung=lambda r: r.hung,
             time_limit=TIME_LIMIT,
             shrink_seconds=shrink_seconds,
+            hang_known=hang_known,
             clock=lambda: self.now,
         )
 
@@ -67,6 +70,23 @@ def test_each_scenario_runs_once_and_the_final_replay_reuses_it() -> None:
     assert not again.fresh
     assert again.result is first.result
     assert cases.runs == [(7, TIME_LIMIT)]
+
+
+def test_a_hang_the_probe_showed_already_is_not_shrunk_whatever_the_budget() -> None:
+    cases = FakeCases(failing_from=0, hang=True)
+    explorer = cases.explorer(1000, hang_known=True)
+    assert explorer.explore(scenario(7)) is not None
+    assert explorer.explore(scenario(3)) is None  # no step: it would only wait again
+    assert cases.runs == [(7, TIME_LIMIT)]
+    report = explorer.shrink_report()
+    assert report.status == ShrinkStatus.NOT_SHRUNK
+    assert "hung on the chunk-size probe already" in report.reason
+    # a failure that is not a hang still shrinks as ever
+    failing = FakeCases(failing_from=2)
+    other = failing.explorer(1000, hang_known=True)
+    assert other.explore(scenario(7)) is not None
+    assert other.explore(scenario(3)) is not None
+    assert len(failing.runs) == 2
 
 
 def test_cases_before_the_first_failure_get_the_whole_time_limit() -> None:
@@ -158,17 +178,17 @@ def test_a_stopped_explorer_runs_nothing_new() -> None:
     assert len(cases.runs) == 1
 
 
-def test_shards_run_at_once_and_report_their_errors_in_order() -> None:
+def test_lanes_run_at_once_and_report_their_errors_in_order() -> None:
     barrier = threading.Barrier(3, timeout=60)  # passes only if all three run at once
 
-    def shard(error: BaseException | None) -> None:
+    def lane(error: BaseException | None) -> None:
         barrier.wait()
         if error is not None:
             raise error
 
     first, second = ValueError("one"), KeyError("two")
     errors = run_all(
-        [lambda: shard(first), lambda: shard(None), lambda: shard(second)],
+        [lambda: lane(first), lambda: lane(None), lambda: lane(second)],
         on_interrupt=lambda: None,
     )
     assert errors == [first, None, second]
@@ -182,5 +202,5 @@ def test_the_group_raises_a_fatal_error_first_with_the_others_as_notes() -> None
     ordinary, fatal = AssertionError("broken"), Fatal("cannot run")
     chosen = worst_first([None, ordinary, fatal], fatal=Fatal)
     assert chosen is fatal
-    assert chosen.__notes__ == ["another shard also failed: AssertionError: broken"]
+    assert chosen.__notes__ == ["another lane also failed: AssertionError: broken"]
     assert worst_first([None, None], fatal=Fatal) is None

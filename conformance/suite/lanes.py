@@ -1,10 +1,13 @@
-"""Running a group's shards at once.
+"""Running a group's lanes at once.
 
 A client-conformance case mostly waits: on the client process, on a fault that holds a
-chunk back, on a close retried after a pause. So the shards of a group (each its own
+chunk back, on a close retried after a pause. So the lanes of a group (each its own
 Hypothesis run with its own seed and share of the examples) run in threads side by side,
 while pytest-xdist runs the groups in processes side by side. Hypothesis is thread-safe
 (6.136 and later) and each case has a partner of its own, so cases never see each other.
+
+A lane is not a shard: a shard (`sharding`, `--shard I/N`) is a CI job's share of the
+whole run, made of whole lanes.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ def run_all(
     for them, and re-raises."""
     if len(tasks) == 1:  # no thread: a debugger or a traceback sees the case directly
         return [_outcome(tasks[0])]
-    with ThreadPoolExecutor(len(tasks), thread_name_prefix="shard") as pool:
+    with ThreadPoolExecutor(len(tasks), thread_name_prefix="lane") as pool:
         futures = [pool.submit(_outcome, task) for task in tasks]
         try:
             wait(futures)
@@ -46,14 +49,14 @@ def worst_first(
     errors: Sequence[BaseException | None], *, fatal: type[BaseException]
 ) -> BaseException | None:
     """The error to raise for the group: a `fatal` one (no verdict possible) before any
-    other, else the first shard's; the others are added to it as notes."""
+    other, else the first lane's; the others are added to it as notes."""
     found = [error for error in errors if error is not None]
     if not found:
         return None
     found.sort(key=lambda error: not isinstance(error, fatal))
     first, others = found[0], found[1:]
     for other in others:
-        _add_note(first, f"another shard also failed: {type(other).__name__}: {other}")
+        _add_note(first, f"another lane also failed: {type(other).__name__}: {other}")
     return first
 
 
