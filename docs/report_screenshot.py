@@ -9,7 +9,6 @@ Needs Debian's chromium (`/usr/bin/chromium`) and the dev extra (Playwright).
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -17,27 +16,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 
+from chromium import CHROMIUM, QUIET_FLAGS  # noqa: E402
 from failing_report import failing_document  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from reports import write_html  # noqa: E402
-
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "report-failing.png"))
     out = Path(parser.parse_args().out)
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = CHROMIUM
     if chromium is None:
         print("--out: no chromium on this machine", file=sys.stderr)
         return 2
@@ -48,7 +38,7 @@ def main() -> int:
                 str(Path(work) / "profile"),
                 executable_path=chromium,
                 headless=True,
-                args=FLAGS,
+                args=list(QUIET_FLAGS),
                 viewport={"width": 1000, "height": 1100},
             )
             try:

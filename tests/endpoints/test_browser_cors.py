@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -22,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from chromium import CHROMIUM, QUIET_FLAGS
 
 from conformance.checks import run_checks
 from conformance.checks.evidence import CaseEvidence, ClientOutcome, FinalToken
@@ -31,20 +31,13 @@ from conformance.endpoints.server import LoopbackServer
 from conformance.model import TokenResult
 from conformance.requirements import Verdict
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine")
 
 SOURCE = SourceFile(150_000, seed=4242)
 CUTS = (0, 50_000, 100_000, SOURCE.size)  # opening, one middle, close
 FLAGS = (
     "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *QUIET_FLAGS,
     "--virtual-time-budget=20000",  # the dump waits while fetches are pending
     "--dump-dom",
 )

@@ -11,29 +11,18 @@ no Playwright can be had (`.ci/run` installs Debian's chromium).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from chromium import CHROMIUM, QUIET_FLAGS
 from failing_report import failing_document
 
 from reports import write_html
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +44,7 @@ def rendered(
             str(profile),
             executable_path=CHROMIUM,
             headless=True,
-            args=FLAGS,
+            args=list(QUIET_FLAGS),
             viewport={"width": 1100, "height": 900},
         )
         try:
