@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import __version__
+from conformance.baselines import PLACEHOLDER_REASON
 from conformance.requirements import CATALOGUE, Party, Verdict
 from reports import ResultsBuilder, not_exercised_headline, write_reports
 from reports.disagreements import TITLE as DISAGREED
@@ -33,6 +34,17 @@ _MARK = {
     Verdict.INFORMATIONAL.value: "info",
     Verdict.HARNESS_ERROR.value: "HARNESS-ERROR",
 }
+
+
+def _unexplained(baseline: dict[str, Any]) -> list[str]:
+    """A warning while entries still carry the placeholder `baseline` wrote: a known failure
+    is only as good as the reason someone gave for it."""
+    waiting = [e["id"] for e in baseline["entries"] if e["reason"] == PLACEHOLDER_REASON]
+    if not waiting:
+        return []
+    return [
+        f"  note: no reason given yet for {', '.join(waiting)} (the placeholder is still there)"
+    ]
 
 
 def build_results(
@@ -128,6 +140,7 @@ def summary_lines(document: dict[str, Any], directory: str) -> list[str]:
     if baselined:
         lines.append(f"baseline {document['run']['baseline']['path']}:")
         lines += [f"  - {line}" for line in baselined]
+        lines += _unexplained(document["run"]["baseline"])
     disagreed = disagreement_lines(document)
     if disagreed:
         lines.append(f"{DISAGREED} ({len(disagreed)}; not the client's fault, see summary.md):")

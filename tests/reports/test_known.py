@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from conformance.baselines import PLACEHOLDER_REASON
+from conformance.reporting import summary_lines
 from reports import ReportError, check, exit_code, render_html, render_junit, render_markdown
 
 Sample = Any  # conftest's Sample (not importable under --import-mode=importlib)
@@ -148,3 +150,14 @@ def test_every_report_shows_known_fixed_and_expired(sample: Sample) -> None:
 
 
 _BADGES = {"skipped": "KNOWN", "pass": "FIXED", "fail": "EXPIRED"}
+
+
+def test_the_console_names_the_entries_whose_reason_is_still_the_placeholder(
+    sample: Sample,
+) -> None:
+    baseline = _baseline(("UT-C10", FUTURE), ("UT-C17", FUTURE))
+    baseline["entries"][1]["reason"] = PLACEHOLDER_REASON
+    lines = summary_lines(sample.build(baseline=baseline), "out")
+    assert "  note: no reason given yet for UT-C17 (the placeholder is still there)" in lines
+    filled = summary_lines(sample.build(baseline=_baseline(("UT-C10", FUTURE))), "out")
+    assert not any("no reason given" in line for line in filled)
