@@ -45,9 +45,17 @@ lower in every run), 1 MiB 2.3-4.4 ms (before 2.1-7.5), 10 MiB 23-40 ms (before 
 higher in six runs of eight: hashing a chunk into the file's digest replaced a copy
 inside the kernel). The gain is work taken off the request's critical path, not less
 work. The 30 % target is met by no row in the median; single runs met it for 10 MiB
-(+18 %) and 256 MiB (+25 %), with the old proxy as close in the same run. The 256 MiB
-row is one request the shadow only renames into its file: unchanged by this work, and
-dominated by the disk (three processes spool it).
+(+18 %) and 256 MiB (+25 %), with the old proxy as close in the same run.
+
+Three runs after the merge into main (d79f282), the other jobs done (load 2.5, 1.0, 1.3):
+get +57 / +57 / +65 % (before +73 / +62 / +80 %), 1 MiB +15 / +13 / +65 % (before +96 /
++91 / +72 %), 10 MiB +42 / +48 / +36 % (before +79 / +91 / +98 %), 256 MiB +32 / +21 /
++269 % (before +6 / -6 / +166 %): the one row that got worse. A 256 MiB opening is one
+request the old shadow renamed into its file; the digest store hashes all of it (after the
+answer, but on the same two cores, while the next round starts): 171-186 MiB/s through the
+proxy against 218-245 before, proxy CPU 1.7 s against 1.2-1.4 s. The payload's own SHA-256
+(for the trace) already reads those bytes once; a file's first part could take over that
+hash state instead of hashing again (not done).
 
 Memory: flat. RSS +0.0 MiB over a 256 MiB upload, Python allocations peak at 5.0 MiB.
 Earlier figures (first round, load 3.9): get +41 %, 1 MiB +84 %, 10 MiB +99 %, 256 MiB +369 %.
