@@ -239,14 +239,16 @@ def _disagreed(timeline: Mapping[str, Any]) -> str:
 def _ranges(byte_map: Mapping[str, Any]) -> str:
     ranges = byte_map["ranges"]
     items = [
-        f"<li>{r['start']}–{r['end']}: {_text(r['kind'])} ({r['end'] - r['start']} bytes)</li>"
+        f"<li>{r['start']}–{r['end']}: {_text(r['kind'])} ({plural(r['end'] - r['start'], 'byte')})"
+        "</li>"
         for r in ranges[:MAX_RANGES_LISTED]
     ]
     if len(ranges) > MAX_RANGES_LISTED:
         items.append(f"<li>{len(ranges) - MAX_RANGES_LISTED} more ranges</li>")
     held = byte_map["held"]
-    holds = "no token state" if held is None else f"the token holds {held} bytes"
-    return f'<ul class="ranges">{"".join(items)}</ul><p>Of {byte_map["size"]} bytes, {holds}.</p>'
+    holds = "no token state" if held is None else f"the token holds {plural(held, 'byte')}"
+    size = plural(byte_map["size"], "byte")
+    return f'<ul class="ranges">{"".join(items)}</ul><p>Of {size}, {holds}.</p>'
 
 
 def _replay(case: Mapping[str, Any]) -> str:

@@ -315,8 +315,9 @@ def _held(byte_map: Mapping[str, Any], scale: Scale, y: int) -> str:
     name = f'<text class="lane-name" x="4" y="{y + 15}">token</text>'
     if held is None:
         return f'{name}<text x="{PLOT_LEFT + 3}" y="{y + 15}">no token state</text>'
-    full = "complete" if byte_map["full"] else "not complete"
-    words = f"token holds {held} of {size} bytes ({full})"
+    # `full` is the token's status (FULL_UPLOAD), not its bytes: a token closed short says so.
+    status = "closed (FULL_UPLOAD)" if byte_map["full"] else "not closed"
+    words = f"token {status}, holds {held} of {size} bytes"
     width = max(1.0, scale.x(held) - PLOT_LEFT) if held else 0.0
     return (
         f'{name}<g class="held" data-held="{held}"><title>{_text(words)}</title>'

@@ -267,7 +267,18 @@ def test_the_byte_map_is_to_scale_and_complete() -> None:
         total += end - start
     assert total == drawn["size"]
     held = next(g for g in svg.iter(f"{SVG}g") if g.get("class") == "held")
-    assert "token holds 1000 of 4000 bytes (not complete)" in ET.tostring(held, encoding="unicode")
+    assert "token not closed, holds 1000 of 4000 bytes" in ET.tostring(held, encoding="unicode")
+
+
+def test_a_token_closed_short_says_both_its_status_and_its_bytes() -> None:
+    """`full` is the token's FULL_UPLOAD status: a client that closed early leaves a closed
+    token holding part of the file, and the drawing must not call that complete."""
+    closed_short = {**timeline()["bytes"], "held": 1000, "full": True}
+    svg = _svg(byte_map_svg(closed_short))
+    held = next(g for g in svg.iter(f"{SVG}g") if g.get("class") == "held")
+    words = ET.tostring(held, encoding="unicode")
+    assert "token closed (FULL_UPLOAD), holds 1000 of 4000 bytes" in words
+    assert "complete" not in words
 
 
 def test_every_document_string_is_escaped_in_the_drawings(sample: Sample) -> None:
