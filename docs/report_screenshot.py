@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 
-from chromium import CHROMIUM, QUIET_FLAGS  # noqa: E402
+from chromium import CHROMIUM, browser_context  # noqa: E402
 from failing_report import failing_document  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
@@ -27,26 +27,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "report-failing.png"))
     out = Path(parser.parse_args().out)
-    chromium = CHROMIUM
-    if chromium is None:
+    if CHROMIUM is None:
         print("--out: no chromium on this machine", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as work:
         page_file = write_html(failing_document(), Path(work) / "results.html")
-        with sync_playwright() as playwright:
-            context = playwright.chromium.launch_persistent_context(
-                str(Path(work) / "profile"),
-                executable_path=chromium,
-                headless=True,
-                args=list(QUIET_FLAGS),
-                viewport={"width": 1000, "height": 1100},
-            )
-            try:
-                page = context.new_page()
-                page.goto(page_file.resolve().as_uri(), wait_until="load")
-                page.screenshot(path=str(out))
-            finally:
-                context.close()
+        with (
+            sync_playwright() as playwright,
+            browser_context(playwright, Path(work) / "profile", 1000, 1100) as context,
+        ):
+            page = context.new_page()
+            page.goto(page_file.resolve().as_uri(), wait_until="load")
+            page.screenshot(path=str(out))
     print(f"wrote {out} ({out.stat().st_size} bytes)")
     return 0
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chromium import CHROMIUM, QUIET_FLAGS
+from chromium import CHROMIUM, browser_context
 from failing_report import failing_document
 
 from reports import write_html
@@ -39,23 +39,16 @@ def rendered(
     profile = tmp_path_factory.mktemp("profile")
     errors: list[str] = []
     requested: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=list(QUIET_FLAGS),
-            viewport={"width": 1100, "height": 900},
-        )
-        try:
-            page = context.new_page()
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.on("request", lambda request: requested.append(request.url))
-            page.goto(Path(page_file).resolve().as_uri(), wait_until="load")
-            yield page, errors, requested
-        finally:
-            context.close()
+    with (
+        sync_api.sync_playwright() as playwright,
+        browser_context(playwright, profile, 1100, 900) as context,
+    ):
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(Path(page_file).resolve().as_uri(), wait_until="load")
+        yield page, errors, requested
 
 
 def _featured(document: dict[str, Any], requirement_id: str) -> dict[str, Any]:

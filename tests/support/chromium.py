@@ -7,8 +7,12 @@ hosts at every start."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
-__all__ = ["CHROMIUM", "QUIET_FLAGS"]
+__all__ = ["CHROMIUM", "QUIET_FLAGS", "browser_context"]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 QUIET_FLAGS = (
@@ -20,3 +24,20 @@ QUIET_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
 )
+
+
+@contextmanager
+def browser_context(playwright: Any, profile: Path, width: int, height: int) -> Iterator[Any]:
+    """A headless Debian Chromium driven by Playwright (`playwright` from `sync_playwright`),
+    a fresh profile in `profile`, off the network; closed at the end."""
+    context = playwright.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=CHROMIUM,
+        headless=True,
+        args=list(QUIET_FLAGS),
+        viewport={"width": width, "height": height},
+    )
+    try:
+        yield context
+    finally:
+        context.close()
