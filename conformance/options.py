@@ -29,7 +29,7 @@ from conformance.optiontable import (
     Profile,
     ShardSpec,
 )
-from conformance.requirements import CATALOGUE
+from conformance.requirements import CATALOGUE, Party
 from conformance.scenario import UploadScenario
 
 __all__ = [
@@ -117,6 +117,11 @@ class RunOptions:
         return (
             self.profile_settings.shrink_seconds if self.shrink_time is None else self.shrink_time
         )
+
+    def selected(self, party: Party) -> list[str] | None:
+        """The `--requirements` of `party` to judge; None for all of its requirements
+        (none selected, or only the other party's: the checks know only their own IDs)."""
+        return [rid for rid in self.requirements or () if rid.startswith(party.prefix)] or None
 
     def client_runner(self) -> CommandClient | CallableClient:
         """The client under test: a command, a callable, or the reference client."""

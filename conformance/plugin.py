@@ -242,8 +242,7 @@ def kaltura_case_runner(
 def _proxy_case_runner(
     options: RunOptions, live: LiveTarget, request: pytest.FixtureRequest
 ) -> AbstractContextManager[ProxyCaseRunner]:
-    from conformance.server.driver import RUN_PREFIX
-    from conformance.suite.proxied import proxy_runner
+    from conformance.suite.proxied import options_proxy_runner
 
     if not (options.client_cmd or options.client):
         pytest.skip(
@@ -253,16 +252,7 @@ def _proxy_case_runner(
     if live.partner_id is None:
         pytest.skip("client conformance on a live account needs --kaltura-partner-id")
     api, transport = request.getfixturevalue("kaltura_live_session")
-    ids = [rid for rid in options.requirements or () if rid.startswith("UT-C")] or None
-    return proxy_runner(
-        live,
-        api,
-        transport,
-        options.client_runner(),
-        prefix=RUN_PREFIX,
-        time_limit=options.case_time_limit,
-        requirement_ids=ids,
-    )
+    return options_proxy_runner(options, live, api, transport)
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from conformance.options import (
     run_options,
 )
 from conformance.optiontable import CLI, DEFAULTS, OPTIONS, PYTEST
+from conformance.requirements import Party
 from conformance.scenario import ClientParams, UploadScenario
 from conformance.suite import configured
 
@@ -297,3 +298,11 @@ def test_the_table_stays_light() -> None:
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("conf")
     }
     assert ours == {"conformance.requirements", "conformance.sizes"}
+
+
+def test_each_party_judges_its_own_selected_requirements() -> None:
+    both = RunOptions(requirements=("UT-C07", "UT-S01", "UT-C10"))
+    assert both.selected(Party.CLIENT) == ["UT-C07", "UT-C10"]
+    assert both.selected(Party.SERVER) == ["UT-S01"]
+    assert RunOptions(requirements=("UT-S01",)).selected(Party.CLIENT) is None  # all
+    assert RunOptions().selected(Party.SERVER) is None

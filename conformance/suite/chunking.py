@@ -42,10 +42,9 @@ from conformance.live import LiveError, LiveTarget, connect
 from conformance.options import RunOptions
 from conformance.runner import CaseResult
 from conformance.scenario import ClientParams, UploadScenario
-from conformance.server.driver import RUN_PREFIX
 from conformance.suite.embedded import embedded_runner
 from conformance.suite.handoff import ProbeOutcome
-from conformance.suite.proxied import proxy_runner
+from conformance.suite.proxied import options_proxy_runner
 from conformance.suite.records import case_record
 
 __all__ = [
@@ -129,17 +128,7 @@ def _probing(options: RunOptions, live: LiveTarget | None) -> Iterator[RunProbe]
             runner: Any = stack.enter_context(embedded_runner(options))
         else:
             api, transport = stack.enter_context(connect(live))
-            runner = stack.enter_context(
-                proxy_runner(
-                    live,
-                    api,
-                    transport,
-                    options.client_runner(),
-                    prefix=RUN_PREFIX,
-                    time_limit=options.case_time_limit,
-                    requirement_ids=list(options.requirements) if options.requirements else None,
-                )
-            )
+            runner = stack.enter_context(options_proxy_runner(options, live, api, transport))
         yield lambda scenario, limit: runner.run(scenario, time_limit=limit)
 
 

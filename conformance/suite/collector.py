@@ -146,10 +146,11 @@ class Collector:
     ) -> dict[str, Any]:
         from conformance.interrupts import exit_status
         from conformance.reporting import build_results
+        from conformance.requirements import Party
         from conformance.suite.records import case_options
 
-        prefix = "UT-C" if direction == "client" else "UT-S"
-        mine = tuple(rid for rid in options.requirements or () if rid.startswith(prefix)) or None
+        selected = options.selected(Party.CLIENT if direction == "client" else Party.SERVER)
+        mine = None if selected is None else tuple(selected)
         live = configured.live_of(self.config)
         target = options.target()
         if direction == "server":

@@ -10,6 +10,7 @@ from conformance.endpoints import EndpointConfig, KalturaEndpoint
 from conformance.endpoints.inprocess import respx_router
 from conformance.endpoints.server import LoopbackServer
 from conformance.options import RunOptions
+from conformance.requirements import Party
 from conformance.runner import CaseRunner
 
 __all__ = ["IN_PROCESS_URL", "embedded_runner"]
@@ -23,7 +24,7 @@ def embedded_runner(options: RunOptions) -> Iterator[CaseRunner]:
     `with` block lasts (any server thread's error is raised at its end)."""
     endpoint = KalturaEndpoint(EndpointConfig(final_wait=options.final_wait))
     client = options.client_runner()
-    ids = list(options.requirements) if options.requirements else None
+    ids = options.selected(Party.CLIENT)
     try:
         if options.in_process:
             # One router for the whole block: respx patches httpx process-wide, and cases

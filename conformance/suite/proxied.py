@@ -12,7 +12,7 @@ proxy is deleted with the run's own (`live.sweep`).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import httpx
 
@@ -21,15 +21,18 @@ from conformance.clients.api import KalturaApi
 from conformance.endpoints.server import LoopbackServer
 from conformance.live import LiveTarget, sweep
 from conformance.model import Caller
+from conformance.options import RunOptions
 from conformance.proxy import Callers, ProxyConfig, ProxyEndpoint, Upstream
 from conformance.proxycase import ProxyCaseRunner
+from conformance.requirements import Party
 from conformance.runner import ClientRunner
+from conformance.server.driver import RUN_PREFIX
 
 # Seconds the end of a run waits for requests the proxy was still forwarding before it
 # sweeps: bounded, so that a hung upstream cannot hold a stopped run for long.
 SETTLE_SECONDS = 10.0
 
-__all__ = ["proxy_runner"]
+__all__ = ["options_proxy_runner", "proxy_runner"]
 
 
 class _Shared(httpx.BaseTransport):
@@ -87,3 +90,20 @@ def proxy_runner(
         with transport.exempt():
             sweep(api, f"{prefix}-", also=created)
         proxy.close()
+
+
+def options_proxy_runner(
+    options: RunOptions, live: LiveTarget, api: KalturaApi, transport: BudgetedTransport
+) -> AbstractContextManager[ProxyCaseRunner]:
+    """`proxy_runner` for the run's client, time limit and requirements: what
+    `suite.embedded.embedded_runner` is for the suite's own endpoint (the probe's cases and
+    the run's use the same)."""
+    return proxy_runner(
+        live,
+        api,
+        transport,
+        options.client_runner(),
+        prefix=RUN_PREFIX,
+        time_limit=options.case_time_limit,
+        requirement_ids=options.selected(Party.CLIENT),
+    )

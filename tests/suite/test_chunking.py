@@ -165,3 +165,15 @@ def test_a_live_account_that_refuses_the_session_leaves_the_suites_sizes() -> No
     assert choice.size is None
     assert choice.how.startswith("not learned: session.start on ")
     assert "not-the-secret" not in choice.how
+
+
+def test_a_selection_of_both_parties_judges_the_clients_own() -> None:
+    """`--requirements UT-C07,UT-S01` on a client run: the probe (and every case) judges
+    UT-C07 alone; the server's ID once reached the client checks and stopped the run
+    (KeyError, an INTERNALERROR before any case)."""
+    recorded: list[dict[str, object]] = []
+    options = RunOptions(requirements=("UT-C07", "UT-S01"))
+    choice = choose_chunk(options, live=None, record=recorded.append)
+    assert choice is not None
+    assert recorded
+    assert all(case["verdicts"] == {"UT-C07": "PASS"} for case in recorded)
