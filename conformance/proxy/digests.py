@@ -78,10 +78,6 @@ class DigestFile:
         self._size += blob.size
         self._mark(self._size)
 
-    @property
-    def unsettled(self) -> bool:
-        return bool(self._later)
-
     def settle(self) -> None:
         """Read and hash the bytes appended by `append_later`."""
         later, self._later = self._later, []
@@ -99,11 +95,6 @@ class DigestFile:
     def exact(self) -> bool:
         """Whether `sha256` can answer (no write reached bytes no longer kept)."""
         return self._inexact is None
-
-    @property
-    def kept(self) -> int:
-        """Bytes held in memory (the tail)."""
-        return self._tail.length
 
     # --- writes ----------------------------------------------------------------------------
 
@@ -320,14 +311,14 @@ class ShadowPart:
     def copy_from(self, source: Blob, offset: int) -> bool:
         file = self._as_file()
         given = source.give() if isinstance(source, ShadowPart) else None
-        if given is None or offset != file.size or not file.exact:
-            if given is not None:  # not an append: read now, as any write
-                file.copy_from(given, offset)
-                given.release()
-                return True
+        if given is None:
             return file.copy_from(source, offset)
-        file.append_later(given)
-        self._parts.unsettled.add(file)
+        if offset == file.size and file.exact:  # an append: hashed once answered
+            file.append_later(given)
+            self._parts.unsettled.add(file)
+            return True
+        file.copy_from(given, offset)  # not an append: read now, as any write
+        given.release()
         return True
 
     def give(self) -> Blob | None:
