@@ -40,6 +40,7 @@ from conformance.endpoints.replies import (
     disconnect_reply,
     http_error_reply,
     plain_error_reply,
+    serializer,
 )
 from conformance.endpoints.sessions import session_for, start_session
 from conformance.endpoints.trace import TraceLog
@@ -66,7 +67,6 @@ from conformance.wire import (
     ApiCall,
     ApiResult,
     FormatRefused,
-    ResponseFormat,
     UploadFlags,
     build_event,
     check_route,
@@ -281,7 +281,7 @@ class KalturaEndpoint:
             headers = headers + reply.headers
             done.append(exchange)
             multi.record(number, answer)
-        encoded = encode_multi(answers, _serializer(call))
+        encoded = encode_multi(answers, serializer(call))
         return Reply(
             encoded.status,
             encoded.content_type,
@@ -387,7 +387,7 @@ class KalturaEndpoint:
             return http_error_reply(rewritten.status, exchange)
         answer = rewritten
         exchange.answer = answer_record(answer)
-        encoded = encode_answer(answer, _serializer(call))
+        encoded = encode_answer(answer, serializer(call))
         return Reply(
             encoded.status,
             encoded.content_type,
@@ -396,10 +396,6 @@ class KalturaEndpoint:
             headers=forbidden_headers(answer),
             answer=answer,
         )
-
-
-def _serializer(call: ApiCall) -> ResponseFormat | int:
-    return call.response if isinstance(call.response, ResponseFormat) else call.format
 
 
 def _refused(outcome: ApiResult, access: Access) -> ApiResult:

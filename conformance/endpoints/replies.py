@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 
 from conformance.endpoints.front import PHP_DEFAULT_TYPE
 from conformance.trace import Answered, Disconnect, Exchange
-from conformance.wire import ApiResult, FormatRefused, ParsedBody, die_headers
+from conformance.wire import (
+    ApiCall,
+    ApiResult,
+    FormatRefused,
+    ParsedBody,
+    ResponseFormat,
+    die_headers,
+)
 
 __all__ = [
     "HttpError",
@@ -21,6 +28,7 @@ __all__ = [
     "disconnect_reply",
     "http_error_reply",
     "plain_error_reply",
+    "serializer",
 ]
 
 _HTML_ERROR = "<html><body><h1>{status} Service Unavailable</h1></body></html>"
@@ -79,6 +87,11 @@ def die_reply(refused: FormatRefused, exchange: Exchange) -> Reply:
     exchange.answer = Answered("error", http_status=200, code=refused.error.code)
     headers = die_headers(refused.error)
     return Reply(200, PHP_DEFAULT_TYPE, b"", exchange=exchange, headers=headers)
+
+
+def serializer(call: ApiCall) -> ResponseFormat | int:
+    """What the answer to `call` is written as: `responseFormat`'s serializer, else `format`."""
+    return call.response if isinstance(call.response, ResponseFormat) else call.format
 
 
 def http_error_reply(status: int, exchange: Exchange) -> Reply:

@@ -14,10 +14,11 @@ from types import MappingProxyType
 
 from conformance.endpoints.core import Reply
 from conformance.endpoints.front import API_HEADERS
+from conformance.endpoints.replies import http_error_reply, serializer
 from conformance.faults import Fault, FaultKind, FaultPlan
 from conformance.model import ApiError, ErrorCode, Failed, api_error
 from conformance.trace import Answered, Exchange
-from conformance.wire import ApiCall, ResponseFormat, encode_answer
+from conformance.wire import ApiCall, encode_answer
 
 __all__ = ["EMBEDDED_ONLY", "NOT_FORWARDED", "PROXY_KINDS", "check_plan", "refusal", "refuses"]
 
@@ -38,7 +39,6 @@ NOT_FORWARDED = frozenset(
         FaultKind.CLOSE_CANNOT_MATCH,
     }
 )
-_HTML_ERROR = "<html><body><h1>{status} Service Unavailable</h1></body></html>"
 
 
 def check_plan(plan: FaultPlan) -> None:
@@ -60,17 +60,13 @@ def refusal(fault: Fault, call: ApiCall, exchange: Exchange) -> Reply:
         exchange.answer = Answered("reset")
         return Reply(0, "", b"", disconnect="reset", exchange=exchange)
     if kind is FaultKind.HTTP_ERROR:
-        status = fault.status or 503
-        exchange.answer = Answered("http-error", http_status=status)
-        body = _HTML_ERROR.format(status=status).encode()
-        return Reply(status, "text/html", body, exchange=exchange)
+        return http_error_reply(fault.status or 503, exchange)
     if kind is FaultKind.CLOSE_CANNOT_MATCH:
         error = api_error(ErrorCode.UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE)
     else:
         error = ApiError(fault.code or "INTERNAL_SERVERL_ERROR", fault.message or "")
     exchange.answer = Answered("error", http_status=200, code=error.code)
-    response = call.response if isinstance(call.response, ResponseFormat) else call.format
-    encoded = encode_answer(Failed(error), response)
+    encoded = encode_answer(Failed(error), serializer(call))
     return Reply(
         encoded.status, encoded.content_type, encoded.body, exchange=exchange, headers=API_HEADERS
     )
