@@ -21,7 +21,7 @@ from conformance.endpoints.php_input import (
 from conformance.model import Blob, BlobFactory
 from conformance.wire.types import ParsedBody, UploadedPart
 
-__all__ = ["read_multipart"]
+__all__ = ["boundary", "read_multipart"]
 
 _EMPTY_SHA256 = hashlib.sha256().hexdigest()
 # hashlib lets go of the GIL for an update of 2,048 bytes or more (HASHLIB_GIL_MINSIZE).
@@ -44,7 +44,7 @@ def read_multipart(
 ) -> ParsedBody:
     parts = _Parts(blobs, limits)
     try:
-        problem = _feed(_boundary(content_type), body, parts, limits)
+        problem = _feed(boundary(content_type), body, parts, limits)
         if problem is not None:
             parts.abort(problem)
         body.drain()  # the rest of a body PHP stopped parsing is still on the wire
@@ -80,7 +80,7 @@ def _feed(
         return f"malformed multipart body: {error}"
 
 
-def _boundary(content_type: str) -> bytes | None:
+def boundary(content_type: str) -> bytes | None:
     """The boundary as `rfc1867.c` finds it (None: PHP warns and parses nothing)."""
     start = content_type.find("boundary")
     if start < 0:

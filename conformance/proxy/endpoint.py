@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from conformance.budget import Budget
 from conformance.endpoints.core import IncomingRequest, Reply
 from conformance.endpoints.fault_runtime import FaultRuntime
+from conformance.endpoints.multipart_form import boundary
 from conformance.endpoints.raw import ForwardableRequest
 from conformance.endpoints.recording import record_call
 from conformance.endpoints.trace import TraceLog
@@ -73,7 +74,7 @@ from conformance.proxy.refusals import (
     refusal,
 )
 from conformance.proxy.shadow import DEFAULT_CLOSE_GRACE, Callers, Resolved, ShadowModel
-from conformance.proxy.sniffing import BOUNDARY, FACTS_WITHIN, fields_before_file
+from conformance.proxy.sniffing import FACTS_WITHIN, fields_before_file
 from conformance.proxy.upstream import (
     HeldBody,
     Outgoing,
@@ -252,11 +253,12 @@ class ProxyEndpoint:
         if self._may_stream(target):
             return self.upstream.open(method, target, headers, length)
         content_type = next((v for n, v in headers if n.lower() == "content-type"), None)
-        boundary = BOUNDARY.search(content_type or "")
-        if boundary is None or not (content_type or "").lower().startswith("multipart/"):
+        # The delimiter the body will be parsed by (PHP's rule), so the head is cut alike.
+        found = boundary(content_type or "")
+        if found is None or not (content_type or "").lower().startswith("multipart/"):
             return None
         head = (method, target, headers)
-        delimiter = b"--" + boundary.group(1).encode("latin-1", "replace")
+        delimiter = b"--" + found
 
         def decide(body: Blob) -> Outgoing | Threaded | bool | None:
             """Once the fields before the first file part are in: stream if their KS is of

@@ -4,16 +4,14 @@ proxy can decide, by their KS, whether the body may stream on before the file ar
 from __future__ import annotations
 
 import io
-import re
 
 from conformance.endpoints.bodies import read_body
 from conformance.model import BlobFactory
 from conformance.wire import ParsedBody
 
-__all__ = ["BOUNDARY", "FACTS_WITHIN", "fields_before_file"]
+__all__ = ["FACTS_WITHIN", "fields_before_file"]
 
 FACTS_WITHIN = 64 << 10  # bytes of a multipart body searched for the fields before a file
-BOUNDARY = re.compile(r'boundary="?([^";,]+)', re.IGNORECASE)
 
 
 def fields_before_file(
