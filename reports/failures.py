@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from reports.svg import byte_map_svg, timeline_svg, zoom_window
 from reports.timelines import answer_label, evidence_ids, request_label
-from reports.verdicts import Verdict
+from reports.verdicts import FAILING, Verdict
 from reports.view import plural, printable, shrink_text
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "table_drawings",
 ]
 
-_BROKEN = (Verdict.FAIL, Verdict.NON_STRICT, Verdict.HARNESS_ERROR)
 MAX_EVIDENCE_LISTED: Final = 20
 MAX_RANGES_LISTED: Final = 30
 MAX_TABLE_DRAWINGS: Final = 12  # timelines drawn in the cases table (a page of a few MiB)
@@ -121,7 +120,7 @@ Render = Callable[[str], str]
 def failure_section(doc: Mapping[str, Any], badge: Render, rich: Render) -> str:
     """`<section id="failures">`; empty when nothing is broken. `badge(verdict)` and
     `rich(text)` are the page's own renderers."""
-    broken = [r for r in doc["requirements"] if r["verdict"] in _BROKEN]
+    broken = [r for r in doc["requirements"] if r["verdict"] in FAILING]
     if not broken:
         return ""
     parts = ['<section id="failures"><h2>What failed</h2>']
@@ -269,12 +268,12 @@ def table_drawings(doc: Mapping[str, Any]) -> dict[int, str]:
     featured = {
         case["index"]: entry["id"]
         for entry in doc["requirements"]
-        if entry["verdict"] in _BROKEN
+        if entry["verdict"] in FAILING
         for case in [featured_case(doc, entry)]
         if case is not None and "timeline" in case
     }
     with_timeline = [c for c in doc["cases"] if "timeline" in c and c["index"] not in featured]
-    with_timeline.sort(key=lambda c: not set(c["verdicts"].values()) & set(_BROKEN))
+    with_timeline.sort(key=lambda c: not set(c["verdicts"].values()) & FAILING)
     shown: dict[int, str] = {}
     for index, rid in featured.items():
         link = f'<a href="#{_attr("failure-" + rid)}">under What failed</a>'

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from reports.paths import ROOT, item, key
-from reports.verdicts import BROKEN, Replayed, Verdict
+from reports.verdicts import FAILING, Replayed
 
 __all__ = [
     "REPLAYED_TEST",
@@ -29,14 +29,13 @@ __all__ = [
 ]
 
 REPLAYED_TEST: Final = "test_replay"
-_FAILING: Final = BROKEN | {Verdict.HARNESS_ERROR}
 
 Case = Mapping[str, Any]
 
 
 def failed_in(case: Case) -> list[str]:
     """The requirements a case broke (FAIL, NON-STRICT) or could not judge (HARNESS-ERROR)."""
-    return [rid for rid, verdict in case["verdicts"].items() if verdict in _FAILING]
+    return [rid for rid, verdict in case["verdicts"].items() if verdict in FAILING]
 
 
 def to_replay(doc: Mapping[str, Any]) -> list[tuple[dict[str, Any], list[int]]]:

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from reports import rules
 from reports.paths import item, key
-from reports.verdicts import Verdict
+from reports.verdicts import FAILING
 
 __all__ = [
     "ANSWERS",
@@ -42,7 +42,6 @@ BYTE_KINDS: Final = ("acknowledged", "re-sent", "overlapping", "sent", "never-se
 PASSING_DRAWN_PER_TEST: Final = 1  # passing cases that keep their timeline, per test
 MAX_TEXT_LINES: Final = 40  # requests listed in a text timeline
 MAX_CONNECTION_LANES: Final = 8  # more connections than this are packed into slots
-_DRAWN_VERDICTS = (Verdict.FAIL, Verdict.NON_STRICT, Verdict.HARNESS_ERROR)
 
 
 def _finite(value: object, path: str) -> list[str]:
@@ -139,7 +138,7 @@ def drawn_cases(cases: Sequence[Mapping[str, Any]]) -> set[int]:
     drawn: set[int] = set()
     passing: dict[str, int] = {}
     for position, case in enumerate(cases):
-        if any(v in _DRAWN_VERDICTS for v in case.get("verdicts", {}).values()):
+        if any(v in FAILING for v in case.get("verdicts", {}).values()):
             drawn.add(position)
             continue
         test = str(case.get("test"))

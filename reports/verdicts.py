@@ -12,6 +12,7 @@ from typing import Any, Final
 __all__ = [
     "BASELINED",
     "BROKEN",
+    "FAILING",
     "LEVELS",
     "ORDER",
     "REPLAYED",
@@ -77,6 +78,8 @@ ORDER: Final[tuple[str, ...]] = (
 LEVELS: Final[tuple[str, ...]] = (Level.MUST, Level.SHOULD, Level.INFORMATIONAL)
 # The verdicts that make a case a failing case of its requirement.
 BROKEN: Final[frozenset[str]] = frozenset({Verdict.FAIL, Verdict.NON_STRICT})
+# And those the reports show as what went wrong: the broken ones and the harness's errors.
+FAILING: Final[frozenset[str]] = BROKEN | {Verdict.HARNESS_ERROR}
 
 _ALLOWED: Final[Mapping[str, frozenset[str]]] = {
     Level.MUST: frozenset({Verdict.PASS, Verdict.FAIL}),
