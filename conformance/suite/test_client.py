@@ -25,10 +25,10 @@ from conformance.proxycase import ProxyCaseRunner
 from conformance.requirements import Verdict
 from conformance.runner import CaseResult, CaseRunner
 from conformance.scenario import UploadScenario
-from conformance.suite.groups import GROUPS, Group, Limits, runnable, skip_reason
+from conformance.suite import configured
+from conformance.suite.groups import GROUPS, Group, Limits, skip_reason
 from conformance.suite.lanes import run_all, worst_first
 from conformance.suite.records import case_record
-from conformance.suite.sharding import shard_lanes
 from conformance.suite.shrinking import CaseExplorer
 
 
@@ -136,11 +136,10 @@ def _stop_if_interrupted(session: pytest.Session) -> None:
 
 def _my_lanes(group: Group, options: RunOptions, *, live: bool) -> tuple[int, ...]:
     """The lane numbers of `group` this run runs: all, or this job's deal (`sharding`)."""
-    examples = options.profile_settings.examples
-    if options.shard is None:
-        return tuple(range(group.lane_count(examples)))
-    groups = runnable(requirements=options.requirements, live=live)
-    return shard_lanes(groups, examples, options.shard).get(group.name, ())
+    dealt = configured.shard_lanes_of(options, live=live)
+    if dealt is None:
+        return tuple(range(group.lane_count(options.profile_settings.examples)))
+    return dealt.get(group.name, ())
 
 
 def _stop(lanes: list[_Lane]) -> None:
