@@ -34,6 +34,7 @@ from conformance.options import RunOptions, run_options, writable_directory
 from conformance.optiontable import CLI, OPTIONS, OptionError, pytest_argv
 from reports import ReportError, exit_code, load, write_reports
 from reports.replay import replay_section, to_replay
+from reports.view import replay_case_rows, replay_requirement_rows
 
 __all__ = ["DEFAULT_TIMES", "add_arguments", "execute"]
 
@@ -161,13 +162,9 @@ def _judge(saved: dict[str, Any], report: Path, *, source: str, times: int) -> i
 def _lines(doc: dict[str, Any], directory: Path) -> list[str]:
     section = doc["replay"]
     lines = ["", f"replay of {section['from']}, {section['times']} run(s) per case:"]
-    for entry in section["cases"]:
-        saved = ", ".join(f"#{index}" for index in entry["saved_cases"])
-        counts = f"{entry['passed']} passed / {entry['failed']} failed"
-        broke = ", ".join(entry["requirements"])
-        lines.append(f"  case {saved:<10} {entry['status']:<7} {counts} ({broke})")
-    for entry in section["requirements"]:
-        counts = f"{entry['passed']} passed / {entry['failed']} failed"
-        lines.append(f"  {entry['id']:<15} {entry['status']:<7} {counts}")
+    for saved, broke, counts, status in replay_case_rows(doc):
+        lines.append(f"  case {saved:<10} {status:<7} {counts} ({broke})")
+    for rid, counts, status in replay_requirement_rows(doc):
+        lines.append(f"  {rid:<15} {status:<7} {counts}")
     lines.append(f"exit code {doc['summary']['exit_code']}; reports: {directory.resolve()}")
     return lines
