@@ -114,19 +114,22 @@ class ProxyCaseRunner:
         key = self.proxy.attach_case(token, scenario.faults, user_id=user)
         window = self._windows.open(self.proxy.last_exchange())
         try:
-            with written(scenario, self.workdir) as path:
-                job = Job(
-                    file=path,
-                    service_url=self.proxy_url,
-                    partner_id=self.partner_id,
-                    token_id=token,
-                    chunk_size=scenario.params.chunk_size,
-                    concurrency=scenario.params.concurrency,
-                    ks=ks,
-                    admin_secret=self.admin_secret,
-                )
-                run = self.client.run(job, self.time_limit if time_limit is None else time_limit)
-            self._windows.close(window, self.proxy.last_exchange())
+            try:
+                with written(scenario, self.workdir) as path:
+                    job = Job(
+                        file=path,
+                        service_url=self.proxy_url,
+                        partner_id=self.partner_id,
+                        token_id=token,
+                        chunk_size=scenario.params.chunk_size,
+                        concurrency=scenario.params.concurrency,
+                        ks=ks,
+                        admin_secret=self.admin_secret,
+                    )
+                    limit = self.time_limit if time_limit is None else time_limit
+                    run = self.client.run(job, limit)
+            finally:  # the client is done, also when running it failed
+                self._windows.close(window, self.proxy.last_exchange())
             exchanges, doubts = self._case_trace(token, window, user)
             evidence = CaseEvidence(
                 source=scenario.source,
@@ -138,14 +141,14 @@ class ProxyCaseRunner:
             )
             evidence = replace(evidence, final=self._final(evidence.token_id))
         finally:
-            self._windows.close(window, self.proxy.last_exchange())
             self.proxy.forget_case(key, token)
             self._delete(token)
         results = tuple(run_checks(evidence, self.requirement_ids))
         if run.harness_error and not evidence.data:
             results = tuple(replace(r, verdict=Verdict.HARNESS_ERROR) for r in results)
-        disagreed = self._disagreements(evidence)
-        doubts += self._doubts(evidence)
+        mine = self._case_disagreements(evidence)
+        disagreed = tuple(disagreement_record(d, exchange) for d, exchange in mine)
+        doubts += self._doubts(evidence, mine)
         return CaseResult(
             scenario, run, set_aside(results, doubts), evidence, self.endpoint_label, disagreed
         )
@@ -220,25 +223,23 @@ class ProxyCaseRunner:
             digest,
         )
 
-    def _disagreements(self, evidence: CaseEvidence) -> tuple[dict[str, Any], ...]:
+    def _case_disagreements(self, evidence: CaseEvidence) -> list[tuple[Disagreement, Exchange]]:
+        """The run's disagreements on this case's exchanges, each with its exchange."""
         ids = {e.id: e for e in evidence.exchanges}
-        return tuple(
-            disagreement_record(d, ids[d.exchange_id])
+        return [
+            (d, ids[d.exchange_id])
             for d in self.proxy.shadow.disagreements()
             if d.exchange_id in ids
-        )
+        ]
 
-    def _doubts(self, evidence: CaseEvidence) -> list[Doubt]:
+    def _doubts(
+        self, evidence: CaseEvidence, disagreed: list[tuple[Disagreement, Exchange]]
+    ) -> list[Doubt]:
         """What the case's verdicts cannot rest on (`conformance.checks.doubts`): each
         disagreement and each request the proxy answered in the server's place put that
         request's answer in doubt; a request the model did not follow, the whole case; a
         file that depends on an order of writes the proxy cannot see, the content."""
-        ids = {e.id: e for e in evidence.exchanges}
-        doubts = [
-            answer_doubt(ids[d.exchange_id], d.describe())
-            for d in self.proxy.shadow.disagreements()
-            if d.exchange_id in ids
-        ]
+        doubts = [answer_doubt(exchange, d.describe()) for d, exchange in disagreed]
         notes = self.proxy.notes()
         doubts += [
             answer_doubt(
