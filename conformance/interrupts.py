@@ -105,9 +105,5 @@ def _pass_on(signum: int) -> bool:
                 workers.append(child)
         except psutil.Error:
             continue  # ended meanwhile
-    for worker in workers:
-        try:
-            worker.send_signal(signum)
-        except psutil.Error:
-            continue
+    processes.signal_all(workers, signum)
     return bool(workers)

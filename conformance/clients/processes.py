@@ -33,7 +33,7 @@ from typing import TypeAlias
 
 import psutil
 
-__all__ = ["CASE_MARKER", "RUN_MARKER", "CaseProcesses", "stop_run", "stopping"]
+__all__ = ["CASE_MARKER", "RUN_MARKER", "CaseProcesses", "signal_all", "stop_run", "stopping"]
 
 CASE_MARKER = "KALTURA_CONFORMANCE_CASE"
 RUN_MARKER = "KALTURA_CONFORMANCE_RUN"
@@ -157,18 +157,19 @@ def _alive(process: psutil.Process) -> bool:
 def _stop(find: _Finder, grace: float) -> int:
     found = find()
     if grace > 0 and found:
-        _signal(found, signal.SIGTERM)
+        signal_all(found, signal.SIGTERM)
         _wait(found, grace)
     for _ in range(_KILL_ROUNDS):
         left = find()
         if not left:
             break
-        _signal(left, signal.SIGKILL)
+        signal_all(left, signal.SIGKILL)
         _wait(left, 0.2)
     return len(found)
 
 
-def _signal(processes: Iterable[psutil.Process], signum: int) -> None:
+def signal_all(processes: Iterable[psutil.Process], signum: int) -> None:
+    """Send `signum` to each process still running (one that ended meanwhile is skipped)."""
     for process in processes:
         try:
             process.send_signal(signum)  # checks the pid still names the process found
