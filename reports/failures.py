@@ -9,13 +9,13 @@ button where scripts run; select-all works without). In the cases table, each ti
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from html import escape
 from typing import Any, Final
 
 from reports.svg import byte_map_svg, timeline_svg, zoom_window
 from reports.timelines import answer_label, evidence_ids, request_label
 from reports.verdicts import FAILING, Verdict
-from reports.view import plural, printable, shrink_text
+from reports.view import html_text as _text
+from reports.view import plural, shrink_text
 
 __all__ = [
     "COPY_SCRIPT",
@@ -133,8 +133,8 @@ def _failure(doc: Mapping[str, Any], entry: Mapping[str, Any], badge: Render, ri
     rid = entry["id"]
     harness = " harness" if entry["verdict"] == Verdict.HARNESS_ERROR else ""
     parts = [
-        f'<details open class="failure{harness}" id="{_attr("failure-" + rid)}" '
-        f'data-requirement="{_attr(rid)}">',
+        f'<details open class="failure{harness}" id="{_text("failure-" + rid)}" '
+        f'data-requirement="{_text(rid)}">',
         f"<summary>{badge(entry['verdict'])} {_text(rid)} ({_text(entry['level'])}): "
         f"{rich(entry['rule'])}</summary>",
     ]
@@ -276,7 +276,7 @@ def table_drawings(doc: Mapping[str, Any]) -> dict[int, str]:
     with_timeline.sort(key=lambda c: not set(c["verdicts"].values()) & FAILING)
     shown: dict[int, str] = {}
     for index, rid in featured.items():
-        link = f'<a href="#{_attr("failure-" + rid)}">under What failed</a>'
+        link = f'<a href="#{_text("failure-" + rid)}">under What failed</a>'
         shown[index] = f'<p class="drawn">Timeline: drawn {link}.</p>'
     for number, case in enumerate(with_timeline):
         shown[case["index"]] = _drawing(case) if number < MAX_TABLE_DRAWINGS else _NOT_DRAWN
@@ -291,11 +291,3 @@ def _drawing(case: Mapping[str, Any]) -> str:
         f'<details class="drawing"><summary>timeline ({plural(count, "request")})</summary>'
         f"{case_drawing(timeline)}</details>"
     )
-
-
-def _attr(value: str) -> str:
-    return escape(printable(value), quote=True)
-
-
-def _text(value: object) -> str:
-    return escape(printable(str(value)), quote=True)

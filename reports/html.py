@@ -42,6 +42,7 @@ from reports.view import (
     split_code,
     unexercised_must,
 )
+from reports.view import html_text as _text
 
 __all__ = ["MAX_LISTED_CASES", "render_html", "write_html"]
 
@@ -364,10 +365,6 @@ def _rich(text: str) -> str:
         f"<code>{_text(part.strip('`'))}</code>" if is_code else _text(part)
         for is_code, part in split_code(printable(text))
     )
-
-
-def _text(value: object) -> str:
-    return escape(printable(str(value)), quote=True)
 
 
 def _json(value: object) -> str:

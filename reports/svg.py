@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from html import escape
 from typing import Any, Final
 
 from reports.timelines import (
@@ -30,7 +29,7 @@ from reports.timelines import (
     lanes,
     request_label,
 )
-from reports.view import printable
+from reports.view import html_text as _text
 
 __all__ = [
     "LANE_HEIGHT",
@@ -340,7 +339,3 @@ def _number(value: float, unit: str) -> str:
     if unit == "step":
         return f"step {value:g}"
     return f"{value:.3g} s"
-
-
-def _text(value: object) -> str:
-    return escape(printable(str(value)), quote=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from html import escape
 from typing import Any, Final
 
 from reports.derive import requires_exercised
@@ -25,6 +26,7 @@ __all__ = [
     "first_case_with",
     "first_failing_case",
     "harness_error_cases",
+    "html_text",
     "merged_text",
     "outcome",
     "partial_text",
@@ -303,6 +305,11 @@ def _text(value: object) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)
+
+
+def html_text(value: object) -> str:
+    """`value` as text in HTML or SVG: printable, and escaped for text and attributes."""
+    return escape(printable(str(value)), quote=True)
 
 
 def printable(text: str) -> str:
