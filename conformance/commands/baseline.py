@@ -55,7 +55,7 @@ def execute(args: argparse.Namespace, prog: str, today: datetime.date | None = N
         out = _out(args)
         doc = load(args.source)
     except (ValueError, ReportError) as error:
-        print(f"{prog} baseline: error: {_named(error, args.source)}")
+        print(f"{prog} baseline: error: {_named(error)}")
         return _USAGE
     text = baseline_from_results(doc, expires)
     try:
@@ -93,7 +93,7 @@ def _out(args: argparse.Namespace) -> Path:
     return out
 
 
-def _named(error: Exception, source: str) -> str:
+def _named(error: Exception) -> str:
     """A results-file problem is named by `--from`, the others name themselves."""
     text = str(error)
     return f"--from: {text}" if isinstance(error, ReportError) else text
