@@ -92,11 +92,18 @@ def _hop_by_hop(headers: tuple[tuple[str, str], ...]) -> frozenset[str]:
     return HOP_BY_HOP | listed
 
 
-def request_headers(headers: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+def request_headers(
+    headers: tuple[tuple[str, str], ...], length: int | None
+) -> list[tuple[str, str]]:
+    """The client's headers as forwarded: hop-by-hop ones and the proxy's own dropped,
+    identity encoding asked for unless the client asked otherwise, and the body's length
+    (`length`; None: no body)."""
     dropped = _hop_by_hop(headers) | _OWN_REQUEST
     kept = [(name, value) for name, value in headers if name.lower() not in dropped]
     if not any(name.lower() == "accept-encoding" for name, _ in kept):
         kept.append(("Accept-Encoding", "identity"))
+    if length is not None:
+        kept.append(("Content-Length", str(length)))
     return kept
 
 

@@ -150,9 +150,7 @@ class Outgoing:
         self._done = False
         self._failure: UpstreamFailure | None = None
         self._sock: Connection | None = None
-        sent = request_headers(headers)
-        if length is not None:
-            sent.append(("Content-Length", str(length)))
+        sent = request_headers(headers, length)
         if pool.authorization is not None and not any(
             name.lower() == "authorization" for name, _ in sent
         ):

@@ -132,9 +132,7 @@ class Upstream:
     ) -> UpstreamAnswer | UpstreamFailure:
         """Through the httpx client (and the budget); `content` may be fed as it arrives."""
         assert self._client is not None
-        sent = request_headers(headers)
-        if length is not None:
-            sent.append(("Content-Length", str(length)))
+        sent = request_headers(headers, length)
         try:
             request = self._client.build_request(
                 method, self.service_url + target, headers=sent, content=content
