@@ -107,8 +107,8 @@ def _server_kind(answer: ServerAnswer) -> str:
     return "none" if answer.kind == "transport" else answer.kind
 
 
-def _cut(text: str) -> str:
-    return text if len(text) <= 4 * MAX_VALUE else text[: 4 * MAX_VALUE] + "…"
+def _cut(text: str, limit: int = 4 * MAX_VALUE) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def request_record(exchange: Exchange, start: float, fault: str | None = None) -> dict[str, Any]:
@@ -179,7 +179,7 @@ def _params(params: dict[str, str]) -> dict[str, str]:
     for name, value in params.items():
         if name in _NOT_SHOWN or value == _REDACTED or len(kept) == MAX_PARAMS:
             continue
-        kept[name[:MAX_VALUE]] = value if len(value) <= MAX_VALUE else value[:MAX_VALUE] + "…"
+        kept[name[:MAX_VALUE]] = _cut(value, MAX_VALUE)
     return kept
 
 
