@@ -12,7 +12,7 @@ from typing import Any, Final
 from reports.derive import requires_exercised
 from reports.exercise import must_not_exercised, not_exercised_causes, not_exercised_headline
 from reports.known import explain, word
-from reports.verdicts import ORDER, Level, Verdict, exit_code
+from reports.verdicts import ORDER, Baselined, Level, Replayed, Verdict, exit_code
 
 __all__ = [
     "EMOJI",
@@ -127,9 +127,13 @@ def outcome(doc: Mapping[str, Any], strict: bool = False) -> Outcome:
     causes = tuple(_causes(doc))
     if doc.get("replay") is not None:
         return Outcome(code, strict, *_replay_title(doc["replay"]), require, missing, causes)
-    known = sum(1 for entry in doc["requirements"] if baseline_mark(entry) == "KNOWN")
+    known = sum(
+        1
+        for entry in doc["requirements"]
+        if (entry.get("baseline") or {}).get("status") == Baselined.KNOWN
+    )
     if known and not titled:
-        title += f" ({known} known {'failure' if known == 1 else 'failures'}, baselined)"
+        title += f" ({plural(known, 'known failure')}, baselined)"
     return Outcome(code, strict, emoji, title, require, missing, causes, titled)
 
 
@@ -137,10 +141,12 @@ def _replay_title(section: Mapping[str, Any]) -> tuple[str, str]:
     """`replay: 3 of 3 cases FIXED` or `replay: 1 FAILED, 1 FLAKY of 3 cases`."""
     statuses = [entry["status"] for entry in section["cases"]]
     total = plural(len(statuses), "case")
-    if all(status == "FIXED" for status in statuses):
+    if all(status == Replayed.FIXED for status in statuses):
         return "✅", f"replay: {len(statuses)} of {total} FIXED"
     counts = ", ".join(
-        f"{statuses.count(status)} {status}" for status in ("FAILED", "FLAKY") if status in statuses
+        f"{statuses.count(status)} {status}"
+        for status in (Replayed.FAILED, Replayed.FLAKY)
+        if status in statuses
     )
     return "❌", f"replay: {counts} of {total}"
 
