@@ -58,8 +58,8 @@ def live_of(config: pytest.Config) -> LiveTarget | None:
 
 
 def check(config: pytest.Config) -> None:
-    """The run's options, the client, the baseline file and (on the controller) the report
-    directory."""
+    """The run's options, the client and, on the controller (which alone writes the
+    reports), the baseline file and the report directory."""
     from conformance.options import writable_directory
 
     live_of(config)
@@ -69,8 +69,8 @@ def check(config: pytest.Config) -> None:
         raise pytest.UsageError(f"{flag}: shards split a client's cases; a server run is whole")
     try:
         options.client_runner()
-        options.baseline_file()  # a malformed baseline: one line, before any case
         if not hasattr(config, "workerinput"):  # the controller writes the reports
+            options.baseline_file()  # a malformed baseline: one line, before any case
             writable_directory(PYTEST.flag("report_dir"), options.report_dir)
     except OptionError as error:
         raise pytest.UsageError(str(error)) from None
