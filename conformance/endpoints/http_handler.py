@@ -189,14 +189,16 @@ class ConnectionHandler(BaseHTTPRequestHandler):
         # Stamped as the answer leaves, not after: a client that has its answer (or saw the
         # connection go) must find the exchange complete in the trace.
         reply.sent()
-        if reply.disconnect == "reset":
-            self._reset()
-        elif reply.disconnect == "dropped":
-            self.close_connection = True
-        else:
-            self._write(reply.status, reply.content_type, reply.body, reply.headers)
-        if reply.after is not None:
-            reply.after()
+        try:
+            if reply.disconnect == "reset":
+                self._reset()
+            elif reply.disconnect == "dropped":
+                self.close_connection = True
+            else:
+                self._write(reply.status, reply.content_type, reply.body, reply.headers)
+        finally:  # also when the client is gone: the handler's work must still end
+            if reply.after is not None:
+                reply.after()
 
     def _write(
         self,

@@ -25,11 +25,16 @@ as `{ks}`. For each request:
    there. Otherwise it is stored and forwarded from the spooled raw copy the loopback
    server kept (`endpoints.raw`). With a budget, every request goes through the run's
    `BudgetedTransport`, a streamed one too.
-4. **The answer** is decoded into the same `Answered` and returned to the client
-   byte for byte, with its status and end-to-end headers. When there is no answer (the
-   upstream unreachable, the budget spent) the client gets a 502 and `notes()` says why.
+4. **The answer** is returned to the client byte for byte, with its status and
+   end-to-end headers, and then decoded into the same `Answered`. When there is no answer
+   (the upstream unreachable, the budget spent) the client gets a 502 and `notes()` says why.
 5. **Shadowed** (`proxy.shadow`): applied to the reference model in the order the
-   answers came, compared, disagreements recorded.
+   answers came, compared, disagreements recorded; like the decoding, once the client has
+   its answer (`Reply.after`: the round trip does not wait for it). Every read of the
+   trace, the shadow or the tokens made, and every request before its flight begins,
+   first waits for the answers relayed until then to be followed (`proxy.backlog`), so
+   neither a reader nor the model ever sees an answer the client had as missing. A lost
+   or delayed answer (a fault) is followed before it is decided.
 
 Safety: tokens created through the proxy are recorded from the upstream's answers
 (`created_tokens`, for the end-of-run sweep); the loopback server listens on 127.0.0.1
@@ -43,9 +48,11 @@ recorded, from its JSON or XML answer.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from conformance.budget import Budget
@@ -54,7 +61,6 @@ from conformance.endpoints.fault_runtime import FaultRuntime
 from conformance.endpoints.multipart_form import boundary
 from conformance.endpoints.raw import ForwardableRequest
 from conformance.endpoints.recording import record_call
-from conformance.endpoints.trace import TraceLog
 from conformance.faults import Fault, FaultKind, FaultPlan
 from conformance.model import (
     Blob,
@@ -64,6 +70,7 @@ from conformance.model import (
     Outcome,
     Upload,
 )
+from conformance.proxy.backlog import Backlog, FollowedTrace
 from conformance.proxy.cases import CasePlans
 from conformance.proxy.created import CreatedToken, tokens_made
 from conformance.proxy.refusals import (
@@ -73,7 +80,13 @@ from conformance.proxy.refusals import (
     check_plan,
     refusal,
 )
-from conformance.proxy.shadow import DEFAULT_CLOSE_GRACE, Callers, Resolved, ShadowModel
+from conformance.proxy.shadow import (
+    BACKLOG_MARGIN,
+    DEFAULT_CLOSE_GRACE,
+    Callers,
+    Resolved,
+    ShadowModel,
+)
 from conformance.proxy.sniffing import FACTS_WITHIN, fields_before_file
 from conformance.proxy.upstream import (
     HeldBody,
@@ -102,6 +115,18 @@ __all__ = [
 
 SPOOL_THRESHOLD = 4 << 20  # as the endpoint's: small bodies never touch the disk
 _LOST: frozenset[Disconnect] = frozenset({"dropped", "reset"})
+
+
+@dataclass(frozen=True)
+class _Forwarded:
+    """A request the upstream was sent, with what following its answer needs."""
+
+    call: ApiCall
+    exchange: Exchange
+    flags: UploadFlags | None
+    caller: Resolved
+    answer: UpstreamAnswer | UpstreamFailure
+    handed: list[Blob]  # the request's files the model took: not released with it
 
 
 @dataclass(frozen=True)
@@ -142,12 +167,17 @@ class ProxyEndpoint:
     ) -> None:
         self.config = config
         self.blobs: BlobFactory = blobs or TempFileBlobFactory(spool_threshold=SPOOL_THRESHOLD)
-        self.trace = TraceLog(config.trace_window)
+        # Answers the client holds whose following (trace record, shadow) is still to run:
+        # every read of those waits for them (`backlog`).
+        self.backlog = Backlog(config.close_grace + BACKLOG_MARGIN)
+        self.trace = FollowedTrace(self.backlog, config.trace_window)
         self.faults = FaultRuntime(config.trace_window)
         self.upstream = upstream or Upstream(
             config.service_url, budget=config.budget, timeout=config.timeout
         )
-        self.shadow = ShadowModel(callers or Callers(), self.blobs, close_grace=config.close_grace)
+        self.shadow = ShadowModel(
+            callers or Callers(), self.blobs, close_grace=config.close_grace, backlog=self.backlog
+        )
         self._lock = threading.Lock()
         self._created: list[CreatedToken] = []
         self._notes: dict[int, str] = {}
@@ -221,6 +251,7 @@ class ProxyEndpoint:
         return self.shadow.file_digest(partner_id, token_id)
 
     def created_tokens(self) -> tuple[CreatedToken, ...]:
+        self.backlog.wait()
         with self._lock:
             return tuple(self._created)
 
@@ -234,6 +265,7 @@ class ProxyEndpoint:
 
     def notes(self) -> Mapping[int, str]:
         """Exchange id -> why the client got the proxy's 502 instead of an answer."""
+        self.backlog.wait()
         with self._lock:
             return dict(self._notes)
 
@@ -285,29 +317,54 @@ class ProxyEndpoint:
         return self.plans.unrefused(self.shadow.callers.resolve(ks))
 
     def handle(self, request: IncomingRequest) -> Reply:
-        """Answer one request; never raises for anything a client or the upstream sends."""
+        """Answer one request; never raises for anything a client or the upstream sends.
+        What the answer does not depend on (following it, releasing the request's files)
+        runs once the client has it (`Reply.after`)."""
         if not isinstance(request, ForwardableRequest):
             raise TypeError("ProxyEndpoint needs the raw request: serve it with LoopbackServer")
         handed: list[Blob] = []
+        later: Callable[[], None] | None = None
         with self._lock:
             self._handling += 1
         try:
             if request.method == "OPTIONS":  # a preflight: not an API call, not traced
                 return self._relay(request, self.upstream.forward(*_out(request)), None)
-            return self._proxy(request, handed)
+            reply, later = self._proxy(request, handed)
+            if later is None:
+                return reply
+            return dataclasses.replace(reply, after=self._then_release(later, request, handed))
         finally:
-            for part in request.body.files:
-                if not any(part.blob is blob for blob in handed):
-                    part.blob.release()
-            if request.raw is not None:
-                request.raw.release()
-            if request.stream is not None:
-                request.stream.abort()  # a no-op once finished
-            with self._settled:
-                self._handling -= 1
-                self._settled.notify_all()
+            if later is None:
+                self._release(request, handed)
 
-    def _proxy(self, request: ForwardableRequest, handed: list[Blob]) -> Reply:
+    def _then_release(
+        self, later: Callable[[], None], request: ForwardableRequest, handed: list[Blob]
+    ) -> Callable[[], None]:
+        def after() -> None:
+            try:
+                later()
+            finally:
+                self._release(request, handed)
+
+        return after
+
+    def _release(self, request: ForwardableRequest, handed: list[Blob]) -> None:
+        """The request's files, but those the model took (`handed`), and its count."""
+        for part in request.body.files:
+            if not any(part.blob is blob for blob in handed):
+                part.blob.release()
+        if request.raw is not None:
+            request.raw.release()
+        if request.stream is not None:
+            request.stream.abort()  # a no-op once finished
+        with self._settled:
+            self._handling -= 1
+            self._settled.notify_all()
+
+    def _proxy(
+        self, request: ForwardableRequest, handed: list[Blob]
+    ) -> tuple[Reply, Callable[[], None] | None]:
+        """The reply, and what is left to do once the client has it (None: nothing)."""
         call = decode_call(request.target, request.content_type, request.body)
         exchange = self.trace.open(request.connection, request.arrival, request.body_complete)
         flags = record_call(exchange, call)
@@ -321,47 +378,69 @@ class ProxyEndpoint:
             if fault.kind in NOT_FORWARDED:
                 if request.stream is not None:
                     request.stream.abort()  # its last byte unsent: never applied upstream
-                return refusal(fault, call, exchange)
+                return refusal(fault, call, exchange), None
+        # What the client saw before sending this is followed before this goes.
+        self.backlog.wait()
         self.shadow.begin(exchange)
         try:
-            answer = self._forward(
-                request, call, exchange, flags=flags, caller=caller, handed=handed
-            )
-        finally:
+            answer = self._forward(request)
+        except BaseException:
             self.shadow.end(exchange)
+            raise
+        forwarded = _Forwarded(call, exchange, flags, caller, answer, handed)
+        return self._answer(request, forwarded, fault)
+
+    def _answer(
+        self, request: ForwardableRequest, forwarded: _Forwarded, fault: Fault | None
+    ) -> tuple[Reply, Callable[[], None]]:
+        """The upstream's answer relayed first and followed once the client has it; a
+        lost or delayed one (a fault) or a failure is followed first, as it is decided."""
+        exchange, answer = forwarded.exchange, forwarded.answer
+        if fault is None and isinstance(answer, UpstreamAnswer):
+            self.backlog.add(exchange.id)
+            return self._relay(request, answer, exchange), functools.partial(
+                self._follow_later, forwarded
+            )
+        self._follow(forwarded)
         if fault is not None and fault.kind is FaultKind.DROP_AFTER_APPLY:
-            return self._lose(exchange)
+            return self._lose(exchange), self.shadow.settle
         if fault is not None and fault.kind is FaultKind.DELAY:
             time.sleep(fault.delay_seconds or 0.0)  # applied upstream now, answered late
-        return self._relay(request, answer, exchange)
+        return self._relay(request, answer, exchange), self.shadow.settle
 
-    def _forward(
-        self,
-        request: ForwardableRequest,
-        call: ApiCall,
-        exchange: Exchange,
-        *,
-        flags: UploadFlags | None,
-        caller: Resolved,
-        handed: list[Blob],
-    ) -> UpstreamAnswer | UpstreamFailure:
-        """Forward (or let the streamed body's last byte go), record the answer, let the
-        shadow follow it."""
+    def _follow_later(self, forwarded: _Forwarded) -> None:
+        try:
+            self._follow(forwarded)
+        finally:
+            self.backlog.done(forwarded.exchange.id)
+        self.shadow.settle()  # the shadow's hashing, after the backlog's readers
+
+    def _forward(self, request: ForwardableRequest) -> UpstreamAnswer | UpstreamFailure:
+        """Forward (or let the streamed body's last byte go) and read the answer."""
         stream = request.stream
         if isinstance(stream, (Outgoing, Threaded, HeldBody)):
-            answer = stream.finish()
-        else:
-            answer = self.upstream.forward(*_out(request))
-        if isinstance(answer, UpstreamAnswer):
-            # As the endpoint marks it: a data request that reached the server (which
-            # of its refusals came before its model the proxy cannot tell).
+            return stream.finish()
+        return self.upstream.forward(*_out(request))
+
+    def _follow(self, forwarded: _Forwarded) -> None:
+        """Record the answer and the tokens it made, let the shadow follow it, and end
+        the exchange's flight."""
+        exchange, answer = forwarded.exchange, forwarded.answer
+        try:
+            if not isinstance(answer, UpstreamAnswer):
+                return
+            # As the endpoint marks it: a data request that reached the server (which of
+            # its refusals came before its model the proxy cannot tell).
             exchange.applied = exchange.is_data_request and answer.status == 200
             exchange.answer = answer.decoded.answered
-            self._record_created(call, exchange, answer)
-            event = self.shadow.follow(exchange, call, flags, caller, answer.decoded)
+            self._record_created(forwarded.call, exchange, answer)
+            event = self.shadow.follow(
+                exchange, forwarded.call, forwarded.flags, forwarded.caller, answer.decoded
+            )
             if isinstance(event, Upload) and isinstance(event.file, FilePart):
-                handed.append(event.file.blob)  # the model's now
-        return answer
+                forwarded.handed.append(event.file.blob)  # the model's now
+        finally:
+            self.shadow.end(exchange)
 
     def _fault_for(
         self, exchange: Exchange, flags: UploadFlags | None, caller: object
@@ -410,7 +489,6 @@ class ProxyEndpoint:
             answer.body,
             exchange=exchange,
             headers=answer.headers,
-            after=self.shadow.settle,  # the shadow's hashing, once the client has its answer
         )
 
     def _lose(self, exchange: Exchange) -> Reply:

@@ -4,6 +4,7 @@ failure `Upstream` hands back."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -49,9 +50,15 @@ class UpstreamAnswer:
 
     status: int
     content_type: str
-    headers: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[str, str], ...]  # end-to-end: as relayed to the client
     body: bytes = field(repr=False)
-    decoded: Decoded
+    received: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # all, as read
+
+    @functools.cached_property
+    def decoded(self) -> Decoded:
+        """The answer as the trace and the shadow read it: decoded when first asked, which
+        the proxy does once the client has the bytes."""
+        return decode_answer(self.status, self.received, self.body)
 
 
 @dataclass(frozen=True)
@@ -64,13 +71,7 @@ class UpstreamFailure:
 
 def answer_of(status: int, headers: tuple[tuple[str, str], ...], data: bytes) -> UpstreamAnswer:
     content_type = next((v for n, v in headers if n.lower() == "content-type"), "")
-    return UpstreamAnswer(
-        status,
-        content_type,
-        _answer_headers(headers),
-        data,
-        decode_answer(status, headers, data),
-    )
+    return UpstreamAnswer(status, content_type, _answer_headers(headers), data, headers)
 
 
 def pieces(blob: Blob) -> Iterator[bytes]:

@@ -74,6 +74,7 @@ from conformance.model import (
     Upload,
     UploadTokenModel,
 )
+from conformance.proxy.backlog import Backlog
 from conformance.proxy.callers import UNREADABLE, Callers, Resolved
 from conformance.proxy.decoding import Decoded
 from conformance.proxy.digests import WINDOW, InexactDigestError, ShadowPart, ShadowParts
@@ -100,6 +101,9 @@ __all__ = [
 ]
 
 DEFAULT_CLOSE_GRACE = 2.0  # seconds a close the server finished may wait for late answers
+# ... and a read of the shadow for the answers relayed before it (`backlog`): the close's
+# wait is the following's only one; the margin is for a loaded machine.
+BACKLOG_MARGIN = 10.0
 _PASS = 0.02
 
 
@@ -155,8 +159,11 @@ class ShadowModel:
         close_grace: float = DEFAULT_CLOSE_GRACE,
         clock: Callable[[], float] = time.time,
         window: int = WINDOW,
+        backlog: Backlog | None = None,
     ) -> None:
         self.callers = callers
+        # Answers relayed but not yet followed (`backlog`): a read waits for them first.
+        self.backlog = Backlog(close_grace + BACKLOG_MARGIN) if backlog is None else backlog
         self.close_grace = close_grace
         self._clock = clock
         self._model = UploadTokenModel(blobs=blobs, config=config)
@@ -173,15 +180,18 @@ class ShadowModel:
     # --- what the report and the checks read ---------------------------------------------
 
     def disagreements(self) -> tuple[Disagreement, ...]:
+        self.backlog.wait()
         with self._activity:
             return tuple(self._disagreements)
 
     def unmodelled(self) -> tuple[Unmodelled, ...]:
+        self.backlog.wait()
         with self._activity:
             return tuple(self._unmodelled)
 
     def tainted(self) -> frozenset[str]:
         """Tokens with a disagreement: the model's view of them is suspect from there on."""
+        self.backlog.wait()
         with self._activity:
             return frozenset(d.token_id for d in self._disagreements if d.token_id)
 
@@ -189,6 +199,7 @@ class ShadowModel:
         """SHA-256 of the token's file as the model assembled it (the content oracle);
         None when it has none, or when a write reached bytes the shadow no longer keeps (an
         `Unmodelled` says which request)."""
+        self.backlog.wait()
         with self._activity:
             try:
                 return self._model.file_digest(partner_id, token_id)
@@ -203,6 +214,7 @@ class ShadowModel:
 
     def token(self, partner_id: int, token_id: str) -> Outcome:
         """`uploadToken.get` as the partner's admin would see it in the model."""
+        self.backlog.wait()
         with self._activity:
             return self._model.apply(GetToken(Caller(partner_id), self._clock(), token_id))
 

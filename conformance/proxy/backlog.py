@@ -1,0 +1,67 @@
+"""Answers the client already holds whose following is still to run (issue 14, item 6).
+
+The proxy relays an upstream answer to the client first and only then decodes it into the
+trace record, records the tokens it made and lets the shadow model follow it
+(`ProxyEndpoint`, `Reply.after`): the client's round trip no longer waits for that work.
+Everything that reads what the following writes waits here first, for the answers relayed
+before the read began (not for later ones: a busy proxy never starves a reader):
+
+* a reader of the trace, the shadow's verdicts or the tokens made (`FollowedTrace`,
+  `ShadowModel`, `ProxyEndpoint`): a client that has its answer, or a case whose client
+  has exited, finds its exchanges complete, as when the following ran before the answer;
+* a request before it begins its flight (`ProxyEndpoint`): a call the client sent after
+  reading an answer is followed after that answer, as the server applied them (an
+  `uploadToken.add`'s token is known to the model before an upload on it).
+
+The wait is bounded (`limit`): the following's one wait is a close's for late answers
+(the shadow's close grace), so a reader is never held longer than that and a margin.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from conformance.endpoints.trace import TraceLog
+from conformance.trace import Exchange
+
+__all__ = ["Backlog", "FollowedTrace"]
+
+
+class Backlog:
+    """Exchange ids whose answers were relayed and are not yet followed; thread-safe."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self._changed = threading.Condition(threading.Lock())
+        self._open: set[int] = set()
+
+    def add(self, exchange_id: int) -> None:
+        """Call before the answer is written to the client."""
+        with self._changed:
+            self._open.add(exchange_id)
+
+    def done(self, exchange_id: int) -> None:
+        with self._changed:
+            self._open.discard(exchange_id)
+            self._changed.notify_all()
+
+    def wait(self) -> bool:
+        """Wait (up to `limit` seconds) for the answers relayed so far to be followed;
+        whether they were."""
+        if not self._open:  # the common case, without the lock: `add` happened before
+            return True
+        with self._changed:
+            before = set(self._open)
+            return self._changed.wait_for(lambda: self._open.isdisjoint(before), self.limit)
+
+
+class FollowedTrace(TraceLog):
+    """The proxy's trace: a read first waits for the answers relayed before it."""
+
+    def __init__(self, backlog: Backlog, window: int | None = None) -> None:
+        super().__init__(window)
+        self.backlog = backlog
+
+    def exchanges(self, partner_id: int | None = None) -> list[Exchange]:
+        self.backlog.wait()
+        return super().exchanges(partner_id)

@@ -1,0 +1,111 @@
+"""Issue 14, item 6: the proxy relays the upstream's answer before it follows it (decodes
+it into the trace, records the tokens it made, lets the shadow model apply it), and
+nothing reads what that following writes before it is done (`proxy/backlog.py`)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from conformance.proxy.backlog import Backlog
+from conformance.proxy.shadow import ShadowModel
+
+if TYPE_CHECKING:
+    from conftest import Site
+
+WAIT = 15.0  # seconds a step may take on a loaded machine before the test gives up
+
+
+class HeldFollow:
+    """Patches `ShadowModel.follow` so that following an `uploadToken.add` waits until
+    released (every other call is followed at once)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        original = ShadowModel.follow
+
+        def follow(shadow: ShadowModel, exchange: Any, *args: Any) -> Any:
+            if exchange.action == "add":
+                self.entered.set()
+                self.release.wait(4 * WAIT)
+            return original(shadow, exchange, *args)
+
+        monkeypatch.setattr(ShadowModel, "follow", follow)
+
+
+def _in_thread(call: Any) -> tuple[threading.Thread, list[Any]]:
+    result: list[Any] = []
+    thread = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    thread.start()
+    return thread, result
+
+
+def test_the_client_has_its_answer_before_the_shadow_follows_it(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = HeldFollow(monkeypatch)
+    api = site.api()
+    # Answered long before the following is let go (it would time out otherwise).
+    added = api.call("uploadToken", "add", {"uploadToken:fileName": "first"}, timeout=WAIT)
+    assert added["objectType"] == "KalturaUploadToken"
+    assert held.entered.wait(WAIT)
+    reader, read = _in_thread(site.proxy.trace.exchanges)
+    reader.join(0.2)
+    assert reader.is_alive()  # a read of the trace waits for the following ...
+    held.release.set()
+    reader.join(WAIT)
+    (exchange,) = read[0]  # ... and then finds the exchange complete
+    assert exchange.answer is not None
+    assert exchange.answer.token_id == added["id"]
+    assert [t.token_id for t in site.proxy.created_tokens()] == [added["id"]]
+
+
+def test_a_call_sent_after_an_answer_is_followed_after_it(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upload on the token an `add` just made: without waiting for the add's following,
+    the shadow would meet a token it never saw made and not follow the upload."""
+    held = HeldFollow(monkeypatch)
+    token = site.api().call("uploadToken", "add", {"uploadToken:fileName": "held"})["id"]
+    assert held.entered.wait(WAIT)
+    other = site.api()  # a connection of its own: the add's is busy following it
+    upload, answered = _in_thread(
+        lambda: other.call(
+            "uploadToken",
+            "upload",
+            {"uploadTokenId": token, "resume": False, "finalChunk": True, "resumeAt": 0},
+            files={"fileData": ("f.bin", b"0123456789")},
+        )
+    )
+    upload.join(0.2)
+    assert upload.is_alive()  # the upload waits to begin until the add is followed
+    held.release.set()
+    upload.join(WAIT)
+    assert answered[0]["status"] == 2  # FULL_UPLOAD
+    assert site.proxy.shadow.unmodelled() == ()
+    assert site.proxy.shadow.disagreements() == ()
+    assert site.proxy.file_digest(site.partner.partner_id, token) is not None
+
+
+def test_a_read_waits_only_for_the_answers_relayed_before_it() -> None:
+    backlog = Backlog(limit=WAIT)
+    backlog.add(1)
+    reader, done = _in_thread(backlog.wait)
+    reader.join(0.05)
+    assert reader.is_alive()
+    backlog.add(2)  # relayed after the read began: not waited for
+    backlog.done(1)
+    reader.join(WAIT)
+    assert done == [True]
+
+
+def test_a_read_gives_up_after_the_limit() -> None:
+    backlog = Backlog(limit=0.05)
+    backlog.add(1)
+    started = time.monotonic()
+    assert backlog.wait() is False
+    assert time.monotonic() - started >= 0.05
