@@ -28,31 +28,38 @@ __all__ = ["Backlog", "FollowedTrace"]
 
 
 class Backlog:
-    """Exchange ids whose answers were relayed and are not yet followed; thread-safe."""
+    """The exchanges whose answers were relayed and are not yet followed, with the token
+    each named (None: none, e.g. an `add`); thread-safe."""
 
     def __init__(self, limit: float) -> None:
         self.limit = limit
         self._changed = threading.Condition(threading.Lock())
-        self._open: set[int] = set()
+        self._open: dict[int, str | None] = {}
 
-    def add(self, exchange_id: int) -> None:
+    def add(self, exchange: Exchange) -> None:
         """Call before the answer is written to the client."""
         with self._changed:
-            self._open.add(exchange_id)
+            self._open[exchange.id] = exchange.token_id
 
-    def done(self, exchange_id: int) -> None:
+    def done(self, exchange: Exchange) -> None:
         with self._changed:
-            self._open.discard(exchange_id)
+            self._open.pop(exchange.id, None)
             self._changed.notify_all()
 
-    def wait(self) -> bool:
-        """Wait (up to `limit` seconds) for the answers relayed so far to be followed;
+    def wait(self, *, token_id: str | None = None, every: bool = True) -> bool:
+        """Wait (up to `limit` seconds) for the answers relayed so far to be followed:
+        all of them, or (`every` False) those on `token_id` or on no token (a request on
+        one token does not wait for a close on another, which may wait for late answers);
         whether they were."""
         if not self._open:  # the common case, without the lock: `add` happened before
             return True
         with self._changed:
-            before = set(self._open)
-            return self._changed.wait_for(lambda: self._open.isdisjoint(before), self.limit)
+            before = {
+                key
+                for key, token in self._open.items()
+                if every or token is None or token == token_id
+            }
+            return self._changed.wait_for(lambda: self._open.keys().isdisjoint(before), self.limit)
 
 
 class FollowedTrace(TraceLog):

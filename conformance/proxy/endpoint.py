@@ -379,8 +379,9 @@ class ProxyEndpoint:
                 if request.stream is not None:
                     request.stream.abort()  # its last byte unsent: never applied upstream
                 return refusal(fault, call, exchange), None
-        # What the client saw before sending this is followed before this goes.
-        self.backlog.wait()
+        # What the client saw before sending this is followed before this goes: on its
+        # token or on none (an add's token may be this one); on any, for a call on none.
+        self.backlog.wait(token_id=exchange.token_id, every=exchange.token_id is None)
         self.shadow.begin(exchange)
         try:
             answer = self._forward(request)
@@ -397,7 +398,7 @@ class ProxyEndpoint:
         lost or delayed one (a fault) or a failure is followed first, as it is decided."""
         exchange, answer = forwarded.exchange, forwarded.answer
         if fault is None and isinstance(answer, UpstreamAnswer):
-            self.backlog.add(exchange.id)
+            self.backlog.add(exchange)
             return self._relay(request, answer, exchange), functools.partial(
                 self._follow_later, forwarded
             )
@@ -412,7 +413,7 @@ class ProxyEndpoint:
         try:
             self._follow(forwarded)
         finally:
-            self.backlog.done(forwarded.exchange.id)
+            self.backlog.done(forwarded.exchange)
         self.shadow.settle()  # the shadow's hashing, after the backlog's readers
 
     def _forward(self, request: ForwardableRequest) -> UpstreamAnswer | UpstreamFailure:

@@ -12,6 +12,7 @@ import pytest
 
 from conformance.proxy.backlog import Backlog
 from conformance.proxy.shadow import ShadowModel
+from conformance.trace import Exchange
 
 if TYPE_CHECKING:
     from conftest import Site
@@ -91,21 +92,42 @@ def test_a_call_sent_after_an_answer_is_followed_after_it(
     assert site.proxy.file_digest(site.partner.partner_id, token) is not None
 
 
+def _exchange(number: int, token_id: str | None = None) -> Exchange:
+    exchange = Exchange(number, "c1", 0.0, 0.0)
+    exchange.token_id = token_id
+    return exchange
+
+
 def test_a_read_waits_only_for_the_answers_relayed_before_it() -> None:
     backlog = Backlog(limit=WAIT)
-    backlog.add(1)
+    first = _exchange(1)
+    backlog.add(first)
     reader, done = _in_thread(backlog.wait)
     reader.join(0.05)
     assert reader.is_alive()
-    backlog.add(2)  # relayed after the read began: not waited for
-    backlog.done(1)
+    backlog.add(_exchange(2))  # relayed after the read began: not waited for
+    backlog.done(first)
     reader.join(WAIT)
+    assert done == [True]
+
+
+def test_a_request_waits_for_its_token_and_for_tokenless_answers_only() -> None:
+    backlog = Backlog(limit=WAIT)
+    backlog.add(_exchange(1, "0_other"))  # e.g. a close on another token, waiting
+    assert backlog.wait(token_id="0_mine", every=False) is True
+    made = _exchange(2)  # e.g. an add: its token may be the one the request names
+    backlog.add(made)
+    request, done = _in_thread(lambda: backlog.wait(token_id="0_mine", every=False))
+    request.join(0.05)
+    assert request.is_alive()
+    backlog.done(made)
+    request.join(WAIT)
     assert done == [True]
 
 
 def test_a_read_gives_up_after_the_limit() -> None:
     backlog = Backlog(limit=0.05)
-    backlog.add(1)
+    backlog.add(_exchange(1))
     started = time.monotonic()
     assert backlog.wait() is False
     assert time.monotonic() - started >= 0.05
