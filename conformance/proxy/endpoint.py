@@ -404,17 +404,17 @@ class ProxyEndpoint:
             )
         self._follow(forwarded)
         if fault is not None and fault.kind is FaultKind.DROP_AFTER_APPLY:
-            return self._lose(exchange), self.shadow.settle
+            return self._lose(exchange), self.shadow.settle_soon
         if fault is not None and fault.kind is FaultKind.DELAY:
             time.sleep(fault.delay_seconds or 0.0)  # applied upstream now, answered late
-        return self._relay(request, answer, exchange), self.shadow.settle
+        return self._relay(request, answer, exchange), self.shadow.settle_soon
 
     def _follow_later(self, forwarded: _Forwarded) -> None:
         try:
             self._follow(forwarded)
         finally:
             self.backlog.done(forwarded.exchange)
-        self.shadow.settle()  # the shadow's hashing, after the backlog's readers
+        self.shadow.settle_soon()  # the shadow's hashing, on its own thread
 
     def _forward(self, request: ForwardableRequest) -> UpstreamAnswer | UpstreamFailure:
         """Forward (or let the streamed body's last byte go) and read the answer."""

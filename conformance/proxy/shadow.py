@@ -78,6 +78,7 @@ from conformance.proxy.backlog import Backlog
 from conformance.proxy.callers import UNREADABLE, Callers, Resolved
 from conformance.proxy.decoding import Decoded
 from conformance.proxy.digests import WINDOW, InexactDigestError, ShadowPart, ShadowParts
+from conformance.proxy.settler import Settler
 from conformance.trace import Answered, Exchange
 from conformance.wire import (
     ApiCall,
@@ -170,6 +171,9 @@ class ShadowModel:
         # The files as digests and a tail (`digests`): the checks need no more of them.
         self.parts = ShadowParts(window)
         self._activity = threading.Condition(threading.Lock())
+        # The flights' own lock: a request begins its flight while a settle hashes.
+        self._flying = threading.Lock()
+        self._settler = Settler(self.settle)
         self._disagreements: list[Disagreement] = []
         self._unmodelled: list[Unmodelled] = []
         self._flights: dict[str, set[int]] = {}  # token id -> exchanges in flight
@@ -208,9 +212,14 @@ class ShadowModel:
 
     def settle(self) -> None:
         """Read and hash the bytes the last answers appended to files: left for after the
-        answer (`ProxyEndpoint` asks once the client has it); any read does it first."""
+        answer (`settle_soon`); any read does it first."""
         with self._activity:
             self.parts.settle()
+
+    def settle_soon(self) -> None:
+        """`settle` on the shadow's own thread (`settler`): the caller, a connection's
+        thread that just relayed an answer, goes back to reading its next request."""
+        self._settler.poke()
 
     def token(self, partner_id: int, token_id: str) -> Outcome:
         """`uploadToken.get` as the partner's admin would see it in the model."""
@@ -219,8 +228,11 @@ class ShadowModel:
             return self._model.apply(GetToken(Caller(partner_id), self._clock(), token_id))
 
     def close(self) -> None:
-        with self._activity:
-            self._model.close()
+        try:
+            self._settler.close()
+        finally:
+            with self._activity:
+                self._model.close()
 
     # --- following the server --------------------------------------------------------------
 
@@ -228,7 +240,7 @@ class ShadowModel:
         """`exchange` is on its way to the server (call before forwarding)."""
         if exchange.token_id is None:
             return
-        with self._activity:
+        with self._flying:
             flying = self._flights.setdefault(exchange.token_id, set())
             reading = self._reads.setdefault(exchange.token_id, set())
             if _reads_only(exchange):  # changes nothing: no other request's order moves
@@ -247,7 +259,7 @@ class ShadowModel:
         """`exchange` was followed, or will never be (call once after `begin`)."""
         if exchange.token_id is None:
             return
-        with self._activity:
+        with self._flying:
             for flights in (self._flights, self._reads):
                 flying = flights.get(exchange.token_id, set())
                 flying.discard(exchange.id)
@@ -362,7 +374,7 @@ class ShadowModel:
     ) -> None:
         differing = _differences(model, server)
         token_id = exchange.token_id
-        with self._activity:
+        with self._flying:
             alone = exchange.id not in self._overlapped
             if alone and settles and server.kind == "ok" and model.kind == "ok":
                 self._unsettled.discard(token_id or "")  # drained: both orders met again

@@ -4,6 +4,7 @@ nothing reads what that following writes before it is done (`proxy/backlog.py`).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conformance.proxy.backlog import Backlog
+from conformance.proxy.digests import ShadowParts
+from conformance.proxy.settler import Settler
 from conformance.proxy.shadow import ShadowModel
 from conformance.trace import Exchange
 
@@ -131,3 +134,67 @@ def test_a_read_gives_up_after_the_limit() -> None:
     started = time.monotonic()
     assert backlog.wait() is False
     assert time.monotonic() - started >= 0.05
+
+
+def test_hashing_what_a_chunk_appended_does_not_hold_up_the_next_request(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shadow hashes appended bytes on its own thread (`settle_soon`): a client that
+    sends its chunks one after another on one keep-alive connection is not kept waiting
+    by the hashing of the last one."""
+    hashing = threading.Event()
+    release = threading.Event()
+    original = ShadowParts.settle
+
+    def settle(parts: ShadowParts) -> None:
+        if parts.unsettled:
+            hashing.set()
+            release.wait(4 * WAIT)
+        original(parts)
+
+    monkeypatch.setattr(ShadowParts, "settle", settle)
+    api = site.api()  # one keep-alive connection for every call
+    token = api.call("uploadToken", "add", {"uploadToken:fileName": "seq"})["id"]
+    chunks = [(b"a" * 1000, False, 0), (b"b" * 1000, True, 1000)]  # the second appends
+    for data, resume, at in chunks:
+        params = {"uploadTokenId": token, "resume": resume, "finalChunk": False, "resumeAt": at}
+        api.call("uploadToken", "upload", params, files={"fileData": ("f", data)})
+    assert hashing.wait(WAIT)
+    params = {"uploadTokenId": token, "resume": True, "finalChunk": True, "resumeAt": 2000}
+    done = api.call(
+        "uploadToken", "upload", params, files={"fileData": ("f", b"c" * 24)}, timeout=WAIT
+    )
+    assert not release.is_set()  # answered while the second chunk's bytes wait unhashed
+    assert int(done["uploadedFileSize"]) == 2024
+    release.set()
+    expected = hashlib.sha256(b"a" * 1000 + b"b" * 1000 + b"c" * 24).hexdigest()
+    assert site.proxy.file_digest(site.partner.partner_id, token) == expected
+    assert site.proxy.shadow.disagreements() == ()
+
+
+def test_the_settler_coalesces_pokes_and_keeps_an_error_for_close() -> None:
+    runs: list[int] = []
+    running = threading.Event()
+    go_on = threading.Event()
+    second = threading.Event()
+
+    def work() -> None:
+        runs.append(1)
+        running.set()
+        go_on.wait(WAIT)
+        if len(runs) == 2:
+            second.set()
+            raise OSError("disk gone")
+
+    settler = Settler(work)
+    settler.poke()
+    assert running.wait(WAIT)
+    for _ in range(5):  # while a run is under way: one more run, not five
+        settler.poke()
+    go_on.set()
+    assert second.wait(WAIT)
+    with pytest.raises(OSError, match="disk gone"):
+        settler.close()
+    assert len(runs) == 2
+    settler.poke()  # closed: nothing runs
+    assert len(runs) == 2
