@@ -10,6 +10,9 @@ those that read data answers and beyond, any other answer the end state and beyo
 check declared what it reads where it was registered (`check(..., reads=...)`); `set_aside`
 turns the verdict of every check a doubt reaches into NOT-EXERCISED with the reasons, and
 leaves the others judged: a request's shape is the client's whatever the server answered.
+A request the model did not follow (`unfollowed_doubt`) puts in doubt its own answer and the
+model's oracle for the tokens it touched from then on: the later answers it predicts, the
+end state and the content; not the client's requests, unless it hides some of them.
 """
 
 from __future__ import annotations
@@ -24,7 +27,14 @@ from conformance.findings import CheckResult, Reads
 from conformance.requirements import Verdict
 from conformance.trace import Exchange
 
-__all__ = ["Doubt", "answer_doubt", "case_doubt", "content_order_doubt", "set_aside"]
+__all__ = [
+    "Doubt",
+    "answer_doubt",
+    "case_doubt",
+    "content_order_doubt",
+    "set_aside",
+    "unfollowed_doubt",
+]
 
 _NARROWEST_FIRST = tuple(Reads)
 _JUDGED = (Verdict.PASS, Verdict.FAIL, Verdict.NON_STRICT)
@@ -58,6 +68,31 @@ def case_doubt(reason: str) -> Doubt:
     return Doubt(reason, Reads.REQUESTS)
 
 
+def unfollowed_doubt(evidence: CaseEvidence, unfollowed: Exchange, why: str) -> Doubt:
+    """The model did not follow `unfollowed` (`why`: a multirequest, an unreadable KS, a
+    token it never saw made, a write past the bytes it keeps …): its answer was compared
+    with nothing, and the model's view of each token it touched is a guess from then on.
+    So the doubt reaches as far as the answers of that request and of every request on
+    those tokens answered after it arrived (`answer_doubt`), and with them the end state
+    and the content. The client's requests are its own and stay judged, unless the
+    request hides some of them: a multirequest carrying an upload, traced as one exchange."""
+    call = ".".join(part for part in (unfollowed.service, unfollowed.action) if part)
+    reason = f"exchange {unfollowed.id} ({call}) was not followed by the model: {why}"
+    if _hides_uploads(unfollowed):
+        return case_doubt(f"{reason}; it carries uploads no check sees")
+    touched = _tokens_touched(unfollowed)
+    later = [
+        e
+        for e in evidence.exchanges
+        if (touched is None or e.token_id in touched) and _end(e) >= unfollowed.arrival
+    ]
+    reach = min(
+        (answer_doubt(e, reason).reaches for e in (unfollowed, *later)),
+        key=_NARROWEST_FIRST.index,
+    )
+    return Doubt(reason, reach)
+
+
 def content_order_doubt(evidence: CaseEvidence) -> Doubt | None:
     """Two data requests on the token were in flight together (the server may have written
     them in either order, which no one outside it sees) and the file they leave depends on
@@ -89,6 +124,37 @@ def _unjudged(result: CheckResult, doubts: list[Doubt]) -> CheckResult:
         return result
     observations = {**result.observations, "not judged": reasons[:MAX_REASONS]}
     return CheckResult(result.requirement_id, Verdict.NOT_EXERCISED, (), observations)
+
+
+def _hides_uploads(exchange: Exchange) -> bool:
+    """A multirequest with an `uploadToken.upload` among its calls (`N:action`)."""
+    calls = _multirequest_calls(exchange)
+    return any(
+        calls.get(f"{n}:service", "").lower() == "uploadtoken"
+        and calls.get(f"{n}:action", "").lower() == "upload"
+        for n in {name.split(":", 1)[0] for name in calls}
+    )
+
+
+def _tokens_touched(exchange: Exchange) -> frozenset[str] | None:
+    """The tokens a request names: its own, or those its multirequest's calls name; None
+    (every token) when a call names one by another call's result (`{1:result:id}`)."""
+    calls = _multirequest_calls(exchange)
+    if not calls:
+        return frozenset() if exchange.token_id is None else frozenset({exchange.token_id})
+    named = {v for k, v in calls.items() if k.split(":", 1)[1].lower() == "uploadtokenid"}
+    return None if any(v.startswith("{") for v in named) else frozenset(named)
+
+
+def _multirequest_calls(exchange: Exchange) -> dict[str, str]:
+    """A multirequest's per-call parameters (`1:service`, `2:uploadTokenId` …)."""
+    if (exchange.service or "").lower() != "multirequest":
+        return {}
+    return {
+        name: value
+        for name, value in exchange.params.items()
+        if ":" in name and name.split(":", 1)[0].isdigit()
+    }
 
 
 def _in_flight_together(uploads: tuple[Exchange, ...]) -> Iterator[tuple[Exchange, Exchange]]:

@@ -15,6 +15,7 @@ from conformance.checks.doubts import (
     case_doubt,
     content_order_doubt,
     set_aside,
+    unfollowed_doubt,
 )
 from conformance.content import SourceFile
 from conformance.findings import CheckRegistry, CheckResult, Reads, judge
@@ -156,3 +157,83 @@ def test_only_judged_verdicts_are_set_aside_and_the_breaches_go_with_them() -> N
     assert aside.verdict is Verdict.NOT_EXERCISED
     assert aside.breaches == ()
     assert rest == [informational, unexercised]
+
+
+def _close(number: int, *, arrival: float, token: str = "t") -> Exchange:
+    return Exchange(
+        number,
+        "c",
+        arrival,
+        arrival,
+        service="uploadtoken",
+        action="upload",
+        token_id=token,
+        resume=True,
+        final_chunk=True,
+        resume_at=4000.0,
+        answered_at=arrival + 0.5,
+    )
+
+
+def _multirequest(number: int, arrival: float, **calls: str) -> Exchange:
+    """A multirequest traced as one exchange; `calls` as `c1_service=…` for `1:service`."""
+    params = {name[1:].replace("_", ":", 1): value for name, value in calls.items()}
+    return Exchange(
+        number, "c", arrival, arrival, service="multirequest", params=params, answered_at=arrival
+    )
+
+
+def _reach(*exchanges: Exchange, unfollowed: int) -> Doubt:
+    evidence = CaseEvidence(SOURCE, exchanges, ClientOutcome(True), given_token="t")
+    found = next(e for e in exchanges if e.id == unfollowed)
+    return unfollowed_doubt(evidence, found, "a token the proxy never saw made")
+
+
+def test_an_unfollowed_request_leaves_the_request_shapes_judged() -> None:
+    first = _part(1, 0, 1000, arrival=0.0, answered=1.0)
+    doubt = _reach(first, _close(2, arrival=2.0), unfollowed=1)
+    assert doubt.reaches is Reads.CLOSE_ANSWERS  # the close after it is predicted from it
+    assert not doubt.spoils(Reads.REQUESTS)
+    assert doubt.reason == (
+        "exchange 1 (uploadtoken.upload) was not followed by the model: "
+        "a token the proxy never saw made"
+    )
+
+
+def test_an_unfollowed_request_reaches_only_what_was_answered_after_it_on_its_token() -> None:
+    close_before = _close(1, arrival=0.0)  # answered at 0.5, before the part arrived
+    other_token = _close(3, arrival=2.0, token="u")
+    last = _part(2, 0, 1000, arrival=1.0, answered=1.5)
+    assert _reach(close_before, last, other_token, unfollowed=2).reaches is Reads.DATA_ANSWERS
+    in_flight = _close(4, arrival=0.9)  # answered at 1.4, after the part arrived
+    assert _reach(last, in_flight, unfollowed=2).reaches is Reads.CLOSE_ANSWERS
+
+
+def test_an_unfollowed_request_on_no_token_doubts_its_own_answer() -> None:
+    listing = Exchange(1, "c", 0.0, 0.0, service="uploadtoken", action="list", answered_at=0.1)
+    doubt = _reach(listing, _close(2, arrival=1.0), unfollowed=1)
+    assert doubt.reaches is Reads.END_STATE
+
+
+def test_a_multirequest_reaches_the_tokens_its_calls_name() -> None:
+    named = _multirequest(1, 0.0, c1_service="uploadToken", c1_action="get", c1_uploadTokenId="t")
+    elsewhere = _multirequest(
+        1, 0.0, c1_service="uploadToken", c1_action="get", c1_uploadTokenId="u"
+    )
+    by_result = _multirequest(
+        1, 0.0, c1_action="add", c2_action="get", c2_uploadTokenId="{1:result:id}"
+    )
+    close = _close(2, arrival=1.0)
+    assert _reach(named, close, unfollowed=1).reaches is Reads.CLOSE_ANSWERS
+    assert _reach(elsewhere, close, unfollowed=1).reaches is Reads.END_STATE
+    assert _reach(by_result, close, unfollowed=1).reaches is Reads.CLOSE_ANSWERS
+    assert "exchange 1 (multirequest)" in _reach(named, unfollowed=1).reason
+
+
+def test_a_multirequest_carrying_an_upload_hides_requests_and_sets_aside_the_case() -> None:
+    hiding = _multirequest(
+        1, 0.0, c1_service="uploadToken", c1_action="upload", c1_uploadTokenId="t"
+    )
+    doubt = _reach(hiding, unfollowed=1)
+    assert doubt.reaches is Reads.REQUESTS
+    assert doubt.reason.endswith("it carries uploads no check sees")
