@@ -23,11 +23,13 @@ from dataclasses import dataclass
 
 from conformance.checks.base import CHECKS
 from conformance.checks.evidence import CaseEvidence
+from conformance.faults import FaultKind
 from conformance.findings import CheckResult, Reads
 from conformance.requirements import Verdict
 from conformance.trace import Exchange
 
 __all__ = [
+    "NEVER_APPLIED",
     "Doubt",
     "answer_doubt",
     "case_doubt",
@@ -37,6 +39,14 @@ __all__ = [
 ]
 
 _NARROWEST_FIRST = tuple(Reads)
+# The fault kinds answered in the server's place, the request never applied there (through
+# the proxy, never forwarded: `proxy.refusals.NOT_FORWARDED`, kept equal by a test).
+NEVER_APPLIED = (
+    FaultKind.HTTP_ERROR,
+    FaultKind.KALTURA_ERROR,
+    FaultKind.RESET_BEFORE_APPLY,
+    FaultKind.CLOSE_CANNOT_MATCH,
+)
 _JUDGED = (Verdict.PASS, Verdict.FAIL, Verdict.NON_STRICT)
 MAX_REASONS = 5  # per verdict: the reports list every disagreement in their own section
 
@@ -99,8 +109,11 @@ def content_order_doubt(evidence: CaseEvidence) -> Doubt | None:
     that order: last writer wins over overlapping bytes (§9), a resume=false part replaces
     the file (§4 step 6), a part at resumeAt < 0 lands wherever the file ends (§5). Unless
     both carry the source's own bytes at their offsets over a range they share, the bytes
-    the model assembled in answer order are a guess: the content is in doubt."""
-    for first, second in _in_flight_together(evidence.uploads):
+    the model assembled in answer order are a guess: the content is in doubt. A part a
+    fault refused in the server's place (`NEVER_APPLIED`) wrote nothing, so no order of it."""
+    refused = {f.exchange_id for f in evidence.fired(*NEVER_APPLIED)}
+    written = tuple(e for e in evidence.uploads if e.applied or e.id not in refused)
+    for first, second in _in_flight_together(written):
         if _order_matters(evidence, first, second):
             return Doubt(
                 f"requests #{first.id} and #{second.id} were in flight together and the "

@@ -18,9 +18,10 @@ from conformance.checks.doubts import (
     unfollowed_doubt,
 )
 from conformance.content import SourceFile
+from conformance.faults import Fault, FaultKind, NthDataRequest
 from conformance.findings import CheckRegistry, CheckResult, Reads, judge
 from conformance.requirements import Party, Verdict
-from conformance.trace import Exchange, PayloadInfo
+from conformance.trace import Exchange, FaultFiring, PayloadInfo
 
 SOURCE = SourceFile(4096, 7)
 
@@ -237,3 +238,45 @@ def test_a_multirequest_carrying_an_upload_hides_requests_and_sets_aside_the_cas
     doubt = _reach(hiding, unfollowed=1)
     assert doubt.reaches is Reads.REQUESTS
     assert doubt.reason.endswith("it carries uploads no check sees")
+
+
+def _fired(kind: FaultKind, on: Exchange) -> FaultFiring:
+    return FaultFiring(0, Fault(NthDataRequest(2), kind), "t", 2, on.id)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [FaultKind.HTTP_ERROR, FaultKind.KALTURA_ERROR, FaultKind.RESET_BEFORE_APPLY],
+)
+def test_a_part_refused_in_the_servers_place_wrote_nothing_whose_order_could_matter(
+    kind: FaultKind,
+) -> None:
+    first = _part(1, 1000, 2000, arrival=0.0, answered=2.0)
+    zeros = _part(2, 1500, 2500, arrival=1.0, answered=1.1, data=bytes(1000))
+    assert content_order_doubt(_evidence(first, zeros)) is not None
+    evidence = CaseEvidence(
+        SOURCE, (first, zeros), ClientOutcome(True), given_token="t", firings=(_fired(kind, zeros),)
+    )
+    assert content_order_doubt(evidence) is None
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        (FaultKind.DELAY, False),  # forwarded, the upstream failed: it may have written
+        (FaultKind.DROP_AFTER_APPLY, True),  # forwarded and applied, the answer lost
+        (FaultKind.KALTURA_ERROR, True),  # marked applied: not refused in its place after all
+    ],
+    ids=["delay-upstream-failed", "dropped-after-apply", "applied"],
+)
+def test_a_part_that_may_have_reached_the_server_still_counts(
+    refused: tuple[FaultKind, bool],
+) -> None:
+    kind, applied = refused
+    first = _part(1, 1000, 2000, arrival=0.0, answered=2.0)
+    zeros = _part(2, 1500, 2500, arrival=1.0, answered=1.1, data=bytes(1000))
+    zeros.applied = applied
+    evidence = CaseEvidence(
+        SOURCE, (first, zeros), ClientOutcome(True), given_token="t", firings=(_fired(kind, zeros),)
+    )
+    assert content_order_doubt(evidence) is not None
