@@ -18,6 +18,7 @@ end state and the content; not the client's requests, unless it hides some of th
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -140,12 +141,12 @@ def _unjudged(result: CheckResult, doubts: list[Doubt]) -> CheckResult:
 
 
 def _hides_uploads(exchange: Exchange) -> bool:
-    """A multirequest with an `uploadToken.upload` among its calls (`N:action`)."""
-    calls = _multirequest_calls(exchange)
+    """A multirequest with an `uploadToken.upload` among its calls, or a call the trace
+    kept too little of to tell."""
     return any(
-        calls.get(f"{n}:service", "").lower() == "uploadtoken"
-        and calls.get(f"{n}:action", "").lower() == "upload"
-        for n in {name.split(":", 1)[0] for name in calls}
+        fields is None
+        or ("uploadtoken" in fields.get("service", ()) and "upload" in fields.get("action", ()))
+        for fields in _multirequest_calls(exchange)
     )
 
 
@@ -155,19 +156,31 @@ def _tokens_touched(exchange: Exchange) -> frozenset[str] | None:
     calls = _multirequest_calls(exchange)
     if not calls:
         return frozenset() if exchange.token_id is None else frozenset({exchange.token_id})
-    named = {v for k, v in calls.items() if k.split(":", 1)[1].lower() == "uploadtokenid"}
+    named = {v for fields in calls if fields for v in fields.get("uploadtokenid", ())}
     return None if any(v.startswith("{") for v in named) else frozenset(named)
 
 
-def _multirequest_calls(exchange: Exchange) -> dict[str, str]:
-    """A multirequest's per-call parameters (`1:service`, `2:uploadTokenId` …)."""
+# One field of a call as the trace flattens it: `{service: uploadtoken, action: get, …}`.
+_CALL_FIELD = re.compile(r"(?:^\{|, )(service|action|uploadTokenId): (\{[^}]*\}|[^,{}]*)", re.I)
+
+
+def _multirequest_calls(exchange: Exchange) -> list[dict[str, list[str]] | None]:
+    """Each call of a multirequest (parameters `1`, `2` … in the trace, each flattened by
+    `endpoints.recording`): its service, action and token ids, lower-cased names (service
+    and action values too); None for a call the trace cut short."""
     if (exchange.service or "").lower() != "multirequest":
-        return {}
-    return {
-        name: value
-        for name, value in exchange.params.items()
-        if ":" in name and name.split(":", 1)[0].isdigit()
-    }
+        return []
+    return [_call_fields(value) for name, value in exchange.params.items() if name.isdigit()]
+
+
+def _call_fields(flat: str) -> dict[str, list[str]] | None:
+    if not (flat.startswith("{") and flat.endswith("}")):
+        return None  # cut short (`TRACE_VALUE_MAX`) or not a call at all
+    fields: dict[str, list[str]] = {}
+    for name, value in _CALL_FIELD.findall(flat):
+        key = name.lower()
+        fields.setdefault(key, []).append(value if key == "uploadtokenid" else value.lower())
+    return fields
 
 
 def _in_flight_together(uploads: tuple[Exchange, ...]) -> Iterator[tuple[Exchange, Exchange]]:

@@ -18,10 +18,12 @@ from conformance.checks.doubts import (
     unfollowed_doubt,
 )
 from conformance.content import SourceFile
+from conformance.endpoints.recording import record_call
 from conformance.faults import Fault, FaultKind, NthDataRequest
 from conformance.findings import CheckRegistry, CheckResult, Reads, judge
 from conformance.requirements import Party, Verdict
 from conformance.trace import Exchange, FaultFiring, PayloadInfo
+from conformance.wire import ApiCall
 
 SOURCE = SourceFile(4096, 7)
 
@@ -176,12 +178,12 @@ def _close(number: int, *, arrival: float, token: str = "t") -> Exchange:
     )
 
 
-def _multirequest(number: int, arrival: float, **calls: str) -> Exchange:
-    """A multirequest traced as one exchange; `calls` as `c1_service=…` for `1:service`."""
-    params = {name[1:].replace("_", ":", 1): value for name, value in calls.items()}
-    return Exchange(
-        number, "c", arrival, arrival, service="multirequest", params=params, answered_at=arrival
-    )
+def _multirequest(number: int, arrival: float, *calls: dict[str, object]) -> Exchange:
+    """A multirequest traced as one exchange, its calls recorded as the proxy records them."""
+    exchange = Exchange(number, "c", arrival, arrival, answered_at=arrival)
+    params = {str(n): call for n, call in enumerate(calls, 1)}
+    record_call(exchange, ApiCall("multirequest", None, {**params, "ks": "secret"}))
+    return exchange
 
 
 def _reach(*exchanges: Exchange, unfollowed: int) -> Doubt:
@@ -217,12 +219,14 @@ def test_an_unfollowed_request_on_no_token_doubts_its_own_answer() -> None:
 
 
 def test_a_multirequest_reaches_the_tokens_its_calls_name() -> None:
-    named = _multirequest(1, 0.0, c1_service="uploadToken", c1_action="get", c1_uploadTokenId="t")
-    elsewhere = _multirequest(
-        1, 0.0, c1_service="uploadToken", c1_action="get", c1_uploadTokenId="u"
-    )
+    get = {"service": "uploadToken", "action": "get"}
+    named = _multirequest(1, 0.0, {**get, "uploadTokenId": "t"})
+    elsewhere = _multirequest(1, 0.0, {"service": "uploadToken", "action": "add"}, get)
     by_result = _multirequest(
-        1, 0.0, c1_action="add", c2_action="get", c2_uploadTokenId="{1:result:id}"
+        1,
+        0.0,
+        {"service": "uploadToken", "action": "add"},
+        {**get, "uploadTokenId": "{1:result:id}"},
     )
     close = _close(2, arrival=1.0)
     assert _reach(named, close, unfollowed=1).reaches is Reads.CLOSE_ANSWERS
@@ -231,10 +235,19 @@ def test_a_multirequest_reaches_the_tokens_its_calls_name() -> None:
     assert "exchange 1 (multirequest)" in _reach(named, unfollowed=1).reason
 
 
-def test_a_multirequest_carrying_an_upload_hides_requests_and_sets_aside_the_case() -> None:
-    hiding = _multirequest(
-        1, 0.0, c1_service="uploadToken", c1_action="upload", c1_uploadTokenId="t"
-    )
+@pytest.mark.parametrize(
+    "call",
+    [
+        {"service": "uploadToken", "action": "upload", "uploadTokenId": "t", "resume": "1"},
+        {"service": "UPLOADTOKEN", "action": "Upload"},
+        {"service": "uploadToken", "action": "get", "uploadTokenId": "x" * 2000},  # cut short
+    ],
+    ids=["upload", "upload-any-case", "cut-short"],
+)
+def test_a_multirequest_that_may_carry_an_upload_hides_requests_and_sets_aside_the_case(
+    call: dict[str, object],
+) -> None:
+    hiding = _multirequest(1, 0.0, {"service": "uploadToken", "action": "get"}, call)
     doubt = _reach(hiding, unfollowed=1)
     assert doubt.reaches is Reads.REQUESTS
     assert doubt.reason.endswith("it carries uploads no check sees")

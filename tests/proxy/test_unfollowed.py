@@ -1,5 +1,6 @@
 """Through the proxy, a request the model did not follow (here: uploads to a token the client
-made behind the proxy's back, which the shadow never saw made) sets aside only the checks
+made behind the proxy's back, which the shadow never saw made, or a multirequest on the
+token) sets aside only the checks
 that read the model's oracle for that token from then on (the answers it predicts, the end
 state, the content), each with a reason naming the exchange and why; the request-shape
 checks stay judged, and a client breaking one is still caught.
@@ -104,4 +105,30 @@ def test_a_request_shape_bug_is_caught_on_a_token_the_model_never_saw(case: Any)
     shapes = {rid for rid in case.extras if CHECKS.reads(rid) is Reads.REQUESTS}
     assert broken(result) == {case.target, *shapes}, show(result)
     assert any(UNSEEN in reason for reason in _reasons(result, "UT-C14")), table(result)
+    assert left == set()
+
+
+def _asks_in_a_multirequest_first(job: Job) -> None:
+    """`uploadToken.get` on the job's token in a multirequest, then the reference upload."""
+    calls = {"1:service": "uploadToken", "1:action": "get", "1:uploadTokenId": job.token_id}
+    with httpx.Client(timeout=10, trust_env=False) as http:
+        url = f"{job.service_url}/api_v3/service/multirequest"
+        http.post(url, data={**calls, "ks": job.ks, "format": "1"}).raise_for_status()
+    mutants.reference_client(job)
+
+
+def test_a_multirequest_on_the_token_sets_aside_what_the_model_predicts_after_it() -> None:
+    client = CallableClient(_asks_in_a_multirequest_first)
+    with served_account() as account:
+        with through_proxy(account, client) as runner:
+            result = runner.run(PLAIN)
+        left = account.token_ids()
+    multi = next(e for e in result.evidence.exchanges if e.service == "multirequest")
+    assert not broken(result), show(result)
+    shapes = {rid: result.verdict(rid) for rid in REQUEST_SHAPES}
+    assert shapes == dict.fromkeys(REQUEST_SHAPES, Verdict.PASS), table(result)
+    expected = f"exchange {multi.id} (multirequest) was not followed by the model: a multirequest"
+    for rid in (*ORACLE, "UT-C15"):
+        assert result.verdict(rid) is Verdict.NOT_EXERCISED, (rid, table(result))
+        assert any(r.startswith(expected) for r in _reasons(result, rid)), (rid, table(result))
     assert left == set()
