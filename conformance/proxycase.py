@@ -30,6 +30,7 @@ from conformance.checks.doubts import (
     case_doubt,
     content_order_doubt,
     set_aside,
+    unfollowed_doubt,
 )
 from conformance.clients.api import KalturaApi, KalturaCallError, KalturaTransportError
 from conformance.clients.runners import ClientRun, Job
@@ -61,8 +62,10 @@ class ProxyCaseRunner:
     Where the server and the model disagreed on a request, or the proxy answered one in
     the server's place (it could not forward it), the checks that read that answer (as
     each declared, `Reads`) read NOT-EXERCISED with the reason, and the others stay
-    judged; a request the model did not follow sets aside every check of the case (it
-    may hide the client's own requests: a multirequest), and parts written in an order
+    judged; a request the model did not follow sets aside the checks that read the
+    model's oracle for its token from then on (later answers, end state, content), and the
+    request-shape checks too only when it hides the client's own requests (a multirequest
+    carrying an upload), and parts written in an order
     the proxy cannot see set aside the content (`conformance.checks.doubts`). That is news
     about the server or the model, never the client's fault (the disagreements go to the
     reports). Without the admin secret (one KS for every case), a token the client makes
@@ -237,7 +240,8 @@ class ProxyCaseRunner:
     ) -> list[Doubt]:
         """What the case's verdicts cannot rest on (`conformance.checks.doubts`): each
         disagreement and each request the proxy answered in the server's place put that
-        request's answer in doubt; a request the model did not follow, the whole case; a
+        request's answer in doubt; a request the model did not follow, the model's oracle
+        for the tokens it touched from then on (`unfollowed_doubt`); a
         file that depends on an order of writes the proxy cannot see, the content."""
         doubts = [answer_doubt(exchange, d.describe()) for d, exchange in disagreed]
         notes = self.proxy.notes()
@@ -248,11 +252,11 @@ class ProxyCaseRunner:
             for e in evidence.exchanges
             if e.id in notes
         ]
-        on_tokens = {e.id for e in evidence.exchanges if e.token_id is not None}
+        by_id = {e.id: e for e in evidence.exchanges}
         doubts += [
-            case_doubt(f"exchange {u.exchange_id} was not followed by the model: {u.reason}")
+            unfollowed_doubt(evidence, by_id[u.exchange_id], u.reason)
             for u in self.proxy.shadow.unmodelled()
-            if u.exchange_id in on_tokens
+            if u.exchange_id in by_id
         ]
         content = content_order_doubt(evidence)
         return doubts if content is None else [*doubts, content]

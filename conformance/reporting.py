@@ -20,6 +20,7 @@ from conformance import __version__
 from conformance.baselines import PLACEHOLDER_REASON
 from conformance.requirements import CATALOGUE, Party, Verdict
 from reports import ResultsBuilder, not_exercised_headline, write_reports
+from reports.asides import set_aside_lines
 from reports.disagreements import TITLE as DISAGREED
 from reports.disagreements import lines as disagreement_lines
 from reports.view import baseline_lines, baseline_mark, chunk_text, merged_text
@@ -127,8 +128,10 @@ def summary_lines(document: dict[str, Any], directory: str) -> list[str]:
     if run.get("interrupted"):
         lines.append("INTERRUPTED: only the cases that finished before are reported")
     lines += _sharding(run)
+    shown: dict[str, str] = {}  # each reason in full once, under the first row it sets aside
     for row in document["requirements"]:
         lines.append(_row(row))
+        lines += [f"          {line}" for line in set_aside_lines(document, row, shown)]
     summary = document["summary"]
     lines.append(
         f"{summary['cases']} cases; {summary['must_failed']} MUST failed, "

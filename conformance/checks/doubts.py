@@ -10,23 +10,44 @@ those that read data answers and beyond, any other answer the end state and beyo
 check declared what it reads where it was registered (`check(..., reads=...)`); `set_aside`
 turns the verdict of every check a doubt reaches into NOT-EXERCISED with the reasons, and
 leaves the others judged: a request's shape is the client's whatever the server answered.
+A request the model did not follow (`unfollowed_doubt`) puts in doubt its own answer and the
+model's oracle for the tokens it touched from then on: the later answers it predicts, the
+end state and the content; not the client's requests, unless it hides some of them.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from conformance.checks.base import CHECKS
 from conformance.checks.evidence import CaseEvidence
+from conformance.faults import FaultKind
 from conformance.findings import CheckResult, Reads
 from conformance.requirements import Verdict
 from conformance.trace import Exchange
 
-__all__ = ["Doubt", "answer_doubt", "case_doubt", "content_order_doubt", "set_aside"]
+__all__ = [
+    "NEVER_APPLIED",
+    "Doubt",
+    "answer_doubt",
+    "case_doubt",
+    "content_order_doubt",
+    "set_aside",
+    "unfollowed_doubt",
+]
 
 _NARROWEST_FIRST = tuple(Reads)
+# The fault kinds answered in the server's place, the request never applied there (through
+# the proxy, never forwarded: `proxy.refusals.NOT_FORWARDED`, kept equal by a test).
+NEVER_APPLIED = (
+    FaultKind.HTTP_ERROR,
+    FaultKind.KALTURA_ERROR,
+    FaultKind.RESET_BEFORE_APPLY,
+    FaultKind.CLOSE_CANNOT_MATCH,
+)
 _JUDGED = (Verdict.PASS, Verdict.FAIL, Verdict.NON_STRICT)
 MAX_REASONS = 5  # per verdict: the reports list every disagreement in their own section
 
@@ -58,14 +79,42 @@ def case_doubt(reason: str) -> Doubt:
     return Doubt(reason, Reads.REQUESTS)
 
 
+def unfollowed_doubt(evidence: CaseEvidence, unfollowed: Exchange, why: str) -> Doubt:
+    """The model did not follow `unfollowed` (`why`: a multirequest, an unreadable KS, a
+    token it never saw made, a write past the bytes it keeps …): its answer was compared
+    with nothing, and the model's view of each token it touched is a guess from then on.
+    So the doubt reaches as far as the answers of that request and of every request on
+    those tokens answered after it arrived (`answer_doubt`), and with them the end state
+    and the content. The client's requests are its own and stay judged, unless the
+    request hides some of them: a multirequest carrying an upload, traced as one exchange."""
+    call = ".".join(part for part in (unfollowed.service, unfollowed.action) if part)
+    reason = f"exchange {unfollowed.id} ({call}) was not followed by the model: {why}"
+    if _hides_uploads(unfollowed):
+        return case_doubt(f"{reason}; it carries uploads no check sees")
+    touched = _tokens_touched(unfollowed)
+    later = [
+        e
+        for e in evidence.exchanges
+        if (touched is None or e.token_id in touched) and _end(e) >= unfollowed.arrival
+    ]
+    reach = min(
+        (answer_doubt(e, reason).reaches for e in (unfollowed, *later)),
+        key=_NARROWEST_FIRST.index,
+    )
+    return Doubt(reason, reach)
+
+
 def content_order_doubt(evidence: CaseEvidence) -> Doubt | None:
     """Two data requests on the token were in flight together (the server may have written
     them in either order, which no one outside it sees) and the file they leave depends on
     that order: last writer wins over overlapping bytes (§9), a resume=false part replaces
     the file (§4 step 6), a part at resumeAt < 0 lands wherever the file ends (§5). Unless
     both carry the source's own bytes at their offsets over a range they share, the bytes
-    the model assembled in answer order are a guess: the content is in doubt."""
-    for first, second in _in_flight_together(evidence.uploads):
+    the model assembled in answer order are a guess: the content is in doubt. A part a
+    fault refused in the server's place (`NEVER_APPLIED`) wrote nothing, so no order of it."""
+    refused = {f.exchange_id for f in evidence.fired(*NEVER_APPLIED)}
+    written = tuple(e for e in evidence.uploads if e.applied or e.id not in refused)
+    for first, second in _in_flight_together(written):
         if _order_matters(evidence, first, second):
             return Doubt(
                 f"requests #{first.id} and #{second.id} were in flight together and the "
@@ -89,6 +138,49 @@ def _unjudged(result: CheckResult, doubts: list[Doubt]) -> CheckResult:
         return result
     observations = {**result.observations, "not judged": reasons[:MAX_REASONS]}
     return CheckResult(result.requirement_id, Verdict.NOT_EXERCISED, (), observations)
+
+
+def _hides_uploads(exchange: Exchange) -> bool:
+    """A multirequest with an `uploadToken.upload` among its calls, or a call the trace
+    kept too little of to tell."""
+    return any(
+        fields is None
+        or ("uploadtoken" in fields.get("service", ()) and "upload" in fields.get("action", ()))
+        for fields in _multirequest_calls(exchange)
+    )
+
+
+def _tokens_touched(exchange: Exchange) -> frozenset[str] | None:
+    """The tokens a request names: its own, or those its multirequest's calls name; None
+    (every token) when a call names one by another call's result (`{1:result:id}`)."""
+    calls = _multirequest_calls(exchange)
+    if not calls:
+        return frozenset() if exchange.token_id is None else frozenset({exchange.token_id})
+    named = {v for fields in calls if fields for v in fields.get("uploadtokenid", ())}
+    return None if any(v.startswith("{") for v in named) else frozenset(named)
+
+
+# One field of a call as the trace flattens it: `{service: uploadtoken, action: get, …}`.
+_CALL_FIELD = re.compile(r"(?:^\{|, )(service|action|uploadTokenId): (\{[^}]*\}|[^,{}]*)", re.I)
+
+
+def _multirequest_calls(exchange: Exchange) -> list[dict[str, list[str]] | None]:
+    """Each call of a multirequest (parameters `1`, `2` … in the trace, each flattened by
+    `endpoints.recording`): its service, action and token ids, lower-cased names (service
+    and action values too); None for a call the trace cut short."""
+    if (exchange.service or "").lower() != "multirequest":
+        return []
+    return [_call_fields(value) for name, value in exchange.params.items() if name.isdigit()]
+
+
+def _call_fields(flat: str) -> dict[str, list[str]] | None:
+    if not (flat.startswith("{") and flat.endswith("}")):
+        return None  # cut short (`TRACE_VALUE_MAX`) or not a call at all
+    fields: dict[str, list[str]] = {}
+    for name, value in _CALL_FIELD.findall(flat):
+        key = name.lower()
+        fields.setdefault(key, []).append(value if key == "uploadtokenid" else value.lower())
+    return fields
 
 
 def _in_flight_together(uploads: tuple[Exchange, ...]) -> Iterator[tuple[Exchange, Exchange]]:

@@ -15,11 +15,15 @@ from conformance.checks.doubts import (
     case_doubt,
     content_order_doubt,
     set_aside,
+    unfollowed_doubt,
 )
 from conformance.content import SourceFile
+from conformance.endpoints.recording import record_call
+from conformance.faults import Fault, FaultKind, NthDataRequest
 from conformance.findings import CheckRegistry, CheckResult, Reads, judge
 from conformance.requirements import Party, Verdict
-from conformance.trace import Exchange, PayloadInfo
+from conformance.trace import Exchange, FaultFiring, PayloadInfo
+from conformance.wire import ApiCall
 
 SOURCE = SourceFile(4096, 7)
 
@@ -156,3 +160,136 @@ def test_only_judged_verdicts_are_set_aside_and_the_breaches_go_with_them() -> N
     assert aside.verdict is Verdict.NOT_EXERCISED
     assert aside.breaches == ()
     assert rest == [informational, unexercised]
+
+
+def _close(number: int, *, arrival: float, token: str = "t") -> Exchange:
+    return Exchange(
+        number,
+        "c",
+        arrival,
+        arrival,
+        service="uploadtoken",
+        action="upload",
+        token_id=token,
+        resume=True,
+        final_chunk=True,
+        resume_at=4000.0,
+        answered_at=arrival + 0.5,
+    )
+
+
+def _multirequest(number: int, arrival: float, *calls: dict[str, object]) -> Exchange:
+    """A multirequest traced as one exchange, its calls recorded as the proxy records them."""
+    exchange = Exchange(number, "c", arrival, arrival, answered_at=arrival)
+    params = {str(n): call for n, call in enumerate(calls, 1)}
+    record_call(exchange, ApiCall("multirequest", None, {**params, "ks": "secret"}))
+    return exchange
+
+
+def _reach(*exchanges: Exchange, unfollowed: int) -> Doubt:
+    evidence = CaseEvidence(SOURCE, exchanges, ClientOutcome(True), given_token="t")
+    found = next(e for e in exchanges if e.id == unfollowed)
+    return unfollowed_doubt(evidence, found, "a token the proxy never saw made")
+
+
+def test_an_unfollowed_request_leaves_the_request_shapes_judged() -> None:
+    first = _part(1, 0, 1000, arrival=0.0, answered=1.0)
+    doubt = _reach(first, _close(2, arrival=2.0), unfollowed=1)
+    assert doubt.reaches is Reads.CLOSE_ANSWERS  # the close after it is predicted from it
+    assert not doubt.spoils(Reads.REQUESTS)
+    assert doubt.reason == (
+        "exchange 1 (uploadtoken.upload) was not followed by the model: "
+        "a token the proxy never saw made"
+    )
+
+
+def test_an_unfollowed_request_reaches_only_what_was_answered_after_it_on_its_token() -> None:
+    close_before = _close(1, arrival=0.0)  # answered at 0.5, before the part arrived
+    other_token = _close(3, arrival=2.0, token="u")
+    last = _part(2, 0, 1000, arrival=1.0, answered=1.5)
+    assert _reach(close_before, last, other_token, unfollowed=2).reaches is Reads.DATA_ANSWERS
+    in_flight = _close(4, arrival=0.9)  # answered at 1.4, after the part arrived
+    assert _reach(last, in_flight, unfollowed=2).reaches is Reads.CLOSE_ANSWERS
+
+
+def test_an_unfollowed_request_on_no_token_doubts_its_own_answer() -> None:
+    listing = Exchange(1, "c", 0.0, 0.0, service="uploadtoken", action="list", answered_at=0.1)
+    doubt = _reach(listing, _close(2, arrival=1.0), unfollowed=1)
+    assert doubt.reaches is Reads.END_STATE
+
+
+def test_a_multirequest_reaches_the_tokens_its_calls_name() -> None:
+    get = {"service": "uploadToken", "action": "get"}
+    named = _multirequest(1, 0.0, {**get, "uploadTokenId": "t"})
+    elsewhere = _multirequest(1, 0.0, {"service": "uploadToken", "action": "add"}, get)
+    by_result = _multirequest(
+        1,
+        0.0,
+        {"service": "uploadToken", "action": "add"},
+        {**get, "uploadTokenId": "{1:result:id}"},
+    )
+    close = _close(2, arrival=1.0)
+    assert _reach(named, close, unfollowed=1).reaches is Reads.CLOSE_ANSWERS
+    assert _reach(elsewhere, close, unfollowed=1).reaches is Reads.END_STATE
+    assert _reach(by_result, close, unfollowed=1).reaches is Reads.CLOSE_ANSWERS
+    assert "exchange 1 (multirequest)" in _reach(named, unfollowed=1).reason
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        {"service": "uploadToken", "action": "upload", "uploadTokenId": "t", "resume": "1"},
+        {"service": "UPLOADTOKEN", "action": "Upload"},
+        {"service": "uploadToken", "action": "get", "uploadTokenId": "x" * 2000},  # cut short
+    ],
+    ids=["upload", "upload-any-case", "cut-short"],
+)
+def test_a_multirequest_that_may_carry_an_upload_hides_requests_and_sets_aside_the_case(
+    call: dict[str, object],
+) -> None:
+    hiding = _multirequest(1, 0.0, {"service": "uploadToken", "action": "get"}, call)
+    doubt = _reach(hiding, unfollowed=1)
+    assert doubt.reaches is Reads.REQUESTS
+    assert doubt.reason.endswith("it carries uploads no check sees")
+
+
+def _fired(kind: FaultKind, on: Exchange) -> FaultFiring:
+    return FaultFiring(0, Fault(NthDataRequest(2), kind), "t", 2, on.id)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [FaultKind.HTTP_ERROR, FaultKind.KALTURA_ERROR, FaultKind.RESET_BEFORE_APPLY],
+)
+def test_a_part_refused_in_the_servers_place_wrote_nothing_whose_order_could_matter(
+    kind: FaultKind,
+) -> None:
+    first = _part(1, 1000, 2000, arrival=0.0, answered=2.0)
+    zeros = _part(2, 1500, 2500, arrival=1.0, answered=1.1, data=bytes(1000))
+    assert content_order_doubt(_evidence(first, zeros)) is not None
+    evidence = CaseEvidence(
+        SOURCE, (first, zeros), ClientOutcome(True), given_token="t", firings=(_fired(kind, zeros),)
+    )
+    assert content_order_doubt(evidence) is None
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        (FaultKind.DELAY, False),  # forwarded, the upstream failed: it may have written
+        (FaultKind.DROP_AFTER_APPLY, True),  # forwarded and applied, the answer lost
+        (FaultKind.KALTURA_ERROR, True),  # marked applied: not refused in its place after all
+    ],
+    ids=["delay-upstream-failed", "dropped-after-apply", "applied"],
+)
+def test_a_part_that_may_have_reached_the_server_still_counts(
+    refused: tuple[FaultKind, bool],
+) -> None:
+    kind, applied = refused
+    first = _part(1, 1000, 2000, arrival=0.0, answered=2.0)
+    zeros = _part(2, 1500, 2500, arrival=1.0, answered=1.1, data=bytes(1000))
+    zeros.applied = applied
+    evidence = CaseEvidence(
+        SOURCE, (first, zeros), ClientOutcome(True), given_token="t", firings=(_fired(kind, zeros),)
+    )
+    assert content_order_doubt(evidence) is not None

@@ -112,6 +112,8 @@ def test_a_mutant_server_is_reported_as_a_disagreement_not_a_client_failure(
         )
     assert done.returncode == 0, done.stdout[-3000:]
     assert "Server and model disagreed" in done.stdout
+    set_aside = [line.strip() for line in done.stdout.splitlines() if "set aside" in line]
+    assert any(" the server answered " in line for line in set_aside), done.stdout[-3000:]
     document = _document(tmp_path)
     assert document["disagreements"], document["cases"]
     assert "FAIL" not in set(_verdicts(tmp_path).values())
