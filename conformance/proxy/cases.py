@@ -81,12 +81,18 @@ class CasePlans:
                 self.faults.attach(key, FaultPlan())
         return key
 
-    def unrefused(self, caller: object) -> bool:
-        """No plan has a refusing fault, or `caller` is under none that has (an unknown
-        caller is of no known partner: it may be refused)."""
+    def refusing(self) -> set[int]:
+        """The keys whose plans have a fault that answers without forwarding."""
         with self._lock:
             partners = tuple(self._partners)
-        refusing = {p for p in partners if refuses(self.faults.plan(p))}
+        return {p for p in partners if refuses(self.faults.plan(p))}
+
+    def unrefused(self, caller: object, refusing: set[int] | None = None) -> bool:
+        """No plan has a refusing fault, or `caller` is under none that has (an unknown
+        caller is of no known partner: it may be refused). `refusing`: as `refusing()`
+        answered it just now."""
+        if refusing is None:
+            refusing = self.refusing()
         if not refusing:
             return True
         if not isinstance(caller, Caller):

@@ -309,7 +309,11 @@ class ProxyEndpoint:
     def _may_stream(self, target: str) -> bool:
         """No fault that answers without forwarding can match this request, by its query
         and path (whose parameters win over the body's in `decode_call`)."""
-        return self._unrefused(decode_call(target, None, ParsedBody()).param("ks"))
+        refusing = self.plans.refusing()
+        if not refusing:  # no plan refuses: the query need not be read
+            return True
+        ks = decode_call(target, None, ParsedBody()).param("ks")
+        return self.plans.unrefused(self.shadow.callers.resolve(ks), refusing)
 
     def _unrefused(self, ks: object) -> bool:
         """No partner has a refusing fault planned, or `ks` is of one that has none (an
