@@ -63,13 +63,14 @@ def _given(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _options(args: argparse.Namespace) -> RunOptions:
+    """The run's options, checked."""
     given = _given(args)
     options = run_options(given, CLI)
     options.client_runner()  # a bad --client-cmd or --client fails here, in one line
     options.baseline_file()  # so does a malformed --baseline, before any case runs
     writable_directory(CLI.flag("report_dir"), options.report_dir)
-    live_target(given, front=CLI)
-    if options.shard is not None and _server_run(args, options):
+    live = live_target(given, front=CLI) is not None
+    if options.shard is not None and _server_run(options, live=live):
         flag = CLI.flag("shard")
         raise OptionError(f"{flag}: shards split a client's cases; a server run is whole")
     if args.workers is not None and args.workers != "auto" and not args.workers.isdigit():
@@ -94,25 +95,25 @@ def _pytest_args(args: argparse.Namespace, options: RunOptions) -> list[str]:
     # The run's options as checked (the chunk size in bytes, --strict's implication), the
     # live account's as typed (the environment's are read there again).
     given = _given(args)
-    live = {o.name: given[o.name] for o in OPTIONS if o.live}
+    live = live_target(given, front=CLI) is not None
+    account = {o.name: given[o.name] for o in OPTIONS if o.live}
     run = {o.name: getattr(options, o.name) for o in OPTIONS if not o.live}
-    argv += pytest_argv({**live, **run})
+    argv += pytest_argv({**account, **run})
     argv += [] if args.seed is None else ["--hypothesis-seed", str(args.seed)]
     # load: the suite orders its longest groups (most lanes) first, and load hands them out in order
-    workers = _workers(args, options)
+    workers = _workers(args, options, live=live)
     argv += ["-n", workers, "--dist", "load"] if workers != "0" else []
     return argv
 
 
-def _workers(args: argparse.Namespace, options: RunOptions) -> str:
+def _workers(args: argparse.Namespace, options: RunOptions, *, live: bool) -> str:
     """`-n` as given; by default one xdist worker per group of cases, however many cores:
     a case mostly waits (on the client, a held chunk, a close retried after a pause), and
     a failing group shrinks for up to its budget, so the groups run side by side and a
     verdict comes after one budget, not one per group. A server run and a replay: one."""
     if args.workers is not None:
         return str(args.workers)
-    live = live_target(_given(args), front=CLI) is not None
-    if options.replay is not None or _server_run(args, options):
+    if options.replay is not None or _server_run(options, live=live):
         return "0"
     groups = runnable(requirements=options.requirements, live=live)
     dealt = shard_lanes_of(options, live=live)  # a CI job runs the groups dealt to it
@@ -120,9 +121,8 @@ def _workers(args: argparse.Namespace, options: RunOptions) -> str:
     return "0" if count <= 1 else str(count)
 
 
-def _server_run(args: argparse.Namespace, options: RunOptions) -> bool:
+def _server_run(options: RunOptions, *, live: bool) -> bool:
     """A live URL and no client: the run judges the server."""
-    live = live_target(_given(args), front=CLI) is not None
     return live and not (options.client_cmd or options.client)
 
 
