@@ -3,7 +3,9 @@
 The client is what real integrations run: it speaks XML only (`format=2`), sends its
 parameters as one JSON multipart field, opens a fresh `requests` connection per call and
 parses every answer with lxml. These tests drive it through the documented three-stage
-parallel upload and the error paths a client must be able to tell apart.
+parallel upload and the error paths a client must be able to tell apart, straight to the
+server and through the recording proxy (issue 14), where the shadow model must follow
+every call it sends (its XML, its JSON field, the KSs it signs) without a disagreement.
 
 No transport faults here: the client's `doHttpRequest` is wrapped in a retry decorator
 with 5-20 s sleeps, so a reset or a dropped answer could stall a test for a minute. Every
@@ -12,6 +14,7 @@ test uses a short close wait (`FINAL_WAIT`) and stays well under ten seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import threading
 import time
@@ -26,6 +29,8 @@ import pytest
 from conformance.content import SourceFile
 from conformance.endpoints import EndpointConfig, KalturaEndpoint, Partner
 from conformance.endpoints.server import LoopbackServer
+from conformance.proxy.callers import Callers
+from conformance.proxy.endpoint import ProxyConfig, ProxyEndpoint
 
 kaltura_client = pytest.importorskip("KalturaClient")
 pytest.importorskip("lxml")
@@ -46,16 +51,19 @@ CUTS = (0, 70_000, 150_000, 240_000, SOURCE.size)
 
 @dataclass
 class Service:
-    """A running loopback server, its endpoint and one partner on it."""
+    """A running loopback server, its endpoint and one partner on it; the URL the client
+    is given is the server's, or that of the recording proxy in front of it (`proxy`)."""
 
     endpoint: KalturaEndpoint
     server: LoopbackServer
     partner: Partner
+    url: str
+    proxy: ProxyEndpoint | None = None
 
     def client(self, ks: str | None = None) -> Any:
         """A fresh official client for the partner, with `ks` set when given."""
         config = kaltura_client.KalturaConfiguration(self.partner.partner_id)
-        config.serviceUrl = self.server.url
+        config.serviceUrl = self.url
         config.requestTimeout = 5  # calls without files; uploads use the client's fixed 10 s
         client = kaltura_client.KalturaClient(config)
         if ks is not None:
@@ -75,18 +83,38 @@ class Service:
         return client
 
 
-@pytest.fixture
-def service() -> Iterator[Service]:
+@pytest.fixture(params=["direct", "proxied"])
+def service(request: pytest.FixtureRequest) -> Iterator[Service]:
+    """The server alone, or behind the proxy (issue 14): there the client must get the
+    same answers, and the shadow model must follow it without a disagreement."""
     started = time.monotonic()
     endpoint = KalturaEndpoint(EndpointConfig(final_wait=FINAL_WAIT))
     partner = endpoint.add_partner()
     try:
         with LoopbackServer(endpoint) as server:
-            yield Service(endpoint, server, partner)
+            if request.param == "direct":
+                yield Service(endpoint, server, partner, server.url)
+            else:
+                yield from _proxied(Service(endpoint, server, partner, server.url))
     finally:
         endpoint.close()
     elapsed = time.monotonic() - started
     assert elapsed < TEST_BUDGET, f"interop test took {elapsed:.1f} s (budget {TEST_BUDGET} s)"
+
+
+def _proxied(service: Service) -> Iterator[Service]:
+    """`service` behind a proxy that can read the KSs the client signs (it knows the
+    partner's admin secret, as a live run given `--admin-secret` does)."""
+    secrets = {service.partner.partner_id: service.partner.admin_secret}
+    proxy = ProxyEndpoint(ProxyConfig(service.server.url), callers=Callers(secrets=secrets))
+    try:
+        with LoopbackServer(proxy) as front:
+            yield dataclasses.replace(service, url=front.url, proxy=proxy)
+            assert proxy.shadow.disagreements() == ()
+            unfollowed = [u.reason for u in proxy.shadow.unmodelled()]
+            assert all("multirequest" in reason for reason in unfollowed), unfollowed
+    finally:
+        proxy.close()
 
 
 def _piece(index: int) -> io.BytesIO:
