@@ -57,6 +57,8 @@ class HeadError(ValueError):
 
 @dataclass(frozen=True)
 class RequestLine:
+    """A request line's three words, checked."""
+
     command: str
     path: str
     version: str  # as sent, e.g. "HTTP/1.1"
