@@ -3,8 +3,10 @@
 Why not `http.client.parse_headers`: it hands the header bytes to the email package's
 FeedParser, which was 5.8 % of the proxy's handler thread on small `uploadToken.get`
 requests (py-spy; `parse_request` 7.3 %), paid twice through the proxy (its own server and
-the embedded one it forwards to share `ConnectionHandler`). This reader gives the handler
-what the email parser gave it, value for value:
+the embedded one it forwards to share `ConnectionHandler`). Measured 2026-12-03 (load 3-5):
+an httpx get's head read in 6 us against 20 us; `parse_request` 0.1-1.3 % of the proxy's
+handler thread against 1.8-5.7 % for the old one in the same benchmark runs. This reader
+gives the handler what the email parser gave it, value for value:
 
 - lines are read as `http.client` reads them: at most 65536 bytes each (more: 431), at most
   100 lines counting the empty one that ends the head (more: 431), the bytes decoded as
