@@ -6,7 +6,6 @@ connection over the server's cap gets a quick 503."""
 from __future__ import annotations
 
 import contextlib
-import email.errors
 import socket
 import struct
 import time
@@ -23,6 +22,7 @@ from conformance.endpoints.raw import (
     open_stream,
     wants_raw_body,
 )
+from conformance.endpoints.request_head import HeadError, RequestHeaders, read_headers, request_line
 from conformance.model import Blob
 
 if TYPE_CHECKING:
@@ -40,12 +40,6 @@ _IDLE_TIMEOUT = 120.0  # seconds a keep-alive connection may sit idle
 _REFUSAL_TIMEOUT = 2.0  # seconds a refused connection may take to send its request head
 _REFUSAL_DRAIN = 1 << 20  # bytes of a refused request read (and dropped) before closing
 _UNAVAILABLE = b"<html><body><h1>503 Service Unavailable</h1></body></html>"
-# A header line without a colon, or a first header line that looks like a continuation.
-# (Not every defect: a multipart Content-Type alone gives "no boundary in the body" ones.)
-_BAD_HEADER_LINES = (
-    email.errors.MissingHeaderBodySeparatorDefect,
-    email.errors.FirstHeaderLineIsContinuationDefect,
-)
 
 
 class ConnectionHandler(BaseHTTPRequestHandler):
@@ -53,6 +47,7 @@ class ConnectionHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     timeout = _IDLE_TIMEOUT
     server: _Server  # has `owner`, the LoopbackServer
+    headers: RequestHeaders  # type: ignore[assignment]  # not the email package's Message
     raw_requestline: bytes  # set by handle_one_request; typeshed leaves it out
     _headers_buffer: list[bytes]  # send_header's buffer; typeshed leaves it out
 
@@ -239,20 +234,33 @@ class ConnectionHandler(BaseHTTPRequestHandler):
         self.connection.close()  # now, before socketserver's shutdown() could send a FIN
 
     def parse_request(self) -> bool:
-        """The standard parse, but stricter where it would serve a malformed request, as
-        Apache and nginx are: a request line without a version (HTTP/0.9, which would be
-        answered without a status line) and a header line without a colon (which the
-        standard parser takes for the end of the headers, silently losing the ones after
-        it, Content-Length included) get a 400 and a closed connection."""
-        if len(self.raw_requestline.split()) == 2:
-            self.close_connection = True
-            self.send_error(400, "Bad request line: no HTTP version")
+        """`http.server`'s parse (request line, then Connection and Expect as it reads
+        them) with the head read by `request_head` rather than the email parser, and
+        stricter where that would serve a malformed request, as Apache and nginx are: a
+        request line without a version, a header line without a colon (which the email
+        parser took for the end of the head, losing the headers after it, Content-Length
+        included) and the other malformed lines `request_head` names get a 400 and a
+        closed connection."""
+        self.command, self.request_version = "", self.default_request_version
+        self.close_connection = True
+        self.requestline = self.raw_requestline.decode("latin-1").rstrip("\r\n")
+        words = self.requestline.split()
+        if not words:
             return False
-        if not super().parse_request():
+        try:
+            line = request_line(words)
+            self.command, self.path, self.request_version = line.command, line.path, line.version
+            self.headers = read_headers(self.rfile)
+        except HeadError as error:
+            self.send_error(error.status, error.reason)
             return False
-        if any(isinstance(defect, _BAD_HEADER_LINES) for defect in self.headers.defects):
-            self.send_error(400, "Bad request header")
-            return False
+        self.close_connection = not line.persistent
+        connection = self.headers.get("Connection", "").lower()
+        if connection in ("close", "keep-alive"):
+            self.close_connection = connection == "close"
+        expect = self.headers.get("Expect", "").lower()
+        if expect == "100-continue" and self.request_version >= "HTTP/1.1":
+            return self.handle_expect_100()
         return True
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
