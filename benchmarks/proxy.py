@@ -83,6 +83,7 @@ MiB) competes for the same two cores as the upstream and the client.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import multiprocessing
 import os
@@ -104,8 +105,6 @@ except ModuleNotFoundError:  # run from a checkout without installing the packag
     from conformance.endpoints import EndpointConfig, KalturaEndpoint
 
 from conformance.endpoints.server import LoopbackServer
-from conformance.model import Caller
-from conformance.proxy.endpoint import ProxyConfig, ProxyEndpoint
 
 MIB = 1 << 20
 UPLOAD = "/api_v3/service/uploadtoken/action/upload"
@@ -155,15 +154,6 @@ def _upstream(pipe: Connection) -> None:
     _serve(pipe, make)
 
 
-def _proxy(pipe: Connection, upstream_url: str, partner_id: int, ks: str) -> None:
-    def make() -> tuple[LoopbackServer[Any], object]:
-        proxy = ProxyEndpoint(ProxyConfig(upstream_url))
-        proxy.tell(ks, Caller(partner_id))
-        return LoopbackServer(proxy), None
-
-    _serve(pipe, make)
-
-
 class Child:
     def __init__(self, target: Callable[..., None], *args: object) -> None:
         self.pipe, theirs = multiprocessing.Pipe()
@@ -180,9 +170,10 @@ class Child:
         self.process.join(10)
 
 
-# The proxy of another checkout (`--baseline DIR`, e.g. an export of main), in a process of
-# its own started with DIR first on its path: before and after measured in the same run.
-_BASELINE = r"""
+# A proxy of a checkout (this one, or `--baseline DIR`, e.g. an export of main), in a
+# process of its own started the same way for both (with the checkout first on its path),
+# so that before and after are measured alike in the same run.
+_PROXY = r"""
 import json, os, sys
 from pathlib import Path
 from conformance.endpoints.server import LoopbackServer
@@ -195,9 +186,16 @@ proxy = ProxyEndpoint(ProxyConfig(upstream))
 proxy.tell(ks, Caller(partner_id))
 server = LoopbackServer(proxy).start()
 print(json.dumps(server.url), flush=True)
+import tracemalloc
 for line in sys.stdin:
     if line.strip() == "cpu":
         print(json.dumps(sum(os.times()[:2])), flush=True)
+    elif line.strip() == "trace":
+        tracemalloc.start()
+        print("null", flush=True)
+    elif line.strip() == "peak":
+        print(json.dumps(tracemalloc.get_traced_memory()[1]), flush=True)
+        tracemalloc.stop()
     elif line.strip() == "memory":
         fields = {}
         for row in Path("/proc/self/status").read_text().splitlines():
@@ -211,11 +209,11 @@ server.stop()
 """
 
 
-class BaselineChild:
+class ProxyProcess:
     def __init__(self, checkout: Path, upstream_url: str, partner_id: int, ks: str) -> None:
         env = {**os.environ, "PYTHONPATH": str(checkout)}
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _BASELINE, str(checkout)],
+            [sys.executable, "-c", _PROXY, str(checkout)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -300,11 +298,18 @@ class Sides:
     """The ways to the upstream, measured in interleaved rounds: straight, through the
     proxy, and through the baseline proxy when there is one."""
 
-    def __init__(self, direct: str, proxy: Child, baseline: BaselineChild | None) -> None:
+    def __init__(self, direct: str, proxy: ProxyProcess, baseline: ProxyProcess | None) -> None:
         self.names = ["direct", "proxy"] + (["before"] if baseline is not None else [])
         self.urls = [direct, proxy.url] + ([baseline.url] if baseline is not None else [])
-        self.children: list[Child | BaselineChild | None] = [None, proxy, baseline]
+        self.children: list[ProxyProcess | None] = [None, proxy, baseline]
         self._cpu: list[float] = []
+
+    def order(self, round_number: int) -> list[int]:
+        """The sides in the order of this round: rotated each round, so that none always
+        goes first (or right after another: either moved its figures by ~20 points)."""
+        sides = list(range(len(self.urls)))
+        shift = round_number % len(sides)
+        return sides[shift:] + sides[:shift]
 
     def cpu_start(self) -> None:
         self._cpu = [child.ask("cpu") for child in self.children[1:] if child is not None]
@@ -338,10 +343,11 @@ def _small(client: httpx.Client, sides: Sides, ks: str, count: int) -> None:
     tokens = [_new_token(client, url, ks) for url in sides.urls]
     times: list[list[float]] = [[] for _ in sides.urls]
     sides.cpu_start()
-    for _ in range(count):
-        for side, url in enumerate(sides.urls):  # interleaved: a load change hits all alike
-            params = {"ks": ks, "format": 1, "uploadTokenId": tokens[side]}
-            times[side].append(_timed(lambda u=url, q=params: client.get(u + GET, params=q)))
+    for number in range(count):
+        for side in sides.order(number):  # interleaved: a load change hits all alike
+            url = sides.urls[side]
+            params: dict[str, str | int] = {"ks": ks, "format": 1, "uploadTokenId": tokens[side]}
+            times[side].append(_timed(functools.partial(client.get, url + GET, params=params)))
     _row("uploadToken.get", sides, times, sides.cpu_used())
 
 
@@ -350,7 +356,8 @@ def _chunks(client: httpx.Client, sides: Sides, ks: str, size: int, count: int) 
     times: list[list[float]] = [[] for _ in sides.urls]
     sides.cpu_start()
     for number in range(count + 1):
-        for side, url in enumerate(sides.urls):
+        for side in sides.order(number):
+            url = sides.urls[side]
             params = {
                 "ks": ks,
                 "format": 1,
@@ -376,7 +383,8 @@ def _large(client: httpx.Client, sides: Sides, ks: str, size: int, rounds: int) 
     growth: dict[str, float] = {}
     sides.cpu_start()
     for number in range(rounds):
-        for side, url in enumerate(sides.urls):
+        for side in sides.order(number):
+            url = sides.urls[side]
             child = sides.children[side]
             before = child.ask("memory") if child is not None and number == 0 else None
             times[side].append(once(url))
@@ -396,7 +404,7 @@ def _large(client: httpx.Client, sides: Sides, ks: str, size: int, rounds: int) 
         + ", ".join(f"{name} {grown:.1f} MiB" for name, grown in growth.items())
     )
     proxy = sides.children[1]
-    assert isinstance(proxy, Child)
+    assert proxy is not None
     proxy.ask("trace")
     once(sides.urls[1])
     peak = proxy.ask("peak")
@@ -416,10 +424,10 @@ def main() -> int:
     args = parser.parse_args()
     upstream = Child(_upstream)
     partner_id, ks = upstream.extra
-    proxy = Child(_proxy, upstream.url, partner_id, ks)
+    proxy = ProxyProcess(Path(__file__).resolve().parents[1], upstream.url, partner_id, ks)
     baseline = None
     if args.baseline is not None:
-        baseline = BaselineChild(args.baseline.resolve(), upstream.url, partner_id, ks)
+        baseline = ProxyProcess(args.baseline.resolve(), upstream.url, partner_id, ks)
     sides = Sides(upstream.url, proxy, baseline)
     print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
     try:

@@ -7,9 +7,11 @@ proxy keeps one in step, and on the way finds every place where the server and t
 part (kaltura-server-semantics.md is the model's claim about the server: a disagreement is
 news about one or the other, never a client's fault).
 
-* **Order.** A call is applied when its upstream answer arrives, one at a time (a lock):
-  the order the server answered in, which is the order it applied them in for every pair
-  of requests whose answers could not overlap.
+* **Order.** A call is applied once its upstream answer has been relayed to the client
+  (`ProxyEndpoint`), one at a time (a lock): the order the server answered in, which is
+  the order it applied them in for every pair of requests whose answers could not
+  overlap. A request the client sent after reading an answer begins its flight only once
+  that answer is followed (`backlog`), and a read of the shadow waits alike.
 * **The server's ids.** `uploadToken.add` adopts the id the server picked
   (`AddToken.token_id`, the model's one concession to shadowing, pure like the rest), so
   later calls naming it find the row.
