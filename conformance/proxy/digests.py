@@ -39,8 +39,10 @@ window before the part's end (reading only the bytes after it into the tail), an
 the later ones as *known* states (`_known`: offsets whose prefix state is known while no
 write lands before them), from which a fold or `sha256` starts instead of hashing the
 bytes before them again. A checkpoint only replaces hashing bytes the file would hash to
-the same state; which writes are exact is unchanged. `HashMeter` counts the bytes the store
-hashes itself (what taking over saves, for the tests).
+the same state; which writes are exact is unchanged. With checkpoints no further apart than
+the window (the parser's: 1 MiB, the window 4 MiB), none of a first part's bytes is hashed
+again. `HashMeter` counts the bytes the store hashes itself (what taking over saves, for
+the tests).
 """
 
 from __future__ import annotations
