@@ -53,9 +53,37 @@ get +57 / +57 / +65 % (before +73 / +62 / +80 %), 1 MiB +15 / +13 / +65 % (befor
 +269 % (before +6 / -6 / +166 %): the one row that got worse. A 256 MiB opening is one
 request the old shadow renamed into its file; the digest store hashes all of it (after the
 answer, but on the same two cores, while the next round starts): 171-186 MiB/s through the
-proxy against 218-245 before, proxy CPU 1.7 s against 1.2-1.4 s. The payload's own SHA-256
-(for the trace) already reads those bytes once; a file's first part could take over that
-hash state instead of hashing again (not done).
+proxy against 218-245 before, proxy CPU 1.7 s against 1.2-1.4 s. (That cause was wrong:
+see below.)
+
+2026-12-03/04, a file's first part takes over the parser's hash states (`proxy/digests.py`,
+`UploadedPart.checkpoints`). Counted, not timed (`HashMeter`, and a counter on the old
+store, proxy and upstream in one process): 8 chunks of 10 MiB, the store hashed 80 MiB
+before and 70 MiB now (the opening's 10 MiB not again); a 256 MiB upload in one request,
+0 bytes before and now: its payload becomes the token's file unwritten (§4) and the store
+never hashes it on the request's path. What it did cost was the check's digest of that file
+afterwards (`file_digest`: the spooled file read back and hashed, 0.17 s for 256 MiB), now
+answered from the payload's last state in 0.05 ms. So the 256 MiB row has nothing to gain
+from this, and did not: four runs, load 2.8-6.4 (two other helpers' tests), now / before
+(main at 8e1b5cf, the third process):
+
+  load   10 MiB chunk: overhead, cpu     256 MiB: MiB/s, overhead, cpu/request   direct
+  2.8    +14 % 52 ms / +10 % 48 ms       137 / 96, +49 / +112 %, 1.31 / 1.28 s     204
+  3.1    +40 % 45 ms / +44 % 43 ms       106 / 68, +96 / +204 %, 1.25 / 1.45 s     208
+  4.8    +8 % 30 ms / +29 % 25 ms        153 / 73, -17 / +77 %, 0.87 / 1.15 s      128
+  5.4    +64 % 28 ms / +40 % 25 ms       81 / 59, +297 / +446 %, 0.97 / 1.15 s     322
+
+and two control runs with the same code as "before" (load 4.8, 5.0): 256 MiB 59 / 75 and
+188 / 91 MiB/s, cpu 1.14 / 1.25 and 0.69 / 0.99 s; 10 MiB +14 / +42 % and +16 / +59 %. At
+this load the rows cannot tell two proxies apart (the third process is the slower one more
+often than not even when it is the same code); the 10 ms CPU ticks cannot see the ~1 ms a
+10 MiB opening's hash costs. Where the 256 MiB row's proxy CPU goes (cProfile of the proxy's
+threads, and each part alone on this machine): writing the payload to its spooled
+temporary file for the shadow, 0.64-0.85 s CPU per 256 MiB (half of it), the payload's
+SHA-256 for the trace 0.14 s, the rest parsing, the socket reads and the copy upstream.
+Now that a first part's digest is taken over, the shadow needs only the last window of a
+`resume=0` payload's bytes (and the trace its head): a blob keeping head and tail for such
+a part, chosen by the proxy from the flags before the file, is the next step (not done).
 
 Memory: flat. RSS +0.0 MiB over a 256 MiB upload, Python allocations peak at 5.0 MiB.
 Earlier figures (first round, load 3.9): get +41 %, 1 MiB +84 %, 10 MiB +99 %, 256 MiB +369 %.
