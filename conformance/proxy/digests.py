@@ -53,6 +53,7 @@ from typing import Any
 
 from conformance.model import Blob
 from conformance.model.blobs import PIECE_SIZE
+from conformance.proxy.pieces import Pieces, pieces_from
 from conformance.wire.types import DigestCheckpoint
 
 __all__ = [
@@ -96,7 +97,7 @@ class DigestFile:
         self.meter = meter or HashMeter()
         self._prefix: _Hash = hashlib.sha256()  # the bytes [0, _start)
         self._start = 0
-        self._tail = _Pieces()
+        self._tail = Pieces()
         self._marks: dict[int, _Hash] = {0: hashlib.sha256()}  # offset <= _start -> state
         self._tail_marks: set[int] = set()  # offsets in the tail to keep a state for
         self._known: dict[int, _Hash] = {}  # offset in the tail -> state (never updated)
@@ -139,7 +140,7 @@ class DigestFile:
         for checkpoint in checkpoints:
             if checkpoint.offset > self._start:
                 self._known[checkpoint.offset] = checkpoint.state
-        self._put(self._start, _pieces_from(blob, self._start), insert=False)
+        self._put(self._start, pieces_from(blob, self._start), insert=False)
 
     @property
     def size(self) -> int:
@@ -216,7 +217,7 @@ class DigestFile:
 
     def _lose(self, why: str) -> None:
         self._inexact = why
-        self._tail = _Pieces()
+        self._tail = Pieces()
         self._marks.clear()
         self._tail_marks.clear()
         self._known.clear()
@@ -293,65 +294,13 @@ class DigestFile:
         later, self._later = self._later, []
         for blob, _ in later:
             blob.release()
-        self._tail = _Pieces()
+        self._tail = Pieces()
         self._marks.clear()
         self._tail_marks.clear()
         self._known.clear()
 
     def __repr__(self) -> str:
         return f"DigestFile(size={self._size}, tail={self._tail.length})"
-
-
-class _Pieces:
-    """Bytes as a list of pieces: an append keeps the piece it is given (no copy, no
-    growing buffer to move), an overwrite splits at most two pieces."""
-
-    def __init__(self) -> None:
-        self.pieces: list[bytes] = []
-        self.length = 0
-
-    def _split(self, at: int) -> int:
-        """The index of the piece starting at `at` (0 <= at <= length), split if needed."""
-        position = 0
-        for index, piece in enumerate(self.pieces):
-            if position == at:
-                return index
-            if at < position + len(piece):
-                cut = at - position
-                self.pieces[index : index + 1] = [piece[:cut], piece[cut:]]
-                return index + 1
-            position += len(piece)
-        return len(self.pieces)
-
-    def replace(self, start: int, end: int, new: list[bytes]) -> None:
-        """Bytes [start, min(end, length)) become `new` (start <= length)."""
-        end = min(end, self.length)
-        if start == self.length:
-            first = last = len(self.pieces)
-        else:
-            first = self._split(start)
-            last = self._split(end) if end > start else first
-        removed = sum(len(piece) for piece in self.pieces[first:last])
-        self.pieces[first:last] = new
-        self.length += sum(len(piece) for piece in new) - removed
-
-    def take_front(self, count: int) -> list[bytes]:
-        """Remove and return the first `count` bytes (count <= length)."""
-        index = self._split(count)
-        front, self.pieces = self.pieces[:index], self.pieces[index:]
-        self.length -= count
-        return front
-
-    def read(self, start: int, end: int) -> bytes:
-        return b"".join(self.pieces)[start:end]
-
-    def after(self, skip: int) -> Iterator[bytes]:
-        """The pieces from byte `skip` on (the first one cut)."""
-        position = 0
-        for piece in self.pieces:
-            if position + len(piece) > skip:
-                yield piece[max(0, skip - position) :] if position < skip else piece
-            position += len(piece)
 
 
 def _describe(checkpoints: Checkpoints, blob: Blob) -> bool:
@@ -364,15 +313,6 @@ def _newest_before(checkpoints: Checkpoints, limit: int) -> DigestCheckpoint | N
     """The checkpoint furthest into the part at or before `limit` (none at 0: nothing gained)."""
     usable = [checkpoint for checkpoint in checkpoints if 0 < checkpoint.offset <= limit]
     return usable[-1] if usable else None
-
-
-def _pieces_from(blob: Blob, start: int) -> Iterator[bytes]:
-    """`blob`'s bytes from `start` on, a piece at a time."""
-    if start == 0:
-        yield from blob.pieces()
-        return
-    for at in range(start, blob.size, PIECE_SIZE):
-        yield blob.read(at, min(at + PIECE_SIZE, blob.size))
 
 
 class ShadowPart:
