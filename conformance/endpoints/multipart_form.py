@@ -209,15 +209,23 @@ class _FilePart:
             self.too_large = True
             self.release()  # PHP stops storing and skips to the next boundary
             return
-        _digest_update(self._digest, chunk)
+        self._digest_with_checkpoints(chunk)
         self.blob.write_at(self._size, chunk)
-        passed = (self._size + len(chunk)) // CHECKPOINT_EVERY > self._size // CHECKPOINT_EVERY
         self._size += len(chunk)
-        if passed:
-            self._checkpoint()
 
-    def _checkpoint(self) -> None:
-        self._checkpoints.append(DigestCheckpoint(self._size, self._digest.copy()))
+    def _digest_with_checkpoints(self, chunk: bytes) -> None:
+        """Hash `chunk` (the bytes at `_size`), keeping the state at each multiple of
+        `CHECKPOINT_EVERY` it passes (exactly there: the shadow's folds land on them)."""
+        view, at = memoryview(chunk), 0
+        while (cut := CHECKPOINT_EVERY - (self._size + at) % CHECKPOINT_EVERY) <= len(chunk) - at:
+            _digest_update(self._digest, view[at : at + cut])
+            at += cut
+            self._checkpoint(self._size + at)
+        if at < len(chunk):
+            _digest_update(self._digest, view[at:])
+
+    def _checkpoint(self, offset: int) -> None:
+        self._checkpoints.append(DigestCheckpoint(offset, self._digest.copy()))
 
     def release(self) -> None:
         blob, self.blob = self.blob, None
@@ -231,7 +239,7 @@ class _FilePart:
             return UploadedPart(self.field, "", None, blobs.new(), _EMPTY_SHA256)
         blob, self.blob = self.blob, None
         if not self._checkpoints or self._checkpoints[-1].offset != self._size:
-            self._checkpoint()
+            self._checkpoint(self._size)
         return UploadedPart(
             self.field,
             self.filename,
@@ -242,7 +250,7 @@ class _FilePart:
         )
 
 
-def _digest_update(digest: hashlib._Hash, data: bytes) -> None:
+def _digest_update(digest: hashlib._Hash, data: bytes | memoryview) -> None:
     if len(data) > _HASH_HOLDING_GIL_UP_TO:
         digest.update(data)
         return

@@ -130,17 +130,23 @@ class DigestFile:
     def _settle_one(self, blob: Blob, checkpoints: Checkpoints) -> None:
         position = self._start + self._tail.length
         if position > 0 or not _describe(checkpoints, blob):
-            self._put(position, blob.pieces(), insert=False)
+            self._put(position, blob.pieces(PIECE_SIZE), insert=False)
             return
-        # The file's first bytes: the payload's states are the file's.
-        start = _newest_before(checkpoints, blob.size - self.window)
+        # The file's first bytes: the payload's states are the file's. The file ends up as
+        # the branch above leaves it (the same prefix, tail and marks: as exact), reached
+        # from the newest checkpoint before that prefix's end instead of from the start.
+        target = _settled_start(blob.size, self.window)
+        start = _newest_before(checkpoints, target)
         if start is not None:
             self._prefix, self._start = start.state.copy(), start.offset
             self._tail_marks = {mark for mark in self._tail_marks if mark >= start.offset}
         for checkpoint in checkpoints:
             if checkpoint.offset > self._start:
                 self._known[checkpoint.offset] = checkpoint.state
-        self._put(self._start, pieces_from(blob, self._start), insert=False)
+        for piece in pieces_from(blob, self._start):  # at most 2 windows and a checkpoint
+            self._tail.replace(self._tail.length, self._tail.length, [piece])
+        if target > self._start:
+            self._fold_to(target)
 
     @property
     def size(self) -> int:
@@ -199,7 +205,8 @@ class DigestFile:
         if end < self._start:
             self._rewrite_hashed(offset, pieces, end, state)
             return
-        self._tail.take_front(end - self._start)  # what is left: the bytes after the write
+        kept_end = self._start + self._tail.length  # a write may reach past EOF
+        self._tail.take_front(min(end, kept_end) - self._start)  # left: the bytes after it
         self._prefix, self._start = state.copy(), offset
         self._drop_marks_after(offset)
         self._mark(offset)
@@ -240,8 +247,10 @@ class DigestFile:
         new_start = self._start + self._tail.length - self.window
         if limit is not None:
             new_start = min(new_start, limit)
-        if new_start <= self._start:
-            return
+        if new_start > self._start:
+            self._fold_to(new_start)
+
+    def _fold_to(self, new_start: int) -> None:
         marks = sorted(m for m in self._tail_marks if m <= new_start)
         for mark in [*marks, new_start]:
             self._hash_front_to(mark)
@@ -307,6 +316,16 @@ def _describe(checkpoints: Checkpoints, blob: Blob) -> bool:
     """Whether `checkpoints` are states of `blob`'s prefixes (ascending, ending at its size)."""
     offsets = [checkpoint.offset for checkpoint in checkpoints]
     return bool(offsets) and offsets[-1] == blob.size and offsets == sorted(offsets)
+
+
+def _settled_start(size: int, window: int) -> int:
+    """Where `_put`'s folds leave the prefix of a file's first `size` bytes, put a
+    `PIECE_SIZE` piece at a time: after each piece, over two windows kept fold to one."""
+    start = 0
+    for end in [*range(PIECE_SIZE, size, PIECE_SIZE), size]:
+        if end - start > 2 * window:
+            start = end - window
+    return start
 
 
 def _newest_before(checkpoints: Checkpoints, limit: int) -> DigestCheckpoint | None:
