@@ -34,15 +34,15 @@ refused, never wrong.
 trace's payload digest) and keeps a few of the states it passes through
 (`UploadedPart.checkpoints`). A part that starts a file at offset 0 (an opening chunk, a
 whole upload in one request) is the only one whose bytes hash from the empty state, so
-its states are the file's: the file starts its prefix at the newest checkpoint at least a
-window before the part's end (reading only the bytes after it into the tail), and keeps
+its states are the file's. The file ends in the very state the bytes read and hashed
+would leave (the same prefix end, tail and marks: exactly as exact), but its prefix starts
+from the newest checkpoint before that end (only the bytes after it are read), and it keeps
 the later ones as *known* states (`_known`: offsets whose prefix state is known while no
-write lands before them), from which a fold or `sha256` starts instead of hashing the
-bytes before them again. A checkpoint only replaces hashing bytes the file would hash to
-the same state; which writes are exact is unchanged. With checkpoints no further apart than
-the window (the parser's: 1 MiB, the window 4 MiB), none of a first part's bytes is hashed
-again. `HashMeter` counts the bytes the store hashes itself (what taking over saves, for
-the tests).
+write lands before them), from which a later fold or `sha256` starts instead of hashing
+the bytes before them. The parser's checkpoints fall on each MiB exactly, where a first
+part's prefix ends when the window is whole MiB (4): none of its bytes is hashed again.
+`HashMeter` counts the bytes the store hashes itself (what taking over saves, for the
+tests).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from typing import Any
 
 from conformance.model import Blob
 from conformance.model.blobs import PIECE_SIZE
-from conformance.proxy.pieces import Pieces, pieces_from
+from conformance.proxy.pieces import Pieces, describe, newest_before, pieces_from, settled_start
 from conformance.wire.types import DigestCheckpoint
 
 __all__ = [
@@ -129,14 +129,14 @@ class DigestFile:
 
     def _settle_one(self, blob: Blob, checkpoints: Checkpoints) -> None:
         position = self._start + self._tail.length
-        if position > 0 or not _describe(checkpoints, blob):
+        if position > 0 or not describe(checkpoints, blob):
             self._put(position, blob.pieces(PIECE_SIZE), insert=False)
             return
         # The file's first bytes: the payload's states are the file's. The file ends up as
         # the branch above leaves it (the same prefix, tail and marks: as exact), reached
         # from the newest checkpoint before that prefix's end instead of from the start.
-        target = _settled_start(blob.size, self.window)
-        start = _newest_before(checkpoints, target)
+        target = settled_start(blob.size, self.window)
+        start = newest_before(checkpoints, target)
         if start is not None:
             self._prefix, self._start = start.state.copy(), start.offset
             self._tail_marks = {mark for mark in self._tail_marks if mark >= start.offset}
@@ -310,28 +310,6 @@ class DigestFile:
 
     def __repr__(self) -> str:
         return f"DigestFile(size={self._size}, tail={self._tail.length})"
-
-
-def _describe(checkpoints: Checkpoints, blob: Blob) -> bool:
-    """Whether `checkpoints` are states of `blob`'s prefixes (ascending, ending at its size)."""
-    offsets = [checkpoint.offset for checkpoint in checkpoints]
-    return bool(offsets) and offsets[-1] == blob.size and offsets == sorted(offsets)
-
-
-def _settled_start(size: int, window: int) -> int:
-    """Where `_put`'s folds leave the prefix of a file's first `size` bytes, put a
-    `PIECE_SIZE` piece at a time: after each piece, over two windows kept fold to one."""
-    start = 0
-    for end in [*range(PIECE_SIZE, size, PIECE_SIZE), size]:
-        if end - start > 2 * window:
-            start = end - window
-    return start
-
-
-def _newest_before(checkpoints: Checkpoints, limit: int) -> DigestCheckpoint | None:
-    """The checkpoint furthest into the part at or before `limit` (none at 0: nothing gained)."""
-    usable = [checkpoint for checkpoint in checkpoints if 0 < checkpoint.offset <= limit]
-    return usable[-1] if usable else None
 
 
 class ShadowPart:

@@ -1,5 +1,6 @@
-"""A file's newest bytes as the shadow's digest store keeps them (`digests`): a list of the
-pieces it was given, never one growing buffer."""
+"""Helpers of the shadow's digest store (`digests`): a file's newest bytes as the list of
+pieces it was given (never one growing buffer), and which of a payload's checkpoints a
+file's first part starts from."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from collections.abc import Iterator
 
 from conformance.model import Blob
 from conformance.model.blobs import PIECE_SIZE
+from conformance.wire.types import DigestCheckpoint
 
-__all__ = ["Pieces", "pieces_from"]
+__all__ = ["Pieces", "describe", "newest_before", "pieces_from", "settled_start"]
 
 
 class Pieces:
@@ -70,3 +72,25 @@ def pieces_from(blob: Blob, start: int) -> Iterator[bytes]:
         return
     for at in range(start, blob.size, PIECE_SIZE):
         yield blob.read(at, min(at + PIECE_SIZE, blob.size))
+
+
+def describe(checkpoints: tuple[DigestCheckpoint, ...], blob: Blob) -> bool:
+    """Whether `checkpoints` are states of `blob`'s prefixes (ascending, ending at its size)."""
+    offsets = [checkpoint.offset for checkpoint in checkpoints]
+    return bool(offsets) and offsets[-1] == blob.size and offsets == sorted(offsets)
+
+
+def settled_start(size: int, window: int) -> int:
+    """Where `_put`'s folds leave the prefix of a file's first `size` bytes, put a
+    `PIECE_SIZE` piece at a time: after each piece, over two windows kept fold to one."""
+    start = 0
+    for end in [*range(PIECE_SIZE, size, PIECE_SIZE), size]:
+        if end - start > 2 * window:
+            start = end - window
+    return start
+
+
+def newest_before(checkpoints: tuple[DigestCheckpoint, ...], limit: int) -> DigestCheckpoint | None:
+    """The checkpoint furthest into the part at or before `limit` (none at 0: nothing gained)."""
+    usable = [checkpoint for checkpoint in checkpoints if 0 < checkpoint.offset <= limit]
+    return usable[-1] if usable else None
