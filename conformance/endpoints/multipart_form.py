@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import deque
 from typing import Any
 
 import multipart  # type: ignore[import-untyped]  # no py.typed; wrapped in typed helpers
@@ -19,7 +20,7 @@ from conformance.endpoints.php_input import (
     too_many,
 )
 from conformance.model import Blob, BlobFactory
-from conformance.wire.types import ParsedBody, UploadedPart
+from conformance.wire.types import DigestCheckpoint, ParsedBody, UploadedPart
 
 __all__ = ["boundary", "read_multipart"]
 
@@ -33,6 +34,11 @@ _EMPTY_SHA256 = hashlib.sha256().hexdigest()
 _GIL_SLICE = 2047
 _HASH_HOLDING_GIL_UP_TO = 256 << 10
 _C_SPACE = " \t\n\v\f\r"  # C isspace(): what PHP skips around header words
+# A file part's digest state is kept (a copy: a few hundred bytes) each time it passes a
+# multiple of this, the newest few only: the proxy's shadow takes a file's first part over
+# from the one a window before its end instead of hashing the part again (proxy/digests.py).
+CHECKPOINT_EVERY = 1 << 20
+CHECKPOINTS_KEPT = 12  # covers the shadow's 4 MiB window (and then some) before the end
 
 
 class _StopParsing(Exception):  # noqa: N818 - control flow, not an error
@@ -193,6 +199,7 @@ class _FilePart:
         self._limit = limit
         self._digest = hashlib.sha256()
         self._size = 0
+        self._checkpoints: deque[DigestCheckpoint] = deque(maxlen=CHECKPOINTS_KEPT)
         self.blob: Blob | None = blobs.new() if filename else None
 
     def write(self, chunk: bytes) -> None:
@@ -202,9 +209,23 @@ class _FilePart:
             self.too_large = True
             self.release()  # PHP stops storing and skips to the next boundary
             return
-        _digest_update(self._digest, chunk)
+        self._digest_with_checkpoints(chunk)
         self.blob.write_at(self._size, chunk)
         self._size += len(chunk)
+
+    def _digest_with_checkpoints(self, chunk: bytes) -> None:
+        """Hash `chunk` (the bytes at `_size`), keeping the state at each multiple of
+        `CHECKPOINT_EVERY` it passes (exactly there: the shadow's folds land on them)."""
+        view, at = memoryview(chunk), 0
+        while (cut := CHECKPOINT_EVERY - (self._size + at) % CHECKPOINT_EVERY) <= len(chunk) - at:
+            _digest_update(self._digest, view[at : at + cut])
+            at += cut
+            self._checkpoint(self._size + at)
+        if at < len(chunk):
+            _digest_update(self._digest, view[at:])
+
+    def _checkpoint(self, offset: int) -> None:
+        self._checkpoints.append(DigestCheckpoint(offset, self._digest.copy()))
 
     def release(self) -> None:
         blob, self.blob = self.blob, None
@@ -217,12 +238,19 @@ class _FilePart:
         if self.blob is None:  # a `$_FILES` entry with an error code: not an uploaded file
             return UploadedPart(self.field, "", None, blobs.new(), _EMPTY_SHA256)
         blob, self.blob = self.blob, None
+        if not self._checkpoints or self._checkpoints[-1].offset != self._size:
+            self._checkpoint(self._size)
         return UploadedPart(
-            self.field, self.filename, self.content_type, blob, self._digest.hexdigest()
+            self.field,
+            self.filename,
+            self.content_type,
+            blob,
+            self._digest.hexdigest(),
+            tuple(self._checkpoints),
         )
 
 
-def _digest_update(digest: hashlib._Hash, data: bytes) -> None:
+def _digest_update(digest: hashlib._Hash, data: bytes | memoryview) -> None:
     if len(data) > _HASH_HOLDING_GIL_UP_TO:
         digest.update(data)
         return

@@ -29,6 +29,20 @@ without reaching the tail) cannot be followed without the bytes: the file says s
 only reach before `w` through a part overlapping EOF by more than the window, or the
 offset-0 quirk: rare, and `tests/proxy/test_digests.py` shows each case either exact or
 refused, never wrong.
+
+**Taking over the payload's hash.** The parser hashes every file part as it streams in (the
+trace's payload digest) and keeps a few of the states it passes through
+(`UploadedPart.checkpoints`). A part that starts a file at offset 0 (an opening chunk, a
+whole upload in one request) is the only one whose bytes hash from the empty state, so
+its states are the file's. The file ends in the very state the bytes read and hashed
+would leave (the same prefix end, tail and marks: exactly as exact), but its prefix starts
+from the newest checkpoint before that end (only the bytes after it are read), and it keeps
+the later ones as *known* states (`_known`: offsets whose prefix state is known while no
+write lands before them), from which a later fold or `sha256` starts instead of hashing
+the bytes before them. The parser's checkpoints fall on each MiB exactly, where a first
+part's prefix ends when the window is whole MiB (4): none of its bytes is hashed again.
+`HashMeter` counts the bytes the store hashes itself (what taking over saves, for the
+tests).
 """
 
 from __future__ import annotations
@@ -39,8 +53,17 @@ from typing import Any
 
 from conformance.model import Blob
 from conformance.model.blobs import PIECE_SIZE
+from conformance.proxy.pieces import Pieces, describe, newest_before, pieces_from, settled_start
+from conformance.wire.types import DigestCheckpoint
 
-__all__ = ["WINDOW", "DigestFile", "InexactDigestError", "ShadowPart", "ShadowParts"]
+__all__ = [
+    "WINDOW",
+    "DigestFile",
+    "HashMeter",
+    "InexactDigestError",
+    "ShadowPart",
+    "ShadowParts",
+]
 
 WINDOW = 4 << 20  # bytes of a file's tail kept (as the endpoint's spool threshold)
 _Hash = Any  # hashlib's sha256 object (typeshed's `_Hash` is private)
@@ -50,42 +73,80 @@ class InexactDigestError(ValueError):
     """A write reached bytes no longer kept: the file's digest cannot be known."""
 
 
+class HashMeter:
+    """Bytes the digest store fed to SHA-256 itself (a seam: tests count what it hashed)."""
+
+    __slots__ = ("hashed",)
+
+    def __init__(self) -> None:
+        self.hashed = 0
+
+
+Checkpoints = tuple[DigestCheckpoint, ...]
+
+
 class DigestFile:
     """A growing file as a prefix digest plus its newest bytes (see the module docstring)."""
 
-    def __init__(self, data: Iterable[bytes] = (), *, window: int = WINDOW) -> None:
+    def __init__(
+        self, data: Iterable[bytes] = (), *, window: int = WINDOW, meter: HashMeter | None = None
+    ) -> None:
         if window < 1:
             raise ValueError(f"window={window} must be >= 1")
         self.window = window
+        self.meter = meter or HashMeter()
         self._prefix: _Hash = hashlib.sha256()  # the bytes [0, _start)
         self._start = 0
-        self._tail = _Pieces()
+        self._tail = Pieces()
         self._marks: dict[int, _Hash] = {0: hashlib.sha256()}  # offset <= _start -> state
         self._tail_marks: set[int] = set()  # offsets in the tail to keep a state for
+        self._known: dict[int, _Hash] = {}  # offset in the tail -> state (never updated)
         self._inexact: str | None = None
         self._size = 0
-        self._later: list[Blob] = []  # appended, not read yet (`settle`), in order
+        self._later: list[tuple[Blob, Checkpoints]] = []  # appended, not read yet, in order
         self._put(0, data, insert=True)
         self._size = self._tail.length + self._start
         self._mark(self._size)
 
-    def append_later(self, blob: Blob) -> None:
+    def append_later(self, blob: Blob, checkpoints: Checkpoints = ()) -> None:
         """Append `blob` (now this file's) at EOF; its bytes are read and hashed by `settle`
         (or by the next read or write that needs them): the request that brought them can
-        be answered first."""
+        be answered first. `checkpoints`: states of the blob's own prefixes (the parser's),
+        taken over when the blob starts the file."""
         self._mark(self._size)
-        self._later.append(blob)
+        self._later.append((blob, checkpoints))
         self._size += blob.size
         self._mark(self._size)
 
     def settle(self) -> None:
         """Read and hash the bytes appended by `append_later`."""
         later, self._later = self._later, []
-        for blob in later:
+        for blob, checkpoints in later:
             if self._inexact is None:
-                self._put(self._start + self._tail.length, blob.pieces(), insert=False)
+                self._settle_one(blob, checkpoints)
             blob.release()
         self._fold()
+
+    def _settle_one(self, blob: Blob, checkpoints: Checkpoints) -> None:
+        position = self._start + self._tail.length
+        if position > 0 or not describe(checkpoints, blob):
+            self._put(position, blob.pieces(PIECE_SIZE), insert=False)
+            return
+        # The file's first bytes: the payload's states are the file's. The file ends up as
+        # the branch above leaves it (the same prefix, tail and marks: as exact), reached
+        # from the newest checkpoint before that prefix's end instead of from the start.
+        target = settled_start(blob.size, self.window)
+        start = newest_before(checkpoints, target)
+        if start is not None:
+            self._prefix, self._start = start.state.copy(), start.offset
+            self._tail_marks = {mark for mark in self._tail_marks if mark >= start.offset}
+        for checkpoint in checkpoints:
+            if checkpoint.offset > self._start:
+                self._known[checkpoint.offset] = checkpoint.state
+        for piece in pieces_from(blob, self._start):  # at most 2 windows and a checkpoint
+            self._tail.replace(self._tail.length, self._tail.length, [piece])
+        if target > self._start:
+            self._fold_to(target)
 
     @property
     def size(self) -> int:
@@ -111,6 +172,7 @@ class DigestFile:
         if not 0 <= offset <= self._size:
             raise ValueError(f"offset={offset} outside [0, {self._size}]")
         end = offset + length
+        self._known = {at: state for at, state in self._known.items() if at <= offset}
         if self._inexact is None and offset < self._start:
             self._write_before_tail(offset, pieces, length)
         elif self._inexact is None:
@@ -143,7 +205,8 @@ class DigestFile:
         if end < self._start:
             self._rewrite_hashed(offset, pieces, end, state)
             return
-        self._tail.take_front(end - self._start)  # what is left: the bytes after the write
+        kept_end = self._start + self._tail.length  # a write may reach past EOF
+        self._tail.take_front(min(end, kept_end) - self._start)  # left: the bytes after it
         self._prefix, self._start = state.copy(), offset
         self._drop_marks_after(offset)
         self._mark(offset)
@@ -154,15 +217,17 @@ class DigestFile:
         old = self._marks.get(end)
         new = state.copy()
         for piece in pieces:
+            self.meter.hashed += len(piece)
             new.update(piece)
         if old is None or new.digest() != old.digest():
             self._lose(f"bytes [{offset}, {end}) rewritten inside the hashed bytes")
 
     def _lose(self, why: str) -> None:
         self._inexact = why
-        self._tail = _Pieces()
+        self._tail = Pieces()
         self._marks.clear()
         self._tail_marks.clear()
+        self._known.clear()
 
     def _mark(self, offset: int) -> None:
         if self._inexact is not None:
@@ -182,16 +247,29 @@ class DigestFile:
         new_start = self._start + self._tail.length - self.window
         if limit is not None:
             new_start = min(new_start, limit)
-        if new_start <= self._start:
-            return
+        if new_start > self._start:
+            self._fold_to(new_start)
+
+    def _fold_to(self, new_start: int) -> None:
         marks = sorted(m for m in self._tail_marks if m <= new_start)
         for mark in [*marks, new_start]:
-            for piece in self._tail.take_front(mark - self._start):
-                self._prefix.update(piece)  # hashlib releases the GIL on large pieces
-            self._start = mark
+            self._hash_front_to(mark)
             if mark in self._tail_marks:
                 self._marks[mark] = self._prefix.copy()
         self._tail_marks = {m for m in self._tail_marks if m > new_start}
+        self._known = {at: state for at, state in self._known.items() if at > new_start}
+
+    def _hash_front_to(self, offset: int) -> None:
+        """The prefix becomes the bytes [0, offset): from the newest known state on the way,
+        if any, else by hashing the tail's front."""
+        known = max((at for at in self._known if self._start < at <= offset), default=None)
+        if known is not None:
+            self._tail.take_front(known - self._start)
+            self._prefix, self._start = self._known[known].copy(), known
+        for piece in self._tail.take_front(offset - self._start):
+            self.meter.hashed += len(piece)
+            self._prefix.update(piece)  # hashlib releases the GIL on large pieces
+        self._start = offset
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -199,8 +277,12 @@ class DigestFile:
         self.settle()
         if self._inexact is not None:
             raise InexactDigestError(self._inexact)
-        digest = self._prefix.copy()
-        for piece in self._tail.pieces:
+        digest, skip = self._prefix.copy(), 0
+        if self._known:  # all of them valid: a write before one drops it
+            known = max(self._known)
+            digest, skip = self._known[known].copy(), known - self._start
+        for piece in self._tail.after(skip):
+            self.meter.hashed += len(piece)
             digest.update(piece)
         return str(digest.hexdigest())
 
@@ -219,58 +301,15 @@ class DigestFile:
 
     def release(self) -> None:
         later, self._later = self._later, []
-        for blob in later:
+        for blob, _ in later:
             blob.release()
-        self._tail = _Pieces()
+        self._tail = Pieces()
         self._marks.clear()
         self._tail_marks.clear()
+        self._known.clear()
 
     def __repr__(self) -> str:
         return f"DigestFile(size={self._size}, tail={self._tail.length})"
-
-
-class _Pieces:
-    """Bytes as a list of pieces: an append keeps the piece it is given (no copy, no
-    growing buffer to move), an overwrite splits at most two pieces."""
-
-    def __init__(self) -> None:
-        self.pieces: list[bytes] = []
-        self.length = 0
-
-    def _split(self, at: int) -> int:
-        """The index of the piece starting at `at` (0 <= at <= length), split if needed."""
-        position = 0
-        for index, piece in enumerate(self.pieces):
-            if position == at:
-                return index
-            if at < position + len(piece):
-                cut = at - position
-                self.pieces[index : index + 1] = [piece[:cut], piece[cut:]]
-                return index + 1
-            position += len(piece)
-        return len(self.pieces)
-
-    def replace(self, start: int, end: int, new: list[bytes]) -> None:
-        """Bytes [start, min(end, length)) become `new` (start <= length)."""
-        end = min(end, self.length)
-        if start == self.length:
-            first = last = len(self.pieces)
-        else:
-            first = self._split(start)
-            last = self._split(end) if end > start else first
-        removed = sum(len(piece) for piece in self.pieces[first:last])
-        self.pieces[first:last] = new
-        self.length += sum(len(piece) for piece in new) - removed
-
-    def take_front(self, count: int) -> list[bytes]:
-        """Remove and return the first `count` bytes (count <= length)."""
-        index = self._split(count)
-        front, self.pieces = self.pieces[:index], self.pieces[index:]
-        self.length -= count
-        return front
-
-    def read(self, start: int, end: int) -> bytes:
-        return b"".join(self.pieces)[start:end]
 
 
 class ShadowPart:
@@ -278,10 +317,11 @@ class ShadowPart:
     (it became a file), then a `DigestFile` of them. A part appended at a file's EOF gives
     its blob to that file unread (`DigestFile.append_later`); `parts.settle` reads them."""
 
-    __slots__ = ("_file", "_given", "_parts", "_source")
+    __slots__ = ("_checkpoints", "_file", "_given", "_parts", "_source")
 
-    def __init__(self, source: Blob, parts: ShadowParts) -> None:
+    def __init__(self, source: Blob, parts: ShadowParts, checkpoints: Checkpoints = ()) -> None:
         self._source: Blob | None = source
+        self._checkpoints = checkpoints  # the states of `source`'s prefixes, if known
         self._file: DigestFile | None = None
         self._parts = parts
         self._given: int | None = None  # the size of the blob `give` gave away
@@ -303,6 +343,9 @@ class ShadowPart:
         return self._blob().pieces(piece_size)
 
     def sha256(self) -> str:
+        whole = self._checkpoints[-1] if self._checkpoints else None
+        if self._source is not None and whole is not None and whole.offset == self._source.size:
+            return str(whole.state.hexdigest())  # hashed as it came in: not read again
         return self._blob().sha256()
 
     def write_at(self, offset: int, data: bytes) -> None:
@@ -313,21 +356,23 @@ class ShadowPart:
         given = source.give() if isinstance(source, ShadowPart) else None
         if given is None:
             return file.copy_from(source, offset)
+        blob, checkpoints = given
         if offset == file.size and file.exact:  # an append: hashed once answered
-            file.append_later(given)
+            file.append_later(blob, checkpoints)
             self._parts.unsettled.add(file)
             return True
-        file.copy_from(given, offset)  # not an append: read now, as any write
-        given.release()
+        file.copy_from(blob, offset)  # not an append: read now, as any write
+        blob.release()
         return True
 
-    def give(self) -> Blob | None:
-        """The payload's blob, now the caller's (this part is empty then); None once it
-        became a file."""
+    def give(self) -> tuple[Blob, Checkpoints] | None:
+        """The payload's blob and its checkpoints, now the caller's (this part is empty
+        then); None once it became a file."""
         source, self._source = self._source, None
-        if source is not None:
-            self._given = source.size  # the model may still ask (§6.3's write position)
-        return source
+        if source is None:
+            return None
+        self._given = source.size  # the model may still ask (§6.3's write position)
+        return source, self._checkpoints
 
     @property
     def exact(self) -> bool:
@@ -336,8 +381,9 @@ class ShadowPart:
     def _as_file(self) -> DigestFile:
         if self._file is None:
             source = self._blob()
-            self._file = DigestFile(window=self._parts.window)
-            self._file.append_later(source)  # read by `settle`, like any append
+            self._file = DigestFile(window=self._parts.window, meter=self._parts.meter)
+            self._file.append_later(source, self._checkpoints)  # read by `settle`
+            self._checkpoints = ()
             self._parts.unsettled.add(self._file)
             self._source = None
         return self._file
@@ -362,9 +408,12 @@ class ShadowParts:
     def __init__(self, window: int = WINDOW) -> None:
         self.window = window
         self.unsettled: set[DigestFile] = set()
+        self.meter = HashMeter()  # the bytes its files hashed themselves
 
-    def wrap(self, source: Blob) -> ShadowPart:
-        return ShadowPart(source, self)
+    def wrap(self, source: Blob, checkpoints: Checkpoints = ()) -> ShadowPart:
+        """`source` as a shadow part; `checkpoints`, the parser's states of its prefixes
+        (`UploadedPart.checkpoints`), let a file it starts skip hashing it again."""
+        return ShadowPart(source, self, checkpoints)
 
     def settle(self) -> None:
         """Read and hash every byte appended since the last time."""

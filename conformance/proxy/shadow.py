@@ -85,6 +85,7 @@ from conformance.trace import Answered, Exchange
 from conformance.wire import (
     ApiCall,
     StartSession,
+    UploadedPart,
     UploadFlags,
     build_event,
     build_start_session,
@@ -305,7 +306,7 @@ class ShadowModel:
             self._note(Unmodelled(exchange.id, reason))
             return None
         exact = self._exact_file(event)
-        predicted = self._apply(_as_shadow_part(event, self.parts), server.answered)
+        predicted = self._apply(_as_shadow_part(event, call, self.parts), server.answered)
         self._compare(exchange, predicted, server.answered, settles=_drains(event))
         if exact and not self._exact_file(event):
             self._note(Unmodelled(exchange.id, _DIGEST_LOST))
@@ -423,12 +424,17 @@ _DIGEST_LOST = (
 )
 
 
-def _as_shadow_part(event: Event, parts: ShadowParts) -> Event:
-    """The upload with its payload wrapped, so that a file it becomes keeps digests."""
+def _as_shadow_part(event: Event, call: ApiCall, parts: ShadowParts) -> Event:
+    """The upload with its payload wrapped, so that a file it becomes keeps digests, from
+    the parser's hash states of the payload when it starts one (not hashed again)."""
     if not isinstance(event, Upload) or not isinstance(event.file, FilePart):
         return event
+    blob = event.file.blob
+    uploaded = call.param("fileData")
+    known = isinstance(uploaded, UploadedPart) and uploaded.blob is blob
+    checkpoints = uploaded.checkpoints if known else ()
     return dataclasses.replace(
-        event, file=dataclasses.replace(event.file, blob=parts.wrap(event.file.blob))
+        event, file=dataclasses.replace(event.file, blob=parts.wrap(blob, checkpoints))
     )
 
 

@@ -4,11 +4,25 @@ lives with the endpoints; the codec stays pure)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 from conformance.model import Blob
 
-__all__ = ["ParsedBody", "UploadedPart"]
+__all__ = ["DigestCheckpoint", "ParsedBody", "UploadedPart"]
+
+
+@dataclass(frozen=True)
+class DigestCheckpoint:
+    """The SHA-256 state of a payload's first `offset` bytes, taken as it streamed in.
+
+    `state` is a `hashlib.sha256` object nobody updates: whoever uses it updates a
+    `.copy()` of it (which is what makes handing it to another thread safe).
+    """
+
+    offset: int
+    state: Any  # hashlib's sha256 object (typeshed's `_Hash` is private)
 
 
 @dataclass(frozen=True)
@@ -16,7 +30,11 @@ class UploadedPart:
     """A multipart part that carried a `filename` attribute: what PHP puts in `$_FILES`.
 
     `filename` is "" for `filename=""` (PHP: UPLOAD_ERR_NO_FILE, not an uploaded file).
-    `sha256` is the payload's digest, computed while the body streamed in.
+    `sha256` is the payload's digest, computed while the body streamed in; `checkpoints`
+    some of the states it passed through (ascending, the last at the payload's size; empty
+    when the parser kept none), so that a consumer that needs the payload's digest state
+    (the proxy's shadow, for a file's first part: `proxy/digests.py`) need not hash the
+    same bytes again.
     """
 
     field: str
@@ -24,6 +42,9 @@ class UploadedPart:
     content_type: str | None
     blob: Blob
     sha256: str
+    checkpoints: tuple[DigestCheckpoint, ...] = dataclasses.field(
+        default=(), compare=False, repr=False
+    )
 
     @property
     def size(self) -> int:
