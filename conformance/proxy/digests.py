@@ -118,6 +118,13 @@ class DigestFile:
         self._size += blob.size
         self._mark(self._size)
 
+    @property
+    def folds_on_settle(self) -> bool:
+        """Whether `settle` would hash bytes into the prefix (the tail outgrows twice the
+        window), not only take the appended pieces into the tail."""
+        pending = sum(blob.size for blob, _ in self._later)
+        return self._inexact is None and self._tail.length + pending > 2 * self.window
+
     def settle(self) -> None:
         """Read and hash the bytes appended by `append_later`."""
         later, self._later = self._later, []
@@ -414,6 +421,10 @@ class ShadowParts:
         """`source` as a shadow part; `checkpoints`, the parser's states of its prefixes
         (`UploadedPart.checkpoints`), let a file it starts skip hashing it again."""
         return ShadowPart(source, self, checkpoints)
+
+    def folds_on_settle(self) -> bool:
+        """Whether `settle` would hash (any file's `folds_on_settle`)."""
+        return any(file.folds_on_settle for file in self.unsettled)
 
     def settle(self) -> None:
         """Read and hash every byte appended since the last time."""

@@ -32,6 +32,11 @@ class Settler:
         self._closed = False
         self._error: Exception | None = None
 
+    @property
+    def started(self) -> bool:
+        """Whether the thread was ever started (a poke came)."""
+        return self._thread is not None
+
     def poke(self) -> None:
         """Ask for a run of `work` soon (a no-op once closed)."""
         with self._lock:

@@ -176,7 +176,7 @@ class ShadowModel:
         self._activity = threading.Condition(threading.Lock())
         # The flights' own lock: a request begins its flight while a settle hashes.
         self._flying = threading.Lock()
-        self._settler = Settler(self.settle)
+        self.settler = Settler(self.settle)
         self._disagreements: list[Disagreement] = []
         self._unmodelled: list[Unmodelled] = []
         self._flights: dict[str, set[int]] = {}  # token id -> exchanges in flight
@@ -220,9 +220,15 @@ class ShadowModel:
             self.parts.settle()
 
     def settle_soon(self) -> None:
-        """`settle` on the shadow's own thread (`settler`): the caller, a connection's
-        thread that just relayed an answer, goes back to reading its next request."""
-        self._settler.poke()
+        """`settle`, on the shadow's own thread (`settler`) when it would hash: the caller,
+        a connection's thread that just relayed an answer, goes back to reading its next
+        request. Taking pieces into a file's tail is done here: cheaper than waking a
+        thread (1 MiB chunks cost 0.3 ms more CPU each when every settle was handed over)."""
+        with self._activity:
+            if not self.parts.folds_on_settle():
+                self.parts.settle()
+                return
+        self.settler.poke()
 
     def token(self, partner_id: int, token_id: str) -> Outcome:
         """`uploadToken.get` as the partner's admin would see it in the model."""
@@ -232,7 +238,7 @@ class ShadowModel:
 
     def close(self) -> None:
         try:
-            self._settler.close()
+            self.settler.close()
         finally:
             with self._activity:
                 self._model.close()

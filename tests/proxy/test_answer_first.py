@@ -139,9 +139,9 @@ def test_a_read_gives_up_after_the_limit() -> None:
 def test_hashing_what_a_chunk_appended_does_not_hold_up_the_next_request(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The shadow hashes appended bytes on its own thread (`settle_soon`): a client that
-    sends its chunks one after another on one keep-alive connection is not kept waiting
-    by the hashing of the last one."""
+    """The shadow hashes appended bytes on its own thread (`settle_soon`, when the settle
+    folds bytes into a digest): a client that sends its chunks one after another on one
+    keep-alive connection is not kept waiting by the hashing of the last one."""
     hashing = threading.Event()
     release = threading.Event()
     original = ShadowParts.settle
@@ -153,6 +153,8 @@ def test_hashing_what_a_chunk_appended_does_not_hold_up_the_next_request(
         original(parts)
 
     monkeypatch.setattr(ShadowParts, "settle", settle)
+    # As if every settle hashed (a 4 MiB window's fold): small parts stay small here.
+    monkeypatch.setattr(ShadowParts, "folds_on_settle", lambda parts: bool(parts.unsettled))
     api = site.api()  # one keep-alive connection for every call
     token = api.call("uploadToken", "add", {"uploadToken:fileName": "seq"})["id"]
     chunks = [(b"a" * 1000, False, 0), (b"b" * 1000, True, 1000)]  # the second appends
@@ -198,3 +200,15 @@ def test_the_settler_coalesces_pokes_and_keeps_an_error_for_close() -> None:
     assert len(runs) == 2
     settler.poke()  # closed: nothing runs
     assert len(runs) == 2
+
+
+def test_a_settle_that_only_takes_pieces_is_done_at_once(site: Site) -> None:
+    """Below a fold, `settle_soon` settles on the caller's thread (no thread woken)."""
+    api = site.api()
+    token = api.call("uploadToken", "add", {"uploadToken:fileName": "small"})["id"]
+    for data, resume, at in [(b"a" * 100, False, 0), (b"b" * 100, True, 100)]:
+        params = {"uploadTokenId": token, "resume": resume, "finalChunk": False, "resumeAt": at}
+        api.call("uploadToken", "upload", params, files={"fileData": ("f", data)})
+    assert site.proxy.settle(WAIT)  # every request handled, the work after it done
+    assert site.proxy.shadow.parts.unsettled == set()
+    assert not site.proxy.shadow.settler.started
