@@ -57,7 +57,6 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from conformance.endpoints.recording import answer_record
 from conformance.model import (
@@ -80,6 +79,13 @@ from conformance.proxy.backlog import Backlog
 from conformance.proxy.callers import UNREADABLE, Callers, Resolved
 from conformance.proxy.decoding import Decoded
 from conformance.proxy.digests import WINDOW, InexactDigestError, ShadowPart, ShadowParts
+from conformance.proxy.records import (
+    Disagreement,
+    Unmodelled,
+    describe_answer,
+    differences,
+    unfollowable,
+)
 from conformance.proxy.settler import Settler
 from conformance.trace import Answered, Exchange
 from conformance.wire import (
@@ -91,8 +97,6 @@ from conformance.wire import (
     build_start_session,
     check_route,
 )
-from conformance.wire.formats import FormatRefused
-from conformance.wire.multirequest import is_multirequest
 
 __all__ = [
     "UNREADABLE",
@@ -109,46 +113,6 @@ DEFAULT_CLOSE_GRACE = 2.0  # seconds a close the server finished may wait for la
 # wait is the following's only one; the margin is for a loaded machine.
 BACKLOG_MARGIN = 10.0
 _PASS = 0.02
-
-
-@dataclass(frozen=True)
-class Disagreement:
-    """One request the server and the model answered differently."""
-
-    exchange_id: int
-    service: str | None
-    action: str | None
-    token_id: str | None
-    server: Answered
-    model: Answered
-    fields: tuple[str, ...]  # which of kind, code, status, uploaded_file_size differ
-
-    def describe(self) -> str:
-        call = f"{self.service}.{self.action}"
-        server, model = describe_answer(self.server), describe_answer(self.model)
-        return (
-            f"exchange {self.exchange_id} ({call}): the server answered {server}, "
-            f"the model predicted {model} ({', '.join(self.fields)} differ)"
-        )
-
-
-@dataclass(frozen=True)
-class Unmodelled:
-    """A forwarded request the model did not follow, and why."""
-
-    exchange_id: int
-    reason: str
-
-
-def describe_answer(answer: Answered) -> str:
-    """One answer in a line, as disagreements and the report show it."""
-    if answer.kind == "error":
-        return f"error {answer.code}"
-    if answer.kind == "http-error":
-        return f"HTTP {answer.http_status}"
-    if answer.status is None:
-        return answer.kind
-    return f"{answer.kind} (status {answer.status}, uploadedFileSize {answer.uploaded_file_size})"
 
 
 class ShadowModel:
@@ -292,7 +256,7 @@ class ShadowModel:
         if call.service == "session" and call.action == "start":
             self._learn_session(call, server)
             return None
-        reason = _unmodelled(call, caller, server)
+        reason = unfollowable(call, caller, server)
         if reason is not None:
             self._note(Unmodelled(exchange.id, reason))
             return None
@@ -381,7 +345,7 @@ class ShadowModel:
     def _compare(
         self, exchange: Exchange, model: Answered, server: Answered, *, settles: bool = False
     ) -> None:
-        differing = _differences(model, server)
+        differing = differences(model, server)
         token_id = exchange.token_id
         with self._flying:
             alone = exchange.id not in self._overlapped
@@ -410,18 +374,6 @@ class ShadowModel:
                 self._disagreements.append(record)
             else:
                 self._unmodelled.append(record)
-
-
-def _unmodelled(call: ApiCall, caller: Resolved, server: Decoded) -> str | None:
-    if is_multirequest(call.params):
-        return "a multirequest (forwarded whole, not followed call by call)"
-    if isinstance(call.response, FormatRefused):
-        return "a refused response format (the server's own rule, not the model's)"
-    if caller == UNREADABLE:
-        return "a KS the proxy cannot read (neither given, learned nor signed by a known secret)"
-    if not server.understood:
-        return "an answer in no format Kaltura writes"
-    return None
 
 
 _DIGEST_LOST = (
@@ -459,10 +411,3 @@ def _drains(event: Event) -> bool:
 def _reads_only(exchange: Exchange) -> bool:
     """`uploadToken.get`: its answer is the token as the server saw it at one moment."""
     return exchange.service == "uploadtoken" and exchange.action == "get"
-
-
-def _differences(model: Answered, server: Answered) -> tuple[str, ...]:
-    if model.kind != server.kind:
-        return ("kind",)
-    names = ("code", "status", "uploaded_file_size") if model.kind == "ok" else ("code",)
-    return tuple(name for name in names if getattr(model, name) != getattr(server, name))
