@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from part_layouts import CALLER, Part, payload
+from part_layouts import schedules as layouts
 
 from conformance.endpoints.bodies import BodyLimits, read_body
 from conformance.endpoints.multipart_form import CHECKPOINT_EVERY, CHECKPOINTS_KEPT
 from conformance.model import (
     AbandonClose,
     AddToken,
-    Caller,
     CloseWaiting,
     FilePart,
     MemoryBlob,
@@ -34,18 +34,6 @@ from conformance.model import (
 )
 from conformance.proxy.digests import DigestFile, InexactDigestError, ShadowParts
 from conformance.wire.types import DigestCheckpoint
-
-CALLER = Caller(1)
-
-
-@dataclass(frozen=True)
-class Part:
-    resume: bool
-    final: bool
-    resume_at: int
-    start: int  # the part's bytes: source[start:start + length], or other bytes
-    length: int
-    altered: bool
 
 
 def checkpoints_of(data: bytes, offsets: list[int], kept: int) -> tuple[DigestCheckpoint, ...]:
@@ -93,30 +81,6 @@ class Trio:
             except InexactDigestError:
                 found.append(None)
         return found[0], found[1], found[2]
-
-
-def parts(size: int) -> st.SearchStrategy[Part]:
-    return st.builds(
-        Part,
-        resume=st.booleans() | st.just(True),
-        final=st.booleans(),
-        resume_at=st.sampled_from([-1, 0]) | st.integers(-2, size + 4),
-        start=st.integers(0, size),
-        length=st.integers(0, 24),
-        altered=st.sampled_from([False, False, False, True]),
-    )
-
-
-@st.composite
-def layouts(draw: st.DrawFn) -> tuple[bytes, list[Part]]:
-    size = draw(st.integers(1, 96))
-    source = draw(st.binary(min_size=size, max_size=size))
-    return source, draw(st.lists(parts(size), min_size=1, max_size=14))
-
-
-def payload(source: bytes, part: Part) -> bytes:
-    data = source[part.start : part.start + part.length]
-    return bytes(b ^ 0x5A for b in data) if part.altered else data
 
 
 OFFSETS = st.lists(st.integers(1, 24), max_size=6)
