@@ -8,10 +8,11 @@ The upstream (`KalturaEndpoint` on a `LoopbackServer`) and the proxy (`ProxyEndp
 neither shares a GIL with the other or with the client (httpx, keep-alive, in this
 process). `--baseline DIR` adds the proxy of another checkout (e.g. `git archive main`
 unpacked) as "before", in a process of its own, so before and after are measured in the
-same run; `--floor` adds a raw TCP relay ("relay"). Everything is on 127.0.0.1. Every kind of request goes each way in interleaved rounds
-(a load change hits all alike); printed: the median and p90 round trip straight to the
-upstream and through each proxy, the overhead of the median over direct, and the proxy
-process's CPU time per request (user + system, 10 ms ticks over the row):
+same run; `--floor` adds a raw TCP relay ("relay"). Everything is on 127.0.0.1. Every
+kind of request goes each way in interleaved rounds (a load change hits all alike);
+printed: the median and p90 round trip straight to the upstream and through each proxy,
+the overhead of the median over direct, and the proxy process's CPU time per request
+(user + system, 10 ms ticks over the row):
 
 1. `uploadToken.get` (a small request, a small answer), `--small` times each way;
 2. a 1 MiB and a 10 MiB middle chunk (`uploadToken.upload`, multipart, parameters in the
