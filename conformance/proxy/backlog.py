@@ -51,7 +51,10 @@ class Backlog:
         all of them, or (`every` False) those on `token_id` or on no token (a request on
         one token does not wait for a close on another, which may wait for late answers);
         whether they were."""
-        if not self._open:  # the common case, without the lock: `add` happened before
+        # The common case, read without the lock: an answer the waiter saw was `add`ed
+        # before it was written to the client, so it is in `_open` by now; one `add`ed
+        # concurrently is one the waiter need not wait for. (A dict's truth is one read.)
+        if not self._open:
             return True
         with self._changed:
             before = {

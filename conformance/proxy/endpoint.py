@@ -372,6 +372,13 @@ class ProxyEndpoint:
         call = decode_call(request.target, request.content_type, request.body)
         exchange = self.trace.open(request.connection, request.arrival, request.body_complete)
         flags = record_call(exchange, call)
+        # What the client saw before sending this is followed before this is judged or goes:
+        # on its token or on none (an add's token may be this one); on any, for a call on
+        # none. Before the caller too: its KS may come from a session.start still followed.
+        # Given up after the limit, nothing is misjudged: a call on a token still in flight
+        # is followed as overlapping it (`ShadowModel.begin`), one on a token or KS not yet
+        # known is recorded unmodelled.
+        self.backlog.wait(token_id=exchange.token_id, every=exchange.token_id is None)
         caller = self.shadow.caller_of(call)
         if isinstance(caller, Caller):
             exchange.partner_id = caller.partner_id
@@ -383,9 +390,6 @@ class ProxyEndpoint:
                 if request.stream is not None:
                     request.stream.abort()  # its last byte unsent: never applied upstream
                 return refusal(fault, call, exchange), None
-        # What the client saw before sending this is followed before this goes: on its
-        # token or on none (an add's token may be this one); on any, for a call on none.
-        self.backlog.wait(token_id=exchange.token_id, every=exchange.token_id is None)
         self.shadow.begin(exchange)
         try:
             answer = self._forward(request)

@@ -24,16 +24,16 @@ WAIT = 15.0  # seconds a step may take on a loaded machine before the test gives
 
 
 class HeldFollow:
-    """Patches `ShadowModel.follow` so that following an `uploadToken.add` waits until
-    released (every other call is followed at once)."""
+    """Patches `ShadowModel.follow` so that following an `uploadToken.add` (or another
+    `action`) waits until released (every other call is followed at once)."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, action: str = "add") -> None:
         self.entered = threading.Event()
         self.release = threading.Event()
         original = ShadowModel.follow
 
         def follow(shadow: ShadowModel, exchange: Any, *args: Any) -> Any:
-            if exchange.action == "add":
+            if exchange.action == action:
                 self.entered.set()
                 self.release.wait(4 * WAIT)
             return original(shadow, exchange, *args)
@@ -95,6 +95,30 @@ def test_a_call_sent_after_an_answer_is_followed_after_it(
     assert site.proxy.file_digest(site.partner.partner_id, token) is not None
 
 
+def test_a_call_with_a_session_started_through_the_proxy_waits_for_its_following(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The KS a `session.start` answered is learned when that answer is followed: a call
+    with it, on another connection, is judged (whose call, which faults) only after."""
+    held = HeldFollow(monkeypatch, action="start")
+    params = {"secret": site.partner.admin_secret, "partnerId": site.partner.partner_id}
+    ks = site.api(ks="").call("session", "start", {**params, "type": 2})
+    assert isinstance(ks, str)
+    assert held.entered.wait(WAIT)
+    other = site.api(ks=ks)  # a connection of its own: the start's is busy following it
+    add, answered = _in_thread(
+        lambda: other.call("uploadToken", "add", {"uploadToken:fileName": "late"})
+    )
+    add.join(0.2)
+    assert add.is_alive()  # the add waits to be judged until the KS is learned
+    held.release.set()
+    add.join(WAIT)
+    assert answered[0]["objectType"] == "KalturaUploadToken"
+    assert site.proxy.shadow.unmodelled() == ()
+    (made,) = [e for e in site.proxy.trace.exchanges() if e.action == "add"]
+    assert made.partner_id == site.partner.partner_id
+
+
 def _exchange(number: int, token_id: str | None = None) -> Exchange:
     exchange = Exchange(number, "c1", 0.0, 0.0)
     exchange.token_id = token_id
@@ -144,13 +168,17 @@ def test_hashing_what_a_chunk_appended_does_not_hold_up_the_next_request(
     keep-alive connection is not kept waiting by the hashing of the last one."""
     hashing = threading.Event()
     release = threading.Event()
+    hashed = threading.Event()
     original = ShadowParts.settle
 
     def settle(parts: ShadowParts) -> None:
         if parts.unsettled:
             hashing.set()
             release.wait(4 * WAIT)
-        original(parts)
+            original(parts)
+            hashed.set()
+        else:
+            original(parts)
 
     monkeypatch.setattr(ShadowParts, "settle", settle)
     # As if every settle hashed (a 4 MiB window's fold): small parts stay small here.
@@ -166,7 +194,7 @@ def test_hashing_what_a_chunk_appended_does_not_hold_up_the_next_request(
     done = api.call(
         "uploadToken", "upload", params, files={"fileData": ("f", b"c" * 24)}, timeout=WAIT
     )
-    assert not release.is_set()  # answered while the second chunk's bytes wait unhashed
+    assert not hashed.is_set()  # answered while the second chunk's bytes wait unhashed
     assert int(done["uploadedFileSize"]) == 2024
     release.set()
     expected = hashlib.sha256(b"a" * 1000 + b"b" * 1000 + b"c" * 24).hexdigest()

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import httpx
-from proxied_account import served_account, table, through_proxy
+from proxied_account import Account, served_account, table, through_proxy
 
 from conformance.checks.doubts import NEVER_APPLIED
 from conformance.clients.api import KalturaApi, KalturaCallError
@@ -44,32 +45,51 @@ def test_the_kinds_never_applied_are_those_the_proxy_never_forwards() -> None:
     assert set(NEVER_APPLIED) == set(NOT_FORWARDED)
 
 
-def _overwrite_refused(job: Any) -> None:
-    """Sends the second chunk, then zeros over it while the first is still in flight; the
-    zeros are refused (a Kaltura error the client shrugs off), the rest goes on."""
-    size = job.chunk_size
-    data = Path(job.file).read_bytes()
-    with httpx.Client(timeout=10, trust_env=False) as http:
-        api = KalturaApi(http, job.service_url, job.ks)
+def _overwriting_refused(account: Account) -> Callable[[Any], None]:
+    """A client that sends the second chunk, then zeros over it while the first is still
+    in flight (applied by the server, its answer held at the proxy); the zeros are refused
+    (a Kaltura error the client shrugs off), the rest goes on."""
 
-        def send(at: int, body: bytes, *, resume: bool, final: bool) -> None:
-            params = {"uploadTokenId": job.token_id, "resume": resume, "finalChunk": final}
-            files = {"fileData": (f"chunk_{at}", body)}
-            api.call("uploadtoken", "upload", {**params, "resumeAt": at}, files=files)
+    def job(job: Any) -> None:
+        size = job.chunk_size
+        data = Path(job.file).read_bytes()
+        with httpx.Client(timeout=10, trust_env=False) as http:
+            api = KalturaApi(http, job.service_url, job.ks)
 
-        send(0, data[:size], resume=False, final=False)
-        with ThreadPoolExecutor(1) as pool:
-            held = pool.submit(send, size, data[size : 2 * size], resume=True, final=False)
-            time.sleep(HELD / 4)
-            with suppress(KalturaCallError):  # refused at the proxy: never written
-                send(size, bytes(size), resume=True, final=False)
-            held.result()
-        send(2 * size, data[2 * size :], resume=True, final=True)
+            def send(at: int, body: bytes, *, resume: bool, final: bool) -> None:
+                params = {"uploadTokenId": job.token_id, "resume": resume, "finalChunk": final}
+                files = {"fileData": (f"chunk_{at}", body)}
+                api.call("uploadtoken", "upload", {**params, "resumeAt": at}, files=files)
+
+            send(0, data[:size], resume=False, final=False)
+            with ThreadPoolExecutor(1) as pool:
+                held = pool.submit(send, size, data[size : 2 * size], resume=True, final=False)
+                _until_answered_upstream(account, job.token_id, size)
+                with suppress(KalturaCallError):  # refused at the proxy: never written
+                    send(size, bytes(size), resume=True, final=False)
+                held.result()
+            send(2 * size, data[2 * size :], resume=True, final=True)
+
+    return job
+
+
+def _until_answered_upstream(account: Account, token_id: str, resume_at: int) -> None:
+    """Polls the server's trace (no sleep-and-hope: a loaded machine is slow) until it
+    has answered the upload at `resume_at`; its answer is then held at the proxy."""
+    deadline = time.monotonic() + 10 * HELD
+    while time.monotonic() < deadline:
+        if any(
+            e.token_id == token_id and e.resume_at == resume_at and e.answer is not None
+            for e in account.endpoint.trace.exchanges()
+        ):
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"the upload at {resume_at} never reached the server")
 
 
 def test_a_part_refused_at_the_proxy_does_not_put_the_content_in_doubt() -> None:
     with served_account() as account:
-        with through_proxy(account, CallableClient(_overwrite_refused)) as runner:
+        with through_proxy(account, CallableClient(_overwriting_refused(account))) as runner:
             result = runner.run(SCENARIO)
         left = account.token_ids()
     fired = {f.fault.kind: f.exchange_id for f in result.evidence.firings}
@@ -89,7 +109,7 @@ def test_a_part_refused_at_the_proxy_does_not_put_the_content_in_doubt() -> None
 def test_without_the_refusal_the_same_parts_leave_the_content_in_doubt() -> None:
     delayed_only = dataclasses.replace(SCENARIO, faults=FaultPlan(SCENARIO.faults.faults[:1]))
     with served_account() as account:
-        with through_proxy(account, CallableClient(_overwrite_refused)) as runner:
+        with through_proxy(account, CallableClient(_overwriting_refused(account))) as runner:
             result = runner.run(delayed_only)
         left = account.token_ids()
     assert result.verdict("UT-C15") is Verdict.NOT_EXERCISED, table(result)
