@@ -48,13 +48,14 @@ def set_aside_lines(
         return []
     rid = str(row.get("id"))
     seen = {} if shown is None else shown
+    reasons = set_aside_reasons(doc, rid)
     lines = []
-    for reason, count in set_aside_reasons(doc, rid):
+    for reason, count in reasons[:MAX_LINES]:  # only a printed reason is referred back to
         said = f"as under {seen[reason]}" if reason in seen else _cut(reason)
         seen.setdefault(reason, rid)
         lines.append(f"set aside{_in_cases(count)}: {said}")
-    if len(lines) > MAX_LINES:
-        lines[MAX_LINES:] = [f"… and {len(lines) - MAX_LINES} more (results.json)"]
+    if len(reasons) > MAX_LINES:
+        lines.append(f"… and {len(reasons) - MAX_LINES} more (results.json)")
     return lines
 
 

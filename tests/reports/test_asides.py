@@ -76,6 +76,19 @@ def test_a_flood_of_reasons_is_cut_to_a_few_lines_and_a_count(sample: Sample) ->
     assert below[MAX_LINES:] == [f"… and {9 - MAX_LINES} more (results.json)"]
 
 
+def test_a_reason_cut_from_a_row_is_printed_in_full_under_a_later_one(sample: Sample) -> None:
+    many = [f"exchange {n} was not followed by the model: a multirequest" for n in range(9)]
+    cases = copy.deepcopy(sample.cases)
+    cases[0]["observations"]["UT-C18"] = {"not judged": many}
+    cases[0]["observations"]["UT-C17"] = {"not judged": [many[-1]]}  # cut under UT-C18
+    doc = sample.build(cases)
+    row = next(r for r in doc["requirements"] if r["id"] == "UT-C18")
+    shown: dict[str, str] = {}
+    assert len(set_aside_lines(doc, row, shown)) == MAX_LINES + 1
+    later = dict(row, id="UT-C17")  # a later row, set aside for the reason cut above
+    assert set_aside_lines(doc, later, shown) == [f"set aside: {many[-1]}"]
+
+
 def test_a_reason_is_one_printable_line(sample: Sample) -> None:
     doc = _set_aside(sample, ["the server said\n\x1b[31mno\x1b[0m"])
     (line,) = _under(summary_lines(doc, "."), "UT-C18")
