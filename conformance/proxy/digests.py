@@ -128,11 +128,19 @@ class DigestFile:
     def settle(self) -> None:
         """Read and hash the bytes appended by `append_later`."""
         later, self._later = self._later, []
-        for blob, checkpoints in later:
-            if self._inexact is None:
-                self._settle_one(blob, checkpoints)
-            blob.release()
-        self._fold()
+        try:
+            while later:
+                blob, checkpoints = later[0]
+                if self._inexact is None:
+                    self._settle_one(blob, checkpoints)
+                later.pop(0).release()
+            self._fold()
+        except Exception as error:  # e.g. a spooled part unreadable: the digest is unknown
+            self._lose(f"its appended bytes could not be read ({type(error).__name__})")
+            raise
+        finally:
+            for blob, _ in later:  # those not read: released all the same
+                blob.release()
 
     def _settle_one(self, blob: Blob, checkpoints: Checkpoints) -> None:
         position = self._start + self._tail.length
@@ -429,5 +437,11 @@ class ShadowParts:
     def settle(self) -> None:
         """Read and hash every byte appended since the last time."""
         files, self.unsettled = self.unsettled, set()
-        for file in files:
-            file.settle()
+        failed: Exception | None = None
+        for file in files:  # one file's failure leaves the others settled
+            try:
+                file.settle()
+            except Exception as error:
+                failed = failed or error
+        if failed is not None:
+            raise failed

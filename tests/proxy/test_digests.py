@@ -147,6 +147,34 @@ def test_a_part_is_its_bytes_until_written_into() -> None:
         part.read(0)
 
 
+class UnreadableBlob(MemoryBlob):
+    """A spooled part whose file went away: reading it fails."""
+
+    released = False
+
+    def pieces(self, piece_size: int = 1 << 20) -> Iterator[bytes]:
+        raise OSError("No such file or directory")
+
+    def read(self, start: int = 0, end: int | None = None) -> bytes:
+        raise OSError("No such file or directory")
+
+    def release(self) -> None:
+        self.released = True
+
+
+def test_appended_bytes_that_cannot_be_read_lose_the_digest_and_free_every_part() -> None:
+    file = DigestFile([b"start"], window=4)
+    first, second = UnreadableBlob(b"x" * 10), UnreadableBlob(b"y" * 10)
+    file.append_later(first)
+    file.append_later(second)
+    with pytest.raises(OSError):
+        file.settle()
+    assert first.released and second.released  # the part not reached is freed too
+    assert not file.exact  # an unknown digest, never one without those bytes
+    assert file.size == 25
+    file.settle()  # nothing is left to read
+
+
 def large_pieces(count: int) -> Iterator[bytes]:
     for number in range(count):
         yield bytes([number % 256]) * 1024
