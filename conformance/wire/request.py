@@ -51,7 +51,7 @@ class ApiCall:
 
     service: str | None
     action: str | None
-    params: Mapping[str, Any]
+    params: Mapping[str, Any] = field(repr=False)  # a KS, an admin secret: never in a repr
     response: ResponseFormat | FormatRefused = field(default_factory=ResponseFormat)
     notes: tuple[str, ...] = field(default=())
 

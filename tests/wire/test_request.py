@@ -640,3 +640,14 @@ def test_the_query_string_keeps_php_max_input_vars_of_its_variables() -> None:
     call = decode(f"/api_v3/service/uploadtoken/action/get?{query}")
     assert "v999" in call.params
     assert "v1000" not in call.params
+
+
+def test_a_decoded_call_keeps_its_credentials_out_of_its_repr() -> None:
+    """A traceback or a log line may show any object's repr: a call's KS and admin secret
+    must not be in it (the parameters are left out whole)."""
+    query = "/api_v3/service/session/action/start?secret=ADMINSECRET99&ks=KSVALUE77"
+    call = decode(query)
+    assert call.param("secret") == "ADMINSECRET99"
+    shown = repr(call)
+    assert "session" in shown
+    assert "ADMINSECRET99" not in shown and "KSVALUE77" not in shown
