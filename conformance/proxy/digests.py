@@ -53,7 +53,7 @@ from typing import Any
 
 from conformance.model import Blob
 from conformance.model.blobs import PIECE_SIZE
-from conformance.proxy.pieces import Pieces, describe, newest_before, pieces_from, settled_start
+from conformance.proxy.pieces import Pieces, covers_whole, newest_before, pieces_from, settled_start
 from conformance.wire.types import DigestCheckpoint
 
 __all__ = [
@@ -133,7 +133,8 @@ class DigestFile:
                 blob, checkpoints = later[0]
                 if self._inexact is None:
                     self._settle_one(blob, checkpoints)
-                later.pop(0).release()
+                later.pop(0)
+                blob.release()
             self._fold()
         except Exception as error:  # e.g. a spooled part unreadable: the digest is unknown
             self._lose(f"its appended bytes could not be read ({type(error).__name__})")
@@ -144,7 +145,7 @@ class DigestFile:
 
     def _settle_one(self, blob: Blob, checkpoints: Checkpoints) -> None:
         position = self._start + self._tail.length
-        if position > 0 or not describe(checkpoints, blob):
+        if position > 0 or not covers_whole(checkpoints, blob):
             self._put(position, blob.pieces(PIECE_SIZE), insert=False)
             return
         # The file's first bytes: the payload's states are the file's. The file ends up as

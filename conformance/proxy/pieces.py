@@ -10,7 +10,7 @@ from conformance.model import Blob
 from conformance.model.blobs import PIECE_SIZE
 from conformance.wire.types import DigestCheckpoint
 
-__all__ = ["Pieces", "describe", "newest_before", "pieces_from", "settled_start"]
+__all__ = ["Pieces", "covers_whole", "newest_before", "pieces_from", "settled_start"]
 
 
 class Pieces:
@@ -74,7 +74,7 @@ def pieces_from(blob: Blob, start: int) -> Iterator[bytes]:
         yield blob.read(at, min(at + PIECE_SIZE, blob.size))
 
 
-def describe(checkpoints: tuple[DigestCheckpoint, ...], blob: Blob) -> bool:
+def covers_whole(checkpoints: tuple[DigestCheckpoint, ...], blob: Blob) -> bool:
     """Whether `checkpoints` are states of `blob`'s prefixes (ascending, ending at its size)."""
     offsets = [checkpoint.offset for checkpoint in checkpoints]
     return bool(offsets) and offsets[-1] == blob.size and offsets == sorted(offsets)

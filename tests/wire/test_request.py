@@ -650,4 +650,5 @@ def test_a_decoded_call_keeps_its_credentials_out_of_its_repr() -> None:
     assert call.param("secret") == "ADMINSECRET99"
     shown = repr(call)
     assert "session" in shown
-    assert "ADMINSECRET99" not in shown and "KSVALUE77" not in shown
+    assert "ADMINSECRET99" not in shown
+    assert "KSVALUE77" not in shown
