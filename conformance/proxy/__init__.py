@@ -3,10 +3,14 @@ recording every exchange, injecting the faults that need no help from the server
 keeping the reference model in step with the server's answers.
 
 * `endpoint.ProxyEndpoint`: the handler `LoopbackServer` serves (decode, trace, fault,
-  forward, relay); `ProxyConfig`; `EMBEDDED_ONLY`, the fault kinds it cannot apply.
+  forward, relay); `config.ProxyConfig`; `EMBEDDED_ONLY`, the fault kinds it cannot apply;
+  `stream_choice`: which bodies go on while they arrive; `backlog`: answers relayed and
+  not yet followed.
 * `upstream.Upstream`: forwarding (streamed bodies, hop-by-hop headers, the run's budget)
   and answer decoding into the trace's `Answered`.
-* `shadow.ShadowModel`: the model following the server, `Disagreement`s as data.
+* `shadow.ShadowModel`: the model following the server, `Disagreement`s as data
+  (`records`); its files kept as digests (`shadow_parts`, `digests`, `pieces`), hashed
+  on a thread of their own (`settler`).
 
 A layer above the endpoints and the budget (it uses both, and httpx); below the runner and
 live mode, which will serve it (see `.importlinter`).

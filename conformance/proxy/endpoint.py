@@ -13,18 +13,13 @@ as `{ks}`. For each request:
    those that answer without forwarding leave `applied` False and the upstream never sees
    the request; DROP_AFTER_APPLY and DELAY forward, then lose or delay the answer.
 3. **Forwarded** (`proxy.upstream`): same method, path, query and body bytes. A body is
-   streamed on while it arrives (`stream_body`, asked by the loopback server once the head
-   is read) when no fault can refuse it: no partner's plan has a not-forwarded kind, or
-   the KS in the query or path (which win over the body's) is of a partner whose plan has
-   none, or else, in a multipart body, the KS among the form fields before the first file
-   part (most clients send them first; the body is held, `HeldBody`, until those fields
-   are in, within its first 64 KiB). Its last byte is held back until the request is
-   decoded, traced and found unfaulted and its flight begun, so the upstream applies it
-   no earlier than a stored one; should a refusing fault match after all (a plan attached
-   meanwhile), the upstream connection is closed instead and the request never completes
-   there. Otherwise it is stored and forwarded from the spooled raw copy the loopback
-   server kept (`endpoints.raw`). With a budget, every request goes through the run's
-   `BudgetedTransport`, a streamed one too.
+   streamed on while it arrives when no fault can refuse it (`proxy.stream_choice`). Its
+   last byte is held back until the request is decoded, traced and found unfaulted and
+   its flight begun, so the upstream applies it no earlier than a stored one; should a
+   refusing fault match after all (a plan attached meanwhile), the upstream connection is
+   closed instead and the request never completes there. Otherwise it is stored and
+   forwarded from the spooled raw copy the loopback server kept (`endpoints.raw`). With a
+   budget, every request goes through the run's `BudgetedTransport`, a streamed one too.
 4. **The answer** is returned to the client byte for byte, with its status and
    end-to-end headers, and then decoded into the same `Answered`. When there is no answer
    (the upstream unreachable, the budget spent) the client gets a 502 and `notes()` says why.
@@ -55,10 +50,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from conformance.budget import Budget
 from conformance.endpoints.core import IncomingRequest, Reply
 from conformance.endpoints.fault_runtime import FaultRuntime
-from conformance.endpoints.multipart_form import boundary
 from conformance.endpoints.raw import ForwardableRequest
 from conformance.endpoints.recording import record_call
 from conformance.faults import Fault, FaultKind, FaultPlan
@@ -72,6 +65,7 @@ from conformance.model import (
 )
 from conformance.proxy.backlog import Backlog, FollowedTrace
 from conformance.proxy.cases import CasePlans
+from conformance.proxy.config import ProxyConfig
 from conformance.proxy.created import CreatedToken, tokens_made
 from conformance.proxy.refusals import (
     EMBEDDED_ONLY,
@@ -82,12 +76,11 @@ from conformance.proxy.refusals import (
 )
 from conformance.proxy.shadow import (
     BACKLOG_MARGIN,
-    DEFAULT_CLOSE_GRACE,
     Callers,
     Resolved,
     ShadowModel,
 )
-from conformance.proxy.sniffing import FACTS_WITHIN, fields_before_file
+from conformance.proxy.stream_choice import StreamChoice
 from conformance.proxy.upstream import (
     HeldBody,
     Outgoing,
@@ -97,10 +90,9 @@ from conformance.proxy.upstream import (
     UpstreamFailure,
 )
 from conformance.stores import TempFileBlobFactory
-from conformance.trace import Answered, Disconnect, Exchange
+from conformance.trace import Answered, Exchange
 from conformance.wire import (
     ApiCall,
-    ParsedBody,
     UploadFlags,
     decode_call,
 )
@@ -114,7 +106,6 @@ __all__ = [
 ]
 
 SPOOL_THRESHOLD = 4 << 20  # as the endpoint's: small bodies never touch the disk
-_LOST: frozenset[Disconnect] = frozenset({"dropped", "reset"})
 
 
 @dataclass(frozen=True)
@@ -127,29 +118,6 @@ class _Forwarded:
     caller: Resolved
     answer: UpstreamAnswer | UpstreamFailure
     handed: list[Blob]  # the request's files the model took: not released with it
-
-
-@dataclass(frozen=True)
-class ProxyConfig:
-    """Where the proxy forwards to and how it behaves."""
-
-    service_url: str
-    budget: Budget | None = None  # live mode: the run's limits on forwarded traffic
-    timeout: float = 120.0  # seconds for one upstream answer (a close may wait 45 s, §7)
-    lost_answer: Disconnect = "dropped"  # how DROP_AFTER_APPLY loses it: closed, or reset
-    close_grace: float = DEFAULT_CLOSE_GRACE
-    trace_window: int | None = None
-
-    def __post_init__(self) -> None:
-        if not self.service_url.startswith(("http://", "https://")):
-            raise ValueError(f"service_url={self.service_url!r} must be an http(s) URL")
-        if self.lost_answer not in _LOST:
-            raise ValueError(f"lost_answer={self.lost_answer!r} must be 'dropped' or 'reset'")
-        if not 0 < self.timeout <= 3600:
-            raise ValueError(f"timeout={self.timeout} must be in (0, 3600] seconds")
-
-    def __repr__(self) -> str:  # the URL may carry credentials in its userinfo
-        return f"ProxyConfig(upstream={self.service_url.split('@')[-1]!r})"
 
 
 class ProxyEndpoint:
@@ -182,6 +150,7 @@ class ProxyEndpoint:
         self._created: list[CreatedToken] = []
         self._notes: dict[int, str] = {}
         self.plans = CasePlans(self.faults)
+        self._streams = StreamChoice(self.plans, self.shadow.callers, self.upstream, self.blobs)
         # Requests being handled: the loopback server does not wait for its handler threads,
         # and an `uploadToken.add` the upstream applied is recorded only when its answer is
         # read, so the end-of-run sweep first waits for these (`settle`).
@@ -278,47 +247,8 @@ class ProxyEndpoint:
     def stream_body(
         self, method: str, target: str, headers: tuple[tuple[str, str], ...], length: int
     ) -> Outgoing | Threaded | HeldBody | None:
-        """The loopback server's question once a request's head is read: its body's way
-        on, to be fed as it arrives, or None to store it first (see the module docstring)."""
-        if method == "OPTIONS":
-            return None
-        if self._may_stream(target):
-            return self.upstream.open(method, target, headers, length)
-        content_type = next((v for n, v in headers if n.lower() == "content-type"), None)
-        # The delimiter the body will be parsed by (PHP's rule), so the head is cut alike.
-        found = boundary(content_type or "")
-        if found is None or not (content_type or "").lower().startswith("multipart/"):
-            return None
-        head = (method, target, headers)
-        delimiter = b"--" + found
-
-        def decide(body: Blob) -> Outgoing | Threaded | bool | None:
-            """Once the fields before the first file part are in: stream if their KS is of
-            a partner no refusing fault is planned for."""
-            prefix = body.read(0, min(body.size, FACTS_WITHIN))
-            fields = fields_before_file(prefix, delimiter, content_type, self.blobs)
-            if fields is None:
-                return False if body.size >= FACTS_WITHIN else None
-            ks = decode_call(target, content_type, fields).param("ks")
-            if not self._unrefused(ks):
-                return False
-            return self.upstream.open(method, target, headers, length) or False
-
-        return HeldBody(self.upstream, head, self.blobs.new(), decide)
-
-    def _may_stream(self, target: str) -> bool:
-        """No fault that answers without forwarding can match this request, by its query
-        and path (whose parameters win over the body's in `decode_call`)."""
-        refusing = self.plans.refusing()
-        if not refusing:  # no plan refuses: the query need not be read
-            return True
-        ks = decode_call(target, None, ParsedBody()).param("ks")
-        return self.plans.unrefused(self.shadow.callers.resolve(ks), refusing)
-
-    def _unrefused(self, ks: object) -> bool:
-        """No partner has a refusing fault planned, or `ks` is of one that has none (an
-        absent or unreadable KS is of no known partner: it may be refused)."""
-        return self.plans.unrefused(self.shadow.callers.resolve(ks))
+        """The loopback server's question once a request's head is read (`StreamChoice`)."""
+        return self._streams.stream_body(method, target, headers, length)
 
     def handle(self, request: IncomingRequest) -> Reply:
         """Answer one request; never raises for anything a client or the upstream sends.

@@ -78,7 +78,7 @@ from conformance.model import (
 from conformance.proxy.backlog import Backlog
 from conformance.proxy.callers import UNREADABLE, Callers, Resolved
 from conformance.proxy.decoding import Decoded
-from conformance.proxy.digests import WINDOW, InexactDigestError, ShadowPart, ShadowParts
+from conformance.proxy.digests import WINDOW, InexactDigestError
 from conformance.proxy.records import (
     Disagreement,
     Unmodelled,
@@ -87,6 +87,7 @@ from conformance.proxy.records import (
     unfollowable,
 )
 from conformance.proxy.settler import Settler
+from conformance.proxy.shadow_parts import ShadowPart, ShadowParts
 from conformance.trace import Answered, Exchange
 from conformance.wire import (
     ApiCall,

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conformance.proxy.backlog import Backlog
-from conformance.proxy.digests import ShadowParts
 from conformance.proxy.settler import Settler
 from conformance.proxy.shadow import ShadowModel
+from conformance.proxy.shadow_parts import ShadowParts
 from conformance.trace import Exchange
 
 if TYPE_CHECKING:

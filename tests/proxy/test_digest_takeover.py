@@ -32,7 +32,8 @@ from conformance.model import (
     Upload,
     UploadTokenModel,
 )
-from conformance.proxy.digests import DigestFile, InexactDigestError, ShadowParts
+from conformance.proxy.digests import DigestFile, InexactDigestError
+from conformance.proxy.shadow_parts import ShadowParts
 from conformance.wire.types import DigestCheckpoint
 
 
