@@ -17,6 +17,8 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -28,7 +30,8 @@ from conformance.checks.evidence import CaseEvidence, ClientOutcome, FinalToken
 from conformance.content import SourceFile
 from conformance.endpoints import EndpointConfig, KalturaEndpoint
 from conformance.endpoints.server import LoopbackServer
-from conformance.model import TokenResult
+from conformance.model import Caller, TokenResult
+from conformance.proxy import ProxyConfig, ProxyEndpoint
 from conformance.requirements import Verdict
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine")
@@ -93,22 +96,41 @@ def _page_server(page: bytes) -> tuple[ThreadingHTTPServer, threading.Thread]:
     return server, thread
 
 
-@pytest.fixture
-def api() -> Iterator[tuple[KalturaEndpoint, LoopbackServer]]:
+@dataclass
+class Api:
+    """The server the page uploads to, and what the checks read: the server itself, or a
+    proxy in front of it (`served`: whose trace, token and file digest are judged)."""
+
+    endpoint: KalturaEndpoint
+    url: str
+    served: KalturaEndpoint | ProxyEndpoint
+    proxy: ProxyEndpoint | None
+
+
+@pytest.fixture(params=["direct", "proxied"])
+def api(request: pytest.FixtureRequest) -> Iterator[Api]:
+    """The reference server, reached straight or through the recording proxy (issue 14:
+    a browser's preflight and CORS headers pass through it unchanged)."""
     endpoint = KalturaEndpoint(EndpointConfig(final_wait=0.3))
-    with LoopbackServer(endpoint) as server:
-        yield endpoint, server
-    endpoint.close()
+    with ExitStack() as stack:
+        stack.callback(endpoint.close)
+        server = stack.enter_context(LoopbackServer(endpoint))
+        if request.param == "direct":
+            yield Api(endpoint, server.url, endpoint, None)
+            return
+        proxy = ProxyEndpoint(ProxyConfig(server.url))
+        stack.callback(proxy.close)
+        front = stack.enter_context(LoopbackServer(proxy))
+        yield Api(endpoint, front.url, proxy, proxy)
 
 
-def test_a_page_on_another_origin_uploads_in_three_stages(
-    api: tuple[KalturaEndpoint, LoopbackServer],
-) -> None:
-    endpoint, server = api
-    partner = endpoint.add_partner()
-    ks = endpoint.start_session(partner)
+def test_a_page_on_another_origin_uploads_in_three_stages(api: Api) -> None:
+    partner = api.endpoint.add_partner()
+    ks = api.endpoint.start_session(partner)
+    if api.proxy is not None:
+        api.proxy.tell(ks, Caller(partner.partner_id))
     page = PAGE % {
-        "api": json.dumps(server.url),
+        "api": json.dumps(api.url),
         "ks": json.dumps(ks),
         "cuts": json.dumps(CUTS),
         "data": json.dumps(base64.b64encode(SOURCE.read(0, SOURCE.size)).decode()),
@@ -117,7 +139,7 @@ def test_a_page_on_another_origin_uploads_in_three_stages(
     try:
         with tempfile.TemporaryDirectory() as profile:
             url = f"http://127.0.0.1:{pages.server_address[1]}/"
-            assert str(server.port) not in url  # another origin
+            assert url.rsplit(":", 1)[1] not in api.url  # another origin
             assert CHROMIUM is not None
             dom = subprocess.run(
                 [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", url],
@@ -134,21 +156,26 @@ def test_a_page_on_another_origin_uploads_in_three_stages(
     assert "error" not in result, result
     token_id = result["token"]
     assert result["closed"]["status"] == 2, result
-    state = endpoint.token(partner.partner_id, token_id)
+    state = api.served.token(partner.partner_id, token_id)
     assert isinstance(state, TokenResult)
     final = FinalToken(
         token_id,
         int(state.token.status),
         state.token.uploaded_file_size,
-        endpoint.file_digest(partner.partner_id, token_id),
+        api.served.file_digest(partner.partner_id, token_id),
     )
     assert final.file_digest == SOURCE.digest()
+    exchanges = tuple(api.served.trace.exchanges(partner.partner_id))
     evidence = CaseEvidence(
         source=SOURCE,
-        exchanges=tuple(endpoint.trace.exchanges(partner.partner_id)),
+        exchanges=exchanges,
         outcome=ClientOutcome(succeeded=True),
         final=final,
     )
     verdicts = {r.requirement_id: r.verdict for r in run_checks(evidence)}
     assert Verdict.FAIL not in verdicts.values(), verdicts
     assert verdicts["UT-C14"] is Verdict.PASS
+    if api.proxy is not None:  # every answer the model's, every call followed
+        assert [e.action for e in exchanges] == ["add", "upload", "upload", "upload"]
+        assert api.proxy.shadow.disagreements() == ()
+        assert api.proxy.shadow.unmodelled() == ()
