@@ -49,6 +49,12 @@ Direct: get 0.46-0.60 ms, 1 MiB 2.1-11.3 ms (bimodal between runs, the upstream'
 256 MiB 1.2-1.7 s (1.1-1.8). Memory flat: RSS +0.0 MiB over the 256 MiB upload, Python
 allocations peak at 5.0 MiB, in every run.
 
+Again at issue 14's close (main at 5567861, four runs, load 0.4-1.3), now / before /
+relay, the median of the runs: get +43 / +52 / +22 % (runs +33 to +47 %), 1 MiB +31 /
++38 / +4 % (direct was 2.1 ms in two runs, 6.9 and 11.6 ms in the others, where every
+side beat it), 10 MiB +62 / +60 / +19 % (+34 to +105 %), 256 MiB +18 / +21 / +3 %;
+memory flat as before.
+
 Read: the target is met by the 256 MiB row (3 runs of 4) and by single runs of the chunk
 rows, not by the medians of the get and chunk rows. The raw relay alone, which parses
 nothing, already costs a get +20-37 %: most of the 30 % is spent before the proxy does
