@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from loopback import loopback_endpoint
 
-from conformance.endpoints import EndpointConfig, KalturaEndpoint
 from conformance.endpoints.server import LoopbackServer
 from conformance.runner import CaseResult, CaseRunner, ClientRunner
 from conformance.scenario import UploadScenario
@@ -27,12 +27,8 @@ RunCase = Callable[..., CaseResult]
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LoopbackServer]:
-    endpoint = KalturaEndpoint(EndpointConfig(final_wait=FINAL_WAIT))
-    try:
-        with LoopbackServer(endpoint) as served:
-            yield served
-    finally:
-        endpoint.close()
+    with loopback_endpoint(FINAL_WAIT) as served:
+        yield served
 
 
 @pytest.fixture

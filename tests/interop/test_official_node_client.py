@@ -23,11 +23,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from loopback import loopback_endpoint
 from proxied_account import served_account, show, through_proxy
 
 from conformance.clients.runners import CommandClient
 from conformance.content import SourceFile
-from conformance.endpoints import EndpointConfig, KalturaEndpoint
 from conformance.endpoints.server import LoopbackServer
 from conformance.faults import (
     CloseAttempt,
@@ -84,12 +84,8 @@ def node_client(tmp_path_factory: pytest.TempPathFactory) -> CommandClient:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LoopbackServer]:
-    endpoint = KalturaEndpoint(EndpointConfig(final_wait=FINAL_WAIT))
-    try:
-        with LoopbackServer(endpoint) as served:
-            yield served
-    finally:
-        endpoint.close()
+    with loopback_endpoint(FINAL_WAIT) as served:
+        yield served
 
 
 def _scenario(size: int, concurrency: int = 3, *faults: Fault) -> UploadScenario:

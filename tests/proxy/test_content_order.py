@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from proxied_account import Account, served_account, table, through_proxy
+from proxied_account import Account, chunk_sender, served_account, table, through_proxy
 
 from conformance.checks.doubts import NEVER_APPLIED
 from conformance.clients.api import KalturaApi, KalturaCallError
@@ -55,11 +55,7 @@ def _overwriting_refused(account: Account) -> Callable[[Any], None]:
         data = Path(job.file).read_bytes()
         with httpx.Client(timeout=10, trust_env=False) as http:
             api = KalturaApi(http, job.service_url, job.ks)
-
-            def send(at: int, body: bytes, *, resume: bool, final: bool) -> None:
-                params = {"uploadTokenId": job.token_id, "resume": resume, "finalChunk": final}
-                files = {"fileData": (f"chunk_{at}", body)}
-                api.call("uploadtoken", "upload", {**params, "resumeAt": at}, files=files)
+            send = chunk_sender(api, job.token_id)
 
             send(0, data[:size], resume=False, final=False)
             with ThreadPoolExecutor(1) as pool:

@@ -22,6 +22,7 @@ from proxied_account import (
     TESTS,
     Account,
     broken,
+    chunk_sender,
     load,
     served_account,
     show,
@@ -224,11 +225,7 @@ def _racing_overwrite(job: Any) -> None:
     data = Path(job.file).read_bytes()
     with httpx.Client(timeout=10, trust_env=False) as http:
         api = KalturaApi(http, job.service_url, job.ks)
-
-        def send(at: int, body: bytes, *, resume: bool, final: bool) -> None:
-            params = {"uploadTokenId": job.token_id, "resume": resume, "finalChunk": final}
-            files = {"fileData": (f"chunk_{at}", body)}
-            api.call("uploadtoken", "upload", {**params, "resumeAt": at}, files=files)
+        send = chunk_sender(api, job.token_id)
 
         send(0, data[:size], resume=False, final=False)
         with ThreadPoolExecutor(2) as pool:

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import ModuleType
 
 import httpx
+from loopback import loopback_endpoint
 
 from conformance.budget import Budget
 from conformance.clients.api import KalturaApi
-from conformance.endpoints import EndpointConfig, KalturaEndpoint
-from conformance.endpoints.server import LoopbackServer
+from conformance.endpoints import KalturaEndpoint
 from conformance.live import LiveTarget, connect
 from conformance.proxycase import ProxyCaseRunner
 from conformance.runner import CaseResult, ClientRunner
@@ -70,12 +70,8 @@ class Account:
 def served_account(
     upstream: type[KalturaEndpoint] = KalturaEndpoint, max_requests: int = 5000
 ) -> Iterator[Account]:
-    endpoint = upstream(EndpointConfig(final_wait=FINAL_WAIT))
-    try:
-        with LoopbackServer(endpoint) as server:
-            yield Account(endpoint, server.url, max_requests)
-    finally:
-        endpoint.close()
+    with loopback_endpoint(FINAL_WAIT, upstream) as server:
+        yield Account(server.endpoint, server.url, max_requests)
 
 
 @contextmanager
@@ -88,6 +84,18 @@ def through_proxy(account: Account, client: ClientRunner) -> Iterator[ProxyCaseR
             )
         )
         yield runner
+
+
+def chunk_sender(api: KalturaApi, token_id: str) -> Callable[..., None]:
+    """`send(at, body, resume=…, final=…)`: one `uploadToken.upload` of `body` at `at`
+    on `token_id`, for the hand-written clients of these tests."""
+
+    def send(at: int, body: bytes, *, resume: bool, final: bool) -> None:
+        params = {"uploadTokenId": token_id, "resume": resume, "finalChunk": final}
+        files = {"fileData": (f"chunk_{at}", body)}
+        api.call("uploadtoken", "upload", {**params, "resumeAt": at}, files=files)
+
+    return send
 
 
 def table(result: CaseResult) -> dict[str, str]:
