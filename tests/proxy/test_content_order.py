@@ -10,14 +10,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
-from pathlib import Path
 from typing import Any
 
-import httpx
-from proxied_account import Account, chunk_sender, served_account, table, through_proxy
+from proxied_account import Account, job_uploads, served_account, table, through_proxy
 
 from conformance.checks.doubts import NEVER_APPLIED
-from conformance.clients.api import KalturaApi, KalturaCallError
+from conformance.clients.api import KalturaCallError
 from conformance.clients.runners import CallableClient
 from conformance.content import SourceFile
 from conformance.faults import Fault, FaultKind, FaultPlan, NthMiddleRequest
@@ -52,11 +50,7 @@ def _overwriting_refused(account: Account) -> Callable[[Any], None]:
 
     def job(job: Any) -> None:
         size = job.chunk_size
-        data = Path(job.file).read_bytes()
-        with httpx.Client(timeout=10, trust_env=False) as http:
-            api = KalturaApi(http, job.service_url, job.ks)
-            send = chunk_sender(api, job.token_id)
-
+        with job_uploads(job) as (data, send):
             send(0, data[:size], resume=False, final=False)
             with ThreadPoolExecutor(1) as pool:
                 held = pool.submit(send, size, data[size : 2 * size], resume=True, final=False)

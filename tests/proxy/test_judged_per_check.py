@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +21,7 @@ from proxied_account import (
     TESTS,
     Account,
     broken,
-    chunk_sender,
+    job_uploads,
     load,
     served_account,
     show,
@@ -222,11 +221,7 @@ def _racing_overwrite(job: Any) -> None:
     """Sends the second chunk twice at once, once as the source's bytes and once as zeros:
     which the server keeps depends on which it writes last (§9)."""
     size = job.chunk_size
-    data = Path(job.file).read_bytes()
-    with httpx.Client(timeout=10, trust_env=False) as http:
-        api = KalturaApi(http, job.service_url, job.ks)
-        send = chunk_sender(api, job.token_id)
-
+    with job_uploads(job) as (data, send):
         send(0, data[:size], resume=False, final=False)
         with ThreadPoolExecutor(2) as pool:
             bodies = [data[size : 2 * size], bytes(size)]

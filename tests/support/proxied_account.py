@@ -19,6 +19,7 @@ from loopback import loopback_endpoint
 
 from conformance.budget import Budget
 from conformance.clients.api import KalturaApi
+from conformance.clients.runners import Job
 from conformance.endpoints import KalturaEndpoint
 from conformance.live import LiveTarget, connect
 from conformance.proxycase import ProxyCaseRunner
@@ -84,6 +85,15 @@ def through_proxy(account: Account, client: ClientRunner) -> Iterator[ProxyCaseR
             )
         )
         yield runner
+
+
+@contextmanager
+def job_uploads(job: Job) -> Iterator[tuple[bytes, Callable[..., None]]]:
+    """For a hand-written client: the job's file, and a `chunk_sender` on its token over
+    one HTTP client (closed at the end)."""
+    with httpx.Client(timeout=10, trust_env=False) as http:
+        api = KalturaApi(http, job.service_url, job.ks)
+        yield Path(job.file).read_bytes(), chunk_sender(api, job.token_id)
 
 
 def chunk_sender(api: KalturaApi, token_id: str) -> Callable[..., None]:
