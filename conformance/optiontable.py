@@ -70,7 +70,7 @@ class Profile:
     is only known when it runs out, so it bounds how soon a hung client has its verdict."""
 
 
-# Examples per group (six groups). `default` is sized so that a run of the reference
+# Examples per group (`suite.groups`: seven). `default` is sized so that a run of the reference
 # client takes about a quarter of a minute on 2 cores; the shrink budgets so that a
 # failing client has its verdict in about a minute (quick), three (default).
 PROFILES = {
