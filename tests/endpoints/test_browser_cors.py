@@ -24,11 +24,12 @@ from typing import Any
 
 import pytest
 from chromium import CHROMIUM, QUIET_FLAGS
+from loopback import loopback_endpoint
 
 from conformance.checks import run_checks
 from conformance.checks.evidence import CaseEvidence, ClientOutcome, FinalToken
 from conformance.content import SourceFile
-from conformance.endpoints import EndpointConfig, KalturaEndpoint
+from conformance.endpoints import KalturaEndpoint
 from conformance.endpoints.server import LoopbackServer
 from conformance.model import Caller, TokenResult
 from conformance.proxy import ProxyConfig, ProxyEndpoint
@@ -111,10 +112,9 @@ class Api:
 def api(request: pytest.FixtureRequest) -> Iterator[Api]:
     """The reference server, reached straight or through the recording proxy (issue 14:
     a browser's preflight and CORS headers pass through it unchanged)."""
-    endpoint = KalturaEndpoint(EndpointConfig(final_wait=0.3))
     with ExitStack() as stack:
-        stack.callback(endpoint.close)
-        server = stack.enter_context(LoopbackServer(endpoint))
+        server = stack.enter_context(loopback_endpoint(0.3))
+        endpoint = server.endpoint
         if request.param == "direct":
             yield Api(endpoint, server.url, endpoint, None)
             return

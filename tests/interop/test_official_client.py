@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from loopback import loopback_endpoint
 
 from conformance.content import SourceFile
-from conformance.endpoints import EndpointConfig, KalturaEndpoint, Partner
+from conformance.endpoints import KalturaEndpoint, Partner
 from conformance.endpoints.server import LoopbackServer
 from conformance.proxy.callers import Callers
 from conformance.proxy.endpoint import ProxyConfig, ProxyEndpoint
@@ -88,16 +89,13 @@ def service(request: pytest.FixtureRequest) -> Iterator[Service]:
     """The server alone, or behind the proxy (issue 14): there the client must get the
     same answers, and the shadow model must follow it without a disagreement."""
     started = time.monotonic()
-    endpoint = KalturaEndpoint(EndpointConfig(final_wait=FINAL_WAIT))
-    partner = endpoint.add_partner()
-    try:
-        with LoopbackServer(endpoint) as server:
-            if request.param == "direct":
-                yield Service(endpoint, server, partner, server.url)
-            else:
-                yield from _proxied(Service(endpoint, server, partner, server.url))
-    finally:
-        endpoint.close()
+    with loopback_endpoint(FINAL_WAIT) as server:
+        endpoint = server.endpoint
+        partner = endpoint.add_partner()
+        if request.param == "direct":
+            yield Service(endpoint, server, partner, server.url)
+        else:
+            yield from _proxied(Service(endpoint, server, partner, server.url))
     elapsed = time.monotonic() - started
     assert elapsed < TEST_BUDGET, f"interop test took {elapsed:.1f} s (budget {TEST_BUDGET} s)"
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from loopback import loopback_endpoint
 from mutant_servers import MUTANTS as MUTANT_SERVERS
 from proxied_account import (
     FINAL_WAIT,
@@ -42,8 +43,6 @@ from conformance.clients import FileSource, UploadOptions, upload_file
 from conformance.clients.api import KalturaApi
 from conformance.clients.runners import CallableClient
 from conformance.content import SourceFile
-from conformance.endpoints import EndpointConfig, KalturaEndpoint
-from conformance.endpoints.server import LoopbackServer
 from conformance.faults import CloseAttempt, Fault, FaultKind, FaultPlan, NthMiddleRequest
 from conformance.requirements import Verdict
 from conformance.runner import CaseResult, CaseRunner, ClientRunner
@@ -55,12 +54,9 @@ client_cases = load(TESTS / "clients" / "test_mutants.py", "tests_clients_test_m
 
 
 def _embedded(client: ClientRunner, scenario: UploadScenario, time_limit: float) -> CaseResult:
-    endpoint = KalturaEndpoint(EndpointConfig(final_wait=FINAL_WAIT))
-    try:
-        with LoopbackServer(endpoint) as server:
-            return CaseRunner(endpoint, server.url, client, time_limit=time_limit).run(scenario)
-    finally:
-        endpoint.close()
+    with loopback_endpoint(FINAL_WAIT) as server:
+        runner = CaseRunner(server.endpoint, server.url, client, time_limit=time_limit)
+        return runner.run(scenario)
 
 
 # The checks that read only what the client sent (`Reads.REQUESTS`) and that every case of

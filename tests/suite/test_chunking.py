@@ -11,11 +11,11 @@ from dataclasses import replace
 
 import pytest
 from hypothesis import Phase, given, settings
+from loopback import loopback_endpoint
 from proxied_account import served_account
 
 from conformance.clients.reference import run_job
 from conformance.clients.runners import CallableClient, Job
-from conformance.endpoints import EndpointConfig, KalturaEndpoint
 from conformance.endpoints.server import LoopbackServer
 from conformance.options import PROFILES, RunOptions
 from conformance.runner import CaseRunner, ClientRunner
@@ -34,12 +34,8 @@ FIXED = 1_000_000
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LoopbackServer]:
-    endpoint = KalturaEndpoint(EndpointConfig(final_wait=0.2))
-    try:
-        with LoopbackServer(endpoint) as served:
-            yield served
-    finally:
-        endpoint.close()
+    with loopback_endpoint(0.2) as served:
+        yield served
 
 
 def fixed_chunk(chunk: int) -> CallableClient:

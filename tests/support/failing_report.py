@@ -13,10 +13,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from loopback import loopback_endpoint
+
 from conformance.clients.runners import CallableClient
 from conformance.content import SourceFile
-from conformance.endpoints import EndpointConfig, KalturaEndpoint
-from conformance.endpoints.server import LoopbackServer
 from conformance.options import RunOptions
 from conformance.reporting import build_results
 from conformance.runner import CaseRunner
@@ -49,18 +49,14 @@ def failing_document(concurrency: int = 2) -> dict[str, Any]:
     mutants = mutants_module()
     options = RunOptions(client_cmd="python3 my_uploader.py {file}")
     scenario = UploadScenario(SOURCE, ClientParams(CHUNK, concurrency))
-    endpoint = KalturaEndpoint(EndpointConfig(final_wait=0.2))
     records = []
-    try:
-        with LoopbackServer(endpoint) as server:
-            for bug in (mutants.Bug(BUG), None):
-                client = CallableClient(mutants.mutant(bug))
-                runner = CaseRunner(endpoint, server.url, client, time_limit=30.0)
-                record = case_record(runner.run(scenario), options)
-                name = f"test_client_conformance[{'broken' if bug else 'fine'}]"
-                records.append({"test": name, **record})
-    finally:
-        endpoint.close()
+    with loopback_endpoint(0.2) as server:
+        for bug in (mutants.Bug(BUG), None):
+            client = CallableClient(mutants.mutant(bug))
+            runner = CaseRunner(server.endpoint, server.url, client, time_limit=30.0)
+            record = case_record(runner.run(scenario), options)
+            name = f"test_client_conformance[{'broken' if bug else 'fine'}]"
+            records.append({"test": name, **record})
     return build_results(
         records,
         direction="client",
